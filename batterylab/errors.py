@@ -1,0 +1,29 @@
+"""batterylab's exception classes.
+
+Every error raised for bad user input is a :class:`BatterylabError`, a :class:`ValueError`
+subclass, whose message names the argument, the value received and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class BatterylabError(ValueError):
+    """Base class of every batterylab input error."""
+
+
+class InputError(BatterylabError):
+    """An argument (array, number, file) is out of its physical or formal range."""
+
+
+class ParameterError(BatterylabError):
+    """A parameter set or parameter file is malformed, incomplete or out of range."""
+
+
+class OptionError(BatterylabError):
+    """An option name or value is not one of the valid ones (the message lists them)."""
+
+
+def unknown_option(kind: str, value, valid) -> OptionError:
+    """Build the error for an option that is not among ``valid``, listing the valid ones."""
+    valid = sorted(str(v) for v in valid)
+    return OptionError(f"unknown {kind} {value!r}; valid {kind}s are: {', '.join(valid)}")

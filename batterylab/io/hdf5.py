@@ -1,0 +1,196 @@
+"""HDF5 results that other tools open with units attached.
+
+Layout written by :func:`write_results`:
+
+- every dataset has ``units`` and ``long_name`` attributes (PyBaMM-style names with units in
+  brackets, e.g. ``"Terminal voltage [V]"``);
+- dimension coordinates (``time_s``, ``cell``, ...) are HDF5 dimension scales attached to the
+  datasets that use them, so ``xarray.open_dataset(path, engine="h5netcdf")`` gives named
+  dimensions;
+- root attributes hold provenance: batterylab, pybamm (if imported), numba, numpy, h5py versions,
+  creation time (UTC, ISO 8601), the run's configuration as JSON and the SHA-256 of every
+  parameter file used;
+- the file is written atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .._version import __version__
+from ..errors import InputError
+from .atomic import atomic_path
+
+#: Datasets larger than this many elements are chunked and compressed.
+COMPRESS_ABOVE = 4096
+
+
+@dataclass
+class Variable:
+    """One array with its unit, a descriptive name and its dimension names.
+
+    ``dims`` names each axis; a dimension named like a variable of the same file whose data is
+    1-D becomes its coordinate (an HDF5 dimension scale).
+    """
+
+    data: np.ndarray
+    units: str
+    long_name: str
+    dims: tuple[str, ...] = ()
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.data = np.asarray(self.data)
+        if not self.dims:
+            self.dims = tuple(f"dim_{i}" for i in range(self.data.ndim))
+        if len(self.dims) != self.data.ndim:
+            raise InputError(
+                f"Variable {self.long_name!r}: dims {self.dims} do not match data shape {self.data.shape}"
+            )
+
+
+def sha256_file(path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(config: dict | None = None, parameter_files=()) -> dict:
+    """Root attributes describing how a result was made."""
+    import numba
+
+    attrs = {
+        "batterylab_version": __version__,
+        "numpy_version": np.__version__,
+        "numba_version": numba.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": sys.version.split()[0],
+        "platform": platform.platform(),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "configuration_json": json.dumps(config or {}, sort_keys=True, default=_json_default),
+    }
+    pybamm = sys.modules.get("pybamm")
+    if pybamm is not None:
+        attrs["pybamm_version"] = pybamm.__version__
+    hashes = {str(Path(p).name): sha256_file(p) for p in parameter_files}
+    attrs["parameter_set_sha256_json"] = json.dumps(hashes, sort_keys=True)
+    return attrs
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in the configuration JSON")
+
+
+def write_results(
+    path,
+    variables: dict[str, Variable],
+    *,
+    config: dict | None = None,
+    parameter_files=(),
+    attrs: dict | None = None,
+) -> Path:
+    """Write ``variables`` to ``path`` (HDF5) atomically, with units and provenance.
+
+    Keys may contain ``/`` to place a variable in a group (``"pack_3/soh"``). Dimension scales are
+    resolved within each group: a 1-D variable named like a dimension is that dimension's
+    coordinate.
+    """
+    path = Path(path)
+    with atomic_path(path, suffix=".h5.tmp") as tmp:
+        with h5py.File(tmp, "w") as f:
+            for key, value in provenance(config, parameter_files).items():
+                f.attrs[key] = value
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
+            written = {}
+            for name, var in variables.items():
+                if not isinstance(var, Variable):
+                    raise InputError(f"variables[{name!r}] must be a batterylab.io.Variable, got {type(var).__name__}")
+                data = var.data
+                if data.dtype.kind == "U":
+                    data = data.astype(h5py.string_dtype())
+                kwargs = {}
+                if data.size > COMPRESS_ABOVE and data.dtype.kind in "fiub":
+                    kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True}
+                ds = f.create_dataset(name, data=data, **kwargs)
+                ds.attrs["units"] = var.units
+                ds.attrs["long_name"] = var.long_name
+                for k, v in var.attrs.items():
+                    ds.attrs[k] = v
+                written[name] = (ds, var)
+            _attach_scales(f, written)
+    return path
+
+
+def _attach_scales(f: h5py.File, written: dict) -> None:
+    by_group: dict[str, dict[str, tuple]] = {}
+    for name, item in written.items():
+        group, _, leaf = name.rpartition("/")
+        by_group.setdefault(group, {})[leaf] = item
+    for group, items in by_group.items():
+        scales = {}
+        for leaf, (ds, var) in items.items():
+            if var.data.ndim == 1 and var.dims == (leaf,):
+                ds.make_scale(leaf)
+                scales[leaf] = ds
+        for leaf, (ds, var) in items.items():
+            for axis, dim in enumerate(var.dims):
+                if dim in scales and scales[dim] is not ds:
+                    if scales[dim].shape[0] != ds.shape[axis]:
+                        raise InputError(
+                            f"variable {leaf!r} axis {axis} ({dim}) has length {ds.shape[axis]} but "
+                            f"coordinate {dim!r} has length {scales[dim].shape[0]}"
+                        )
+                    ds.dims[axis].attach_scale(scales[dim])
+                ds.dims[axis].label = dim
+
+
+def read_results(path) -> tuple[dict[str, Variable], dict]:
+    """Read a file written by :func:`write_results`: ``(variables, root_attributes)``."""
+    variables: dict[str, Variable] = {}
+    with h5py.File(path, "r") as f:
+        attrs = {k: _plain(v) for k, v in f.attrs.items()}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                data = obj[()]
+                if obj.dtype.kind == "O" or h5py.check_string_dtype(obj.dtype):
+                    data = obj.asstr()[()]
+                dims = tuple(d.label or f"dim_{i}" for i, d in enumerate(obj.dims))
+                extra = {k: _plain(v) for k, v in obj.attrs.items() if k not in ("units", "long_name", "CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST")}
+                variables[name] = Variable(
+                    data=np.asarray(data),
+                    units=_plain(obj.attrs.get("units", "")),
+                    long_name=_plain(obj.attrs.get("long_name", name)),
+                    dims=dims,
+                    attrs=extra,
+                )
+
+        f.visititems(visit)
+    return variables, attrs
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,63 @@
+"""The one jit policy of every batterylab kernel.
+
+- ``cache=True``: compiled code is cached on disk. Numba raises at import when the cache folder is
+  not writable (e.g. a read-only site-packages), so unless the user set ``NUMBA_CACHE_DIR`` the
+  cache goes to a per-user folder (``$XDG_CACHE_HOME/batterylab/numba``).
+- ``fastmath`` with an explicit flag set that keeps NaN and inf semantics (no ``nnan``/``ninf``),
+  so NaN guards inside kernels stay effective.
+- ``error_model="numpy"``: division by zero gives inf/NaN (then caught by guards) instead of
+  raising from inside a parallel loop.
+
+Numba's cache only notices edits to the kernel's own file and freezes module globals: keep each
+kernel with its helpers and pass settings as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "batterylab" / "numba")
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    os.environ["NUMBA_CACHE_DIR"] = _default_cache_dir()
+
+import numba  # noqa: E402  (NUMBA_CACHE_DIR must be set first)
+
+#: fastmath flags without nnan/ninf: reassociation and contraction only. Reassociation changes
+#: last digits between the kernel and its naive reference, never NaN handling.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+_POLICY = dict(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
+
+
+def kernel(*args, parallel: bool = False, **overrides):
+    """``numba.njit`` with batterylab's policy. Use as ``@kernel`` or ``@kernel(parallel=True)``."""
+    options = {**_POLICY, **overrides, "parallel": parallel}
+    if args and callable(args[0]) and len(args) == 1:
+        return numba.njit(**options)(args[0])
+    return numba.njit(*args, **options)
+
+
+def helper(func=None, **overrides):
+    """An inlined helper of a kernel (same policy, inlined at the Numba IR level)."""
+    options = {**_POLICY, **overrides}
+    if func is None:
+        return lambda f: numba.njit(**options)(f)
+    return numba.njit(**options)(func)
+
+
+prange = numba.prange
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads parallel kernels use (results do not depend on it)."""
+    numba.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    return numba.get_num_threads()

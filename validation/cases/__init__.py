@@ -1,0 +1,1 @@
+"""One module per validation topic; each defines ``CASES``."""
