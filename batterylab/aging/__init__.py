@@ -1,0 +1,1 @@
+"""Ageing API on top of the compiled core: models, simulate, simulate_fleet."""

@@ -1,0 +1,1 @@
+"""PyBaMM-derived electro-thermal cell models (imports pybamm on first use)."""

@@ -1,0 +1,1 @@
+"""Second-life grading: from cycler files to graded, valued and matched cells."""

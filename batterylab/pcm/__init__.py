@@ -1,0 +1,1 @@
+"""Phase-change thermal storage coupled to the cell's electro-thermal model."""

@@ -1,0 +1,1 @@
+"""All-solid-state cell model and grid fast-response duty."""
