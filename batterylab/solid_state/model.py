@@ -1,0 +1,249 @@
+"""All-solid-state cell model built on PyBaMM, and the liquid-electrolyte reference run the same way.
+
+Solid-state cell (:func:`build_model`): PyBaMM's Doyle-Fuller-Newman model in its lithium-metal
+half-cell configuration (``{"working electrode": "positive"}``: a planar Li-metal electrode with
+Butler-Volmer kinetics at its interface), with
+
+- a dense single-ion-conducting solid-electrolyte separator: cation transference number
+  :math:`t_+ = 1` and separator porosity 1. The salt conservation equation
+  :math:`\\partial_t(\\varepsilon c) = \\nabla\\cdot(D\\nabla c) + (1-t_+) a j/F` then has no
+  source and zero-flux boundaries, so :math:`c` stays at its initial, uniform value, the
+  diffusion potential :math:`2(1-t_+)RT/F\\,\\nabla\\ln c` vanishes and the separator is a purely
+  ohmic layer: :math:`\\Delta\\phi_{sep} = I L_{sep} / \\kappa`;
+- a composite cathode: NMC811 particles (Chen et al. 2020, doi:10.1149/1945-7111/ab9050) with
+  the solid electrolyte filling the pores, effective ionic conductivity
+  :math:`\\kappa_{eff} = \\kappa\\,\\varepsilon^{b}` (Bruggeman 1935, doi:10.1002/andp.19354160705);
+- Arrhenius electrolyte conductivity and Li-interface resistance (see
+  :mod:`batterylab.solid_state.parameters`), and PyBaMM's lumped thermal model
+  :math:`m c_p\\,dT/dt = Q - hA(T - T_{amb})`;
+- the lithium-metal thickness, :math:`h(t) = h_0 - \\bar V_{Li}\\,q(t) / (F A)` with
+  :math:`q` the discharged charge [C] and :math:`\\bar V_{Li} = 1.3\\times10^{-5}` m3/mol:
+  4.85 um per mAh/cm2 (1 mAh/cm2 = 36 000 C/m2; 36 000 / 96 485 x 1.3e-5 = 4.85e-6 m).
+
+Both cells are driven by the same controller (:func:`power_control`): the requested power is
+followed as closely as the cell allows; the current is limited to ``current_limit_A`` and
+derated linearly to zero within ``derate_V`` of either voltage limit and within ``derate_K``
+below ``max_temperature_K``, with smooth corners so the DAE solver sees a differentiable
+algebraic equation.
+
+Validity: 263-333 K; the lumped thermal model assumes a Biot number below about 0.1 (reported
+by :func:`batterylab.solid_state.compare.thermal_summary`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import citations
+from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
+from ..errors import InputError, unknown_option
+from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
+
+#: Variables returned by :func:`simulate` (PyBaMM name -> (python name, units)).
+OUTPUT_VARIABLES = {
+    "Time [s]": ("time_s", "s"),
+    "Current [A]": ("current_A", "A"),
+    "Voltage [V]": ("voltage_V", "V"),
+    "Volume-averaged cell temperature [K]": ("temperature_K", "K"),
+    "Total heating [W]": ("heat_W", "W"),
+    "Surface total cooling [W]": ("cooling_W", "W"),
+    "Discharge capacity [A.h]": ("discharge_capacity_Ah", "A.h"),
+}
+
+#: Liquid-electrolyte reference cells run through the same controller.
+LIQUID_CELLS = {"lg_m50": "Chen2020"}
+
+
+@dataclass
+class Limits:
+    """Operating limits the controller enforces [A, V, K]."""
+
+    current_limit_A: float
+    lower_voltage_V: float
+    upper_voltage_V: float
+    max_temperature_K: float = 333.15
+    derate_V: float = 0.05
+    derate_K: float = 5.0
+
+
+def _smooth_min(a, b, eps):
+    import pybamm
+
+    return 0.5 * (a + b - pybamm.sqrt((a - b) ** 2 + eps**2))
+
+
+def _smooth_max(a, b, eps):
+    import pybamm
+
+    return 0.5 * (a + b + pybamm.sqrt((a - b) ** 2 + eps**2))
+
+
+def _ramp(x, eps=0.02):
+    """Smooth clip of x to [0, 1]."""
+    return _smooth_min(_smooth_max(x, 0.0, eps), 1.0, eps)
+
+
+def power_control(time_s, power_W, limits: Limits, *, mode="power"):
+    """PyBaMM ``operating mode`` function following a power (or current) request within limits.
+
+    Residual ``I - clip(I_req, -I_chg(V, T), I_dis(V, T))`` with ``I_req = P(t)/V`` (power mode)
+    or ``I(t)`` (current mode); ``I_dis = I_max ramp((V - V_min)/dV) ramp((T_max - T)/dT)`` and
+    ``I_chg = I_max ramp((V_max - V)/dV) ramp((T_max - T)/dT)``. Discharge positive.
+    """
+    import pybamm
+
+    interp = pybamm.Interpolant(np.asarray(time_s, float), np.asarray(power_W, float), pybamm.t,
+                                name="requested", interpolator="linear")
+    Imax, eps_i = limits.current_limit_A, 1e-3 * limits.current_limit_A
+
+    def control(variables):
+        I = variables["Current [A]"]
+        V = variables["Voltage [V]"]
+        T = variables["Volume-averaged cell temperature [K]"]
+        req = interp / V if mode == "power" else interp
+        t_fac = _ramp((limits.max_temperature_K - T) / limits.derate_K)
+        i_dis = Imax * _ramp((V - limits.lower_voltage_V) / limits.derate_V) * t_fac
+        i_chg = Imax * _ramp((limits.upper_voltage_V - V) / limits.derate_V) * t_fac
+        target = _smooth_min(_smooth_max(req, -i_chg, eps_i), i_dis, eps_i)
+        return I - target
+
+    return control
+
+
+def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DFN"):
+    """The PyBaMM model of ``cell`` (a :class:`SolidStateCell` or a liquid-cell name) driven by ``request``."""
+    import pybamm
+
+    ctrl = power_control(time_s, request, limits, mode=mode)
+    if isinstance(cell, SolidStateCell):
+        opts = {"working electrode": "positive", "thermal": "lumped", "operating mode": ctrl}
+    else:
+        opts = {"thermal": "lumped", "operating mode": ctrl}
+    models = {"DFN": pybamm.lithium_ion.DFN, "SPMe": pybamm.lithium_ion.SPMe}
+    if kind not in models:
+        raise unknown_option("model kind", kind, models)
+    model = models[kind](opts, name=f"batterylab {'solid-state' if isinstance(cell, SolidStateCell) else 'liquid'} {kind}")
+    if isinstance(cell, SolidStateCell):
+        area = cell.electrode_area_m2
+        q_C = model.variables["Discharge capacity [A.h]"] * 3600.0
+        vm = cell["lithium_molar_volume_m3_mol"]
+        model.variables["Lithium metal thickness [m]"] = cell["lithium_thickness_m"] - vm * q_C / (FARADAY_C_MOL * area)
+    return model
+
+
+def _liquid_parameters(name, *, ambient_K, h_W_m2K, initial_soc):
+    import pybamm
+
+    if name not in LIQUID_CELLS:
+        raise unknown_option("liquid reference cell", name, LIQUID_CELLS)
+    pv = pybamm.ParameterValues(LIQUID_CELLS[name])
+    pv.update({
+        "Ambient temperature [K]": ambient_K,
+        "Initial temperature [K]": ambient_K,
+        "Total heat transfer coefficient [W.m-2.K-1]": h_W_m2K,
+    })
+    pv.set_initial_state(initial_soc)
+    citations.register("Chen2020", "C.-H. Chen et al., J. Electrochem. Soc. 167 (2020) 080534, doi:10.1149/1945-7111/ab9050")
+    return pv
+
+
+def default_limits(cell, parameter_values=None) -> Limits:
+    """Limits of a cell: solid-state from its critical stripping current, LG M50 from its datasheet set."""
+    if isinstance(cell, SolidStateCell):
+        imax = cell["critical_stripping_current_A_m2"] * cell.electrode_area_m2 * (
+            cell["stack_pressure_Pa"] / cell["stack_pressure_reference_Pa"])
+        return Limits(imax, cell["lower_voltage_V"], cell["upper_voltage_V"])
+    from .compare import liquid_reference
+
+    ref = liquid_reference(cell)
+    return Limits(ref["current_limit_A"], ref["lower_voltage_V"], ref["upper_voltage_V"])
+
+
+def resolve_cell(cell):
+    """A :class:`SolidStateCell`, or the name of a liquid reference cell (``"lg_m50"``)."""
+    if isinstance(cell, SolidStateCell):
+        return cell
+    key = str(cell).lower().replace("-", "_").replace(" ", "_")
+    if key in ("lg_m50", "lgm50", "chen2020", "m50"):
+        return "lg_m50"
+    return load_cell(cell)
+
+
+def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_W_m2K=10.0,
+             initial_soc=0.5, limits: Limits | None = None, kind="DFN", t_eval_s=None,
+             extra_variables=()):
+    """Run the duty on ``cell`` and return arrays (discharge positive).
+
+    Parameters
+    ----------
+    cell : SolidStateCell, str
+        A solid-state set (``"sulfide"``, ``"llzo"``, a JSON path, a loaded cell) or ``"lg_m50"``.
+    time_s : array [s]
+        Times of the request samples (linear interpolation between them).
+    power_W, current_A : array [W] or [A]
+        Requested power or current, discharge positive (give exactly one).
+    ambient_K : float [K]
+    h_W_m2K : float [W.m-2.K-1]
+        Heat transfer coefficient to ambient.
+    initial_soc : float [1]
+    limits : Limits, optional
+        Defaults to :func:`default_limits`.
+    t_eval_s : array [s], optional
+        Output times (defaults to ``time_s``).
+
+    Returns
+    -------
+    dict of numpy arrays (``time_s``, ``current_A``, ``voltage_V``, ``temperature_K``, ``heat_W``,
+    ``cooling_W``, ``discharge_capacity_Ah``, ``requested_W`` or ``requested_A``, and for
+    solid-state cells ``lithium_thickness_m``), plus ``"meta"``.
+    """
+    import pybamm
+
+    t = time_array("time_s", time_s)
+    if (power_W is None) == (current_A is None):
+        raise InputError("give exactly one of power_W and current_A")
+    mode = "power" if power_W is not None else "current"
+    req = as_float_array("power_W" if mode == "power" else "current_A", power_W if mode == "power" else current_A)
+    if req.shape != t.shape:
+        raise InputError(f"request has {req.size} samples but time_s has {t.size}")
+    ambient_K = temperature_K("ambient_K", ambient_K)
+    h_W_m2K = positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
+    initial_soc = finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
+    cell = resolve_cell(cell)
+    if isinstance(cell, SolidStateCell):
+        pv = pybamm_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
+    else:
+        pv = _liquid_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
+    if limits is None:
+        limits = default_limits(cell, pv)
+    pv.update({"Lower voltage cut-off [V]": limits.lower_voltage_V - 0.3,
+               "Upper voltage cut-off [V]": limits.upper_voltage_V + 0.3}, check_already_exists=False)
+    model = build_model(cell, t, req, limits, mode=mode, kind=kind)
+    t_eval = t if t_eval_s is None else time_array("t_eval_s", t_eval_s)
+    solver = pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8)
+    sim = pybamm.Simulation(model, parameter_values=pv, solver=solver)
+    sol = sim.solve([float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
+    out = {}
+    for name, (py, _) in OUTPUT_VARIABLES.items():
+        out[py] = np.asarray(sol[name].entries, dtype=np.float64).reshape(-1)
+    out["requested_W" if mode == "power" else "requested_A"] = np.interp(out["time_s"], t, req)
+    if isinstance(cell, SolidStateCell):
+        out["lithium_thickness_m"] = np.asarray(sol["Lithium metal thickness [m]"].entries, float).reshape(-1)
+    for name in extra_variables:
+        out[name] = np.asarray(sol[name].entries, dtype=np.float64)
+    out["meta"] = {
+        "cell": cell.name if isinstance(cell, SolidStateCell) else cell,
+        "kind": kind,
+        "mode": mode,
+        "limits": limits.__dict__.copy(),
+        "ambient_K": ambient_K,
+        "h_W_m2K": h_W_m2K,
+        "initial_soc": initial_soc,
+        "parameter_file": str(cell.path) if isinstance(cell, SolidStateCell) and cell.path else None,
+        "nominal_capacity_Ah": float(pv["Nominal cell capacity [A.h]"]),
+    }
+    out["_solution"] = sol
+    out["_parameter_values"] = pv
+    return out
