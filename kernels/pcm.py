@@ -307,7 +307,7 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
 def _row(arr, i):
     """Row ``i`` of a (1 or n, m) array: broadcasting without copies."""
     if arr.shape[0] == 1:
-        return 0
+        return i - i  # zero of i's integer type (prange indices are unsigned: 0 would unify to float)
     return i
 
 

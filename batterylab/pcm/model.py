@@ -1,0 +1,311 @@
+"""Public API of the PCM heat models: grids, boundary conditions, input checks, results.
+
+Two models run on the compiled core (:mod:`batterylab.kernels.pcm`):
+
+- :func:`simulate_1d`: the fixed-grid enthalpy method on a 1D slab or a cylindrical shell around a
+  cell (finite volumes; harmonic-mean face conductivity; mushy range; four boundary conditions,
+  one of which couples a lumped cell node through a thermal resistance);
+- :func:`simulate_lumped`: a cell node and a PCM node, many cells in parallel, for years of
+  minutes.
+
+Both are explicit with an automatic substep under the computed stability limit and return an
+energy ledger (energy in, stored, relative closure error), conserved to round-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
+from ..errors import InputError, unknown_option
+from .materials import Material
+
+BOUNDARY_KINDS = {"flux": 0, "temperature": 1, "convective": 2, "cell": 3}
+
+
+@dataclass
+class Grid:
+    """A 1D finite-volume grid: node volumes [m3], face areas [m2] (n+1), half-widths [m]."""
+
+    geometry: str
+    centre_m: np.ndarray
+    faces_m: np.ndarray
+    volume_m3: np.ndarray
+    area_m2: np.ndarray
+    half_left_m: np.ndarray
+    half_right_m: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.centre_m.size
+
+
+def slab_grid(thickness_m: float, n_nodes: int, area_m2: float = 1.0) -> Grid:
+    """A uniform slab of ``thickness_m`` [m] and cross-section ``area_m2`` [m2], ``n_nodes`` nodes."""
+    thickness_m = positive("thickness_m", thickness_m, "m")
+    area_m2 = positive("area_m2", area_m2, "m2")
+    n = _n_nodes(n_nodes)
+    faces = np.linspace(0.0, thickness_m, n + 1)
+    dx = np.diff(faces)
+    centre = 0.5 * (faces[1:] + faces[:-1])
+    return Grid("slab", centre, faces, dx * area_m2, np.full(n + 1, area_m2), centre - faces[:-1],
+                faces[1:] - centre)
+
+
+def shell_grid(inner_radius_m: float, outer_radius_m: float, n_nodes: int, height_m: float = 1.0) -> Grid:
+    """A cylindrical shell ``inner_radius_m < r < outer_radius_m`` [m] of height ``height_m`` [m].
+
+    Face areas ``2 pi r H``, node volumes ``pi (r_o^2 - r_i^2) H``, node centres at mid-radius.
+    """
+    r_in = positive("inner_radius_m", inner_radius_m, "m")
+    r_out = finite_scalar("outer_radius_m", outer_radius_m, low=r_in, inclusive=False, unit="m (> inner_radius_m)")
+    height_m = positive("height_m", height_m, "m")
+    n = _n_nodes(n_nodes)
+    faces = np.linspace(r_in, r_out, n + 1)
+    centre = 0.5 * (faces[1:] + faces[:-1])
+    vol = np.pi * (faces[1:] ** 2 - faces[:-1] ** 2) * height_m
+    area = 2.0 * np.pi * faces * height_m
+    return Grid("shell", centre, faces, vol, area, centre - faces[:-1], faces[1:] - centre)
+
+
+def _n_nodes(n_nodes) -> int:
+    if int(n_nodes) != n_nodes or n_nodes < 1:
+        raise InputError(f"n_nodes must be a positive integer, got {n_nodes!r}")
+    return int(n_nodes)
+
+
+@dataclass
+class Boundary:
+    """A boundary condition of :func:`simulate_1d`.
+
+    kind: ``"flux"`` (value: heat flux into the domain [W m-2]), ``"temperature"`` (value: wall
+    temperature [K]), ``"convective"`` (value: ambient temperature [K], coefficient: heat-transfer
+    coefficient [W m-2 K-1]) or ``"cell"`` (left side only; value: cell heat generation [W],
+    coefficient: cell-to-PCM thermal resistance [K W-1]). ``value`` is a number or one value per
+    time interval.
+    """
+
+    kind: str = "flux"
+    value: float | np.ndarray = 0.0
+    coefficient: float = 0.0
+
+
+def _interval_values(name: str, value, m: int) -> np.ndarray:
+    arr = as_float_array(name, np.atleast_1d(value))
+    if arr.size == 1:
+        return np.full(m, arr[0])
+    if arr.size != m:
+        raise InputError(f"{name} must be a number or one value per time interval ({m}), got {arr.size} values")
+    return arr
+
+
+def _check_boundary(side: str, b: Boundary, m: int):
+    if b.kind not in BOUNDARY_KINDS:
+        raise unknown_option(f"{side} boundary kind", b.kind, BOUNDARY_KINDS)
+    code = BOUNDARY_KINDS[b.kind]
+    values = _interval_values(f"{side}.value", b.value, m)
+    coef = 0.0
+    if code in (1, 2):
+        temperature_K(f"{side}.value", values)
+    if code == 2:
+        coef = positive(f"{side}.coefficient (heat-transfer coefficient)", b.coefficient, "W m-2 K-1")
+    if code == 3:
+        if side != "left":
+            raise InputError("a 'cell' boundary is supported on the left side only (the inner radius of a shell)")
+        coef = finite_scalar(f"{side}.coefficient (thermal resistance)", b.coefficient, low=0.0, unit="K W-1")
+    return code, coef, values
+
+
+@dataclass
+class Result1D:
+    """Result of :func:`simulate_1d` (all arrays over ``time_s``)."""
+
+    time_s: np.ndarray
+    grid: Grid
+    enthalpy_J_kg: np.ndarray  # (m+1, n)
+    temperature_K: np.ndarray  # (m+1, n)
+    liquid_fraction: np.ndarray  # (m+1, n)
+    cell_temperature_K: np.ndarray  # (m+1,)
+    energy_in_left_J: np.ndarray
+    energy_in_right_J: np.ndarray
+    energy_stored_J: np.ndarray  # change since t0
+    substeps: int
+    mass_kg: float
+
+    @property
+    def melted_thickness_m(self) -> np.ndarray:
+        """Liquid volume over the face area at the left boundary [m]: the melt-front position of
+        a slab melting from the left."""
+        return (self.liquid_fraction * self.grid.volume_m3).sum(axis=1) / self.grid.area_m2[0]
+
+    @property
+    def energy_error_relative(self) -> float:
+        """max |stored - (in_left + in_right)| / max(|in_left| + |in_right|, |stored|)."""
+        inflow = self.energy_in_left_J + self.energy_in_right_J
+        scale = max(float(np.max(np.abs(self.energy_in_left_J) + np.abs(self.energy_in_right_J))),
+                    float(np.max(np.abs(self.energy_stored_J))), 1e-300)
+        return float(np.max(np.abs(self.energy_stored_J - inflow)) / scale)
+
+
+def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *, left: Boundary | None = None,
+                right: Boundary | None = None, cell_capacity_J_K: float = 0.0, cell_initial_K=None,
+                density: str = "solid", safety: float = 0.9) -> Result1D:
+    """Run the fixed-grid enthalpy method (:func:`batterylab.kernels.pcm.enthalpy_1d`).
+
+    Parameters
+    ----------
+    grid : from :func:`slab_grid` or :func:`shell_grid`
+    material : the PCM
+    time_s : output times [s], strictly increasing; boundary values are constant in each interval
+    initial_temperature_K : initial PCM temperature [K], a number or one per node
+    left, right : :class:`Boundary` (default: adiabatic)
+    cell_capacity_J_K : heat capacity of the lumped cell node [J K-1] (``left.kind == "cell"``)
+    cell_initial_K : initial cell temperature [K] (default: the PCM's at the left node)
+    density : node-mass density, ``"solid"`` or ``"liquid"``
+    safety : fraction of the explicit stability limit used, (0, 1]
+    """
+    t = time_array("time_s", time_s)
+    m = t.size - 1
+    left = left or Boundary()
+    right = right or Boundary()
+    lcode, lcoef, lval = _check_boundary("left", left, m)
+    rcode, rcoef, rval = _check_boundary("right", right, m)
+    safety = finite_scalar("safety", safety, low=0.0, high=1.0, inclusive=True)
+    if safety == 0.0:
+        raise InputError("safety must be > 0 (fraction of the stability limit), got 0")
+    t0 = temperature_K("initial_temperature_K", np.broadcast_to(np.asarray(initial_temperature_K, float), (grid.n,)).copy())
+    mat = material.vector(density)
+    h0 = material.enthalpy_J_kg(t0)
+    cap = 0.0
+    tc0 = float(t0[0])
+    if lcode == 3:
+        cap = positive("cell_capacity_J_K", cell_capacity_J_K, "J K-1")
+        if cell_initial_K is not None:
+            tc0 = temperature_K("cell_initial_K", float(cell_initial_K))
+    from ..kernels.pcm import enthalpy_1d, temperature_of_enthalpy
+
+    h, tc, ledger = enthalpy_1d(t, grid.volume_m3, grid.area_m2, grid.half_left_m, grid.half_right_m, mat, h0,
+                                np.array([lcode, rcode], dtype=np.int64), np.array([lcoef, rcoef]), lval, rval,
+                                float(cap), float(tc0), float(safety))
+    temp, frac = temperature_of_enthalpy(h.ravel(), mat)
+    return Result1D(t, grid, h, temp.reshape(h.shape), frac.reshape(h.shape), tc, ledger[:, 0], ledger[:, 1],
+                    ledger[:, 2], int(ledger[-1, 3]), float(mat[0] * grid.volume_m3.sum()))
+
+
+@dataclass
+class LumpedResult:
+    """Result of :func:`simulate_lumped`: records at ``time_s`` (every ``record_every`` interval)."""
+
+    time_s: np.ndarray
+    cell_temperature_K: np.ndarray  # (n_cells, r)
+    pcm_temperature_K: np.ndarray
+    liquid_fraction: np.ndarray
+    generated_heat_J: np.ndarray  # (n_cells,)
+    heater_energy_J: np.ndarray
+    ambient_exchange_J: np.ndarray
+    stored_change_J: np.ndarray
+    peak_cell_temperature_K: np.ndarray
+    min_cell_temperature_K: np.ndarray
+    mushy_time_s: np.ndarray
+    substeps: np.ndarray
+    config: dict = field(default_factory=dict)
+
+    @property
+    def energy_error_relative(self) -> np.ndarray:
+        """|stored - (generated + heater + ambient)| / (|generated| + |heater| + |ambient| + |stored|)."""
+        inflow = self.generated_heat_J + self.heater_energy_J + self.ambient_exchange_J
+        scale = (np.abs(self.generated_heat_J) + np.abs(self.heater_energy_J) + np.abs(self.ambient_exchange_J)
+                 + np.abs(self.stored_change_J))
+        return np.abs(self.stored_change_J - inflow) / np.maximum(scale, 1e-300)
+
+
+def _per_cell(name, value, n, *, low=None, allow_inf=False) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    arr = np.broadcast_to(arr, (n,)).copy() if arr.ndim <= 1 and arr.size in (1, n) else arr
+    if arr.shape != (n,):
+        raise InputError(f"{name} must be a number or one value per cell ({n}), got shape {np.shape(value)}")
+    bad = np.isnan(arr) | (np.isinf(arr) & (not allow_inf))
+    if bad.any():
+        raise InputError(f"{name} must be finite, got {arr[bad][0]!r}")
+    if low is not None and (arr < low).any():
+        raise InputError(f"{name} must be >= {low}, got {arr[arr < low][0]!r}")
+    return arr
+
+
+def _series(name, value, m, *, kelvin=False) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full((1, m), float(arr))
+    elif arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != m:
+        raise InputError(f"{name} must be a number, one value per interval ({m}) or (n_cells, {m}), got shape {np.shape(value)}")
+    as_float_array(name, arr, ndim=2)
+    if kelvin:
+        temperature_K(name, arr.ravel())
+    return np.ascontiguousarray(arr)
+
+
+def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm_mass_kg,
+                    cell_capacity_J_K, cell_pcm_conductance_W_K, pcm_ambient_conductance_W_K=0.0,
+                    cell_ambient_conductance_W_K=0.0, heater_W=0.0, heater_setpoint_K=np.inf,
+                    cell_initial_K, pcm_initial_K=None, record_every: int = 1, density: str = "solid",
+                    safety: float = 0.9) -> LumpedResult:
+    """Lumped cell + PCM model (:func:`batterylab.kernels.pcm.lumped_two_node`) for one or many cells.
+
+    Parameters
+    ----------
+    time_s : (m+1,) times [s]; inputs are constant over each interval
+    heat_W : cell heat generation [W]: number, (m,) or (n_cells, m)
+    ambient_K : ambient temperature [K]: number, (m,) or (n_cells, m)
+    material : a :class:`Material` or one per cell
+    pcm_mass_kg : PCM mass per cell [kg] (> 0)
+    cell_capacity_J_K : cell heat capacity [J K-1]
+    cell_pcm_conductance_W_K : conductance between cell and PCM, 1/R [W K-1]
+    pcm_ambient_conductance_W_K : PCM to ambient, h A [W K-1]
+    cell_ambient_conductance_W_K : direct cell to ambient path [W K-1]
+    heater_W : heater power into the PCM [W] (number, (m,) or (n_cells, m)), on while the PCM is
+        below ``heater_setpoint_K`` [K]
+    cell_initial_K, pcm_initial_K : initial temperatures [K] (PCM default: the cell's)
+    record_every : store every this many intervals (and the last)
+    """
+    t = time_array("time_s", time_s)
+    m = t.size - 1
+    mats = material if isinstance(material, (list, tuple)) else [material]
+    n = max(len(mats), np.size(pcm_mass_kg), np.size(cell_initial_K), np.size(cell_capacity_J_K),
+            np.shape(heat_W)[0] if np.ndim(heat_W) == 2 else 1)
+    if len(mats) not in (1, n):
+        raise InputError(f"material must be one Material or one per cell ({n}), got {len(mats)}")
+    matv = np.array([mm.vector(density) for mm in mats])
+    mass = _per_cell("pcm_mass_kg", pcm_mass_kg, n, low=0.0)
+    if (mass <= 0).any():
+        raise InputError("pcm_mass_kg must be > 0 (to model no PCM, set cell_pcm_conductance_W_K and "
+                         "pcm_ambient_conductance_W_K to 0)")
+    cap = _per_cell("cell_capacity_J_K", cell_capacity_J_K, n, low=0.0)
+    if (cap <= 0).any():
+        raise InputError(f"cell_capacity_J_K must be > 0 J K-1, got {cap.min()}")
+    gcp = _per_cell("cell_pcm_conductance_W_K", cell_pcm_conductance_W_K, n, low=0.0)
+    gpa = _per_cell("pcm_ambient_conductance_W_K", pcm_ambient_conductance_W_K, n, low=0.0)
+    gca = _per_cell("cell_ambient_conductance_W_K", cell_ambient_conductance_W_K, n, low=0.0)
+    tset = _per_cell("heater_setpoint_K", heater_setpoint_K, n, allow_inf=True)
+    tc0 = temperature_K("cell_initial_K", _per_cell("cell_initial_K", cell_initial_K, n))
+    tp0 = tc0.copy() if pcm_initial_K is None else temperature_K("pcm_initial_K", _per_cell("pcm_initial_K", pcm_initial_K, n))
+    q = _series("heat_W", heat_W, m)
+    p = _series("heater_W", heater_W, m)
+    if (p < 0).any():
+        raise InputError("heater_W must be >= 0 W")
+    ta = _series("ambient_K", ambient_K, m, kelvin=True)
+    if int(record_every) != record_every or record_every < 1:
+        raise InputError(f"record_every must be a positive integer, got {record_every!r}")
+    h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])
+    from ..kernels.pcm import lumped_two_node
+
+    tc, tp, f, led = lumped_two_node(t, q, p, ta, np.ascontiguousarray(matv), mass, cap, gcp, gpa, gca, tset, tc0, h0,
+                                     int(record_every), float(safety))
+    idx = np.arange(0, m + 1, int(record_every))
+    if idx[-1] != m:
+        idx = np.append(idx, m)
+    return LumpedResult(t[idx], tc, tp, f, led[:, 0], led[:, 1], led[:, 2], led[:, 3], led[:, 4], led[:, 5],
+                        led[:, 6], led[:, 7])
