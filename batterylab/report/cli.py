@@ -1,0 +1,74 @@
+"""``batterylab report``: run the validation cases and write the HTML report and HDF5 numbers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def format_summary(report) -> str:
+    """The summary table as plain text for the terminal."""
+    from .html import fmt, tolerance_text
+
+    rows = [("case", "capability", "metric", "value", "unit", "tolerance", "result")]
+    for o in report.outcomes:
+        if o.metrics:
+            for m in o.metrics:
+                result = "ERROR" if o.status == "error" else ("pass" if m["passed"] else "FAIL")
+                rows.append((o.name, o.capability, m["name"], fmt(m["value"]), m["unit"], tolerance_text(m), result))
+        else:
+            first = (o.error.splitlines() or [o.status])[0]
+            rows.append((o.name, o.capability, "-", first[:60], "", "", "ERROR" if o.status == "error" else "FAIL"))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for k, row in enumerate(rows):
+        cells = [str(c).rjust(w) if i in (3, 5) and k else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if len(rows) == 1:
+        lines.append("(no validation cases)")
+    n = len(report.outcomes)
+    verdict = "PASSED" if report.passed else "FAILED"
+    lines.append("")
+    lines.append(f"{verdict}: {n - report.n_failed} of {n} cases passed; total run time {report.total_s:.1f} s ({report.provenance.get('mode', '')} mode)")
+    return "\n".join(lines)
+
+
+@click.command("report")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("report"), show_default=True,
+              help="Folder for report.html and results.h5 (created if needed).")
+@click.option("--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable). Default: all.")
+@click.option("--quick", is_flag=True, help="Run each case's quick variant (seconds each) instead of the full one.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes. Default: the number of CPUs.")
+@click.option("--module", "modules", multiple=True, metavar="MODULE",
+              help="Take the cases from this importable Python module (its CASES list) instead of the shipped ones (repeatable).")
+@click.option("--list", "list_only", is_flag=True, help="List the cases and exit.")
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+def report(out, cases, quick, jobs, modules, list_only, no_progress):
+    """Run the validation cases and write OUT/report.html and OUT/results.h5.
+
+    Cases run in parallel worker processes. Exits with status 1 if any case fails (a metric outside
+    its tolerance, or an error), 2 on bad input such as an unknown case name.
+    """
+    from .runner import discover, run_report
+
+    if list_only:
+        specs, problems = discover(list(modules) or None)
+        for s in specs:
+            click.echo(f"{s.name}\t{s.capability}\t{s.title}")
+        for p in problems:
+            click.echo(f"{p.name}\t(error)\t{p.error}", err=True)
+        if not specs:
+            click.echo("(no validation cases)", err=True)
+        return
+    result = run_report(out, cases=list(cases), quick=quick, jobs=jobs, modules=list(modules) or None, progress=not no_progress)
+    for note in result.warnings:
+        click.echo(f"note: {note}", err=True)
+    click.echo(format_summary(result))
+    click.echo(f"report: {result.html_path}")
+    click.echo(f"numbers: {result.h5_path}")
+    if not result.passed:
+        sys.exit(1)

@@ -1,0 +1,447 @@
+"""Run the validation cases in parallel and write ``report.html`` and ``results.h5``.
+
+:func:`run_report` is the API behind ``batterylab report``:
+
+1. discover the cases (every module of :mod:`batterylab.validation.cases`, or the modules given);
+   a module that fails to import becomes a failed row, it does not stop the report;
+2. run them in worker processes started with ``spawn`` (never ``fork``), one case per task, with
+   a progress bar; a case that raises becomes a failed row with its traceback;
+3. write ``results.h5`` (a group per case: its variables and its metrics, with units; provenance
+   at the root) and the self-contained ``report.html`` (figures embedded as base64 PNG, inline
+   CSS, summary table first), both atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib
+import importlib.metadata
+import json
+import os
+import platform
+import pkgutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, OptionError, unknown_option
+from .worker import CaseOutcome
+
+#: Package whose modules hold the shipped cases.
+CASES_PACKAGE = "batterylab.validation.cases"
+
+REPORT_HTML = "report.html"
+RESULTS_H5 = "results.h5"
+
+
+@dataclass
+class CaseSpec:
+    """Where a case lives (the worker imports ``module`` and looks the case up by ``name``)."""
+
+    name: str
+    module: str
+    title: str = ""
+    capability: str = ""
+
+
+@dataclass
+class Report:
+    """A finished report run: outcomes in case order, provenance, output paths."""
+
+    outcomes: list[CaseOutcome]
+    provenance: dict
+    quick: bool
+    total_s: float
+    html_path: Path | None = None
+    h5_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(not o.passed for o in self.outcomes)
+
+
+# ----------------------------------------------------------------------------------------------
+# discovery
+
+
+def case_modules(package: str = CASES_PACKAGE) -> list[str]:
+    """Names of the modules of ``package``, sorted (nothing imported but the package)."""
+    pkg = importlib.import_module(package)
+    return [f"{package}.{info.name}" for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name)]
+
+
+def discover(modules=None) -> tuple[list[CaseSpec], list[CaseOutcome]]:
+    """The cases of ``modules`` (default: every shipped case module), in a stable order.
+
+    Returns ``(specs, problems)``: a module that fails to import, a ``CASES`` entry that is not a
+    case, or a duplicate name becomes an ``"error"`` outcome in ``problems``.
+    """
+    from ..validation import Case
+
+    specs: list[CaseSpec] = []
+    problems: list[CaseOutcome] = []
+    seen: dict[str, str] = {}
+    for module in case_modules() if modules is None else list(modules):
+        short = module.rsplit(".", 1)[-1]
+        try:
+            mod = importlib.import_module(module)
+            cases = list(getattr(mod, "CASES", []))
+        except (Exception, SystemExit) as exc:
+            import traceback
+
+            problems.append(_problem(f"{short} (import)", module, f"the case module failed to import: {type(exc).__name__}: {exc}", traceback.format_exc()))
+            continue
+        for i, case in enumerate(cases):
+            if not isinstance(case, Case):
+                problems.append(_problem(f"{short} CASES[{i}]", module, f"CASES[{i}] is a {type(case).__name__}, not a batterylab.validation.Case"))
+                continue
+            if case.name in seen:
+                problems.append(_problem(f"{case.name} (duplicate)", module, f"case name {case.name!r} is also defined in {seen[case.name]}"))
+                continue
+            seen[case.name] = module
+            specs.append(CaseSpec(name=case.name, module=module, title=case.title, capability=case.capability))
+    return specs, problems
+
+
+def _problem(name, module, error, tb="") -> CaseOutcome:
+    return CaseOutcome(name=name, module=module, title="case discovery", capability="(none)", status="error", error=error, traceback=tb)
+
+
+def select(specs: list[CaseSpec], names, problems=()) -> list[CaseSpec]:
+    """The specs called ``names`` (in the order given); an unknown name raises, listing the valid ones."""
+    by_name = {s.name: s for s in specs}
+    chosen = []
+    for name in names:
+        if name not in by_name:
+            if not by_name:
+                msg = f"unknown validation case {name!r}; there are no validation cases"
+                err = OptionError(msg)
+            else:
+                err = unknown_option("validation case", name, by_name)
+            if problems:
+                broken = ", ".join(sorted({p.module for p in problems}))
+                err = OptionError(f"{err} (these case modules failed to load: {broken})")
+            raise err
+        if by_name[name] not in chosen:
+            chosen.append(by_name[name])
+    return chosen
+
+
+# ----------------------------------------------------------------------------------------------
+# running
+
+
+def _pool(jobs: int, threads: int):
+    import multiprocessing
+
+    from .worker import init_worker
+
+    # spawn, never fork: a forked child of a process that has run a parallel Numba kernel (or
+    # PyBaMM's own multiprocessing) can deadlock or crash.
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(threads,))
+
+
+def _died(spec: CaseSpec, exc: BaseException) -> CaseOutcome:
+    return CaseOutcome(
+        name=spec.name, module=spec.module, title=spec.title, capability=spec.capability, status="error",
+        error=f"the worker process running this case died ({type(exc).__name__}: {exc}); a crash in compiled code or running out of memory are the usual causes",
+    )
+
+
+def _run_pool(specs, quick, jobs, threads, bar, warm=False) -> tuple[dict, list]:
+    """Run ``specs`` on one pool. Returns ``(outcomes by name, specs lost to a broken pool)``."""
+    from .worker import run_case, warm_up
+
+    done: dict[str, CaseOutcome] = {}
+    lost: list[CaseSpec] = []
+    executor = _pool(jobs, threads)
+    try:
+        if warm:
+            for _ in range(jobs):
+                executor.submit(warm_up)
+        futures = {executor.submit(run_case, s.module, s.name, quick): s for s in specs}
+        for fut in as_completed(futures):
+            spec = futures[fut]
+            try:
+                outcome = fut.result()
+            except BrokenProcessPool:
+                lost.append(spec)
+                continue
+            except Exception as exc:  # e.g. the outcome could not be pickled
+                import traceback
+
+                outcome = CaseOutcome(
+                    name=spec.name, module=spec.module, title=spec.title, capability=spec.capability,
+                    status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                )
+            done[spec.name] = outcome
+            bar.set_postfix_str(f"{spec.name}: {outcome.status}", refresh=False)
+            bar.update(1)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    return done, lost
+
+
+def run_cases(specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True) -> list[CaseOutcome]:
+    """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``."""
+    from tqdm.auto import tqdm
+
+    if not specs:
+        return []
+    cpus = os.cpu_count() or 1
+    jobs = min(jobs or cpus, len(specs))
+    threads = max(1, cpus // jobs)
+    with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+        done, lost = _run_pool(specs, quick, jobs, threads, bar, warm=len(specs) > jobs)
+        # A worker that dies (segfault, out of memory) breaks the whole pool: rerun each case it
+        # took down alone, so that only the guilty case fails.
+        for spec in lost:
+            again, still = _run_pool([spec], quick, 1, cpus, bar)
+            done.update(again)
+            for s in still:
+                done[s.name] = _died(s, BrokenProcessPool("worker process terminated abruptly"))
+                bar.update(1)
+    return [done[s.name] for s in specs]
+
+
+def run_report(
+    out,
+    *,
+    cases=None,
+    quick: bool = False,
+    jobs: int | None = None,
+    modules=None,
+    progress: bool = True,
+) -> Report:
+    """Run the validation cases and write ``out/report.html`` and ``out/results.h5``.
+
+    Parameters
+    ----------
+    out : path
+        Folder for the report (created if needed).
+    cases : list of str, optional
+        Names of the cases to run (default: all). An unknown name raises
+        :class:`batterylab.errors.OptionError` listing the valid ones.
+    quick : bool
+        Run each case's quick variant (seconds per case) instead of the full one.
+    jobs : int, optional
+        Worker processes (default: the CPU count, at most one per case).
+    modules : list of str, optional
+        Import the cases from these modules instead of :mod:`batterylab.validation.cases`.
+    progress : bool
+        Show a progress bar on standard error.
+
+    Returns
+    -------
+    Report
+        ``report.passed`` is False if any case failed or raised.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out must be a folder, got the file {str(out)!r}")
+    if jobs is not None and (isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1):
+        raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    specs, problems = discover(modules)
+    notes: list[str] = []
+    if cases:
+        specs = select(specs, list(cases), problems)
+        for p in problems:
+            notes.append(f"not run: {p.name} in {p.module}: {p.error}")
+        problems = []
+    out.mkdir(parents=True, exist_ok=True)
+    prov = provenance(jobs=min(jobs or os.cpu_count() or 1, max(len(specs), 1)), quick=quick)
+    outcomes = problems + run_cases(specs, quick=quick, jobs=jobs, progress=progress)
+    total = time.perf_counter() - t0
+    prov["total_runtime_s"] = total
+    report = Report(outcomes=outcomes, provenance=prov, quick=quick, total_s=total, warnings=notes)
+    report.h5_path = write_h5(report, out / RESULTS_H5)
+    from .html import write_html
+
+    report.total_s = time.perf_counter() - t0
+    report.provenance["total_runtime_s"] = report.total_s
+    report.html_path = write_html(report, out / REPORT_HTML)
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# provenance
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The checkout's commit (with ``+modified`` if tracked files changed), or ``'unknown'``."""
+    if root is None:
+        root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return "unknown"
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not commit:
+        return "unknown"
+    return f"{commit}+modified" if status.strip() else commit
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every data file under ``root`` (not Python sources or caches), by relative path."""
+    out = {}
+    if not root.is_dir():
+        return out
+    for path in sorted(root.rglob("*")):
+        if path.is_dir() or "__pycache__" in path.parts or path.suffix in {".py", ".pyc"} or path.name.startswith("."):
+            continue
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        out[path.relative_to(root).as_posix()] = h.hexdigest()
+    return out
+
+
+def provenance(*, jobs: int, quick: bool) -> dict:
+    """How the report was made: versions, machine, commit, data hashes."""
+    from .. import parameter_sets
+    from .._version import __version__
+
+    try:
+        from .. import validation
+
+        data_root = Path(validation.__file__).resolve().parent / "data"
+    except Exception:  # noqa: BLE001 - provenance must not stop the report
+        data_root = Path("/nonexistent")
+    return {
+        "batterylab_version": __version__,
+        "git_commit": git_commit(),
+        "python_version": sys.version.split()[0],
+        "numpy_version": _version("numpy"),
+        "numba_version": _version("numba"),
+        # read from the installed metadata: importing PyBaMM just to print its version is slow
+        "pybamm_version": _version("pybamm"),
+        "h5py_version": _version("h5py"),
+        "matplotlib_version": _version("matplotlib"),
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count() or 1,
+        "jobs": jobs,
+        "mode": "quick" if quick else "full",
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameter_sets_sha256": file_hashes(Path(parameter_sets.ROOT)),
+        "validation_data_sha256": file_hashes(data_root),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# results.h5
+
+
+def _h5_name(name: str) -> str:
+    """A name usable as one HDF5 path component."""
+    name = str(name).replace("/", "_").strip() or "_"
+    return "_" + name if name.startswith(".") else name
+
+
+def write_h5(report: Report, path) -> Path:
+    """Write every case's variables and metrics (with units) and the provenance, atomically."""
+    import h5py
+    import numpy as np
+
+    from ..io import Variable, atomic_path, write_results
+
+    variables: dict[str, Variable] = {}
+    groups: dict[str, CaseOutcome] = {}
+    rows = []
+    for o in report.outcomes:
+        group = _h5_name(o.name)
+        groups[group] = o
+        for key, v in o.variables.items():
+            if key.split("/")[0] == "metrics":
+                key = f"variables_{key}"
+            variables[f"{group}/{key}"] = Variable(data=v["data"], units=v["units"], long_name=v["long_name"], dims=v["dims"], attrs=v["attrs"])
+        used = set()
+        for m in o.metrics:
+            leaf = _h5_name(m["name"])
+            while leaf in used:
+                leaf += "_"
+            used.add(leaf)
+            attrs = {"comparison": m["comparison"], "passed": bool(m["passed"]), "justification": m["justification"]}
+            if m["tolerance"] is not None:
+                attrs["tolerance"] = m["tolerance"]
+            variables[f"{group}/metrics/{leaf}"] = Variable(data=np.float64(m["value"]), units=m["unit"], long_name=m["name"], dims=(), attrs=attrs)
+            rows.append((o.name, m["name"], m["value"], np.nan if m["tolerance"] is None else m["tolerance"], m["unit"], m["comparison"], m["passed"]))
+        if not o.metrics:
+            rows.append((o.name, "", np.nan, np.nan, "", "", False))
+    summary = "summary" if "summary" not in groups else "report_summary"
+    if rows:
+        cols = list(zip(*rows))
+        for key, data, units, long_name in [
+            ("case", np.array(cols[0], dtype=str), "", "Validation case"),
+            ("metric", np.array(cols[1], dtype=str), "", "Metric name"),
+            ("value", np.array(cols[2], dtype=np.float64), "", "Metric value [see unit]"),
+            ("tolerance", np.array(cols[3], dtype=np.float64), "", "Tolerance [see unit]; NaN when not judged"),
+            ("unit", np.array(cols[4], dtype=str), "", "Unit of value and tolerance"),
+            ("comparison", np.array(cols[5], dtype=str), "", "Pass rule: value <= tolerance, >= tolerance, or info"),
+            ("passed", np.array(cols[6], dtype=np.int8), "1", "1 if the metric passed, else 0"),
+        ]:
+            variables[f"{summary}/{key}"] = Variable(data=data, units=units, long_name=long_name, dims=("row",))
+    prov = report.provenance
+    config = {"quick": report.quick, "cases": [o.name for o in report.outcomes], "jobs": prov.get("jobs")}
+    from .. import parameter_sets
+
+    param_files = [Path(parameter_sets.ROOT) / rel for rel in prov.get("parameter_sets_sha256", {})]
+    attrs = {
+        "title": "batterylab validation report",
+        "report_passed": bool(report.passed),
+        "n_cases": len(report.outcomes),
+        "n_failed": report.n_failed,
+        "total_runtime_s": float(prov.get("total_runtime_s", report.total_s)),
+        "parameter_sets_sha256_json": json.dumps(prov.get("parameter_sets_sha256", {}), sort_keys=True),
+        "validation_data_sha256_json": json.dumps(prov.get("validation_data_sha256", {}), sort_keys=True),
+    }
+    for key, value in prov.items():
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            attrs.setdefault(key, value)
+    path = Path(path)
+    with atomic_path(path, suffix=".h5.tmp") as tmp:
+        write_results(tmp, variables, config=config, parameter_files=param_files, attrs=attrs)
+        with h5py.File(tmp, "a") as f:
+            for group, o in groups.items():
+                g = f.require_group(group)
+                g.attrs["case"] = o.name
+                g.attrs["module"] = o.module
+                for key in ("title", "capability", "reference", "validity", "description", "status", "error", "notes"):
+                    g.attrs[key] = getattr(o, key)
+                g.attrs["passed"] = bool(o.passed)
+                g.attrs["runtime_s"] = float(o.runtime_s)
+    return path

@@ -1,0 +1,384 @@
+"""The validation report: runner, HTML, HDF5, CLI, a real browser, and the real cases.
+
+Most tests run a small test-only case module (written to a temporary folder and put on
+``sys.path``, which spawned workers inherit) so that they are fast and do not depend on the other
+areas' cases. ``test_real_quick_report_runs_every_case`` runs the real ``batterylab report --quick``
+over every shipped case: it is the one place in the suite where all validation cases run.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from batterylab.errors import InputError, OptionError
+from batterylab.report import cli as report_cli
+from batterylab.report.runner import discover, run_report
+from batterylab.report.worker import collect, CaseOutcome, png_size, plain_variables
+
+DEMO_MODULE = "batterylab_report_demo_cases"
+EMPTY_MODULE = "batterylab_report_no_cases"
+
+DEMO_SOURCE = textwrap.dedent(
+    '''
+    """Test-only validation cases for tests/test_report.py."""
+    import os
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from batterylab.io import Variable
+    from batterylab.validation import Case, CaseResult, Metric
+
+
+    def _overlay(t, model, ref):
+        fig = Figure(figsize=(6, 4))
+        ax, res = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        ax.plot(t, ref, "k.", label="reference")
+        ax.plot(t, model, "C0-", label="model")
+        ax.set_title("model vs reference")
+        ax.legend()
+        res.plot(t, (model - ref) * 1e3, "C3-")
+        res.set_xlabel("time [s]")
+        res.set_ylabel("residual [mV]")
+        return fig
+
+
+    def run_pass(quick):
+        t = np.linspace(0.0, 10.0, 21 if quick else 201)
+        ref = 3.0 + 0.1 * np.sin(t)
+        model = ref + 1e-3 * np.cos(3 * t)
+        rmse = float(np.sqrt(np.mean((model - ref) ** 2)))
+        return CaseResult(
+            metrics=[
+                Metric("voltage RMSE", rmse, 0.01, "V", "<=", "10 mV: the reference's quoted accuracy"),
+                Metric("points", float(t.size), None, "", "info"),
+                Metric("R2", 0.999, 0.99, "", ">=", "score"),
+            ],
+            figures=[_overlay(t, model, ref), (Figure(figsize=(3, 2)), "an empty second figure")],
+            variables={
+                "time_s": Variable(t, "s", "Time [s]", ("time_s",)),
+                "voltage_V": Variable(model, "V", "Terminal voltage [V]", ("time_s",)),
+                "reference/voltage_V": Variable(ref, "V", "Reference terminal voltage [V]"),
+                "label": Variable(np.array(["a", "b"]), "", "Labels"),
+            },
+            tables=[("Table <with> markup & friends", ["quantity", "value"], [["rate", 1.5], ["cells", np.int64(3)], ["ok", True]])],
+            notes="quick" if quick else "full <script>alert(1)</script>",
+        )
+
+
+    def run_fail(quick):
+        return CaseResult(metrics=[Metric("capacity error", 0.5, 0.1, "Ah", "<=", "deliberately failing")])
+
+
+    def run_error(quick):
+        raise RuntimeError("deliberate failure inside the demo case")
+
+
+    CASES = [
+        Case("demo_pass", "A passing demo case", "demo capability", "Doe et al. 2020, doi:10.0000/demo", "0 to 10 s", run_pass, "A sine."),
+        Case("demo_fail", "A failing demo case", "demo capability", "none", "none", run_fail),
+        Case("demo_error", "A demo case that raises", "demo capability", "none", "none", run_error),
+    ]
+    if os.environ.get("BATTERYLAB_DEMO_CRASH"):
+        CASES.append(Case("demo_crash", "A case that kills its worker", "demo", "none", "none", lambda quick: os._exit(3)))
+    '''
+)
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    """A folder holding the demo case modules, put on sys.path for this module's tests."""
+    folder = tmp_path_factory.mktemp("demo_cases")
+    (folder / f"{DEMO_MODULE}.py").write_text(DEMO_SOURCE)
+    (folder / f"{EMPTY_MODULE}.py").write_text("CASES = []\n")
+    sys.path.insert(0, str(folder))
+    yield folder
+    sys.path.remove(str(folder))
+    for name in (DEMO_MODULE, EMPTY_MODULE):
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    report = run_report(out, quick=False, jobs=2, modules=[DEMO_MODULE], progress=False)
+    return report, out
+
+
+def test_outcomes_pass_fail_and_error(demo_report):
+    report, _ = demo_report
+    by_name = {o.name: o for o in report.outcomes}
+    assert [o.name for o in report.outcomes] == ["demo_pass", "demo_fail", "demo_error"]
+    assert by_name["demo_pass"].status == "passed"
+    assert by_name["demo_fail"].status == "failed"
+    assert by_name["demo_error"].status == "error"
+    assert "deliberate failure inside the demo case" in by_name["demo_error"].error
+    assert "RuntimeError" in by_name["demo_error"].traceback
+    assert not report.passed and report.n_failed == 2
+    # figures come back rendered, as PNG bytes, with their size read from the PNG header
+    figs = by_name["demo_pass"].figures
+    assert len(figs) == 2 and figs[0]["png"].startswith(b"\x89PNG") and figs[0]["width"] > 100
+    assert figs[1]["caption"] == "an empty second figure"
+    assert all(o.runtime_s > 0 for o in report.outcomes)
+
+
+def test_html_is_self_contained_and_summary_comes_first(demo_report):
+    report, out = demo_report
+    text = (out / "report.html").read_text()
+    summary = text.index('<section id="summary">')
+    assert summary < text.index('id="case-demo_pass"') < text.index('id="case-demo_fail"')
+    # every case name, metric and the error's message and traceback are in the page
+    for needle in ("demo_pass", "demo_fail", "demo_error", "voltage RMSE", "deliberate failure inside the demo case",
+                   "Traceback", "Doe et al. 2020, doi:10.0000/demo", "0 to 10 s", "demo capability"):
+        assert needle in text, needle
+    # the summary table has the columns asked for, in order
+    head = re.search(r'<table class="summary">.*?</thead>', text, re.S).group(0)
+    cols = re.findall(r"<th[^>]*>(.*?)</th>", head)
+    assert cols == ["case", "capability", "metric", "value", "unit", "tolerance", "result"]
+    assert text.count('<img src="data:image/png;base64,') == 2
+    # nothing external: no http(s) or protocol-relative URLs, no external scripts or stylesheets
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "<link" not in text and "<script" not in text
+    # case text is escaped, not interpreted
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Table &lt;with&gt; markup &amp; friends" in text
+    # provenance
+    for needle in ("git commit", "NumPy", "Numba", "PyBaMM", "CPU count", "Parameter-set files", "Run time per case"):
+        assert needle in text, needle
+
+
+def test_results_h5_has_a_group_per_case_with_units(demo_report):
+    report, out = demo_report
+    with h5py.File(out / "results.h5", "r") as f:
+        assert {"demo_pass", "demo_fail", "demo_error"} <= set(f)
+        g = f["demo_pass"]
+        assert g.attrs["status"] == "passed" and g.attrs["reference"].startswith("Doe")
+        np.testing.assert_allclose(g["time_s"][()], np.linspace(0, 10, 201))
+        assert g["voltage_V"].attrs["units"] == "V"
+        assert g["reference/voltage_V"].attrs["long_name"] == "Reference terminal voltage [V]"
+        m = g["metrics/voltage RMSE"]
+        assert m.attrs["units"] == "V" and m.attrs["tolerance"] == 0.01 and bool(m.attrs["passed"])
+        assert 0 < m[()] < 0.01
+        assert not bool(f["demo_fail/metrics/capacity error"].attrs["passed"])
+        assert f["demo_error"].attrs["status"] == "error"
+        assert "deliberate failure" in f["demo_error"].attrs["error"]
+        assert not bool(f.attrs["report_passed"]) and f.attrs["n_failed"] == 2
+        assert "numba_version" in f.attrs and "git_commit" in f.attrs
+        assert json.loads(f.attrs["configuration_json"])["cases"] == ["demo_pass", "demo_fail", "demo_error"]
+        summary_cases = f["summary/case"].asstr()[()]
+        assert list(summary_cases).count("demo_pass") == 3
+    # no temporary files left behind by the atomic writes
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.h5"]
+
+
+def test_unknown_case_lists_the_valid_ones(demo_path, tmp_path):
+    with pytest.raises(OptionError, match="demo_error, demo_fail, demo_pass"):
+        run_report(tmp_path, cases=["nope"], modules=[DEMO_MODULE], progress=False)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_bad_arguments(demo_path, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="out must be a folder"):
+        run_report(tmp_path / "file", modules=[EMPTY_MODULE], progress=False)
+    with pytest.raises(InputError, match="jobs"):
+        run_report(tmp_path, jobs=0, modules=[EMPTY_MODULE], progress=False)
+
+
+def test_zero_cases_still_give_a_valid_report(demo_path, tmp_path):
+    report = run_report(tmp_path, modules=[EMPTY_MODULE], progress=False)
+    assert report.outcomes == [] and report.passed
+    assert "There are no validation cases" in (tmp_path / "report.html").read_text()
+    with h5py.File(tmp_path / "results.h5", "r") as f:
+        assert f.attrs["n_cases"] == 0 and "batterylab_version" in f.attrs
+
+
+def test_module_that_fails_to_import_is_a_failed_row(tmp_path, monkeypatch):
+    (tmp_path / "batterylab_report_broken_cases.py").write_text("raise ImportError('no such dependency')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    specs, problems = discover(["batterylab_report_broken_cases"])
+    assert specs == [] and len(problems) == 1
+    assert "no such dependency" in problems[0].error and problems[0].status == "error"
+
+
+def test_collect_rejects_what_cannot_be_stored():
+    from batterylab.io import Variable
+    from batterylab.validation import CaseResult, Metric
+
+    with pytest.raises(TypeError, match="must be a batterylab.io.Variable"):
+        plain_variables({"x": np.arange(3.0)})
+    with pytest.raises(ValueError, match="coordinate 'time_s' has length 3"):
+        plain_variables({"time_s": Variable(np.arange(3.0), "s", "t", ("time_s",)),
+                         "v": Variable(np.arange(4.0), "V", "v", ("time_s",))})
+    out = collect(CaseResult(metrics=[]), CaseOutcome(name="x", module="m"))
+    assert out.status == "failed" and "no metrics" in out.error
+    nan = collect(CaseResult(metrics=[Metric("e", float("nan"), 1.0)]), CaseOutcome(name="x", module="m"))
+    assert nan.status == "failed"
+    with pytest.raises(ValueError, match="comparison"):
+        collect(CaseResult(metrics=[Metric("e", 1.0, 1.0, comparison="<")]), CaseOutcome(name="x", module="m"))
+
+
+def test_png_size_reads_the_header():
+    from matplotlib.figure import Figure
+    import io
+
+    buf = io.BytesIO()
+    Figure(figsize=(2, 1)).savefig(buf, format="png", dpi=50)
+    assert png_size(buf.getvalue()) == (100, 50)
+
+
+def test_cli_exit_status_and_terminal_summary(demo_path, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(report_cli.report, ["--out", str(tmp_path), "--module", DEMO_MODULE, "--case", "demo_fail", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    assert re.search(r"demo_fail\s+demo capability\s+capacity error\s+0\.5\s+Ah\s+\u2264 0\.1\s+FAIL", res.output)
+    assert "FAILED: 0 of 1 cases passed" in res.output
+    res = runner.invoke(report_cli.report, ["--module", DEMO_MODULE, "--list"])
+    assert res.exit_code == 0 and "demo_pass\tdemo capability" in res.output
+
+
+def test_a_case_that_kills_its_worker_fails_alone(demo_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("BATTERYLAB_DEMO_CRASH", "1")
+    sys.modules.pop(DEMO_MODULE, None)
+    try:
+        report = run_report(tmp_path, cases=["demo_crash", "demo_fail"], modules=[DEMO_MODULE], jobs=1, progress=False)
+    finally:
+        sys.modules.pop(DEMO_MODULE, None)
+    by_name = {o.name: o for o in report.outcomes}
+    assert by_name["demo_crash"].status == "error" and "died" in by_name["demo_crash"].error
+    assert by_name["demo_fail"].status == "failed" and by_name["demo_fail"].metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# a real browser
+
+CHECK_SCRIPT = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  window.__errors.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || 'resource'));
+}, true);
+window.addEventListener('unhandledrejection', function (e) { window.__errors.push('rejection: ' + e.reason); });
+['error', 'warn'].forEach(function (level) {
+  var orig = console[level];
+  console[level] = function () {
+    window.__errors.push('console.' + level + ': ' + Array.prototype.join.call(arguments, ' '));
+    orig.apply(console, arguments);
+  };
+});
+window.addEventListener('load', function () {
+  var broken = [];
+  for (var i = 0; i < document.images.length; i++) {
+    var img = document.images[i];
+    if (!img.complete || img.naturalWidth === 0) broken.push(i);
+  }
+  var out = document.createElement('pre');
+  out.id = '__browser_check';
+  out.textContent = JSON.stringify({images: document.images.length, broken: broken, errors: window.__errors,
+                                    tables: document.querySelectorAll('table').length});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed, and CI is set: the browser check must run in CI (apt-get install chromium)")
+    pytest.skip("chromium is not installed (Debian: apt-get install chromium); the browser check runs in CI")
+
+
+def _run_chromium(exe, tmp_path, *args):
+    profile = tmp_path / "chromium-profile"
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def browser_check(exe, page: Path, tmp_path) -> tuple[dict, list[str]]:
+    """Open a copy of ``page`` with a probe script; return the probe's findings and console lines."""
+    text = page.read_text()
+    probed = page.with_name(page.stem + ".probe.html")
+    probed.write_text(text.replace('<meta charset="utf-8">', '<meta charset="utf-8">' + CHECK_SCRIPT, 1))
+    res = _run_chromium(exe, tmp_path, "--virtual-time-budget=10000", "--dump-dom", probed.resolve().as_uri())
+    found = re.search(r'<pre id="__browser_check">(.*?)</pre>', res.stdout, re.S)
+    assert found, f"the page did not finish loading in chromium:\n{res.stderr[-3000:]}"
+    console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
+    return json.loads(html.unescape(found.group(1))), console
+
+
+def test_report_renders_in_headless_chromium(demo_report, tmp_path):
+    exe = _chromium()
+    _, out = demo_report
+    page = tmp_path / "report.html"
+    shutil.copy(out / "report.html", page)
+
+    # the probe can fail: a page with a broken image and a script error is caught
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+                   '<img src="data:image/png;base64,AAAA"><script>console.error("boom")</script></body></html>')
+    found, console = browser_check(exe, bad, tmp_path)
+    assert found["broken"] == [0] and any("boom" in e for e in found["errors"]) and console
+
+    found, console = browser_check(exe, page, tmp_path)
+    assert found["images"] == 2, found
+    assert found["broken"] == [], f"images that did not load: {found['broken']}"
+    assert found["errors"] == [], found["errors"]
+    assert console == [], console
+    assert found["tables"] >= 4
+
+    shot = tmp_path / "report-screenshot.png"
+    res = _run_chromium(exe, tmp_path, "--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}", page.resolve().as_uri())
+    assert shot.exists(), res.stderr[-3000:]
+    width, height = png_size(shot.read_bytes())
+    assert (width, height) == (1280, 2400)
+    print(f"report screenshot: {shot}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the real cases
+
+
+@pytest.mark.slow
+def test_real_quick_report_runs_every_case(tmp_path):
+    """``batterylab report --quick`` over every shipped case: exit 0, every case in HTML and HDF5."""
+    specs, problems = discover()
+    assert not problems, [f"{p.name}: {p.error}" for p in problems]
+    out = tmp_path / "report"
+    res = subprocess.run([sys.executable, "-m", "batterylab", "report", "--quick", "--no-progress", "--out", str(out)],
+                         capture_output=True, text=True, timeout=900)
+    print(res.stdout)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr[-5000:]}"
+    text = (out / "report.html").read_text()
+    if not specs:
+        assert "There are no validation cases" in text
+    with h5py.File(out / "results.h5", "r") as f:
+        assert f.attrs["n_cases"] == len(specs) and bool(f.attrs["report_passed"])
+        for spec in specs:
+            assert f'id="case-' in text and spec.name in text, spec.name
+            group = spec.name.replace("/", "_")
+            assert group in f, spec.name
+            assert f[group].attrs["status"] == "passed", spec.name
+            assert len(f[group]["metrics"]) >= 1, spec.name
+
+            def has_units(name, obj, case=spec.name):
+                if isinstance(obj, h5py.Dataset):
+                    assert "units" in obj.attrs, f"{case}/{name} has no units"
+
+            f[group].visititems(has_units)
