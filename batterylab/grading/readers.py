@@ -1,0 +1,600 @@
+"""Readers for cycler files used in second-life grading.
+
+Every reader returns a list of :class:`CellRecord` (a file may hold one cell or several), with
+batterylab's conventions applied at the file boundary:
+
+- **current is discharge positive** (PyBaMM's convention). Battery Data Format (BDF) files and
+  Arbin exports store charge positive: their current is negated on reading;
+- time in seconds, capacity in ampere-hours, temperature in kelvin.
+
+Supported formats (``read_cell_file`` picks one from the file's header):
+
+=====================  ===================================================================
+``bdf``                Battery Data Format CSV: ``Test Time / s``, ``Voltage / V``,
+                       ``Current / A`` (charge positive) and optional ``Cycle Count / 1``,
+                       ``Step Index / 1``, ``Temperature T1 / degC``, ... (also the
+                       machine-readable names ``test_time_second``, ``voltage_volt``, ...)
+``arbin``              Arbin CSV export (``Test_Time(s)``, ``Current(A)``, ``Voltage(V)``,
+                       ``Cycle_Index``, ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)``);
+                       the capacity counters are cumulative across cycles within one file, so
+                       the capacity of a cycle is the difference of the counter between the
+                       ends of consecutive cycles (a counter that resets is also handled)
+``doe-summary``        DOE Battery Data Hub per-cycle summary CSV (``Cycle_Index``,
+                       ``Cycle_Label``, ``Q_chg``, ``Q_dis``, ``V_min``, ...): capacity checks
+                       are the cycles labelled ``Capacity check``
+``capacity-history``   a capacity-vs-cycle CSV (``cell``, ``cycle`` or ``discharge_index``,
+                       ``capacity_Ah`` or ``discharge_capacity_Ah``), one or many cells
+``pulse-table``        the pulse-test table of Tao et al. (``Idx``, ``Qn``, ``Q``, ``SOC``,
+                       ``U1`` ... ``U21``): one record per ``Idx``
+``batterylab-h5``      batterylab's own cell-record HDF5 (:func:`write_cell_record`)
+=====================  ===================================================================
+
+BioLogic ``.mpr`` files are read through galvani and battery-data-toolkit's HDF5 through
+``batdata`` when those optional packages are installed (``pip install batterylab[readers]``).
+
+A reader that cannot use a file raises :class:`CellFileError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Record-format tag stored in batterylab cell-record HDF5 files.
+RECORD_FORMAT = "batterylab-cell-record/1"
+
+#: Current below this magnitude counts as rest when segmenting a time series [A].
+REST_CURRENT_A = 1e-3
+
+
+class CellFileError(InputError):
+    """A cycler file cannot be read: the message names the file and what is wrong."""
+
+
+@dataclass
+class CellRecord:
+    """What one cell's files hold, in batterylab conventions.
+
+    Time series (``time_s`` [s], ``current_A`` [A, discharge positive], ``voltage_V`` [V],
+    ``temperature_K`` [K], ``cycle_index``, ``step_index``) are ``None`` when absent.
+    ``cycles`` holds a per-cycle summary (``cycle``, ``discharge_capacity_Ah`` [Ah],
+    ``charge_capacity_Ah`` [Ah], optional ``label``, ``min_voltage_V`` [V],
+    ``resistance_ohm`` [ohm]). ``c20_capacity_Ah`` / ``c20_voltage_V`` are a slow (C/20)
+    charge curve from empty; ``pulse_voltage_V`` (n_soc x n_samples) and ``pulse_soc`` hold a
+    pulse-test table (Tao et al. protocol). ``metadata`` holds what the file itself states
+    (e.g. nominal capacity); sidecar files add to it later.
+    """
+
+    cell_id: str
+    source: str
+    format: str
+    time_s: np.ndarray | None = None
+    current_A: np.ndarray | None = None
+    voltage_V: np.ndarray | None = None
+    temperature_K: np.ndarray | None = None
+    cycle_index: np.ndarray | None = None
+    step_index: np.ndarray | None = None
+    cycles: dict = field(default_factory=dict)
+    c20_capacity_Ah: np.ndarray | None = None
+    c20_voltage_V: np.ndarray | None = None
+    pulse_voltage_V: np.ndarray | None = None
+    pulse_soc: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def has_timeseries(self) -> bool:
+        return self.time_s is not None and self.current_A is not None and self.voltage_V is not None
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _fail(path, what: str) -> CellFileError:
+    return CellFileError(f"cannot read {Path(path).name!r} ({path}): {what}")
+
+
+def _read_csv(path, **kwargs):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except FileNotFoundError:
+        raise _fail(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise _fail(path, "not a text (CSV) file") from None
+    except Exception as exc:  # pandas raises several parser error types
+        raise _fail(path, f"not a readable CSV file: {type(exc).__name__}: {exc}") from None
+
+
+def _numeric(df, column: str, path, *, allow_nan: bool = False) -> np.ndarray:
+    import pandas as pd
+
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any() and not allow_nan:
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(path, f"column {column!r} has a non-numeric or missing value {df[column].iloc[i]!r} at data row {i + 1}")
+    return values
+
+
+def _require(df, columns, path, fmt: str):
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise _fail(path, f"{fmt} file lacks column(s) {missing}; found {list(df.columns)[:12]}")
+
+
+def _check_time(t: np.ndarray, path, column: str) -> None:
+    if t.size < 2:
+        raise _fail(path, f"needs at least 2 samples, got {t.size}")
+    steps = np.diff(t)
+    if (steps < 0).any():
+        i = int(np.flatnonzero(steps < 0)[0])
+        raise _fail(path, f"{column} goes backwards at data row {i + 2}: {t[i + 1]} after {t[i]} s")
+
+
+def per_cycle_from_cumulative(cycle_index: np.ndarray, counter: np.ndarray):
+    """Per-cycle increments of a counter that is cumulative across cycles.
+
+    Returns ``(cycles, increment)``. For cycle k, the increment is the counter at the end of
+    cycle k minus the counter at the end of cycle k-1 (the file's first value for the first
+    cycle). When a cycle starts below the previous end (the counter was reset), the increment
+    is the end minus the start of that cycle. Cycles are taken in order of appearance.
+    """
+    cycle_index = np.asarray(cycle_index)
+    counter = np.asarray(counter, dtype=np.float64)
+    change = np.flatnonzero(np.diff(cycle_index) != 0) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [cycle_index.size]]) - 1
+    cycles = cycle_index[starts]
+    inc = np.empty(starts.size)
+    prev_end = counter[0]
+    tol = 1e-9 + 1e-6 * abs(counter).max(initial=0.0)
+    for k, (s, e) in enumerate(zip(starts, ends)):
+        if counter[s] < prev_end - tol:  # counter reset at the start of this cycle
+            inc[k] = counter[e] - counter[s]
+        else:
+            inc[k] = counter[e] - prev_end
+        prev_end = counter[e]
+    return cycles, inc
+
+
+# --------------------------------------------------------------------------------------------
+# BDF
+
+_BDF_NAMES = {
+    # human-readable BDF names and machine-readable names -> record field
+    "Test Time / s": "time_s",
+    "test_time_second": "time_s",
+    "Voltage / V": "voltage_V",
+    "voltage_volt": "voltage_V",
+    "Current / A": "current_A",
+    "current_ampere": "current_A",
+    "Cycle Count / 1": "cycle_index",
+    "cycle_count": "cycle_index",
+    "Step Index / 1": "step_index",
+    "step_index": "step_index",
+    "Step Count / 1": "step_index",
+    "step_count": "step_index",
+    "Temperature T1 / degC": "temperature_C",
+    "temperature_t1_celsius": "temperature_C",
+    "Ambient Temperature / degC": "ambient_C",
+    "ambient_temperature_celsius": "ambient_C",
+}
+_BDF_REQUIRED = ("time_s", "voltage_V", "current_A")
+
+
+def read_bdf_csv(path) -> list[CellRecord]:
+    """Read a Battery Data Format CSV file (one cell).
+
+    BDF stores current **charge positive**; batterylab's ``current_A`` is discharge positive,
+    so the current column is negated here. Temperatures in degC become kelvin.
+    """
+    df = _read_csv(path)
+    cols = {}
+    for name in df.columns:
+        key = _BDF_NAMES.get(str(name).strip())
+        if key and key not in cols:
+            cols[key] = name
+    missing = [k for k in _BDF_REQUIRED if k not in cols]
+    if missing:
+        want = {"time_s": "Test Time / s", "voltage_V": "Voltage / V", "current_A": "Current / A"}
+        raise _fail(path, f"BDF file lacks column(s) {[want[m] for m in missing]}; found {list(df.columns)[:12]}")
+    t = _numeric(df, cols["time_s"], path)
+    _check_time(t, path, cols["time_s"])
+    rec = CellRecord(
+        cell_id=Path(path).stem,
+        source=str(path),
+        format="bdf",
+        time_s=t,
+        voltage_V=_numeric(df, cols["voltage_V"], path),
+        current_A=-_numeric(df, cols["current_A"], path),  # BDF charge positive -> discharge positive
+    )
+    if "cycle_index" in cols:
+        rec.cycle_index = _numeric(df, cols["cycle_index"], path)
+    if "step_index" in cols:
+        rec.step_index = _numeric(df, cols["step_index"], path)
+    tc = cols.get("temperature_C") or cols.get("ambient_C")
+    if tc is not None:
+        rec.temperature_K = _numeric(df, tc, path) + 273.15
+    rec.notes.append("BDF current is charge positive: negated to batterylab's discharge-positive convention")
+    return [rec]
+
+
+# --------------------------------------------------------------------------------------------
+# Arbin
+
+_ARBIN_REQUIRED = ("Test_Time(s)", "Current(A)", "Voltage(V)", "Cycle_Index")
+
+
+def read_arbin_csv(path) -> list[CellRecord]:
+    """Read an Arbin CSV export (one cell).
+
+    Arbin stores current **charge positive**: negated here to discharge positive. The
+    ``Charge_Capacity(Ah)`` and ``Discharge_Capacity(Ah)`` counters are cumulative across the
+    cycles of one file; the per-cycle capacities in ``record.cycles`` are their per-cycle
+    differences (:func:`per_cycle_from_cumulative`).
+    """
+    df = _read_csv(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    _require(df, _ARBIN_REQUIRED, path, "Arbin")
+    t = _numeric(df, "Test_Time(s)", path)
+    _check_time(t, path, "Test_Time(s)")
+    cyc = _numeric(df, "Cycle_Index", path)
+    rec = CellRecord(
+        cell_id=Path(path).stem,
+        source=str(path),
+        format="arbin",
+        time_s=t,
+        current_A=-_numeric(df, "Current(A)", path),  # Arbin charge positive -> discharge positive
+        voltage_V=_numeric(df, "Voltage(V)", path),
+        cycle_index=cyc,
+    )
+    if "Step_Index" in df.columns:
+        rec.step_index = _numeric(df, "Step_Index", path)
+    for col in ("Temperature (C)_1", "Aux_Temperature_1(C)", "Temperature(C)"):
+        if col in df.columns:
+            rec.temperature_K = _numeric(df, col, path) + 273.15
+            break
+    if "Discharge_Capacity(Ah)" in df.columns and "Charge_Capacity(Ah)" in df.columns:
+        cycles, dis = per_cycle_from_cumulative(cyc, _numeric(df, "Discharge_Capacity(Ah)", path))
+        _, chg = per_cycle_from_cumulative(cyc, _numeric(df, "Charge_Capacity(Ah)", path))
+        vmin = np.array([rec.voltage_V[cyc == c].min() for c in cycles])
+        rec.cycles = {
+            "cycle": cycles.astype(np.float64),
+            "discharge_capacity_Ah": dis,
+            "charge_capacity_Ah": chg,
+            "min_voltage_V": vmin,
+        }
+    rec.notes.append("Arbin current is charge positive: negated to discharge positive; capacity counters "
+                     "cumulative across cycles: per-cycle capacity is the per-cycle difference")
+    return [rec]
+
+
+# --------------------------------------------------------------------------------------------
+# DOE Battery Data Hub summary
+
+_DOE_REQUIRED = ("Cycle_Index", "Q_dis", "Q_chg")
+
+
+def read_doe_summary_csv(path) -> list[CellRecord]:
+    """Read a DOE Battery Data Hub per-cycle summary CSV (one cell).
+
+    ``Q_dis`` / ``Q_chg`` are the per-cycle discharge / charge capacities [Ah]; rows labelled
+    ``Capacity check`` in ``Cycle_Label`` are the reference-rate capacity tests.
+    """
+    df = _read_csv(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    _require(df, _DOE_REQUIRED, path, "DOE summary")
+    cycle = _numeric(df, "Cycle_Index", path)
+    if (np.diff(cycle) <= 0).any():
+        raise _fail(path, "Cycle_Index must increase from row to row")
+    label = df["Cycle_Label"].fillna("").astype(str).to_numpy() if "Cycle_Label" in df.columns else np.full(cycle.size, "")
+    rec = CellRecord(cell_id=Path(path).stem, source=str(path), format="doe-summary")
+    rec.cycles = {
+        "cycle": cycle,
+        "discharge_capacity_Ah": _numeric(df, "Q_dis", path, allow_nan=True),
+        "charge_capacity_Ah": _numeric(df, "Q_chg", path, allow_nan=True),
+        "label": label,
+    }
+    if "V_min" in df.columns:
+        rec.cycles["min_voltage_V"] = _numeric(df, "V_min", path, allow_nan=True)
+    if "Equivalent_Full_Cycles" in df.columns:
+        rec.cycles["equivalent_full_cycles"] = _numeric(df, "Equivalent_Full_Cycles", path, allow_nan=True)
+    return [rec]
+
+
+# --------------------------------------------------------------------------------------------
+# capacity history (one or many cells)
+
+_CELL_COLS = ("cell", "cell_id", "cellid")
+_CYCLE_COLS = ("cycle", "cycle_number", "discharge_index", "cycle_index")
+_CAP_COLS = ("capacity_Ah", "discharge_capacity_Ah")
+
+
+def _first(df, names):
+    for n in names:
+        if n in df.columns:
+            return n
+    return None
+
+
+def read_capacity_history_csv(path) -> list[CellRecord]:
+    """Read a capacity-vs-cycle CSV with one or many cells (a BMS log or cycler summary).
+
+    Columns: a cell column (``cell``), a cycle column (``cycle`` or ``discharge_index``), a
+    capacity column (``capacity_Ah`` or ``discharge_capacity_Ah``) [Ah] and optionally
+    ``internal_resistance_ohm`` [ohm].
+    """
+    df = _read_csv(path)
+    ccell, ccyc, ccap = _first(df, _CELL_COLS), _first(df, _CYCLE_COLS), _first(df, _CAP_COLS)
+    if ccyc is None or ccap is None:
+        raise _fail(path, f"capacity history needs a cycle column {list(_CYCLE_COLS)} and a capacity column {list(_CAP_COLS)}")
+    cells = df[ccell].astype(str).to_numpy() if ccell else np.full(len(df), Path(path).stem)
+    cyc = _numeric(df, ccyc, path)
+    cap = _numeric(df, ccap, path)
+    res = _numeric(df, "internal_resistance_ohm", path, allow_nan=True) if "internal_resistance_ohm" in df.columns else None
+    out = []
+    for name in dict.fromkeys(cells):
+        m = cells == name
+        order = np.argsort(cyc[m], kind="stable")
+        rec = CellRecord(cell_id=f"{Path(path).stem}:{name}" if ccell else name, source=str(path), format="capacity-history")
+        rec.cycles = {"cycle": cyc[m][order], "discharge_capacity_Ah": cap[m][order]}
+        if res is not None:
+            rec.cycles["resistance_ohm"] = res[m][order]
+        out.append(rec)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# pulse-test table (Tao et al.)
+
+
+def read_pulse_table_csv(path) -> list[CellRecord]:
+    """Read the pulse-test table of Tao et al. (one record per ``Idx``).
+
+    Columns ``Idx`` (test id), ``Qn`` (nominal capacity [Ah]), ``Q`` (measured capacity [Ah]),
+    ``SOC`` [%], ``U1`` ... ``U21`` (voltage samples of the pulse test [V]); ``SOH`` if present
+    is kept as the measured reference.
+    """
+    df = _read_csv(path)
+    ucols = [f"U{i}" for i in range(1, 22)]
+    _require(df, ["Idx", "Qn", "Q", "SOC", *ucols], path, "pulse table")
+    u = np.column_stack([_numeric(df, c, path) for c in ucols])
+    soc = _numeric(df, "SOC", path)
+    qn, q = _numeric(df, "Qn", path), _numeric(df, "Q", path)
+    idx = df["Idx"].astype(str).to_numpy()
+    fmt = df["format"].astype(str).to_numpy() if "format" in df.columns else np.full(len(df), "")
+    out = []
+    for name in dict.fromkeys(idx):
+        m = np.flatnonzero(idx == name)
+        m = m[np.argsort(soc[m], kind="stable")]
+        rec = CellRecord(cell_id=f"{fmt[m[0]]}:{name}".lstrip(":"), source=str(path), format="pulse-table")
+        rec.pulse_voltage_V = u[m]
+        rec.pulse_soc = soc[m] / 100.0
+        rec.metadata["nominal_capacity_Ah"] = float(qn[m[0]])
+        rec.cycles = {"cycle": np.array([0.0]), "discharge_capacity_Ah": np.array([float(q[m[0]])]),
+                      "label": np.array(["Capacity check"])}
+        out.append(rec)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# batterylab HDF5 cell record
+
+
+def write_cell_record(path, record: CellRecord) -> Path:
+    """Write ``record`` as a batterylab cell-record HDF5 file (atomically, with units)."""
+    from ..io import Variable, write_results
+
+    v = {}
+    if record.has_timeseries:
+        n = record.time_s.size
+        v["timeseries/time_s"] = Variable(record.time_s, "s", "Test time [s]", ("time_s",))
+        v["timeseries/current_A"] = Variable(record.current_A, "A", "Current, discharge positive [A]", ("time_s",))
+        v["timeseries/voltage_V"] = Variable(record.voltage_V, "V", "Terminal voltage [V]", ("time_s",))
+        for name, unit, long in (("temperature_K", "K", "Temperature [K]"), ("cycle_index", "1", "Cycle index"),
+                                 ("step_index", "1", "Step index")):
+            arr = getattr(record, name)
+            if arr is not None:
+                if arr.size != n:
+                    raise InputError(f"record {record.cell_id!r}: {name} has {arr.size} samples, time_s has {n}")
+                v[f"timeseries/{name}"] = Variable(arr, unit, long, ("time_s",))
+    if record.c20_capacity_Ah is not None:
+        v["c20/capacity_Ah"] = Variable(record.c20_capacity_Ah, "Ah", "C/20 charge capacity [Ah]", ("sample",))
+        v["c20/voltage_V"] = Variable(record.c20_voltage_V, "V", "C/20 charge voltage [V]", ("sample",))
+    if record.pulse_voltage_V is not None:
+        v["pulse/voltage_V"] = Variable(record.pulse_voltage_V, "V", "Pulse-test voltage samples [V]", ("soc", "sample"))
+        v["pulse/soc"] = Variable(record.pulse_soc, "1", "State of charge of each pulse test", ("soc",))
+    units = {"discharge_capacity_Ah": "Ah", "charge_capacity_Ah": "Ah", "min_voltage_V": "V", "resistance_ohm": "ohm"}
+    for key, arr in record.cycles.items():
+        arr = np.asarray(arr)
+        v[f"cycles/{key}"] = Variable(arr, units.get(key, "1"), f"Per-cycle {key}", ("cycle",) if key != "cycle" else ("cycle",))
+    attrs = {"record_format": RECORD_FORMAT, "cell_id": record.cell_id,
+             "metadata_json": json.dumps(record.metadata, sort_keys=True)}
+    return write_results(path, v, attrs=attrs)
+
+
+def read_batterylab_h5(path) -> list[CellRecord]:
+    """Read a batterylab cell-record HDF5 file written by :func:`write_cell_record`."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise _fail(path, "file not found") from None
+    except OSError as exc:
+        raise _fail(path, f"not a readable HDF5 file ({exc})") from None
+    with f:
+        fmt = f.attrs.get("record_format", None)
+        if isinstance(fmt, bytes):
+            fmt = fmt.decode()
+        if fmt != RECORD_FORMAT:
+            raise _fail(path, f"HDF5 file is not a batterylab cell record (record_format={fmt!r}, expected {RECORD_FORMAT!r})")
+        cell_id = f.attrs.get("cell_id", Path(path).stem)
+        cell_id = cell_id.decode() if isinstance(cell_id, bytes) else str(cell_id)
+        rec = CellRecord(cell_id=cell_id, source=str(path), format="batterylab-h5")
+        try:
+            rec.metadata = json.loads(f.attrs.get("metadata_json", "{}"))
+        except json.JSONDecodeError as exc:
+            raise _fail(path, f"metadata_json attribute is not valid JSON: {exc}") from None
+
+        def get(name):
+            return np.asarray(f[name][()], dtype=np.float64) if name in f else None
+
+        if "timeseries" in f:
+            rec.time_s = get("timeseries/time_s")
+            rec.current_A = get("timeseries/current_A")
+            rec.voltage_V = get("timeseries/voltage_V")
+            rec.temperature_K = get("timeseries/temperature_K")
+            rec.cycle_index = get("timeseries/cycle_index")
+            rec.step_index = get("timeseries/step_index")
+            if rec.time_s is None or rec.current_A is None or rec.voltage_V is None:
+                raise _fail(path, "timeseries group needs time_s, current_A and voltage_V")
+        if "c20" in f:
+            rec.c20_capacity_Ah = get("c20/capacity_Ah")
+            rec.c20_voltage_V = get("c20/voltage_V")
+        if "pulse" in f:
+            rec.pulse_voltage_V = get("pulse/voltage_V")
+            rec.pulse_soc = get("pulse/soc")
+        if "cycles" in f:
+            for key in f["cycles"]:
+                ds = f["cycles"][key]
+                rec.cycles[key] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else np.asarray(ds[()], dtype=np.float64)
+    for name in ("time_s", "current_A", "voltage_V", "c20_capacity_Ah", "c20_voltage_V"):
+        arr = getattr(rec, name)
+        if arr is not None and not np.isfinite(arr).all():
+            raise _fail(path, f"{name} contains NaN or infinite values")
+    if rec.time_s is not None:
+        _check_time(rec.time_s, path, "timeseries/time_s")
+    return [rec]
+
+
+# --------------------------------------------------------------------------------------------
+# optional third-party readers
+
+
+def read_biologic_mpr(path) -> list[CellRecord]:
+    """Read a BioLogic ``.mpr`` file through galvani (optional: ``pip install batterylab[readers]``).
+
+    galvani's ``I/mA`` is positive for charge (oxidation at the working electrode): negated and
+    scaled to discharge-positive amperes.
+    """
+    try:
+        from galvani import BioLogic
+    except ImportError:
+        raise _fail(path, "BioLogic .mpr files need the optional package galvani: pip install 'batterylab[readers]'") from None
+    try:
+        mpr = BioLogic.MPRfile(str(path))
+    except Exception as exc:
+        raise _fail(path, f"galvani could not parse it: {exc}") from None
+    data = mpr.data
+    names = data.dtype.names
+    for need in ("time/s", "Ewe/V", "I/mA"):
+        if need not in names:
+            raise _fail(path, f"BioLogic file lacks {need!r}; has {names}")
+    rec = CellRecord(cell_id=Path(path).stem, source=str(path), format="biologic-mpr",
+                     time_s=np.asarray(data["time/s"], float), voltage_V=np.asarray(data["Ewe/V"], float),
+                     current_A=-np.asarray(data["I/mA"], float) / 1000.0)
+    _check_time(rec.time_s, path, "time/s")
+    return [rec]
+
+
+def read_batdata_h5(path) -> list[CellRecord]:
+    """Read a battery-data-toolkit (``batdata``) HDF5 file (optional dependency).
+
+    battdat's ``current`` is charge positive: negated to discharge positive.
+    """
+    try:
+        from battdat.data import BatteryDataset
+    except ImportError:
+        raise _fail(path, "battery-data-toolkit HDF5 files need the optional package battery-data-toolkit: "
+                          "pip install 'batterylab[readers]'") from None
+    try:
+        ds = BatteryDataset.from_hdf(str(path))
+        raw = ds.tables["raw_data"] if hasattr(ds, "tables") else ds.raw_data
+    except Exception as exc:
+        raise _fail(path, f"battery-data-toolkit could not read it: {exc}") from None
+    rec = CellRecord(cell_id=Path(path).stem, source=str(path), format="batdata-h5",
+                     time_s=raw["test_time"].to_numpy(float), voltage_V=raw["voltage"].to_numpy(float),
+                     current_A=-raw["current"].to_numpy(float))
+    if "cycle_number" in raw:
+        rec.cycle_index = raw["cycle_number"].to_numpy(float)
+    _check_time(rec.time_s, path, "test_time")
+    return [rec]
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch
+
+READERS = {
+    "bdf": read_bdf_csv,
+    "arbin": read_arbin_csv,
+    "doe-summary": read_doe_summary_csv,
+    "capacity-history": read_capacity_history_csv,
+    "pulse-table": read_pulse_table_csv,
+    "batterylab-h5": read_batterylab_h5,
+    "biologic-mpr": read_biologic_mpr,
+    "batdata-h5": read_batdata_h5,
+}
+
+#: File suffixes the batch pipeline looks at.
+CELL_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".mpr")
+
+
+def sniff_format(path) -> str:
+    """Guess a cell file's format from its suffix and header; raise :class:`CellFileError` if unknown."""
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".mpr":
+        return "biologic-mpr"
+    if suffix in (".h5", ".hdf5"):
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                fmt = f.attrs.get("record_format", b"")
+                fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+                if fmt == RECORD_FORMAT:
+                    return "batterylab-h5"
+                if "raw_data" in f or "metadata" in f.attrs:
+                    return "batdata-h5"
+        except OSError as exc:
+            raise _fail(path, f"not a readable HDF5 file ({exc})") from None
+        raise _fail(path, "HDF5 file is neither a batterylab cell record nor a battery-data-toolkit file")
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            header = fh.readline()
+    except UnicodeDecodeError:
+        raise _fail(path, "not a text (CSV) file") from None
+    cols = {c.strip().strip('"') for c in header.split(",")}
+    if cols & {"Test Time / s", "test_time_second"}:
+        return "bdf"
+    if {"Test_Time(s)", "Current(A)", "Voltage(V)"} <= cols:
+        return "arbin"
+    if {"Cycle_Index", "Q_dis", "Q_chg"} <= cols:
+        return "doe-summary"
+    if {"Idx", "Qn", "U1"} <= cols:
+        return "pulse-table"
+    if cols & set(_CYCLE_COLS) and cols & set(_CAP_COLS):
+        return "capacity-history"
+    raise _fail(path, f"unrecognised CSV header {sorted(cols)[:10]}; supported formats: {', '.join(sorted(READERS))}")
+
+
+def read_cell_file(path, format: str | None = None) -> list[CellRecord]:  # noqa: A002
+    """Read any supported cell file; ``format`` overrides the guess (one of :data:`READERS`)."""
+    from ..errors import unknown_option
+
+    if format is None:
+        format = sniff_format(path)  # noqa: A001
+    if format not in READERS:
+        raise unknown_option("cell file format", format, READERS)
+    return READERS[format](path)
