@@ -1,0 +1,454 @@
+"""PyBaMM SPM / SPMe / DFN electro-thermal cell models behind a small, checked API.
+
+>>> from batterylab.cell import CellModel                       # doctest: +SKIP
+>>> cell = CellModel("LGM50", model="SPMe", thermal="lumped")
+>>> r = cell.run_experiment(["Discharge at 1C until 2.5 V"], ambient_temperature_K=298.15)
+>>> r.voltage_V[-1], r.temperature_K.max()
+
+The electrochemistry is PyBaMM's (Sulzer et al. 2021, doi:10.5334/jors.309): the
+Doyle-Fuller-Newman model (DFN; Doyle, Fuller, Newman 1993, doi:10.1149/1.2221597), the single
+particle model with electrolyte (SPMe; Marquis et al. 2019, doi:10.1149/2.0341915jes) and the
+single particle model (SPM). The lumped thermal model solves
+``C dT/dt = Q - h A (T - T_amb)`` with C the layer-averaged volumetric heat capacity times the
+cell volume [J.K-1]; ``x-full`` resolves temperature through the cell thickness.
+
+Current and power are **discharge positive**.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import checks
+from ..errors import BatterylabError, InputError, OptionError, ParameterError
+from . import options as _opts
+from .parameters import ParameterSet, load_parameter_set
+from .result import CellResult
+
+
+class CellSimulationError(BatterylabError):
+    """PyBaMM could not build or solve the model (the message says which run and why)."""
+
+
+def _scalar_or_none(value):
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _citations(model: str) -> None:
+    from .. import citations
+
+    citations.register("Sulzer2021", "V. Sulzer et al., Python Battery Mathematical Modelling (PyBaMM), J. Open Res. Softw. 9 (2021) 14, doi:10.5334/jors.309")
+    if model == "DFN":
+        citations.register("Doyle1993", "M. Doyle, T. F. Fuller, J. Newman, Modeling of galvanostatic charge and discharge of the lithium/polymer/insertion cell, J. Electrochem. Soc. 140 (1993) 1526, doi:10.1149/1.2221597")
+    else:
+        citations.register("Marquis2019", "S. G. Marquis et al., An asymptotic derivation of a single particle model with electrolyte, J. Electrochem. Soc. 166 (2019) A3693, doi:10.1149/2.0341915jes")
+
+
+class CellModel:
+    """A configured cell model: parameter set + PyBaMM model + thermal and degradation options.
+
+    Parameters
+    ----------
+    cell : str or path
+        Shipped parameter-set name (see :func:`batterylab.cell.list_cells`, e.g. ``"LGM50"``), or
+        the path of a BPX JSON file or a batterylab cell JSON file.
+    model : {"SPM", "SPMe", "DFN"}
+    thermal : {"isothermal", "lumped", "x-lumped", "x-full"}
+        ``x-full`` needs SPMe or DFN.
+    sei, lithium_plating, loss_of_active_material : str, optional
+        PyBaMM's ``"SEI"``, ``"lithium plating"`` and ``"loss of active material"`` option values
+        (e.g. ``"solvent-diffusion limited"``, ``"irreversible"``, ``"stress-driven"``); typos raise
+        :class:`~batterylab.errors.OptionError` listing the valid values.
+    options : dict, optional
+        Any further PyBaMM model options (keys and values validated the same way).
+    parameters : dict, optional
+        PyBaMM-named parameter values that replace the set's (e.g.
+        ``{"Total heat transfer coefficient [W.m-2.K-1]": 25.0}``).
+    mesh : {"coarse", "default", "fine"} or dict
+        Points per domain (``x_n, x_s, x_p, r_n, r_p``).
+    check_validity : bool
+        If True (default), a C-rate or ambient temperature outside the set's validity range
+        raises :class:`~batterylab.errors.InputError`.
+    """
+
+    def __init__(
+        self,
+        cell="LGM50",
+        model: str = "SPMe",
+        thermal: str = "isothermal",
+        *,
+        sei: str | None = None,
+        lithium_plating: str | None = None,
+        loss_of_active_material: str | None = None,
+        options: dict | None = None,
+        parameters: dict | None = None,
+        mesh="default",
+        check_validity: bool = True,
+    ):
+        self.parameter_set: ParameterSet = load_parameter_set(cell)
+        self.model_name = _opts.model_name(model)
+        self.thermal = thermal
+        self.degradation = {
+            "sei": sei,
+            "lithium_plating": lithium_plating,
+            "loss_of_active_material": loss_of_active_material,
+        }
+        self.extra_options = dict(options or {})
+        # Validate everything now (cheap) so a typo fails at construction, not at run time.
+        self.options = _opts.build_options(thermal, self.degradation, self.extra_options)
+        self.var_pts_spec = _opts.mesh_points(mesh)
+        self.mesh = mesh
+        if parameters is not None and not isinstance(parameters, dict):
+            raise InputError(f"parameters must be a dict of PyBaMM-named values, got {type(parameters).__name__}")
+        self.parameters = dict(parameters or {})
+        self.check_validity = bool(check_validity)
+        self._pv = None
+        self._capacity = None
+
+    # -- parameter values ---------------------------------------------------------------------
+    def parameter_values(self):
+        """A fresh copy of the ``pybamm.ParameterValues`` (set + ``parameters`` overrides)."""
+        if self._pv is None:
+            pv = self.parameter_set.parameter_values()
+            if self.parameters:
+                try:
+                    pv.update(self.parameters)
+                except KeyError as exc:
+                    raise ParameterError(
+                        f"parameters: {exc} is not a parameter of set {self.parameter_set.name!r}"
+                    ) from None
+            self._pv = pv
+        return self._pv.copy()
+
+    @property
+    def capacity_Ah(self) -> float:
+        """Nominal capacity of the parameter set [A.h]."""
+        if self._capacity is None:
+            self._capacity = float(self.parameter_values()["Nominal cell capacity [A.h]"])
+            if not self._capacity > 0:
+                raise ParameterError(
+                    f"parameter set {self.parameter_set.name!r}: 'Nominal cell capacity [A.h]' must be > 0, got {self._capacity}"
+                )
+        return self._capacity
+
+    @property
+    def nominal_voltage_V(self) -> float:
+        ps = self.parameter_set
+        if ps.nominal_voltage_V:
+            return float(ps.nominal_voltage_V)
+        pv = self.parameter_values()
+        return 0.5 * (float(pv["Lower voltage cut-off [V]"]) + float(pv["Upper voltage cut-off [V]"]))
+
+    def info(self):
+        """:class:`batterylab.cell.CellInfo` of the parameter set."""
+        from .parameters import cell_info
+
+        return cell_info(self.parameter_set)
+
+    # -- checks -------------------------------------------------------------------------------
+    def _check_c_rate(self, name: str, c_rate: float, value_text: str) -> None:
+        limit = float(self.parameter_set.validity["c_rate_max"])
+        if self.check_validity and c_rate > limit * (1 + 1e-9):
+            raise InputError(
+                f"{name}: {value_text} means {c_rate:.3g}C for {self.parameter_set.name} "
+                f"({self.capacity_Ah:g} Ah), beyond the parameter set's validity of at most {limit:g}C "
+                "(pass check_validity=False to extrapolate)"
+            )
+
+    def _ambient(self, ambient_temperature_K) -> float | None:
+        if ambient_temperature_K is None:
+            return None
+        T = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+        v = self.parameter_set.validity
+        lo, hi = float(v["temperature_min_K"]), float(v["temperature_max_K"])
+        if self.check_validity and not lo <= T <= hi:
+            raise InputError(
+                f"ambient_temperature_K = {T} K is outside the validity of parameter set "
+                f"{self.parameter_set.name} ({lo} to {hi} K); pass check_validity=False to extrapolate"
+            )
+        return T
+
+    @staticmethod
+    def _initial_soc(initial_soc) -> float:
+        return checks.finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0, unit="(fraction)")
+
+    def _prepared(self, ambient_temperature_K, initial_temperature_K):
+        pv = self.parameter_values()
+        T = self._ambient(ambient_temperature_K)
+        if T is not None:
+            pv["Ambient temperature [K]"] = T
+            pv["Initial temperature [K]"] = T
+        if initial_temperature_K is not None:
+            pv["Initial temperature [K]"] = checks.temperature_K("initial_temperature_K", initial_temperature_K)
+        return pv
+
+    # -- model building -----------------------------------------------------------------------
+    def _pybamm_model(self, operating_mode: str | None = None):
+        import pybamm
+
+        opts = _opts.build_options(self.thermal, self.degradation, self.extra_options, operating_mode)
+        cls = getattr(pybamm.lithium_ion, _opts.MODELS[self.model_name])
+        try:
+            return cls(opts)
+        except pybamm.OptionError as exc:
+            raise OptionError(f"{self.model_name} with options {opts}: {exc}") from None
+
+    def _var_pts(self):
+        import pybamm
+
+        return {getattr(pybamm.standard_spatial_vars, k): v for k, v in self.var_pts_spec.items()}
+
+    def config(self, **run) -> dict:
+        """JSON-able configuration of a run (stored in result files)."""
+        return {
+            "model": self.model_name,
+            "thermal": self.thermal,
+            "options": {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()},
+            "mesh": self.var_pts_spec,
+            "parameter_set": self.parameter_set.config(),
+            "parameter_overrides": self.parameters,
+            "check_validity": self.check_validity,
+            "current_sign_convention": "discharge positive",
+            **run,
+        }
+
+    def _solve(self, sim, what: str, **kwargs):
+        import pybamm
+
+        try:
+            with warnings.catch_warnings():
+                # Experiments that stop on a cut-off warn; the termination is in the result.
+                warnings.filterwarnings("ignore", message=".*[Ii]nfeasible.*")
+                return sim.solve(**kwargs)
+        except BatterylabError:
+            raise
+        except KeyError as exc:
+            raise ParameterError(
+                f"{what}: parameter set {self.parameter_set.name!r} lacks a parameter the "
+                f"{self.model_name} model with options {self.options} needs: {exc}"
+            ) from None
+        except pybamm.OptionError as exc:
+            raise OptionError(f"{what}: {exc}") from None
+        except Exception as exc:  # solver failures, model errors: one clear message
+            msg = " ".join(str(exc).split())[:800]
+            raise CellSimulationError(
+                f"{what}: PyBaMM could not solve the {self.model_name} model ({type(exc).__name__}: {msg}). "
+                "Check that the duty stays within the cell's voltage window and validity range."
+            ) from None
+
+    def _result(self, sol, *, initial_soc, run_config, time_offset_s=0.0) -> CellResult:
+        _citations(self.model_name)
+        self.parameter_set.register_citations()
+        return CellResult.from_solution(
+            sol,
+            capacity_Ah=self.capacity_Ah,
+            initial_soc=initial_soc,
+            config=self.config(**run_config),
+            parameter_files=self.parameter_set.files,
+            time_offset_s=time_offset_s,
+        )
+
+    # -- runs ---------------------------------------------------------------------------------
+    def run_experiment(
+        self,
+        experiment,
+        *,
+        ambient_temperature_K=None,
+        initial_soc=1.0,
+        initial_temperature_K=None,
+        period_s=None,
+    ) -> CellResult:
+        """Run a PyBaMM experiment given as a list of step strings (or one string).
+
+        Example steps: ``"Discharge at 1C until 2.5 V"``, ``"Rest for 1 hour"``, ``"Charge at 0.5C
+        until 4.2 V"``, ``"Hold at 4.2 V until C/50"``, ``"Discharge at 10 W for 30 minutes"``.
+
+        Parameters
+        ----------
+        ambient_temperature_K : float, optional
+            Ambient (and initial) temperature [K]; default: the set's.
+        initial_soc : float
+            Initial state of charge [-] in [0, 1].
+        period_s : float, optional
+            Output sampling period [s] (PyBaMM default 60 s).
+        """
+        import pybamm
+
+        steps = [experiment] if isinstance(experiment, str) else experiment
+        if not isinstance(steps, (list, tuple)) or not steps or not all(isinstance(s, str) for s in steps):
+            raise InputError(f"experiment must be a non-empty list of step strings, got {experiment!r}")
+        soc0 = self._initial_soc(initial_soc)
+        kwargs = {}
+        if period_s is not None:
+            kwargs["period"] = f"{checks.positive('period_s', period_s, unit='s')} seconds"
+        try:
+            exp = pybamm.Experiment(list(steps), **kwargs)
+        except Exception as exc:
+            raise InputError(f"experiment {list(steps)!r} could not be parsed: {' '.join(str(exc).split())}") from None
+        self._check_experiment(exp)
+        pv = self._prepared(ambient_temperature_K, initial_temperature_K)
+        model = self._pybamm_model()
+        try:
+            sim = pybamm.Simulation(model, parameter_values=pv, experiment=exp, var_pts=self._var_pts())
+        except Exception as exc:
+            raise CellSimulationError(f"experiment {list(steps)!r}: could not set up the simulation: {exc}") from None
+        sol = self._solve(sim, f"experiment {list(steps)!r}", initial_soc=soc0)
+        return self._result(
+            sol,
+            initial_soc=soc0,
+            run_config={"duty": "experiment", "experiment": list(steps), "initial_soc": soc0,
+                        "ambient_temperature_K": _scalar_or_none(pv["Ambient temperature [K]"]),
+                        "period_s": period_s},
+        )
+
+    def _check_experiment(self, exp) -> None:
+        Q, V = self.capacity_Ah, self.nominal_voltage_V
+        for step in exp.steps:
+            kind = type(step).__name__
+            try:
+                value = float(np.max(np.abs(np.atleast_1d(np.asarray(step.value, dtype=float)))))
+            except (TypeError, ValueError):
+                continue  # a drive-cycle step: its values are not plain numbers
+            text = getattr(step, "description", None) or str(step)
+            if kind == "CRate":
+                self._check_c_rate(f"experiment step {text!r}", value, "the requested rate")
+            elif kind == "Current":
+                self._check_c_rate(f"experiment step {text!r}", value / Q, f"{value:g} A")
+            elif kind == "Power":
+                self._check_c_rate(f"experiment step {text!r}", value / (V * Q), f"{value:g} W (at nominal {V:g} V)")
+
+    def _profile(self, time_s, values, name: str, unit: str):
+        t = checks.time_array("time_s", time_s)
+        y = checks.as_float_array(name, values)
+        checks.same_length(time_s=t, **{name: y})
+        if t[0] < 0:
+            raise InputError(f"time_s must start at or after 0 s, got time_s[0] = {t[0]} s")
+        return t, y
+
+    def run_current(
+        self,
+        time_s,
+        current_A,
+        *,
+        ambient_temperature_K=None,
+        initial_soc=1.0,
+        initial_temperature_K=None,
+    ) -> CellResult:
+        """Run a current profile (linear interpolation between samples).
+
+        Parameters
+        ----------
+        time_s : array
+            Strictly increasing sample times [s], starting at or after 0.
+        current_A : array
+            Current [A], **discharge positive**, same length as ``time_s``.
+
+        The run stops early if a voltage cut-off is reached (see ``result.termination``).
+        """
+        t, current = self._profile(time_s, current_A, "current_A", "A")
+        peak = float(np.max(np.abs(current)))
+        self._check_c_rate("current_A", peak / self.capacity_Ah, f"peak |current| {peak:g} A")
+        return self._run_profile(t, current, "Current function [A]", None, "current", ambient_temperature_K,
+                                 initial_soc, initial_temperature_K)
+
+    def run_power(
+        self,
+        time_s,
+        power_W,
+        *,
+        ambient_temperature_K=None,
+        initial_soc=1.0,
+        initial_temperature_K=None,
+    ) -> CellResult:
+        """Run a power profile [W] (e.g. a drive cycle), **discharge positive**.
+
+        The C-rate validity check uses peak |power| / (nominal voltage x nominal capacity).
+        """
+        t, power = self._profile(time_s, power_W, "power_W", "W")
+        peak = float(np.max(np.abs(power)))
+        self._check_c_rate(
+            "power_W", peak / (self.nominal_voltage_V * self.capacity_Ah),
+            f"peak |power| {peak:g} W (at nominal {self.nominal_voltage_V:g} V)",
+        )
+        return self._run_profile(t, power, "Power function [W]", "power", "power", ambient_temperature_K,
+                                 initial_soc, initial_temperature_K)
+
+    def _run_profile(self, t, y, pname, mode, duty, ambient_temperature_K, initial_soc, initial_temperature_K):
+        import pybamm
+
+        soc0 = self._initial_soc(initial_soc)
+        pv = self._prepared(ambient_temperature_K, initial_temperature_K)
+        t_rel = t - t[0]
+        if t_rel.size == 1:
+            raise InputError("time_s needs at least 2 samples")
+        pv[pname] = pybamm.Interpolant(t_rel, y, pybamm.t, interpolator="linear")
+        model = self._pybamm_model(mode)
+        sim = pybamm.Simulation(model, parameter_values=pv, var_pts=self._var_pts())
+        what = f"{duty} profile ({t.size} samples over {t_rel[-1]:g} s)"
+        sol = self._solve(sim, what, t_eval=[0.0, float(t_rel[-1])], t_interp=t_rel, initial_soc=soc0)
+        return self._result(
+            sol,
+            initial_soc=soc0,
+            time_offset_s=float(t[0]),
+            run_config={
+                "duty": duty,
+                "n_samples": int(t.size),
+                "duration_s": float(t_rel[-1]),
+                "initial_soc": soc0,
+                "ambient_temperature_K": _scalar_or_none(pv["Ambient temperature [K]"]),
+            },
+        )
+
+
+def simulate(
+    cell="LGM50",
+    model: str = "SPMe",
+    thermal: str = "isothermal",
+    *,
+    experiment=None,
+    time_s=None,
+    current_A=None,
+    power_W=None,
+    ambient_temperature_K=None,
+    initial_soc: float = 1.0,
+    initial_temperature_K=None,
+    period_s=None,
+    sei=None,
+    lithium_plating=None,
+    loss_of_active_material=None,
+    options=None,
+    parameters=None,
+    mesh="default",
+    check_validity: bool = True,
+) -> CellResult:
+    """Run one cell model under one duty and return a :class:`~batterylab.cell.CellResult`.
+
+    Give exactly one duty: ``experiment`` (list of PyBaMM step strings), or ``time_s`` with
+    ``current_A`` [A], or ``time_s`` with ``power_W`` [W]. Current and power are **discharge
+    positive**. Other arguments as :class:`CellModel` and its ``run_*`` methods.
+
+    >>> r = simulate("LGM50", "SPM", "lumped", experiment=["Discharge at 1C for 10 minutes"])  # doctest: +SKIP
+    """
+    duties = [experiment is not None, current_A is not None, power_W is not None]
+    if sum(duties) != 1:
+        raise InputError(
+            "give exactly one duty: experiment=[...], or time_s with current_A [A], or time_s with power_W [W]; "
+            f"got experiment={'set' if duties[0] else None}, current_A={'set' if duties[1] else None}, "
+            f"power_W={'set' if duties[2] else None}"
+        )
+    if (current_A is not None or power_W is not None) and time_s is None:
+        raise InputError("time_s [s] is required with current_A or power_W")
+    cm = CellModel(
+        cell, model, thermal, sei=sei, lithium_plating=lithium_plating,
+        loss_of_active_material=loss_of_active_material, options=options, parameters=parameters,
+        mesh=mesh, check_validity=check_validity,
+    )
+    common = {"ambient_temperature_K": ambient_temperature_K, "initial_soc": initial_soc,
+              "initial_temperature_K": initial_temperature_K}
+    if experiment is not None:
+        return cm.run_experiment(experiment, period_s=period_s, **common)
+    if current_A is not None:
+        return cm.run_current(time_s, current_A, **common)
+    return cm.run_power(time_s, power_W, **common)

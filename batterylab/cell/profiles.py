@@ -1,0 +1,140 @@
+"""Shipped duty profiles (``parameter_sets/profiles/*.csv``) and CSV profile readers.
+
+A profile CSV has ``#`` comment lines (provenance), then a header ``time_s,power_W`` or
+``time_s,current_A`` (discharge positive) and numeric rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import checks
+from ..errors import InputError, unknown_option
+
+#: Accepted column names -> (quantity, unit, factor to SI). BDF-style and PyBaMM-style names too.
+COLUMNS = {
+    "time_s": ("time", "s", 1.0),
+    "Time [s]": ("time", "s", 1.0),
+    "Test Time / s": ("time", "s", 1.0),
+    "power_W": ("power", "W", 1.0),
+    "Power [W]": ("power", "W", 1.0),
+    "power_kW": ("power", "W", 1000.0),
+    "Power [kW]": ("power", "W", 1000.0),
+    "current_A": ("current", "A", 1.0),
+    "Current [A]": ("current", "A", 1.0),
+}
+
+
+@dataclass
+class Profile:
+    """A duty profile: ``values`` [``unit``] at ``time_s`` [s], discharge positive."""
+
+    name: str
+    time_s: np.ndarray
+    values: np.ndarray
+    quantity: str  # "power" or "current"
+    unit: str  # "W" or "A"
+    source: str = ""
+
+    @property
+    def power_W(self) -> np.ndarray:
+        if self.quantity != "power":
+            raise InputError(f"profile {self.name!r} is a {self.quantity} profile [{self.unit}], not power")
+        return self.values
+
+    @property
+    def current_A(self) -> np.ndarray:
+        if self.quantity != "current":
+            raise InputError(f"profile {self.name!r} is a {self.quantity} profile [{self.unit}], not current")
+        return self.values
+
+
+def _profiles_dir() -> Path:
+    from ..parameter_sets import ROOT
+
+    return ROOT / "profiles"
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped profiles (file stems)."""
+    return [p.stem for p in sorted(_profiles_dir().glob("*.csv"))]
+
+
+def read_profile_csv(path, *, name: str | None = None) -> Profile:
+    """Read a two-column profile CSV (time and power or current, see :data:`COLUMNS`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"profile file {str(path)!r} does not exist")
+    comments, header, rows = [], None, []
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            comments.append(s.lstrip("# "))
+            continue
+        if header is None:
+            header = [c.strip() for c in s.split(",")]
+            continue
+        try:
+            rows.append([float(x) for x in s.split(",")])
+        except ValueError:
+            raise InputError(f"{path}: line {i} is not numeric: {s!r}") from None
+    if header is None or len(header) != 2:
+        raise InputError(
+            f"{path}: expected a header with 2 columns (time_s and power_W or current_A), got {header!r}"
+        )
+    for col in header:
+        if col not in COLUMNS:
+            raise unknown_option(f"profile column in {path.name}", col, COLUMNS)
+    qt, qv = COLUMNS[header[0]], COLUMNS[header[1]]
+    if qt[0] != "time" or qv[0] == "time":
+        raise InputError(f"{path}: first column must be time and second power or current, got {header}")
+    if not rows:
+        raise InputError(f"{path}: no data rows")
+    if any(len(r) != 2 for r in rows):
+        raise InputError(f"{path}: every row needs 2 values")
+    data = np.asarray(rows, dtype=np.float64)
+    t = checks.time_array(f"{path.name}: {header[0]}", data[:, 0] * qt[2])
+    v = checks.as_float_array(f"{path.name}: {header[1]}", data[:, 1] * qv[2])
+    return Profile(name or path.stem, t, v, qv[0], qv[1], source=" ".join(comments))
+
+
+def load_profile(name: str = "WLTC", *, peak_power_W=None, peak_current_A=None, cell=None, peak_c_rate=None) -> Profile:
+    """A shipped profile, optionally scaled so that its peak |value| is given.
+
+    Parameters
+    ----------
+    name : shipped profile (see :func:`list_profiles`), e.g. ``"WLTC"`` (vehicle power [W]).
+    peak_power_W / peak_current_A : scale a power / current profile to this peak |value|.
+    cell, peak_c_rate : scale to ``peak_c_rate`` x the cell's nominal capacity (current) or
+        x nominal capacity x nominal voltage (power) [1/h].
+    """
+    files = {p.stem.lower(): p for p in _profiles_dir().glob("*.csv")}
+    if not isinstance(name, str) or name.lower() not in files:
+        raise unknown_option("profile", name, [p.stem for p in files.values()])
+    prof = read_profile_csv(files[name.lower()])
+    peak = float(np.max(np.abs(prof.values)))
+    target = None
+    if peak_c_rate is not None:
+        if cell is None:
+            raise InputError("peak_c_rate needs cell= (a parameter-set name) to know the capacity")
+        from .parameters import cell_info
+
+        info = cell_info(cell)
+        c = checks.positive("peak_c_rate", peak_c_rate, unit="1/h")
+        target = c * info.nominal_capacity_Ah * (info.nominal_voltage_V if prof.quantity == "power" else 1.0)
+    elif peak_power_W is not None:
+        if prof.quantity != "power":
+            raise InputError(f"peak_power_W given but profile {name!r} is a {prof.quantity} profile")
+        target = checks.positive("peak_power_W", peak_power_W, unit="W")
+    elif peak_current_A is not None:
+        if prof.quantity != "current":
+            raise InputError(f"peak_current_A given but profile {name!r} is a {prof.quantity} profile")
+        target = checks.positive("peak_current_A", peak_current_A, unit="A")
+    if target is not None:
+        prof.values = prof.values * (target / peak)
+    return prof
