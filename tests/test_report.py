@@ -92,6 +92,21 @@ DEMO_SOURCE = textwrap.dedent(
         Case("demo_fail", "A failing demo case", "demo capability", "none", "none", run_fail),
         Case("demo_error", "A demo case that raises", "demo capability", "none", "none", run_error),
     ]
+    def run_sleep(quick):
+        import time
+        time.sleep(60)
+
+
+    def run_stuck(quick):
+        # like a long call into compiled code: the worker's SIGALRM time limit cannot interrupt it
+        import signal, time
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+
+
+    if os.environ.get("BATTERYLAB_DEMO_SLOW"):
+        CASES.append(Case("demo_sleep", "A case that sleeps", "demo", "none", "none", run_sleep))
+        CASES.append(Case("demo_stuck", "A case stuck in compiled code", "demo", "none", "none", run_stuck))
     if os.environ.get("BATTERYLAB_DEMO_CRASH"):
         CASES.append(Case("demo_crash", "A case that kills its worker", "demo", "none", "none", lambda quick: os._exit(3)))
     '''
@@ -180,8 +195,12 @@ def test_results_h5_has_a_group_per_case_with_units(demo_report):
         assert json.loads(f.attrs["configuration_json"])["cases"] == ["demo_pass", "demo_fail", "demo_error"]
         summary_cases = f["summary/case"].asstr()[()]
         assert list(summary_cases).count("demo_pass") == 3
-    # no temporary files left behind by the atomic writes
+    # no temporary files left behind by the atomic writes; the files are as readable as any other
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.h5"]
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("report.html", "results.h5"):
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_unknown_case_lists_the_valid_ones(demo_path, tmp_path):
@@ -260,6 +279,24 @@ def test_a_case_that_kills_its_worker_fails_alone(demo_path, tmp_path, monkeypat
     by_name = {o.name: o for o in report.outcomes}
     assert by_name["demo_crash"].status == "error" and "died" in by_name["demo_crash"].error
     assert by_name["demo_fail"].status == "failed" and by_name["demo_fail"].metrics
+
+
+def test_cases_over_their_time_limit_fail_alone(demo_path, tmp_path, monkeypatch):
+    from batterylab.report import runner
+
+    monkeypatch.setenv("BATTERYLAB_DEMO_SLOW", "1")
+    monkeypatch.setattr(runner, "STALL_GRACE_S", 1.0)
+    sys.modules.pop(DEMO_MODULE, None)
+    try:
+        report = run_report(tmp_path, cases=["demo_sleep", "demo_stuck", "demo_fail"], modules=[DEMO_MODULE],
+                            jobs=2, progress=False, timeout_s=1.0)
+    finally:
+        sys.modules.pop(DEMO_MODULE, None)
+    by_name = {o.name: o for o in report.outcomes}
+    assert by_name["demo_sleep"].status == "error" and "time limit of 1 s" in by_name["demo_sleep"].error
+    assert "in run_sleep" in by_name["demo_sleep"].traceback  # where it was stuck
+    assert by_name["demo_stuck"].status == "error" and "worker process was stopped" in by_name["demo_stuck"].error
+    assert by_name["demo_fail"].status == "failed"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pkgutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,9 @@ from .worker import CaseOutcome
 
 #: Package whose modules hold the shipped cases.
 CASES_PACKAGE = "batterylab.validation.cases"
+
+#: Default time limit of one case [s]: full-mode cases are meant to take about a minute.
+DEFAULT_TIMEOUT_S = 900.0
 
 REPORT_HTML = "report.html"
 RESULTS_H5 = "results.h5"
@@ -141,77 +144,148 @@ def select(specs: list[CaseSpec], names, problems=()) -> list[CaseSpec]:
 # running
 
 
-def _pool(jobs: int, threads: int):
+def _pool(jobs: int, threads: int, started):
     import multiprocessing
 
     from .worker import init_worker
 
     # spawn, never fork: a forked child of a process that has run a parallel Numba kernel (or
     # PyBaMM's own multiprocessing) can deadlock or crash.
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(threads,))
-
-
-def _died(spec: CaseSpec, exc: BaseException) -> CaseOutcome:
-    return CaseOutcome(
-        name=spec.name, module=spec.module, title=spec.title, capability=spec.capability, status="error",
-        error=f"the worker process running this case died ({type(exc).__name__}: {exc}); a crash in compiled code or running out of memory are the usual causes",
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(threads, started)
     )
 
 
-def _run_pool(specs, quick, jobs, threads, bar, warm=False) -> tuple[dict, list]:
-    """Run ``specs`` on one pool. Returns ``(outcomes by name, specs lost to a broken pool)``."""
-    from .worker import run_case, warm_up
+def _died(spec: CaseSpec, why: str) -> CaseOutcome:
+    return CaseOutcome(
+        name=spec.name, module=spec.module, title=spec.title, capability=spec.capability, status="error", error=why,
+    )
+
+
+#: Extra time [s] the parent gives a case beyond its time limit before it stops the worker (the
+#: limit inside the worker cannot interrupt compiled code).
+STALL_GRACE_S = 30.0
+
+#: How often [s] the parent looks for finished or overrunning cases.
+POLL_S = 0.25
+
+DIED = ("the worker process running this case died (a crash in compiled code or running out of "
+        "memory are the usual causes)")
+
+
+def _stop(executor, pid: int) -> None:
+    import signal
+
+    proc = getattr(executor, "_processes", {}).get(pid)
+    try:
+        if proc is not None:
+            proc.terminate()
+        else:
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+def _run_pool(specs, quick, jobs, threads, bar, timeout_s) -> tuple[dict, list, bool]:
+    """Run ``specs`` on one pool of ``jobs`` spawned workers.
+
+    Returns ``(outcomes by name, specs lost to a broken pool, whether this run stopped a worker)``.
+    A case still running ``STALL_GRACE_S`` after its time limit has its worker stopped and becomes
+    an error row; stopping a worker breaks the pool, and the cases it held are returned as lost.
+    """
+    import multiprocessing
+    import queue
+
+    from .worker import run_case
 
     done: dict[str, CaseOutcome] = {}
     lost: list[CaseSpec] = []
-    executor = _pool(jobs, threads)
+    stopped = False
+    started_q = multiprocessing.get_context("spawn").Queue()
+    running: dict[str, tuple[int, float]] = {}
+    executor = _pool(jobs, threads, started_q)
     try:
-        if warm:
-            for _ in range(jobs):
-                executor.submit(warm_up)
-        futures = {executor.submit(run_case, s.module, s.name, quick): s for s in specs}
-        for fut in as_completed(futures):
-            spec = futures[fut]
-            try:
-                outcome = fut.result()
-            except BrokenProcessPool:
-                lost.append(spec)
-                continue
-            except Exception as exc:  # e.g. the outcome could not be pickled
-                import traceback
+        futures = {executor.submit(run_case, s.module, s.name, quick, timeout_s): s for s in specs}
+        by_name = {s.name: s for s in specs}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    name, pid, t_start = started_q.get_nowait()
+                except queue.Empty:
+                    break
+                running[name] = (pid, t_start)
+            for fut in finished:
+                spec = futures[fut]
+                running.pop(spec.name, None)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    if spec.name not in done:
+                        lost.append(spec)
+                    continue
+                except Exception as exc:  # e.g. the outcome could not be pickled
+                    import traceback
 
-                outcome = CaseOutcome(
-                    name=spec.name, module=spec.module, title=spec.title, capability=spec.capability,
-                    status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                )
-            done[spec.name] = outcome
-            bar.set_postfix_str(f"{spec.name}: {outcome.status}", refresh=False)
-            bar.update(1)
+                    outcome = CaseOutcome(
+                        name=spec.name, module=spec.module, title=spec.title, capability=spec.capability,
+                        status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                    )
+                done[spec.name] = outcome
+                bar.set_postfix_str(f"{spec.name}: {outcome.status}", refresh=False)
+                bar.update(1)
+            if timeout_s is None:
+                continue
+            now = time.time()
+            for name, (pid, t_start) in list(running.items()):
+                if now - t_start > timeout_s + STALL_GRACE_S and name not in done:
+                    # The case is stuck where the worker's own time limit cannot reach it.
+                    _stop(executor, pid)
+                    stopped = True
+                    running.pop(name)
+                    done[name] = _died(by_name[name], (
+                        f"the case did not finish within its time limit of {timeout_s:g} s "
+                        f"(+{STALL_GRACE_S:g} s grace) and its worker process was stopped"))
+                    bar.update(1)
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        started_q.close()
     executor.shutdown(wait=True)
-    return done, lost
+    started_q.join_thread()
+    return done, lost, stopped
 
 
-def run_cases(specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True) -> list[CaseOutcome]:
-    """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``."""
+def run_cases(
+    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True, timeout_s: float | None = None
+) -> list[CaseOutcome]:
+    """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``.
+
+    ``timeout_s`` limits each case's run time [s]; a case over the limit is an error row.
+    """
     from tqdm.auto import tqdm
 
     if not specs:
         return []
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, len(specs))
-    threads = max(1, cpus // jobs)
     with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-        done, lost = _run_pool(specs, quick, jobs, threads, bar, warm=len(specs) > jobs)
-        # A worker that dies (segfault, out of memory) breaks the whole pool: rerun each case it
-        # took down alone, so that only the guilty case fails.
+        done, lost, stopped = _run_pool(specs, quick, jobs, max(1, cpus // jobs), bar, timeout_s)
+        # A pool broken because a worker was stopped for overrunning: the others it took down run
+        # again on a fresh pool.
+        while lost and stopped:
+            n = min(jobs, len(lost))
+            again, lost, stopped = _run_pool(lost, quick, n, max(1, cpus // n), bar, timeout_s)
+            done.update(again)
+        # A worker that died on its own (segfault, out of memory) broke the pool: rerun each case
+        # it took down alone, so that only the guilty case fails.
         for spec in lost:
-            again, still = _run_pool([spec], quick, 1, cpus, bar)
+            again, still, _ = _run_pool([spec], quick, 1, cpus, bar, timeout_s)
             done.update(again)
             for s in still:
-                done[s.name] = _died(s, BrokenProcessPool("worker process terminated abruptly"))
+                done[s.name] = _died(s, DIED)
                 bar.update(1)
     return [done[s.name] for s in specs]
 
@@ -224,6 +298,7 @@ def run_report(
     jobs: int | None = None,
     modules=None,
     progress: bool = True,
+    timeout_s: float | None = DEFAULT_TIMEOUT_S,
 ) -> Report:
     """Run the validation cases and write ``out/report.html`` and ``out/results.h5``.
 
@@ -242,6 +317,8 @@ def run_report(
         Import the cases from these modules instead of :mod:`batterylab.validation.cases`.
     progress : bool
         Show a progress bar on standard error.
+    timeout_s : float or None
+        Time limit of each case [s] (None: no limit). A case over the limit is an error row.
 
     Returns
     -------
@@ -254,6 +331,8 @@ def run_report(
         raise InputError(f"out must be a folder, got the file {str(out)!r}")
     if jobs is not None and (isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    if timeout_s is not None and not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
+        raise InputError(f"timeout_s must be a number of seconds > 0 or None, got {timeout_s!r}")
     specs, problems = discover(modules)
     notes: list[str] = []
     if cases:
@@ -263,7 +342,7 @@ def run_report(
         problems = []
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(jobs=min(jobs or os.cpu_count() or 1, max(len(specs), 1)), quick=quick)
-    outcomes = problems + run_cases(specs, quick=quick, jobs=jobs, progress=progress)
+    outcomes = problems + run_cases(specs, quick=quick, jobs=jobs, progress=progress, timeout_s=timeout_s)
     total = time.perf_counter() - t0
     prov["total_runtime_s"] = total
     report = Report(outcomes=outcomes, provenance=prov, quick=quick, total_s=total, warnings=notes)

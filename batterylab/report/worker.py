@@ -64,24 +64,22 @@ class CaseOutcome:
         return self.status == "passed"
 
 
-def init_worker(threads: int) -> None:
-    """Process initializer: size thread pools (unless the user did) and select the Agg backend."""
+#: Queue on which a worker announces ``(case name, pid, start time [s since the epoch])``.
+_STARTED = None
+
+
+def init_worker(threads: int, started=None) -> None:
+    """Process initializer: size thread pools (unless the user did) and select the Agg backend.
+
+    ``started`` is a multiprocessing queue on which each case's start is announced, so that the
+    parent can stop a worker whose case overruns its time limit inside compiled code.
+    """
+    global _STARTED
     for var in THREAD_VARIABLES:
         os.environ.setdefault(var, str(int(threads)))
     os.environ["MPLBACKEND"] = "Agg"
     os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
-
-
-def warm_up() -> int:
-    """Import what every case needs, so that the first case does not pay for it; returns the pid."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy  # noqa: F401
-
-    import batterylab.io  # noqa: F401
-
-    return os.getpid()
+    _STARTED = started
 
 
 def find_case(module: str, name: str):
@@ -93,14 +91,49 @@ def find_case(module: str, name: str):
     raise LookupError(f"no validation case named {name!r} in module {module}")
 
 
-def run_case(module: str, name: str, quick: bool) -> CaseOutcome:
-    """Run one case and collect its result; an exception becomes an ``"error"`` outcome."""
-    t0 = time.perf_counter()
+class CaseTimeout(TimeoutError):
+    """A case ran longer than its time limit."""
+
+
+def _time_limit(seconds):
+    """Raise :class:`CaseTimeout` in this (main) thread after ``seconds``; returns an undo function."""
+    import signal
+    import threading
+
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def alarm(signum, frame):
+        raise CaseTimeout(f"the case ran longer than its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+
+    def undo():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    return undo
+
+
+def run_case(module: str, name: str, quick: bool, timeout_s: float | None = None) -> CaseOutcome:
+    """Run one case and collect its result; an exception becomes an ``"error"`` outcome.
+
+    ``timeout_s`` [s] limits the case's run (not the import of its module) with SIGALRM where
+    available: that interrupts Python code but not a long call into compiled code, for which the
+    parent process is the backstop. ``runtime_s`` is the run's wall time, figures included.
+    """
     out = CaseOutcome(name=name, module=module)
+    t0 = time.perf_counter()
+    undo = lambda: None  # noqa: E731
     try:
         case = find_case(module, name)
         for attr in ("title", "capability", "reference", "validity", "description"):
             setattr(out, attr, str(getattr(case, attr, "") or ""))
+        t0 = time.perf_counter()
+        if _STARTED is not None:
+            _STARTED.put((name, os.getpid(), time.time()))
+        undo = _time_limit(timeout_s)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             result = case.run(bool(quick))
@@ -110,6 +143,8 @@ def run_case(module: str, name: str, quick: bool) -> CaseOutcome:
         out.status = "error"
         out.error = f"{type(exc).__name__}: {exc}"
         out.traceback = traceback.format_exc()
+    finally:
+        undo()
     out.runtime_s = time.perf_counter() - t0
     return out
 
