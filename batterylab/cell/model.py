@@ -171,8 +171,26 @@ class CellModel:
         return T
 
     @staticmethod
-    def _initial_soc(initial_soc) -> float:
+    def _initial_soc(initial_soc) -> float | None:
+        if initial_soc is None:
+            return None
         return checks.finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0, unit="(fraction)")
+
+    def _soc_of_set(self, pv) -> float:
+        """Initial SOC implied by the set's initial concentrations (for ``initial_soc=None``).
+
+        SOC = (x_init - x_0) / (x_100 - x_0) with the negative-electrode stoichiometries at 0 % and
+        100 % SOC from PyBaMM's electrode state-of-health solver; NaN if not computable.
+        """
+        import pybamm
+
+        try:
+            x0, x100, _, _ = pybamm.lithium_ion.get_min_max_stoichiometries(pv)
+            c = pv["Initial concentration in negative electrode [mol.m-3]"]
+            cmax = pv["Maximum concentration in negative electrode [mol.m-3]"]
+            return (float(c) / float(cmax) - x0) / (x100 - x0)
+        except Exception:  # sets with position-dependent initial concentrations
+            return float("nan")
 
     def _prepared(self, ambient_temperature_K, initial_temperature_K):
         pv = self.parameter_values()
@@ -269,8 +287,9 @@ class CellModel:
         ----------
         ambient_temperature_K : float, optional
             Ambient (and initial) temperature [K]; default: the set's.
-        initial_soc : float
-            Initial state of charge [-] in [0, 1].
+        initial_soc : float or None
+            Initial state of charge [-] in [0, 1]; ``None`` keeps the parameter set's initial
+            concentrations.
         period_s : float, optional
             Output sampling period [s] (PyBaMM default 60 s).
         """
@@ -297,7 +316,7 @@ class CellModel:
         sol = self._solve(sim, f"experiment {list(steps)!r}", initial_soc=soc0)
         return self._result(
             sol,
-            initial_soc=soc0,
+            initial_soc=self._soc_of_set(pv) if soc0 is None else soc0,
             run_config={"duty": "experiment", "experiment": list(steps), "initial_soc": soc0,
                         "ambient_temperature_K": _scalar_or_none(pv["Ambient temperature [K]"]),
                         "period_s": period_s},
@@ -390,7 +409,7 @@ class CellModel:
         sol = self._solve(sim, what, t_eval=[0.0, float(t_rel[-1])], t_interp=t_rel, initial_soc=soc0)
         return self._result(
             sol,
-            initial_soc=soc0,
+            initial_soc=self._soc_of_set(pv) if soc0 is None else soc0,
             time_offset_s=float(t[0]),
             run_config={
                 "duty": duty,
