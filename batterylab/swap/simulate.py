@@ -1,0 +1,206 @@
+"""Run a swap station over days or years: arrivals, the compiled loop, ageing between periods.
+
+The station is simulated period by period (``aging_period_days``, 30 days by default) with the
+compiled loop :func:`batterylab.kernels.station.station_chunk`; after each period every pack is
+aged over that period from its own SOC, current and temperature history (resumable ageing state),
+and its usable energy (state of health x nominal energy) is updated for the next period.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError, unknown_option
+from ..kernels import station as K
+from .arrivals import check_arrivals, draw_arrival_soc, poisson_arrivals, trip_energy_Wh
+from .results import StationResult
+from .station import CHARGING_POLICIES, HANDOUT_POLICIES, Station, load_station
+
+DAY_S = 86400.0
+
+
+def kernel_parameters(st: Station) -> tuple[np.ndarray, np.ndarray]:
+    """The float parameter vector and integer code vector the kernel takes."""
+    par = np.zeros(K.N_PAR)
+    par[K.P_CHARGER_W] = st.charger_power_W
+    par[K.P_EFF] = st.charger_efficiency
+    par[K.P_GRID_LIMIT_W] = st.grid_limit_W
+    par[K.P_SWAP_TIME_S] = st.swap_time_s
+    par[K.P_WAIT_LIMIT_S] = st.wait_limit_s
+    par[K.P_SOC_FULL] = st.soc_full
+    par[K.P_SOC_MIN] = st.soc_min
+    v2g = st.v2g
+    par[K.P_EXPORT_W] = v2g["power_W"]
+    par[K.P_EXPORT_EFF] = v2g["efficiency"]
+    par[K.P_EXPORT_SOC_FLOOR] = v2g["soc_floor"]
+    par[K.P_EXPORT_PRICE_MIN] = v2g["min_price_per_kWh"]
+    par[K.P_TOU_CHEAP_PRICE] = st.cheap_price
+    par[K.P_READY_HORIZON_S] = st.readiness_horizon
+    par[K.P_VALLEY_HORIZON_S] = st.valley_horizon_s
+    par[K.P_MEAN_TRIP_WH] = max(st.soc_full - st.mean_arrival_soc(), 0.0) * st.pack_energy_Wh
+    par[K.P_VALLEY_UPDATE_S] = st.valley_update_s
+    codes = np.zeros(K.N_CODES, dtype=np.int64)
+    codes[K.C_HANDOUT] = HANDOUT_POLICIES[st.handout_policy]
+    codes[K.C_CHARGING] = CHARGING_POLICIES[st.charging_policy]
+    codes[K.C_V2G] = 1 if v2g["enabled"] else 0
+    codes[K.C_CHARGERS] = st.chargers
+    return par, codes
+
+
+class StationState:
+    """Mutable state of one station between kernel calls (all float64/int64 arrays)."""
+
+    def __init__(self, st: Station, n_customers: int, t0_s: float = 0.0):
+        S = st.packs
+        self.soh = np.ones(S)
+        self.energy_Wh = st.pack_energy_Wh * self.soh
+        self.cycles = np.zeros(S)
+        self.soc = np.full(S, st.soc_full)
+        self.avail_s = np.full(S, t0_s - 1.0)  # every pack starts full and ready
+        self.place_s = np.full(S, -np.inf)
+        self.bay_free_s = np.full(st.bays, -np.inf)
+        self.ist = np.zeros(K.N_IST, dtype=np.int64)
+        self.fst = np.array([0.0, -np.inf])
+        self.cust_wait_s = np.full(n_customers, -2.0)  # -2: not resolved yet, -1: lost
+        self.cust_pack = np.full(n_customers, -1, dtype=np.int64)
+        self.cust_soc_out = np.zeros(n_customers)
+        self.cust_soc_back = np.zeros(n_customers)
+        self.pack_charged_Wh = np.zeros(S)
+        self.pack_driven_Wh = np.zeros(S)
+        self.pack_exported_Wh = np.zeros(S)
+        self.pack_swaps = np.zeros(S)
+
+
+def run_chunk(st: Station, state: StationState, par, codes, arr_time_s, arr_trip_Wh,
+              t0_s: float, n_steps: int):
+    """Advance ``state`` by ``n_steps`` steps; returns the per-step and per-pack outputs."""
+    S = st.packs
+    out = {
+        "import_W": np.zeros(n_steps), "export_W": np.zeros(n_steps),
+        "ready": np.zeros(n_steps), "queue": np.zeros(n_steps),
+        "soc": np.zeros((n_steps, S)), "power_W": np.zeros((n_steps, S)),
+    }
+    K.station_chunk(
+        float(t0_s), float(st.time_step_s), int(n_steps), par, codes,
+        np.asarray(st.tariff_per_kWh, dtype=np.float64), np.asarray(st.base_load_W, dtype=np.float64),
+        np.asarray(st.arrival_rate_per_h, dtype=np.float64), arr_time_s, arr_trip_Wh,
+        state.energy_Wh, state.soh, state.cycles, state.soc, state.avail_s, state.place_s,
+        state.bay_free_s, state.ist, state.fst,
+        out["import_W"], out["export_W"], out["ready"], out["queue"], out["soc"], out["power_W"],
+        state.cust_wait_s, state.cust_pack, state.cust_soc_out, state.cust_soc_back,
+        state.pack_charged_Wh, state.pack_driven_Wh, state.pack_exported_Wh, state.pack_swaps,
+    )
+    return out
+
+
+def _policy(name, value, valid):
+    if value is None:
+        return None
+    if value not in valid:
+        raise unknown_option(name, value, valid)
+    return value
+
+
+def simulate_station(station, *, years: float | None = None, days: int | None = None,
+                     seed: int | None = 0, rng: np.random.Generator | None = None,
+                     handout: str | None = None, charging: str | None = None,
+                     v2g: bool | None = None, arrivals=None, aging=True,
+                     aging_period_days: int = 30, keep_steps: bool | None = None,
+                     progress: bool = False) -> StationResult:
+    """Simulate a battery-swap station; the Python form of ``batterylab swap``.
+
+    Parameters
+    ----------
+    station : Station, dict, path of a station JSON file, or a shipped station's name
+        (``"nio_gen2_like"``, ``"nio_gen3_like"``).
+    years, days : length of the run [a] (365-day years) or [d]; give one (default one year).
+    seed, rng : seed of a new :class:`numpy.random.Generator`, or the generator itself.
+    handout : hand-out policy, one of ``highest_soc``, ``wear_levelling``, ``soh_aware``
+        (default: the station file's).
+    charging : charging policy, one of ``immediate``, ``tou``, ``valley`` (default: the file's).
+    v2g : switch export to the grid on or off (default: the file's ``v2g.enabled``).
+    arrivals : optional recorded arrivals ``(time_s, soc)`` [s], [-] replacing the Poisson draw.
+    aging : ``True`` (the station's ``aging_model``, else the ageing core's default model), a
+        model name, or ``False`` (state of health stays 1).
+    aging_period_days : packs are aged and their capacity updated every this many days [d].
+    keep_steps : keep the per-step grid power in the result (default: runs of <= 2 years).
+    progress : show a progress bar (tqdm) over the periods.
+
+    Returns
+    -------
+    StationResult with the service level, grid energy and peaks per day, cost, per-pack
+    throughput and state-of-health trajectories; ``.save(path)`` writes HDF5 with units.
+    """
+    st = load_station(station)
+    changes = {}
+    if _policy("hand-out policy", handout, HANDOUT_POLICIES):
+        changes["handout_policy"] = handout
+    if _policy("charging policy", charging, CHARGING_POLICIES):
+        changes["charging_policy"] = charging
+    if v2g is not None:
+        changes["v2g"] = {**st.v2g, "enabled": bool(v2g)}
+    if changes:
+        st = st.replace(**changes)
+    if years is not None and days is not None:
+        raise InputError("give either years or days, not both")
+    if days is None:
+        years = 1.0 if years is None else years
+        if not np.isfinite(years) or years <= 0 or years > 100:
+            raise InputError(f"years must be in (0, 100] [a], got {years!r}")
+        days = max(int(round(years * 365)), 1)
+    days = int(days)
+    if days < 1:
+        raise InputError(f"days must be >= 1 [d], got {days}")
+    if int(aging_period_days) < 1:
+        raise InputError(f"aging_period_days must be >= 1 [d], got {aging_period_days}")
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    duration_s = days * DAY_S
+    if arrivals is None:
+        t_arr = poisson_arrivals(st.arrival_rate_per_h, duration_s, rng)
+        soc_arr = draw_arrival_soc(st.arrival_soc, t_arr.size, rng)
+    else:
+        t_arr, soc_arr = check_arrivals(*arrivals)
+        keep = t_arr < duration_s
+        t_arr, soc_arr = t_arr[keep], soc_arr[keep]
+    trip = trip_energy_Wh(soc_arr, st.soc_full, st.pack_energy_Wh)
+
+    ager = None
+    if aging is not False and aging is not None:
+        from .aging_link import PackAger
+
+        ager = PackAger(st, None if aging is True else aging)
+
+    spd = int(round(DAY_S / st.time_step_s))
+    n_steps = days * spd
+    if keep_steps is None:
+        keep_steps = days <= 2 * 365
+    par, codes = kernel_parameters(st)
+    state = StationState(st, t_arr.size)
+    result = StationResult.empty(st, days, t_arr, soc_arr, trip, keep_steps, aging_model=(
+        ager.model_name if ager else None))
+    result.record_soh(0.0, state)
+    period = int(aging_period_days)
+    starts = range(0, days, period)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=days, unit="day", desc=st.name, leave=False)
+    try:
+        for d0 in starts:
+            nd = min(period, days - d0)
+            out = run_chunk(st, state, par, codes, t_arr, trip, d0 * DAY_S, nd * spd)
+            result.record_period(d0, nd, out)
+            if ager is not None:
+                lo, hi = np.searchsorted(t_arr, [d0 * DAY_S, (d0 + nd) * DAY_S])
+                soh = ager.age(d0 * DAY_S, out, state, slice(lo, hi))
+                state.soh[:] = soh
+                state.energy_Wh[:] = st.pack_energy_Wh * soh
+            result.record_soh((d0 + nd) * DAY_S, state)
+            if bar is not None:
+                bar.update(nd)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.finish(state)
+    return result
