@@ -1,0 +1,131 @@
+"""Synthetic cell records with known state, for tests, benchmarks and validation.
+
+A synthetic NMC/graphite cell has known degradation modes (LLI, LAM_PE, LAM_NE, fractions
+lost), a known DC resistance and a known rest-voltage slope. Its records are made from the
+same half-cell OCP model the fit uses (:mod:`batterylab.grading.ocv_fit`):
+
+- a C/20 charge curve from 3.0 V to 4.2 V (``c20_capacity_Ah``, ``c20_voltage_V``);
+- a time series: 30 min rest at the as-received voltage (with the given self-discharge slope),
+  a 10 s 1C discharge pulse with a resistance R0 + R1 (1 - exp(-t/tau)), a rest, and a C/2
+  capacity-test discharge whose charge equals the C/20 capacity (rate losses ignored).
+
+The electrode state follows from the modes: C_p = C_p0 (1 - LAM_PE), C_n = C_n0 (1 - LAM_NE),
+n_Li = n_Li0 (1 - LLI) with the BOL values of the chemistry's OCP file per nominal Ah; x0 and y0
+solve C_p y0 + C_n x0 = n_Li and U_p(y0) - U_n(x0) = 3.0 V.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..errors import InputError
+from .ocv_fit import load_ocp_set, synthetic_c20_curve
+from .readers import CellRecord
+
+V_MIN, V_MAX = 3.0, 4.2
+
+
+@dataclass
+class SyntheticTruth:
+    LLI: float
+    LAM_PE: float
+    LAM_NE: float
+    Cp_Ah: float
+    Cn_Ah: float
+    y0: float
+    x0: float
+    capacity_Ah: float
+    resistance_ohm: float
+    rest_slope_V_per_h: float
+
+
+def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-graphite"):
+    """(Cp, Cn, y0, x0) of a cell with the given degradation modes (fractions lost)."""
+    ocp = load_ocp_set(chemistry)
+    k = ocp.bol_per_Ah
+    cp = k["Cp"] * nominal_capacity_Ah * (1 - LAM_PE)
+    cn = k["Cn"] * nominal_capacity_Ah * (1 - LAM_NE)
+    nli = k["n_li"] * nominal_capacity_Ah * (1 - LLI)
+
+    def g(x0):
+        y0 = (nli - cn * x0) / cp
+        return ocp.positive(y0) - ocp.negative(x0) - V_MIN
+
+    hi = min(nli / cn, 0.5)
+    lo = 1e-6
+    if g(lo) * g(hi) > 0:
+        raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}")
+    x0 = brentq(g, lo, hi, xtol=1e-12)
+    return cp, cn, (nli - cn * x0) / cp, x0
+
+
+def make_cell(cell_id: str, *, nominal_capacity_Ah=2.5, LLI=0.1, LAM_PE=0.05, LAM_NE=0.05, R0_ohm=0.03,
+              R1_ohm=0.01, tau_s=5.0, rest_slope_V_per_h=-0.002, intake_voltage_V=None, noise_V=0.0,
+              rng: np.random.Generator | None = None, chemistry="nmc-graphite", with_timeseries=True):
+    """One synthetic :class:`CellRecord` and its :class:`SyntheticTruth`."""
+    ocp = load_ocp_set(chemistry)
+    cp, cn, y0, x0 = electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry)
+    q20, v20 = synthetic_c20_curve(cp, cn, y0, x0, chemistry=chemistry, n_points=150, noise_V=noise_V, rng=rng)
+    cap = float(q20[-1])
+    rec = CellRecord(cell_id=cell_id, source="synthetic", format="synthetic")
+    rec.c20_capacity_Ah, rec.c20_voltage_V = q20, v20
+    r10 = R0_ohm + R1_ohm * (1 - np.exp(-10.0 / tau_s))
+    if with_timeseries:
+        i1c = nominal_capacity_Ah
+        soc0 = 0.5
+        v_ocv = float(np.interp(soc0 * cap, q20, ocp.full_cell_voltage(q20, cp, cn, y0, x0)))
+        v_in = v_ocv if intake_voltage_V is None else float(intake_voltage_V)
+        # 1) rest 1800 s, 10 s samples, voltage drifting at the self-discharge slope
+        t1 = np.arange(0.0, 1800.0 + 1e-9, 10.0)
+        v1 = v_in + rest_slope_V_per_h * t1 / 3600.0
+        i1 = np.zeros_like(t1)
+        # 2) 10 s pulse at 1C, 1 s samples (+ 1 s beyond), then 60 s rest
+        tp = np.arange(1.0, 11.0 + 1e-9, 1.0)
+        ip = np.where(tp <= 10.5, i1c, 0.0)
+        base = v1[-1]
+        vp = np.where(tp <= 10.5, base - i1c * (R0_ohm + R1_ohm * (1 - np.exp(-tp / tau_s))), base)
+        tr = np.arange(12.0, 72.0 + 1e-9, 10.0)
+        # 3) C/2 discharge from the pulse SOC is short; emulate a full capacity test at C/2 from full
+        i_cap = 0.5 * nominal_capacity_Ah
+        n = 120
+        qd = np.linspace(0.0, cap, n)
+        ocv_d = ocp.full_cell_voltage(cap - qd, cp, cn, y0, x0)
+        vd = ocv_d - i_cap * r10
+        td = qd / i_cap * 3600.0
+        t_cap0 = 1800.0 + 72.0 + 10.0
+        t = np.concatenate([t1, 1800.0 + tp, 1800.0 + tr, t_cap0 + td, [t_cap0 + td[-1] + 10.0]])
+        i = np.concatenate([i1, ip, np.zeros_like(tr), np.full(n, i_cap), [0.0]])
+        v = np.concatenate([v1, vp, np.full(tr.size, base), vd, [vd[-1] + i_cap * r10]])
+        # the discharge segment starts from rest: one rest sample before it at full-charge OCV
+        if noise_V > 0 and rng is not None:
+            v = v + rng.normal(0.0, noise_V * 0.1, v.shape)
+        rec.time_s, rec.current_A, rec.voltage_V = t, i, v
+    truth = SyntheticTruth(LLI, LAM_PE, LAM_NE, cp, cn, y0, x0, cap, float(r10), rest_slope_V_per_h)
+    rec.metadata = {"nominal_capacity_Ah": nominal_capacity_Ah, "chemistry": chemistry}
+    return rec, truth
+
+
+def make_batch(n: int, *, seed: int = 0, nominal_capacity_Ah=2.5, soft_short_fraction=0.02, noise_V=0.001,
+               chemistry="nmc-graphite"):
+    """``n`` synthetic cells with random degradation (seeded): (records, truths)."""
+    rng = np.random.default_rng(seed)
+    recs, truths = [], []
+    for k in range(n):
+        lli = rng.uniform(0.0, 0.35)
+        lam_pe = rng.uniform(0.0, 0.2)
+        lam_ne = rng.uniform(0.0, 0.2)
+        r0 = 0.03 * (1 + rng.uniform(0.0, 1.4))
+        slope = rng.normal(-0.002, 0.0003)
+        if rng.uniform() < soft_short_fraction:
+            slope = -0.05 * (1 + rng.uniform())
+        rec, tr = make_cell(f"syn{k:05d}", nominal_capacity_Ah=nominal_capacity_Ah, LLI=lli, LAM_PE=lam_pe,
+                            LAM_NE=lam_ne, R0_ohm=r0, rest_slope_V_per_h=slope, noise_V=noise_V, rng=rng,
+                            chemistry=chemistry)
+        rec.metadata.update({"bol_resistance_ohm": 0.03 + 0.01 * (1 - np.exp(-2.0)),
+                             "history": "synthetic cell generated by batterylab.grading.synthetic"})
+        recs.append(rec)
+        truths.append(tr)
+    return recs, truths
