@@ -195,6 +195,12 @@ def test_results_h5_has_a_group_per_case_with_units(demo_report):
         assert json.loads(f.attrs["configuration_json"])["cases"] == ["demo_pass", "demo_fail", "demo_error"]
         summary_cases = f["summary/case"].asstr()[()]
         assert list(summary_cases).count("demo_pass") == 3
+    # the next run in this folder starts with the longest cases: it reads these run times back
+    from batterylab.report.runner import previous_runtimes
+
+    runtimes = previous_runtimes(out / "results.h5", quick=False)
+    assert runtimes == {o.name: pytest.approx(o.runtime_s) for o in report.outcomes}
+    assert previous_runtimes(out / "results.h5", quick=True) == {}
     # no temporary files left behind by the atomic writes; the files are as readable as any other
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.h5"]
     mask = os.umask(0)
