@@ -28,6 +28,8 @@ def fmt(value) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
+        if value.is_integer() and abs(value) < 1e9:
+            return str(int(value))
         return f"{value:.4g}"
     return str(value)
 
