@@ -66,6 +66,7 @@ DEMO_SOURCE = textwrap.dedent(
                 Metric("voltage RMSE", rmse, 0.01, "V", "<=", "10 mV: the reference's quoted accuracy"),
                 Metric("points", float(t.size), None, "", "info"),
                 Metric("R2", 0.999, 0.99, "", ">=", "score"),
+                Metric("worker pid", float(os.getpid()), None, "", "info"),
             ],
             figures=[_overlay(t, model, ref), (Figure(figsize=(3, 2)), "an empty second figure")],
             variables={
@@ -80,7 +81,8 @@ DEMO_SOURCE = textwrap.dedent(
 
 
     def run_fail(quick):
-        return CaseResult(metrics=[Metric("capacity error", 0.5, 0.1, "Ah", "<=", "deliberately failing")])
+        return CaseResult(metrics=[Metric("capacity error", 0.5, 0.1, "Ah", "<=", "deliberately failing"),
+                                   Metric("worker pid", float(os.getpid()), None, "", "info")])
 
 
     def run_error(quick):
@@ -194,7 +196,7 @@ def test_results_h5_has_a_group_per_case_with_units(demo_report):
         assert "numba_version" in f.attrs and "git_commit" in f.attrs
         assert json.loads(f.attrs["configuration_json"])["cases"] == ["demo_pass", "demo_fail", "demo_error"]
         summary_cases = f["summary/case"].asstr()[()]
-        assert list(summary_cases).count("demo_pass") == 3
+        assert list(summary_cases).count("demo_pass") == 4
     # the next run in this folder starts with the longest cases: it reads these run times back
     from batterylab.report.runner import previous_runtimes
 
@@ -273,6 +275,12 @@ def test_cli_exit_status_and_terminal_summary(demo_path, tmp_path):
     assert "FAILED: 0 of 1 cases passed" in res.output
     res = runner.invoke(report_cli.report, ["--module", DEMO_MODULE, "--list"])
     assert res.exit_code == 0 and "demo_pass\tdemo capability" in res.output
+    # --isolate: every case in a fresh worker process
+    res = runner.invoke(report_cli.report, ["--out", str(tmp_path), "--module", DEMO_MODULE, "--case", "demo_fail",
+                                            "--case", "demo_pass", "--isolate", "--jobs", "1", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    with h5py.File(tmp_path / "results.h5", "r") as f:
+        assert f["demo_fail/metrics/worker pid"][()] != f["demo_pass/metrics/worker pid"][()]
 
 
 def test_a_case_that_kills_its_worker_fails_alone(demo_path, tmp_path, monkeypatch):

@@ -45,11 +45,12 @@ def format_summary(report) -> str:
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes. Default: the number of CPUs.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
               help="Time limit of each case [s]; a case over it is a failed row.")
+@click.option("--isolate", is_flag=True, help="Run every case in a fresh worker process (slower; for a case that misbehaves after another).")
 @click.option("--module", "modules", multiple=True, metavar="MODULE",
               help="Take the cases from this importable Python module (its CASES list) instead of the shipped ones (repeatable).")
 @click.option("--list", "list_only", is_flag=True, help="List the cases and exit.")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
-def report(out, cases, quick, jobs, timeout_s, modules, list_only, no_progress):
+def report(out, cases, quick, jobs, timeout_s, isolate, modules, list_only, no_progress):
     """Run the validation cases and write OUT/report.html and OUT/results.h5.
 
     Cases run in parallel worker processes. Exits with status 1 if any case fails (a metric outside
@@ -67,7 +68,7 @@ def report(out, cases, quick, jobs, timeout_s, modules, list_only, no_progress):
             click.echo("(no validation cases)", err=True)
         return
     result = run_report(out, cases=list(cases), quick=quick, jobs=jobs, modules=list(modules) or None,
-                        progress=not no_progress, timeout_s=timeout_s)
+                        progress=not no_progress, timeout_s=timeout_s, isolate=isolate)
     for note in result.warnings:
         click.echo(f"note: {note}", err=True)
     click.echo(format_summary(result))

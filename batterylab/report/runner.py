@@ -144,7 +144,7 @@ def select(specs: list[CaseSpec], names, problems=()) -> list[CaseSpec]:
 # running
 
 
-def _pool(jobs: int, threads: int, started):
+def _pool(jobs: int, threads: int, started, isolate: bool = False):
     import multiprocessing
 
     from .worker import init_worker
@@ -152,7 +152,8 @@ def _pool(jobs: int, threads: int, started):
     # spawn, never fork: a forked child of a process that has run a parallel Numba kernel (or
     # PyBaMM's own multiprocessing) can deadlock or crash.
     return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(threads, started)
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(threads, started),
+        max_tasks_per_child=1 if isolate else None,
     )
 
 
@@ -186,7 +187,7 @@ def _stop(executor, pid: int) -> None:
         pass
 
 
-def _run_pool(specs, quick, jobs, threads, bar, timeout_s) -> tuple[dict, list, bool]:
+def _run_pool(specs, quick, jobs, threads, bar, timeout_s, isolate=False) -> tuple[dict, list, bool]:
     """Run ``specs`` on one pool of ``jobs`` spawned workers.
 
     Returns ``(outcomes by name, specs lost to a broken pool, whether this run stopped a worker)``.
@@ -203,7 +204,7 @@ def _run_pool(specs, quick, jobs, threads, bar, timeout_s) -> tuple[dict, list, 
     stopped = False
     started_q = multiprocessing.get_context("spawn").Queue()
     running: dict[str, tuple[int, float]] = {}
-    executor = _pool(jobs, threads, started_q)
+    executor = _pool(jobs, threads, started_q, isolate)
     try:
         futures = {executor.submit(run_case, s.module, s.name, quick, timeout_s): s for s in specs}
         by_name = {s.name: s for s in specs}
@@ -259,11 +260,14 @@ def _run_pool(specs, quick, jobs, threads, bar, timeout_s) -> tuple[dict, list, 
 
 
 def run_cases(
-    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True, timeout_s: float | None = None
+    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True,
+    timeout_s: float | None = None, isolate: bool = False,
 ) -> list[CaseOutcome]:
     """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``.
 
     ``timeout_s`` limits each case's run time [s]; a case over the limit is an error row.
+    ``isolate`` gives every case a fresh process (slower: imports and JIT compilation are not
+    shared between cases; use it when a case behaves differently after another one).
     """
     from tqdm.auto import tqdm
 
@@ -272,17 +276,17 @@ def run_cases(
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, len(specs))
     with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-        done, lost, stopped = _run_pool(specs, quick, jobs, max(1, cpus // jobs), bar, timeout_s)
+        done, lost, stopped = _run_pool(specs, quick, jobs, max(1, cpus // jobs), bar, timeout_s, isolate)
         # A pool broken because a worker was stopped for overrunning: the others it took down run
         # again on a fresh pool.
         while lost and stopped:
             n = min(jobs, len(lost))
-            again, lost, stopped = _run_pool(lost, quick, n, max(1, cpus // n), bar, timeout_s)
+            again, lost, stopped = _run_pool(lost, quick, n, max(1, cpus // n), bar, timeout_s, isolate)
             done.update(again)
         # A worker that died on its own (segfault, out of memory) broke the pool: rerun each case
         # it took down alone, so that only the guilty case fails.
         for spec in lost:
-            again, still, _ = _run_pool([spec], quick, 1, cpus, bar, timeout_s)
+            again, still, _ = _run_pool([spec], quick, 1, cpus, bar, timeout_s, isolate)
             done.update(again)
             for s in still:
                 done[s.name] = _died(s, DIED)
@@ -299,6 +303,7 @@ def run_report(
     modules=None,
     progress: bool = True,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
+    isolate: bool = False,
 ) -> Report:
     """Run the validation cases and write ``out/report.html`` and ``out/results.h5``.
 
@@ -319,6 +324,9 @@ def run_report(
         Show a progress bar on standard error.
     timeout_s : float or None
         Time limit of each case [s] (None: no limit). A case over the limit is an error row.
+    isolate : bool
+        Run every case in a fresh worker process (slower; by default a worker runs several cases
+        and shares imports and compiled kernels between them).
 
     Returns
     -------
@@ -348,7 +356,7 @@ def run_report(
     previous = previous_runtimes(out / RESULTS_H5, quick)
     specs = sorted(specs, key=lambda s: -previous.get(s.name, float("inf")))
     prov = provenance(jobs=min(jobs or os.cpu_count() or 1, max(len(specs), 1)), quick=quick)
-    ran = {o.name: o for o in run_cases(specs, quick=quick, jobs=jobs, progress=progress, timeout_s=timeout_s)}
+    ran = {o.name: o for o in run_cases(specs, quick=quick, jobs=jobs, progress=progress, timeout_s=timeout_s, isolate=isolate)}
     outcomes = problems + [ran[s.name] for s in sorted(specs, key=lambda s: order[s.name])]
     total = time.perf_counter() - t0
     prov["total_runtime_s"] = total
