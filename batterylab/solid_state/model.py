@@ -52,8 +52,9 @@ OUTPUT_VARIABLES = {
     "Discharge capacity [A.h]": ("discharge_capacity_Ah", "A.h"),
 }
 
-#: Liquid-electrolyte reference cells run through the same controller.
-LIQUID_CELLS = {"lg_m50": "Chen2020"}
+#: Liquid-electrolyte reference cells run through the same controller (batterylab.cell set names).
+LIQUID_CELLS = {"LGM50": "LG M50 21700 NMC811/graphite-SiOx (Chen et al. 2020)"}
+_LIQUID_ALIASES = {"lgm50": "LGM50", "lg_m50": "LGM50", "m50": "LGM50", "chen2020": "LGM50"}
 
 
 @dataclass
@@ -134,18 +135,19 @@ def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DF
 
 
 def _liquid_parameters(name, *, ambient_K, h_W_m2K, initial_soc):
-    import pybamm
+    from ..cell import load_parameter_set
 
     if name not in LIQUID_CELLS:
         raise unknown_option("liquid reference cell", name, LIQUID_CELLS)
-    pv = pybamm.ParameterValues(LIQUID_CELLS[name])
+    ps = load_parameter_set(name)
+    ps.register_citations()
+    pv = ps.parameter_values()
     pv.update({
         "Ambient temperature [K]": ambient_K,
         "Initial temperature [K]": ambient_K,
         "Total heat transfer coefficient [W.m-2.K-1]": h_W_m2K,
     })
     pv.set_initial_state(initial_soc)
-    citations.register("Chen2020", "C.-H. Chen et al., J. Electrochem. Soc. 167 (2020) 080534, doi:10.1149/1945-7111/ab9050")
     return pv
 
 
@@ -162,24 +164,27 @@ def default_limits(cell, parameter_values=None) -> Limits:
 
 
 def resolve_cell(cell):
-    """A :class:`SolidStateCell`, or the name of a liquid reference cell (``"lg_m50"``)."""
+    """A :class:`SolidStateCell`, or the name of a liquid reference cell (``"LGM50"``)."""
     if isinstance(cell, SolidStateCell):
         return cell
     key = str(cell).lower().replace("-", "_").replace(" ", "_")
-    if key in ("lg_m50", "lgm50", "chen2020", "m50"):
-        return "lg_m50"
+    if key in _LIQUID_ALIASES:
+        return _LIQUID_ALIASES[key]
+    if str(cell) in LIQUID_CELLS:
+        return str(cell)
     return load_cell(cell)
 
 
 def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_W_m2K=10.0,
              initial_soc=0.5, limits: Limits | None = None, kind="DFN", t_eval_s=None,
-             extra_variables=()):
+             extra_variables=(), rtol=1e-4, atol=1e-6, mesh_points: int | None = None):
     """Run the duty on ``cell`` and return arrays (discharge positive).
 
     Parameters
     ----------
     cell : SolidStateCell, str
-        A solid-state set (``"sulfide"``, ``"llzo"``, a JSON path, a loaded cell) or ``"lg_m50"``.
+        A solid-state set (``"sulfide"``, ``"llzo"``, a JSON path, a loaded cell) or ``"LGM50"``
+        (the liquid-electrolyte reference, :mod:`batterylab.cell` set).
     time_s : array [s]
         Times of the request samples (linear interpolation between them).
     power_W, current_A : array [W] or [A]
@@ -192,6 +197,11 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         Defaults to :func:`default_limits`.
     t_eval_s : array [s], optional
         Output times (defaults to ``time_s``).
+    rtol, atol : float
+        IDAKLU solver tolerances (tighten for invariant checks).
+    mesh_points : int, optional
+        Finite-volume points per electrode/separator domain and per particle (PyBaMM's defaults
+        when ``None``).
 
     Returns
     -------
@@ -222,8 +232,14 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
                "Upper voltage cut-off [V]": limits.upper_voltage_V + 0.3}, check_already_exists=False)
     model = build_model(cell, t, req, limits, mode=mode, kind=kind)
     t_eval = t if t_eval_s is None else time_array("t_eval_s", t_eval_s)
-    solver = pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8)
-    sim = pybamm.Simulation(model, parameter_values=pv, solver=solver)
+    solver = pybamm.IDAKLUSolver(rtol=rtol, atol=atol)
+    var_pts = None
+    if mesh_points is not None:
+        n = int(mesh_points)
+        if n < 3:
+            raise InputError(f"mesh_points must be >= 3, got {mesh_points}")
+        var_pts = {"x_n": n, "x_s": n, "x_p": n, "r_n": n, "r_p": n}
+    sim = pybamm.Simulation(model, parameter_values=pv, solver=solver, var_pts=var_pts)
     sol = sim.solve([float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
     out = {}
     for name, (py, _) in OUTPUT_VARIABLES.items():
@@ -237,6 +253,9 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         "cell": cell.name if isinstance(cell, SolidStateCell) else cell,
         "kind": kind,
         "mode": mode,
+        "rtol": rtol,
+        "atol": atol,
+        "mesh_points": mesh_points,
         "limits": limits.__dict__.copy(),
         "ambient_K": ambient_K,
         "h_W_m2K": h_W_m2K,

@@ -1,0 +1,198 @@
+"""Grid fast-response duty: step response, power ramp, and frequency-regulation tracking.
+
+The regulation signal is either a synthetic RegD-like signal (:func:`regd_signal`: 2-s
+resolution, in [-1, 1], energy-neutral over its period, reproducible from a seed) or read from a
+CSV (:func:`load_signal_csv`, columns ``time_s,signal``). It is not a recorded PJM signal: the
+synthetic one is an Ornstein-Uhlenbeck process (correlation time ``tau_s``) softly saturated,
+tapered to zero at both ends and corrected to zero mean, which reproduces RegD's fast swings to
+the +-1 limits and its energy neutrality, not its exact spectrum.
+
+Every duty runs the PyBaMM cell model of :mod:`batterylab.solid_state.model`: what a cell
+delivers is limited by its current limit, voltage window and temperature.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ..checks import as_float_array, finite_scalar, positive, time_array
+from ..errors import InputError
+from . import model as _model
+from .scoring import performance_score
+
+#: RegD resolution [s].
+REGD_DT_S = 2.0
+
+
+def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, tau_s: float = 60.0,
+                rng: np.random.Generator | None = None):
+    """Synthetic RegD-like regulation signal.
+
+    Parameters
+    ----------
+    hours : float [h]
+        Length of the period.
+    seed : int
+        Seed of the ``numpy.random.Generator`` (ignored when ``rng`` is given).
+    dt_s : float [s]
+        Resolution (RegD: 2 s).
+    tau_s : float [s]
+        Correlation time of the underlying Ornstein-Uhlenbeck process.
+
+    Returns
+    -------
+    time_s, signal : arrays [s], [1]
+        ``signal`` in [-1, 1] with max |signal| = 1, starting and ending at 0, and
+        energy-neutral over the period: its trapezoidal integral is zero to round-off.
+    """
+    hours = positive("hours", hours, "h")
+    dt_s = positive("dt_s", dt_s, "s")
+    tau_s = positive("tau_s", tau_s, "s")
+    n = int(round(hours * 3600.0 / dt_s)) + 1
+    if n < 10:
+        raise InputError(f"hours = {hours} gives only {n} samples at dt_s = {dt_s}; expected at least 10")
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    a = np.exp(-dt_s / tau_s)
+    noise = rng.standard_normal(n) * np.sqrt(1 - a * a)
+    x = np.empty(n)
+    x[0] = 0.0
+    for i in range(1, n):
+        x[i] = a * x[i - 1] + noise[i]
+    x = np.tanh(1.6 * x)  # soft saturation: RegD spends time near its limits
+    t = dt_s * np.arange(n)
+    ramp = min(60.0, 0.1 * t[-1])
+    w = np.clip(np.minimum(t, t[-1] - t) / ramp, 0.0, 1.0)
+    w = 0.5 - 0.5 * np.cos(np.pi * w)  # smooth taper, zero at both ends
+    x = x * w
+    x = x - w * (np.sum(x) / np.sum(w))  # zero mean, ends stay zero -> trapezoid integral 0
+    x = x / np.max(np.abs(x))
+    return t, x
+
+
+def load_signal_csv(path):
+    """Read a regulation signal from CSV with columns ``time_s`` [s] and ``signal`` [1, in -1..1]."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"signal file {str(path)!r} does not exist")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(row for row in fh if not row.startswith("#"))
+        cols = reader.fieldnames or []
+        if "time_s" not in cols or "signal" not in cols:
+            raise InputError(f"signal file {path.name!r} has columns {cols}; expected 'time_s' and 'signal'")
+        rows = [(r["time_s"], r["signal"]) for r in reader]
+    try:
+        data = np.array(rows, dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(f"signal file {path.name!r}: non-numeric value ({exc})") from None
+    t = time_array("time_s (from CSV)", data[:, 0])
+    s = as_float_array("signal (from CSV)", data[:, 1])
+    if np.max(np.abs(s)) > 1.0 + 1e-9:
+        raise InputError(f"signal file {path.name!r}: signal must lie in [-1, 1], got max |signal| = {np.max(np.abs(s))}")
+    return t - t[0], s
+
+
+def signal_from_spec(spec, hours: float, *, seed: int = 0):
+    """``"regd"`` -> :func:`regd_signal`; otherwise a CSV path, truncated to ``hours``."""
+    if str(spec).lower() == "regd":
+        return regd_signal(hours, seed=seed)
+    t, s = load_signal_csv(spec)
+    keep = t <= hours * 3600.0 + 1e-9
+    if keep.sum() < 10:
+        raise InputError(f"signal file {spec!r} has fewer than 10 samples within {hours} h")
+    return t[keep], s[keep]
+
+
+def _settling_time(t, y, t0, final, band):
+    """Time after ``t0`` from which ``|y - final| <= band`` holds to the end [s] (inf if never)."""
+    after = t >= t0
+    tt, yy = t[after], y[after]
+    outside = np.abs(yy - final) > band
+    if not outside.any():
+        return 0.0
+    last = int(np.flatnonzero(outside)[-1])
+    if last == tt.size - 1:
+        return float("inf")
+    return float(tt[last + 1] - t0)
+
+
+def step_response(cell, power_W: float, *, hold_s: float = 120.0, pre_s: float = 10.0, dt_s: float = 0.1,
+                  tolerance: float = 0.02, **kwargs):
+    """Response to a power step from rest to ``power_W`` (discharge positive) at ``t = pre_s``.
+
+    Returns ``power_settling_s`` (time until the delivered power stays within ``tolerance`` of the
+    set-point; ``inf`` if the cell cannot deliver it), ``voltage_settling_s`` (time until the
+    voltage transient stays within ``tolerance`` of the total voltage change; the transient is the
+    voltage minus the straight line fitted to the last quarter of the hold, which removes the
+    slow drift of the open-circuit voltage as charge is drawn), the delivered and requested power,
+    and the run.
+    """
+    power_W = finite_scalar("power_W", power_W)
+    if power_W == 0:
+        raise InputError("power_W must be non-zero for a step response")
+    hold_s = positive("hold_s", hold_s, "s")
+    t_req = np.array([0.0, pre_s, pre_s + 1e-3, pre_s + hold_s])
+    p_req = np.array([0.0, 0.0, power_W, power_W])
+    t_eval = np.unique(np.concatenate([np.arange(0.0, pre_s + hold_s, dt_s), [pre_s + 1e-3, pre_s + hold_s]]))
+    run = _model.simulate(cell, t_req, power_W=p_req, t_eval_s=t_eval, **kwargs)
+    t, v = run["time_s"], run["voltage_V"]
+    p = run["current_A"] * v
+    v0 = float(np.interp(pre_s, t, v))
+    vf = float(v[-1])
+    tail = t >= pre_s + 0.75 * hold_s
+    slope, icpt = np.polyfit(t[tail], v[tail], 1)
+    transient = v - (icpt + slope * t)
+    return {
+        "power_settling_s": _settling_time(t, p, pre_s + 1e-3, power_W, tolerance * abs(power_W)),
+        "voltage_settling_s": _settling_time(t, transient, pre_s + 1e-3, 0.0, tolerance * max(abs(vf - v0), 1e-12)),
+        "delivered_W": float(p[-1]),
+        "requested_W": power_W,
+        "voltage_change_V": vf - v0,
+        "run": run,
+    }
+
+
+def ramp_test(cell, ramp_W_per_s: float, duration_s: float = 60.0, *, dt_s: float = 0.5, tolerance: float = 0.02,
+              **kwargs):
+    """Follow a power ramp ``P = ramp * t`` for ``duration_s``; report how far it was followed.
+
+    Returns ``tracked_until_W``: the largest requested power up to which the delivered power stays
+    within ``tolerance`` of the request (relative, with an absolute floor of 1 % of the final
+    request), ``ramp_capability_W_per_s`` = that power divided by the time it took, and the run.
+    """
+    ramp = finite_scalar("ramp_W_per_s", ramp_W_per_s)
+    duration_s = positive("duration_s", duration_s, "s")
+    t = np.arange(0.0, duration_s + dt_s / 2, dt_s)
+    req = ramp * t
+    run = _model.simulate(cell, t, power_W=req, **kwargs)
+    p = run["current_A"] * run["voltage_V"]
+    err = np.abs(p - req)
+    ok = err <= np.maximum(tolerance * np.abs(req), 0.01 * abs(req[-1]))
+    bad = np.flatnonzero(~ok)
+    i_last = (bad[0] - 1) if bad.size else t.size - 1
+    i_last = max(i_last, 0)
+    reached = float(abs(req[i_last]))
+    return {"tracked_until_W": reached,
+            "ramp_capability_W_per_s": reached / t[i_last] if t[i_last] > 0 else 0.0,
+            "requested_final_W": float(abs(req[-1])), "run": run}
+
+
+def regulation(cell, time_s, signal, regulation_W: float, *, base_W: float = 0.0, **kwargs):
+    """Track ``base_W + regulation_W * signal`` and score the response (PJM Manual 12).
+
+    Returns the run (``requested_W``, delivered ``power_W`` and all model outputs) and ``score``
+    (see :func:`batterylab.solid_state.scoring.performance_score`), computed on the regulation
+    component (delivered minus base).
+    """
+    t = time_array("time_s", time_s)
+    s = as_float_array("signal", signal)
+    if s.shape != t.shape:
+        raise InputError(f"signal has {s.size} samples but time_s has {t.size}")
+    regulation_W = positive("regulation_W", regulation_W, "W")
+    req = base_W + regulation_W * s
+    run = _model.simulate(cell, t, power_W=req, **kwargs)
+    run["power_W"] = run["current_A"] * run["voltage_V"]
+    score = performance_score(run["time_s"], run["requested_W"] - base_W, run["power_W"] - base_W)
+    return {"run": run, "score": score, "regulation_W": regulation_W, "base_W": base_W}
