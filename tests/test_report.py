@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import h5py
@@ -197,6 +198,13 @@ def test_results_h5_has_a_group_per_case_with_units(demo_report):
         assert json.loads(f.attrs["configuration_json"])["cases"] == ["demo_pass", "demo_fail", "demo_error"]
         summary_cases = f["summary/case"].asstr()[()]
         assert list(summary_cases).count("demo_pass") == 4
+    # the summary is a table with a named row dimension for xarray / pandas
+    import xarray as xr
+
+    with xr.open_dataset(out / "results.h5", group="summary", engine="h5netcdf", phony_dims="sort") as ds:
+        table = ds.to_dataframe()
+    assert list(table["case"]) == ["demo_pass"] * 4 + ["demo_fail"] * 2 + ["demo_error"]
+    assert list(table["passed"]) == [1, 1, 1, 1, 0, 1, 0]
     # the next run in this folder starts with the longest cases: it reads these run times back
     from batterylab.report.runner import previous_runtimes
 
@@ -409,7 +417,10 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
 @pytest.mark.slow
 def test_real_quick_report_runs_every_case(tmp_path):
     """``batterylab report --quick`` over every shipped case: exit 0, every case in HTML and HDF5."""
-    specs, problems = discover()
+    with warnings.catch_warnings():
+        # which warnings count is the report's business (it runs outside pytest's error filter)
+        warnings.simplefilter("ignore")
+        specs, problems = discover()
     assert not problems, [f"{p.name}: {p.error}" for p in problems]
     out = tmp_path / "report"
     res = subprocess.run([sys.executable, "-m", "batterylab", "report", "--quick", "--no-progress", "--out", str(out)],

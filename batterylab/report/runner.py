@@ -528,6 +528,7 @@ def write_h5(report: Report, path) -> Path:
     if rows:
         cols = list(zip(*rows))
         for key, data, units, long_name in [
+            ("row", np.arange(len(rows), dtype=np.int64), "1", "Row of the summary table"),
             ("case", np.array(cols[0], dtype=str), "", "Validation case"),
             ("metric", np.array(cols[1], dtype=str), "", "Metric name"),
             ("value", np.array(cols[2], dtype=np.float64), "", "Metric value [see unit]"),
