@@ -24,7 +24,7 @@ import numpy as np
 from .. import checks
 from ..errors import BatterylabError, InputError, OptionError, ParameterError
 from . import options as _opts
-from .parameters import ParameterSet, load_parameter_set
+from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult
 
 
@@ -65,7 +65,9 @@ class CellModel:
         Any further PyBaMM model options (keys and values validated the same way).
     parameters : dict, optional
         PyBaMM-named parameter values that replace the set's (e.g.
-        ``{"Total heat transfer coefficient [W.m-2.K-1]": 25.0}``).
+        ``{"Total heat transfer coefficient [W.m-2.K-1]": 25.0}``); a name the set does not have
+        raises :class:`~batterylab.errors.ParameterError` with close matches, unless
+        ``allow_new_parameters=True`` (to add, e.g., degradation parameters to a BPX set).
     mesh : {"coarse", "default", "fine"} or dict
         Points per domain (``x_n, x_s, x_p, r_n, r_p``).
     check_validity : bool
@@ -86,7 +88,9 @@ class CellModel:
         parameters: dict | None = None,
         mesh="default",
         check_validity: bool = True,
+        allow_new_parameters: bool = False,
     ):
+        self.allow_new_parameters = bool(allow_new_parameters)
         self.parameter_set: ParameterSet = load_parameter_set(cell)
         self.model_name = _opts.model_name(model)
         self.thermal = thermal
@@ -106,6 +110,7 @@ class CellModel:
         self.check_validity = bool(check_validity)
         self._pv = None
         self._capacity = None
+        self._pybamm_model()  # incompatible option combinations fail here, not at run time
 
     # -- parameter values ---------------------------------------------------------------------
     def parameter_values(self):
@@ -113,12 +118,10 @@ class CellModel:
         if self._pv is None:
             pv = self.parameter_set.parameter_values()
             if self.parameters:
-                try:
-                    pv.update(self.parameters)
-                except KeyError as exc:
-                    raise ParameterError(
-                        f"parameters: {exc} is not a parameter of set {self.parameter_set.name!r}"
-                    ) from None
+                if not self.allow_new_parameters:
+                    check_known(pv, self.parameters, f"parameters for set {self.parameter_set.name!r}",
+                                "pass allow_new_parameters=True to add a parameter the set lacks")
+                pv.update(self.parameters)
             self._pv = pv
         return self._pv.copy()
 
@@ -406,7 +409,9 @@ class CellModel:
         model = self._pybamm_model(mode)
         sim = pybamm.Simulation(model, parameter_values=pv, var_pts=self._var_pts())
         what = f"{duty} profile ({t.size} samples over {t_rel[-1]:g} s)"
-        sol = self._solve(sim, what, t_eval=[0.0, float(t_rel[-1])], t_interp=t_rel, initial_soc=soc0)
+        # Stopping the integrator at every sample keeps the kinks of the piecewise-linear duty
+        # exact (with t_eval=[0, end] the solver steps over them: 0.4 % charge error seen).
+        sol = self._solve(sim, what, t_eval=t_rel, t_interp=t_rel, initial_soc=soc0)
         return self._result(
             sol,
             initial_soc=self._soc_of_set(pv) if soc0 is None else soc0,
@@ -441,6 +446,7 @@ def simulate(
     parameters=None,
     mesh="default",
     check_validity: bool = True,
+    allow_new_parameters: bool = False,
 ) -> CellResult:
     """Run one cell model under one duty and return a :class:`~batterylab.cell.CellResult`.
 
@@ -462,7 +468,7 @@ def simulate(
     cm = CellModel(
         cell, model, thermal, sei=sei, lithium_plating=lithium_plating,
         loss_of_active_material=loss_of_active_material, options=options, parameters=parameters,
-        mesh=mesh, check_validity=check_validity,
+        mesh=mesh, check_validity=check_validity, allow_new_parameters=allow_new_parameters,
     )
     common = {"ambient_temperature_K": ambient_temperature_K, "initial_soc": initial_soc,
               "initial_temperature_K": initial_temperature_K}

@@ -124,23 +124,19 @@ class ParameterSet:
         else:
             try:
                 pv = pybamm.ParameterValues(self.source)
-            except Exception as exc:  # unknown name: PyBaMM raises various types
+            except Exception:  # unknown name: PyBaMM raises various types
                 valid = sorted(pybamm.parameter_sets.keys())
                 raise ParameterError(
                     f"parameter set {self.name!r}: source pybamm_parameter_set {self.source!r} is not "
-                    f"a PyBaMM parameter set ({exc}); valid names are: {', '.join(valid)}"
+                    f"a PyBaMM parameter set; valid names are: {', '.join(valid)}"
                 ) from None
         if self.overrides:
-            try:
-                pv.update(dict(self.overrides))
-            except KeyError as exc:
-                raise ParameterError(
-                    f"parameter set {self.name!r}: 'overrides' names a parameter the source does not "
-                    f"have: {exc}. Put new parameters under 'thermal' or 'degradation'."
-                ) from None
+            check_known(pv, self.overrides, f"parameter set {self.name!r}: 'overrides'",
+                        "put parameters the source lacks under 'thermal' or 'degradation'")
+            pv.update(dict(self.overrides))
         extra = {**self.thermal, **self.degradation}
         if extra:
-            pv.update(extra, check_already_exists=False)
+            pv.update(extra)
         return pv
 
     def config(self) -> dict:
@@ -160,6 +156,22 @@ class ParameterSet:
 
         for c in self.citations:
             citations.register(c.get("key", c.get("doi", self.name)), f"{c.get('text', '')} doi:{c.get('doi', '-')}")
+
+
+def check_known(pv, values: dict, where: str, hint: str) -> None:
+    """Raise ParameterError if a key of ``values`` is not a parameter of ``pv`` (a typo would
+    otherwise be added silently and never used)."""
+    import difflib
+
+    keys = list(pv.keys())
+    for name in values:
+        if name not in keys:
+            close = difflib.get_close_matches(name, keys, n=3, cutoff=0.6)
+            raise ParameterError(
+                f"{where}: {name!r} is not a parameter of this set"
+                + (f"; close matches: {', '.join(repr(c) for c in close)}" if close else "")
+                + f" ({hint})"
+            )
 
 
 def list_cells() -> list[str]:
