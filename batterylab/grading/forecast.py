@@ -183,3 +183,57 @@ def holdout_error(cycle, capacity_Ah, *, fit_fraction=0.4, model="power"):
             "rmse_Ah": float(np.sqrt(np.mean(err**2))), "max_abs_Ah": float(np.max(np.abs(err))),
             "rmse_rel": float(np.sqrt(np.mean(err**2)) / q0), "coverage95": float(np.mean(np.abs(err) <= 1.96 * sig)),
             "fit": fit, "cycle_test": n[~early], "capacity_test": q[~early], "prediction": pred, "sigma": sig}
+
+
+PROFILE_FILE = "home_storage_pv_day.csv"
+
+
+def load_home_storage_profile():
+    """The shipped daily PV self-consumption profile: (time_s [s], soc [1], temperature_K [K])."""
+    from ..parameter_sets import path
+
+    data = np.loadtxt(path("profiles", PROFILE_FILE), delimiter=",", comments="#", skiprows=4, ndmin=2)
+    return data[:, 0], data[:, 1], data[:, 2]
+
+
+def home_storage_trajectory(chemistry: str, *, end_soh: float = 0.6, max_years: float = 40.0, model: str | None = None):
+    """Capacity trajectory of a fresh cell under the home-storage duty, from the compiled core.
+
+    Runs :func:`batterylab.aging.simulate` with the chemistry's ageing model (``aging_model`` in
+    the grading bands file, e.g. Schmalstieg et al. 2014 for NMC/graphite) over the shipped
+    daily profile for up to ``max_years`` or until ``end_soh``. A measured cell is placed on this
+    trajectory at the point where the fresh cell's capacity equals the measured SOH
+    (equivalent-state assumption), and its remaining second life is the time / equivalent full
+    cycles from there to ``end_soh``. Returns ``None`` when the chemistry has no ageing model.
+
+    Returns a dict: ``model``, ``years`` [a], ``capacity_fraction`` [1], ``efc`` [1] and
+    ``out_of_range`` (the model's validity warnings, e.g. temperature below its tested range).
+    """
+    from .grade import load_bands
+
+    if model is None:
+        chem = load_bands().chemistries.get(chemistry, {})
+        model = chem.get("aging_model")
+    if not model:
+        return None
+    return _trajectory_cached(model, float(end_soh), float(max_years))
+
+
+def _trajectory_cached(model, end_soh, max_years, _cache={}):  # noqa: B006 - per-process memo
+    key = (model, end_soh, max_years)
+    if key in _cache:
+        return _cache[key]
+    import warnings
+
+    from .. import aging
+
+    t, soc, temp = load_home_storage_profile()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = aging.simulate(model, t, soc, temp, years=max_years, eol_threshold=end_soh,
+                             output_interval_s=30 * 86400.0)
+    out = {"model": res.model, "years": np.asarray(res.time_s) / (365.0 * 86400.0),
+           "capacity_fraction": np.asarray(res.capacity_fraction), "efc": np.asarray(res.efc),
+           "out_of_range": sorted({str(w.message) for w in caught})}
+    _cache[key] = out
+    return out

@@ -143,6 +143,7 @@ class GradeRecord:
     ocv_confident: str = ""
     knee_risk: str = ""
     remaining_efc: float = float("nan")
+    remaining_years: float = float("nan")
     remaining_energy_kWh: float = float("nan")
     residual_value: float = float("nan")
     currency: str = ""
@@ -156,7 +157,7 @@ class GradeRecord:
     CSV_COLUMNS = ("cell_id", "status", "grade", "provisional_grade", "soh", "soh_sigma", "soh_method", "capacity_Ah",
                    "nominal_capacity_Ah", "chemistry", "resistance_ohm", "resistance_ratio", "intake_voltage_V",
                    "rest_slope_V_per_h", "rest_slope_z", "LLI", "LAM_PE", "LAM_NE", "lithium_margin", "ocv_rmse_mV",
-                   "ocv_confident", "knee_risk", "remaining_efc", "remaining_energy_kWh", "residual_value", "currency",
+                   "ocv_confident", "knee_risk", "remaining_efc", "remaining_years", "remaining_energy_kWh", "residual_value", "currency",
                    "module", "failed_checks", "missing", "error", "forecast_note", "source")
 
     def row(self) -> dict:

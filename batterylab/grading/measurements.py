@@ -153,14 +153,13 @@ def rest_voltage_slope(time_s, current_A, voltage_V, *, min_rest_s: float = 600.
 def robust_z(values) -> np.ndarray:
     """Robust z-scores 0.6745 (x - median) / MAD; NaN entries stay NaN.
 
-    With fewer than 5 finite values or a zero MAD the scores are 0 (no basis for an outlier
-    call). Reference: B. Iglewicz, D. Hoaglin, How to Detect and Handle Outliers (1993).
+    With fewer than 5 finite values the scores are NaN (no basis for a comparison); with a zero
+    MAD they are 0. Reference: B. Iglewicz, D. Hoaglin, How to Detect and Handle Outliers (1993).
     """
     x = np.asarray(values, dtype=np.float64)
     out = np.full(x.shape, np.nan)
     ok = np.isfinite(x)
     if ok.sum() < 5:
-        out[ok] = 0.0
         return out
     med = np.median(x[ok])
     mad = np.median(np.abs(x[ok] - med))

@@ -55,7 +55,7 @@ def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-gra
         return ocp.positive(y0) - ocp.negative(x0) - V_MIN
 
     hi = min(nli / cn, 0.5)
-    lo = 1e-6
+    lo = -0.006  # the graphite OCP rises steeply just below x = 0 (Weng et al. report x0 < 0 too)
     if g(lo) * g(hi) > 0:
         raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}")
     x0 = brentq(g, lo, hi, xtol=1e-12)
