@@ -58,9 +58,24 @@ def _profiles_dir() -> Path:
     return ROOT / "profiles"
 
 
+def _is_duty(path: Path) -> bool:
+    """True for a two-column time + power/current CSV (other profiles, e.g. SOC, are skipped)."""
+    with open(path) as fh:
+        for line in fh:
+            s = line.strip()
+            if s and not s.startswith("#"):
+                cols = [c.strip() for c in s.split(",")]
+                return len(cols) == 2 and cols[0] in COLUMNS and COLUMNS.get(cols[1], ("time",))[0] != "time"
+    return False
+
+
+def _duty_files() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(_profiles_dir().glob("*.csv")) if _is_duty(p)}
+
+
 def list_profiles() -> list[str]:
-    """Names of the shipped profiles (file stems)."""
-    return [p.stem for p in sorted(_profiles_dir().glob("*.csv"))]
+    """Names of the shipped duty profiles (power or current vs time; file stems)."""
+    return list(_duty_files())
 
 
 def read_profile_csv(path, *, name: str | None = None) -> Profile:
@@ -113,7 +128,7 @@ def load_profile(name: str = "WLTC", *, peak_power_W=None, peak_current_A=None, 
     cell, peak_c_rate : scale to ``peak_c_rate`` x the cell's nominal capacity (current) or
         x nominal capacity x nominal voltage (power) [1/h].
     """
-    files = {p.stem.lower(): p for p in _profiles_dir().glob("*.csv")}
+    files = {k.lower(): p for k, p in _duty_files().items()}
     if not isinstance(name, str) or name.lower() not in files:
         raise unknown_option("profile", name, [p.stem for p in files.values()])
     prof = read_profile_csv(files[name.lower()])
