@@ -369,3 +369,20 @@ def test_read_profile_csv_errors(tmp_path):
     p.write_text("time_s,current_A\n0,1\n10,abc\n")
     with pytest.raises(InputError, match="line 3 is not numeric"):
         read_profile_csv(p)
+
+
+def test_ambient_temperature_time_series(spm):
+    t = np.linspace(0.0, 1800.0, 31)
+    amb = np.linspace(288.15, 308.15, 31)
+    m = cell.CellModel("LGM50", "SPM", "lumped", mesh="coarse")
+    r = m.run_current(t, np.zeros(31), ambient_temperature_K=amb, initial_soc=0.5)
+    np.testing.assert_allclose(r.ambient_temperature_K, amb, atol=1e-9)
+    assert r.temperature_K[0] == pytest.approx(288.15)
+    # at rest the cell lags a ramping ambient: below it, but warming
+    assert np.all(np.diff(r.temperature_K) > 0) and r.temperature_K[-1] < amb[-1]
+    with pytest.raises(InputError, match=r"ambient_temperature_K\[16\] = 318.8\d* K is outside the validity"):
+        m.run_current(t, np.zeros(31), ambient_temperature_K=amb + 20.0)
+    with pytest.raises(InputError, match="ambient_temperature_K has 3 values but time_s has 31"):
+        m.run_current(t, np.zeros(31), ambient_temperature_K=[298.0, 299.0, 300.0])
+    with pytest.raises(InputError, match="one number .* for an experiment"):
+        m.run_experiment(["Rest for 1 minute"], ambient_temperature_K=amb)

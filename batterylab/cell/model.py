@@ -160,15 +160,34 @@ class CellModel:
                 "(pass check_validity=False to extrapolate)"
             )
 
-    def _ambient(self, ambient_temperature_K) -> float | None:
+    def _ambient(self, ambient_temperature_K, n_samples: int | None = None):
+        """A checked ambient temperature [K]: a number, or (profiles only) an array per sample."""
         if ambient_temperature_K is None:
             return None
-        T = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+        if np.ndim(ambient_temperature_K) == 0:
+            T = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+            Ts = np.array([T])
+        else:
+            if n_samples is None:
+                raise InputError(
+                    "ambient_temperature_K must be one number [K] for an experiment; a time series "
+                    "is accepted with run_current / run_power (one value per time_s sample)"
+                )
+            Ts = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+            if Ts.size != n_samples:
+                raise InputError(
+                    f"ambient_temperature_K has {Ts.size} values but time_s has {n_samples}; give one "
+                    "number or one value per sample [K]"
+                )
+            T = Ts
         v = self.parameter_set.validity
         lo, hi = float(v["temperature_min_K"]), float(v["temperature_max_K"])
-        if self.check_validity and not lo <= T <= hi:
+        bad = (Ts < lo) | (Ts > hi)
+        if self.check_validity and bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            where = "" if Ts.size == 1 else f"[{i}]"
             raise InputError(
-                f"ambient_temperature_K = {T} K is outside the validity of parameter set "
+                f"ambient_temperature_K{where} = {Ts[i]} K is outside the validity of parameter set "
                 f"{self.parameter_set.name} ({lo} to {hi} K); pass check_validity=False to extrapolate"
             )
         return T
@@ -195,10 +214,20 @@ class CellModel:
         except Exception:  # sets with position-dependent initial concentrations
             return float("nan")
 
-    def _prepared(self, ambient_temperature_K, initial_temperature_K):
+    def _prepared(self, ambient_temperature_K, initial_temperature_K, t_rel=None):
         pv = self.parameter_values()
-        T = self._ambient(ambient_temperature_K)
-        if T is not None:
+        T = self._ambient(ambient_temperature_K, None if t_rel is None else t_rel.size)
+        if isinstance(T, np.ndarray):
+            import pybamm
+
+            t_knots, T_knots = t_rel.copy(), T.copy()
+
+            def ambient(y, z, t):  # PyBaMM's signature: position across/along the electrode, time
+                return pybamm.Interpolant(t_knots, T_knots, t, interpolator="linear")
+
+            pv["Ambient temperature [K]"] = ambient
+            pv["Initial temperature [K]"] = float(T[0])
+        elif T is not None:
             pv["Ambient temperature [K]"] = T
             pv["Initial temperature [K]"] = T
         if initial_temperature_K is not None:
@@ -366,6 +395,9 @@ class CellModel:
             Strictly increasing sample times [s], starting at or after 0.
         current_A : array
             Current [A], **discharge positive**, same length as ``time_s``.
+        ambient_temperature_K : float or array, optional
+            Ambient temperature [K], one number or one value per sample (linear in between);
+            the initial cell temperature is its first value unless ``initial_temperature_K``.
 
         The run stops early if a voltage cut-off is reached (see ``result.termination``).
         """
@@ -387,6 +419,8 @@ class CellModel:
         """Run a power profile [W] (e.g. a drive cycle), **discharge positive**.
 
         The C-rate validity check uses peak |power| / (nominal voltage x nominal capacity).
+        ``ambient_temperature_K`` may be one number or one value per sample [K], as in
+        :meth:`run_current`.
         """
         t, power = self._profile(time_s, power_W, "power_W", "W")
         peak = float(np.max(np.abs(power)))
@@ -401,10 +435,8 @@ class CellModel:
         import pybamm
 
         soc0 = self._initial_soc(initial_soc)
-        pv = self._prepared(ambient_temperature_K, initial_temperature_K)
         t_rel = t - t[0]
-        if t_rel.size == 1:
-            raise InputError("time_s needs at least 2 samples")
+        pv = self._prepared(ambient_temperature_K, initial_temperature_K, t_rel)
         pv[pname] = pybamm.Interpolant(t_rel, y, pybamm.t, interpolator="linear")
         model = self._pybamm_model(mode)
         sim = pybamm.Simulation(model, parameter_values=pv, var_pts=self._var_pts())
@@ -421,7 +453,11 @@ class CellModel:
                 "n_samples": int(t.size),
                 "duration_s": float(t_rel[-1]),
                 "initial_soc": soc0,
-                "ambient_temperature_K": _scalar_or_none(pv["Ambient temperature [K]"]),
+                "ambient_temperature_K": (
+                    _scalar_or_none(pv["Ambient temperature [K]"]) if np.ndim(ambient_temperature_K) == 0
+                    else {"time_series_min": float(np.min(ambient_temperature_K)),
+                          "time_series_max": float(np.max(ambient_temperature_K))}
+                ),
             },
         )
 
