@@ -1,0 +1,472 @@
+"""simulate / simulate_fleet: the ageing API on top of :func:`batterylab.kernels.aging.integrate_fleet`."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import checks
+from ..errors import InputError
+from ..kernels import aging as K
+from .models import SECONDS_PER_YEAR, AgingModel, check_validity, load
+
+
+@dataclass(frozen=True)
+class AgingState:
+    """A resumable snapshot of one or more cells (pass it back as ``state=``).
+
+    ``data`` has shape (n_cells, L): the last sample, throughput, rainflow reversal stack and the
+    stored degradation states. Resuming from it continues exactly where the run stopped.
+    """
+
+    model: str
+    data: np.ndarray
+
+    @property
+    def time_s(self) -> float:
+        return float(self.data[0, K.H_T])
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.data.shape[0])
+
+
+@dataclass
+class AgingResult:
+    """Trajectory of one cell (``simulate``) or a fleet (``simulate_fleet``, leading cell axis).
+
+    Attributes
+    ----------
+    time_s : output sample times [s], shape (n_out,)
+    capacity_fraction : relative capacity q [-]
+    resistance_factor : relative resistance r [-] (None when the model has no resistance)
+    efc : equivalent full cycles, sum |dSOC| / 2 [-]
+    states : each degradation state y by name [-] (losses positive)
+    groups : each group value (e.g. ``LLI``, ``LAM`` capacities) by name [-]
+    eol_time_s : first time q reaches ``eol_threshold`` (linear between samples) [s]; inf if never
+    state : :class:`AgingState` to resume from
+    full_cycles, half_cycles : rainflow cycles counted (the final residue included when finalised)
+    """
+
+    model: str
+    time_s: np.ndarray
+    capacity_fraction: np.ndarray
+    resistance_factor: np.ndarray | None
+    efc: np.ndarray
+    states: dict
+    groups: dict
+    eol_threshold: float
+    eol_time_s: float | np.ndarray
+    state: AgingState
+    full_cycles: np.ndarray
+    half_cycles: np.ndarray
+    config: dict = field(default_factory=dict)
+
+    def save(self, path):
+        """Write the result to HDF5 (units, long names, provenance) atomically."""
+        from ..io import Variable, write_results
+
+        fleet = self.capacity_fraction.ndim == 2
+        dims = ("cell", "time_s") if fleet else ("time_s",)
+        v = {"time_s": Variable(self.time_s, "s", "Time [s]", ("time_s",))}
+        if fleet:
+            v["cell"] = Variable(np.arange(self.capacity_fraction.shape[0]), "1", "Cell index", ("cell",))
+        v["capacity_fraction"] = Variable(self.capacity_fraction, "1", "Relative capacity [-]", dims)
+        if self.resistance_factor is not None:
+            v["resistance_factor"] = Variable(self.resistance_factor, "1", "Relative resistance [-]", dims)
+        v["efc"] = Variable(self.efc, "1", "Equivalent full cycles [-]", dims)
+        for name, arr in self.states.items():
+            v[f"states/{name}"] = Variable(arr, "1", f"Degradation state {name} [-]", dims)
+        for name, arr in self.groups.items():
+            v[f"groups/{name}"] = Variable(arr, "1", f"Group value {name} [-]", dims)
+        eol = np.atleast_1d(np.asarray(self.eol_time_s, dtype=float))
+        v["eol_time_s"] = Variable(
+            eol, "s", f"Time to {self.eol_threshold:g} relative capacity [s] (inf: not reached)",
+            ("cell",) if fleet else ("scalar",),
+        )
+        m = load(self.model) if isinstance(self.model, str) else None
+        files = [m.path] if m is not None and m.path is not None else []
+        return write_results(path, v, config={"model": self.model, **self.config}, parameter_files=files)
+
+
+def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> float:
+    below = np.flatnonzero(q <= thr)
+    if below.size == 0:
+        return math.inf
+    i = int(below[0])
+    if i == 0:
+        return float(t[0])
+    q0, q1 = q[i - 1], q[i]
+    w = (q0 - thr) / (q0 - q1) if q0 != q1 else 1.0
+    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+
+
+def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool):
+    t = checks.time_array("time_s", time_s)
+    n = t.size
+    soc_a = np.asarray(soc, dtype=float)
+    if soc_a.ndim == 2 and n_rows_allowed:
+        soc_a = checks.fraction_array("soc", soc_a, ndim=2)
+    else:
+        soc_a = checks.fraction_array("soc", soc_a)[None, :]
+    if soc_a.shape[1] != n:
+        raise InputError(f"soc has {soc_a.shape[1]} samples per cell but time_s has {n}")
+    T = np.asarray(temperature_K, dtype=float)
+    if T.ndim == 0:
+        T = np.full((1, n), checks.temperature_K("temperature_K", float(T)))
+    elif T.ndim == 2 and n_rows_allowed:
+        T = checks.temperature_K("temperature_K", T, ndim=2)
+    else:
+        T = checks.temperature_K("temperature_K", T)[None, :]
+    if T.shape[1] != n:
+        raise InputError(f"temperature_K has {T.shape[1]} samples per cell but time_s has {n}")
+    if current_A is None:
+        I = np.zeros((1, n))
+    else:
+        I = np.asarray(current_A, dtype=float)
+        I = checks.as_float_array("current_A", I, ndim=2 if (I.ndim == 2 and n_rows_allowed) else 1)
+        if I.ndim == 1:
+            I = I[None, :]
+        if I.shape[1] != n:
+            raise InputError(f"current_A has {I.shape[1]} samples per cell but time_s has {n}")
+    return t, np.ascontiguousarray(soc_a), np.ascontiguousarray(T), np.ascontiguousarray(I)
+
+
+def _repeats(t: np.ndarray, repeat, years) -> int:
+    if years is not None:
+        if repeat not in (None, 1):
+            raise InputError(f"give either repeat or years, not both (got repeat={repeat}, years={years})")
+        years = checks.positive("years", years, unit="years")
+        period = t[-1] - t[0]
+        return max(1, int(math.ceil(years * SECONDS_PER_YEAR / period - 1e-9)))
+    if repeat is None:
+        return 1
+    if int(repeat) != repeat or repeat < 1:
+        raise InputError(f"repeat must be a positive integer, got {repeat!r}")
+    return int(repeat)
+
+
+def _output_times(t: np.ndarray, repeat: int, output_interval_s, max_rows: int | None) -> np.ndarray:
+    period = t[-1] - t[0]
+    if output_interval_s is not None:
+        dt = checks.positive("output_interval_s", output_interval_s, unit="s")
+        end = t[-1] + (repeat - 1) * period
+        out = t[0] + dt * np.arange(int(math.floor((end - t[0]) / dt)) + 1)
+        if out[-1] < end:
+            out = np.append(out, end)
+        return out
+    if repeat == 1:
+        if max_rows is None or t.size <= max_rows:
+            return t.copy()
+        idx = np.unique(np.linspace(0, t.size - 1, max_rows).round().astype(int))
+        return t[idx]
+    step = 1 if max_rows is None else max(1, int(math.ceil(repeat / max_rows)))
+    reps = list(range(step, repeat + 1, step))
+    if reps[-1] != repeat:
+        reps.append(repeat)
+    # the end of repetition r is sample n-1 of repetition r-1: the same float the kernel computes
+    return np.array([t[0]] + [t[-1] + (r - 1) * period for r in reps])
+
+
+def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usage, mult, states, finalize):
+    nc = states.shape[0]
+    no = out_t.size
+    ns = model.n_states
+    ng = len(model.group_names)
+    settings = model.settings.copy()
+    settings[K.SET_HAS_CURRENT] = 1.0 if has_current else 0.0
+    settings[K.SET_FINALIZE] = 1.0 if finalize else 0.0
+    soc_top = np.ascontiguousarray(soc.max(axis=1))
+    rec = dict(
+        t=np.zeros((nc, no)), q=np.zeros((nc, no)), r=np.zeros((nc, no)), efc=np.zeros((nc, no)),
+        y=np.zeros((nc, no, ns)), g=np.zeros((nc, no, ng)),
+        smin=np.zeros((nc, K.N_STRESS)), smax=np.zeros((nc, K.N_STRESS)),
+    )
+    K.integrate_fleet(
+        t, soc, T, I, repeat, out_t, t_off, usage, soc_top, mult, states,
+        *model.kernel_arrays(settings),
+        rec["t"], rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"], rec["smin"], rec["smax"],
+    )
+    return rec
+
+
+def _state_in(model: AgingModel, state, n_cells: int, t0: float) -> np.ndarray:
+    if state is None:
+        return model.initial_state(n_cells)
+    if not isinstance(state, AgingState):
+        raise InputError(f"state must be an AgingState from a previous result, got {type(state).__name__}")
+    if state.model != model.name:
+        raise InputError(f"state was made by model {state.model!r}, not {model.name!r}")
+    if state.data.shape != (n_cells, model.state_length):
+        raise InputError(f"state holds {state.data.shape[0]} cell(s); expected {n_cells}")
+    if np.any(state.data[:, K.H_NSEEN] > 0) and t0 < state.data[:, K.H_T].max():
+        raise InputError(
+            f"time_s[0] = {t0} s is before the end of the state ({state.time_s} s); a resumed profile "
+            "must start at or after the time the state was taken"
+        )
+    return np.array(state.data, dtype=float, copy=True)
+
+
+def simulate(
+    model,
+    time_s,
+    soc,
+    temperature_K,
+    current_A=None,
+    *,
+    repeat: int | None = None,
+    years: float | None = None,
+    eol_threshold: float = 0.8,
+    state: AgingState | None = None,
+    output_interval_s: float | None = None,
+    finalize: bool = True,
+) -> AgingResult:
+    """Age one cell over a profile (optionally repeated) with a semi-empirical model.
+
+    Parameters
+    ----------
+    model : str, path or AgingModel
+        A shipped model name (see :func:`batterylab.aging.models`), a JSON file or a compiled model.
+    time_s : (n,) array
+        Strictly increasing sample times [s]. A repeated profile has period
+        ``time_s[-1] - time_s[0]``: its last sample is the instant the next repetition starts.
+    soc : (n,) array
+        State of charge [-] in [0, 1]. Charge throughput (equivalent full cycles) is
+        ``sum |dSOC| / 2``.
+    temperature_K : (n,) array or float
+        Cell temperature [K].
+    current_A : (n,) array, optional
+        Current [A] (discharge positive); sets the C-rate ``|I| / Q_nom``. Without it the C-rate
+        is ``|dSOC/dt|`` [1/h].
+    repeat, years : int, float, optional
+        Repeat the profile ``repeat`` times, or enough whole times to cover ``years`` (365-day
+        years). The repetitions are never materialised.
+    eol_threshold : float
+        Relative capacity defining end of life [-].
+    state : AgingState, optional
+        Resume from a previous result's ``state``. ``time_s[0]`` may equal the state's time (the
+        shared sample is not aged twice) or be later (the gap is one step).
+    output_interval_s : float, optional
+        Store the trajectory every this many seconds (default: every sample of a single pass;
+        every repetition of a repeated profile).
+    finalize : bool
+        Count the rainflow residue as half cycles in the last output row (as the ``rainflow``
+        package does at the end of a series). The returned ``state`` never includes it, so a
+        resumed run continues the count exactly. Pass ``False`` for stepwise use to make the
+        trajectories of consecutive calls concatenate exactly.
+
+    Returns
+    -------
+    AgingResult
+
+    Warns
+    -----
+    OutOfRangeWarning
+        Once per call when a stressor leaves the model's fitted range.
+    """
+    m = load(model)
+    m.cite()
+    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False)
+    reps = _repeats(t, repeat, years)
+    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
+    st = _state_in(m, state, 1, float(t[0]))
+    out_t = _output_times(t, reps, output_interval_s, None)
+    rec = _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, np.zeros(1), np.ones(1),
+               np.ones((1, m.n_states)), st, finalize)
+    check_validity(m, rec["smin"], rec["smax"])
+    q = rec["q"][0]
+    tt = rec["t"][0]
+    return AgingResult(
+        model=m.name,
+        time_s=tt,
+        capacity_fraction=q,
+        resistance_factor=rec["r"][0] if m.has_resistance else None,
+        efc=rec["efc"][0],
+        states={n: rec["y"][0, :, i] for i, n in enumerate(m.state_names)},
+        groups={n: rec["g"][0, :, i] for i, n in enumerate(m.group_names)},
+        eol_threshold=float(eol_threshold),
+        eol_time_s=_eol(tt, q, eol_threshold),
+        state=AgingState(m.name, st),
+        full_cycles=st[:, K.H_NFULL].copy(),
+        half_cycles=st[:, K.H_NHALF].copy(),
+        config={"repeat": reps, "finalize": finalize, "current_given": current_A is not None},
+    )
+
+
+def _per_cell(name: str, value, n: int, default: float) -> np.ndarray:
+    if value is None:
+        return np.full(n, default)
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 0:
+        a = np.full(n, float(a))
+    a = checks.as_float_array(name, a)
+    if a.size != n:
+        raise InputError(f"{name} must have one value per cell ({n}), got {a.size}")
+    return np.ascontiguousarray(a)
+
+
+def simulate_fleet(
+    model,
+    time_s,
+    soc,
+    temperature_K,
+    current_A=None,
+    *,
+    n_cells: int | None = None,
+    temperature_offset_K=None,
+    usage_scale=None,
+    coefficient_multipliers=None,
+    temperature_spread_K: float = 0.0,
+    coefficient_spread: float = 0.0,
+    seed=None,
+    repeat: int | None = None,
+    years: float | None = None,
+    eol_threshold: float = 0.8,
+    state: AgingState | None = None,
+    output_interval_s: float | None = None,
+    max_output_rows: int = 121,
+    finalize: bool = True,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> AgingResult:
+    """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
+
+    Cells run in parallel (Numba ``prange``, one cell per iteration writing its own output row),
+    so results are bit-identical for any number of threads. Arrays in the result have a leading
+    cell axis.
+
+    Parameters
+    ----------
+    model, time_s, repeat, years, eol_threshold, output_interval_s, finalize
+        As in :func:`simulate`. Without ``output_interval_s`` at most ``max_output_rows`` rows are
+        stored (whole repetitions).
+    soc, temperature_K, current_A : (n,) or (n_cells, n) arrays
+        A shared profile, or one row per cell.
+    n_cells : int, optional
+        Number of cells (default: from the per-cell arrays).
+    temperature_offset_K : (n_cells,) array, optional
+        Added to each cell's temperature [K].
+    usage_scale : (n_cells,) array, optional
+        Scales each cell's SOC swing below the profile's top SOC, and its current [-]
+        (a cell driven 20 % harder discharges 20 % deeper from the same full charge).
+    coefficient_multipliers : (n_cells, n_states) array, optional
+        Multiplies each state's rate coefficient k (cell-to-cell variability).
+    temperature_spread_K, coefficient_spread, seed
+        Draw extra per-cell variability from ``numpy.random.default_rng(seed)`` (or a Generator):
+        temperature offsets ~ N(0, spread) [K], multipliers ~ lognormal(0, spread) [-].
+    chunk_size, progress
+        Cells per kernel call, and whether to show a tqdm bar over the chunks.
+    """
+    m = load(model)
+    m.cite()
+    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=True)
+    rows = {a.shape[0] for a in (soc2, T2, I2) if a.shape[0] > 1}
+    if len(rows) > 1:
+        raise InputError(f"per-cell profiles disagree on the number of cells: {sorted(rows)}")
+    if n_cells is None:
+        for v in (temperature_offset_K, usage_scale, coefficient_multipliers):
+            if v is not None and np.ndim(v) >= 1:
+                rows.add(int(np.shape(v)[0]))
+        if len(rows) > 1:
+            raise InputError(f"per-cell inputs disagree on the number of cells: {sorted(rows)}")
+        n_cells = rows.pop() if rows else 1
+    n_cells = int(n_cells)
+    if n_cells < 1:
+        raise InputError(f"n_cells must be >= 1, got {n_cells}")
+    for a, nm in ((soc2, "soc"), (T2, "temperature_K"), (I2, "current_A")):
+        if a.shape[0] not in (1, n_cells):
+            raise InputError(f"{nm} has {a.shape[0]} rows, expected 1 or n_cells = {n_cells}")
+    reps = _repeats(t, repeat, years)
+    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
+    t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
+    usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)
+    if np.any(usage < 0):
+        raise InputError(f"usage_scale must be >= 0, got {usage.min()}")
+    if coefficient_multipliers is None:
+        mult = np.ones((n_cells, m.n_states))
+    else:
+        mult = np.asarray(coefficient_multipliers, dtype=float)
+        if mult.ndim == 1 and mult.size == n_cells:
+            mult = np.repeat(mult[:, None], m.n_states, axis=1)
+        mult = checks.as_float_array("coefficient_multipliers", mult, ndim=2)
+        if mult.shape != (n_cells, m.n_states):
+            raise InputError(
+                f"coefficient_multipliers must have shape (n_cells, n_states) = ({n_cells}, {m.n_states}) "
+                f"(states: {', '.join(m.state_names)}), got {mult.shape}"
+            )
+        if np.any(mult < 0):
+            raise InputError("coefficient_multipliers must be >= 0")
+        mult = mult.copy()
+    ts = checks.finite_scalar("temperature_spread_K", temperature_spread_K, low=0.0, unit="K")
+    cs = checks.finite_scalar("coefficient_spread", coefficient_spread, low=0.0)
+    if ts > 0 or cs > 0:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        if ts > 0:
+            t_off = t_off + rng.normal(0.0, ts, n_cells)
+        if cs > 0:
+            mult = mult * np.exp(rng.normal(0.0, cs, (n_cells, m.n_states)))
+    T_eff_min = T2.min() + t_off.min()
+    if T_eff_min < checks.KELVIN_FLOOR_K:
+        raise InputError(f"temperature_K + temperature_offset_K goes down to {T_eff_min} K, below {checks.KELVIN_FLOOR_K} K")
+    st = _state_in(m, state, n_cells, float(t[0]))
+    out_t = _output_times(t, reps, output_interval_s, max_output_rows)
+    chunk = int(chunk_size) if chunk_size else max(16, int(math.ceil(n_cells / 50)))
+    no, ns, ng = out_t.size, m.n_states, len(m.group_names)
+    q = np.zeros((n_cells, no))
+    r = np.zeros((n_cells, no))
+    efc = np.zeros((n_cells, no))
+    y = np.zeros((n_cells, no, ns))
+    g = np.zeros((n_cells, no, ng))
+    tt = None
+    smin = np.zeros((n_cells, K.N_STRESS))
+    smax = np.zeros((n_cells, K.N_STRESS))
+    starts = range(0, n_cells, chunk)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_cells, unit="cell", desc=f"ageing ({m.name})")
+    try:
+        for a in starts:
+            b = min(n_cells, a + chunk)
+            sl = slice(a, b)
+
+            def rows_of(arr):
+                return arr if arr.shape[0] == 1 else np.ascontiguousarray(arr[sl])
+
+            sub = np.ascontiguousarray(st[sl])
+            rec = _run(m, t, rows_of(soc2), rows_of(T2), rows_of(I2), current_A is not None, reps, out_t,
+                       t_off[sl].copy(), usage[sl].copy(), np.ascontiguousarray(mult[sl]), sub, finalize)
+            st[sl] = sub
+            q[sl], r[sl], efc[sl], y[sl], g[sl] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
+            smin[sl], smax[sl] = rec["smin"], rec["smax"]
+            if tt is None:
+                tt = rec["t"][0].copy()
+            if bar is not None:
+                bar.update(b - a)
+    finally:
+        if bar is not None:
+            bar.close()
+    check_validity(m, smin, smax)
+    eol = np.array([_eol(tt, q[i], eol_threshold) for i in range(n_cells)])
+    return AgingResult(
+        model=m.name,
+        time_s=tt,
+        capacity_fraction=q,
+        resistance_factor=r if m.has_resistance else None,
+        efc=efc,
+        states={n: y[:, :, i] for i, n in enumerate(m.state_names)},
+        groups={n: g[:, :, i] for i, n in enumerate(m.group_names)},
+        eol_threshold=float(eol_threshold),
+        eol_time_s=eol,
+        state=AgingState(m.name, st),
+        full_cycles=st[:, K.H_NFULL].copy(),
+        half_cycles=st[:, K.H_NHALF].copy(),
+        config={"repeat": reps, "finalize": finalize, "n_cells": n_cells,
+                "temperature_spread_K": ts, "coefficient_spread": cs,
+                "seed": seed if isinstance(seed, (int, type(None))) else "generator",
+                "usage_scale_json": json.dumps(usage.tolist()[:10])},
+    )

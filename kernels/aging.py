@@ -1,0 +1,836 @@
+"""Compiled ageing core: a generic semi-empirical ageing integrator with streaming rainflow counting.
+
+An ageing model is data (``parameter_sets/aging/*.json``, compiled by
+:mod:`batterylab.aging.models` into the flat arrays below); this file holds the only compiled
+code. See ``kernels/AGING_MODELS.md`` for how to add a model.
+
+States
+------
+Every degradation state ``y`` follows a closed-form trajectory in a driver ``x`` (time, charge
+throughput or rainflow cycles) whose rate coefficient ``k`` depends on stress:
+
+- ``POWER``      y = k x^p                       (p constant; SEI-like, sqrt-time, linear)
+- ``SIGMOID``    y = 2 y_inf (1/2 - 1/(1 + exp((k x)^p)))   (knee / LAM, BLAST-Lite form)
+- ``EXP_RELAX``  y = y_inf (1 - exp(-k x))
+- ``POWER_VAR``  y = k x^p with a stress-dependent exponent p
+
+Under time-varying stress each state advances by the exact *virtual-time* (equivalent-time)
+update: the state's current value is mapped back to the driver value ``x_eq`` that gives it under
+the new stress, and the trajectory is followed from ``x_eq`` to ``x_eq + dx``. For POWER this is
+``y_new = k (x_eq + dx)^p`` with ``x_eq = (y/k)^(1/p)``, computed as ``u = y^(1/p)``,
+``u_new = u + k^(1/p) dx`` (the same number, one power per step). No Euler steps: splitting a
+profile into chunks gives the same answer to rounding.
+
+Stress
+------
+Stressor vector (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-circuit voltage
+[V] (model table), 3 anode potential [V] (model table), 4 |C-rate| [1/h], 5 depth of cycle [-].
+Time-driven and step-throughput states see *step* stress (mean of the two samples of a step;
+depth 0). Cycle-driven states see *cycle* stress of each rainflow half/full cycle when it closes:
+depth = range, SOC = mean of the two reversal points, temperature and C-rate = time means over
+the cycle's own segment, voltage and anode potential from the tables at the mean SOC.
+
+Rainflow counting follows ASTM E1049-85 section 5.4.4 exactly as the ``rainflow`` package
+(three-point rule with the starting-point half cycle), streaming: the reversal stack lives in the
+per-cell state vector, so counting continues across calls. The residue (points left on the stack)
+is counted as half cycles only when a call is *finalised*, on copies, so the returned state
+continues the count exactly.
+
+Rate expressions
+----------------
+``k`` (and ``y_inf``, and a variable exponent) is an *expression*: a sum of products of
+stress-factor *terms*, clipped to [lo, hi] and optionally raised to a power:
+``e = clip(sum_j c_j prod_i term_ij, lo, hi) ** pow``. Terms (code: value):
+
+0 CONST        1
+1 POLY         c0 + c1 z + c2 z^2 + c3 z^3, z = x - c4     (x the term's stressor)
+2 EXP          exp(c0 (x - c1))
+3 ARRHENIUS    exp(c0 / x + c1)        (c0 = -Ea/R, c1 = Ea/(R T_ref); x normally temperature)
+4 POWER        max(x, c1) ** c0
+5 EXP_OVER_T   exp(c0 (x / T - c1))    (Tafel-like in a potential over temperature; T = stressor 0)
+6 EXP_EXP      exp(c0 exp(c1 x ** c2))
+7 LINEAR_T     c0 + c1 (T - c2) x      (a temperature-coupled linear term)
+8 TABLE4       piecewise linear through (c0, c4) ... (c3, c7), constant beyond the ends
+
+Bounds that keep every published form finite (no NaN, ever): an expression is clipped to
+[lo, hi] (default [0, 1e300]); a negative base is never raised to a fractional power; overflowing
+exponentials saturate; states are bounded to |y| <= 1e300; q and r are bounded to [0, 1e12].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .jit import FASTMATH
+from .jit import helper as _helper
+from .jit import kernel as _kernel
+from .jit import prange
+
+# numba wants a plain set for fastmath; the shared policy holds a frozenset.
+_FM = set(FASTMATH)
+
+
+def helper(func):
+    return _helper(func, fastmath=_FM)
+
+
+def hot(func):
+    """A helper of the per-step loop: inlined at the Numba IR level, so that no call boundary
+    (and no reference counting of its many array arguments) costs time in every step."""
+    return _helper(func, fastmath=_FM, inline="always")
+
+
+def kernel(func=None, *, parallel=False):
+    if func is None:
+        return lambda f: _kernel(f, parallel=parallel, fastmath=_FM)
+    return _kernel(func, parallel=parallel, fastmath=_FM)
+
+# ---- codes (mirrored in batterylab.aging.models; keep in sync) ---------------------------------
+N_STRESS = 6
+S_T, S_SOC, S_V, S_UA, S_CRATE, S_DOD = 0, 1, 2, 3, 4, 5
+
+T_CONST, T_POLY, T_EXP, T_ARRHENIUS, T_POWER, T_EXP_OVER_T, T_EXP_EXP, T_LINEAR_T, T_TABLE4 = range(9)
+N_TERM_COEF = 8
+
+ST_POWER, ST_SIGMOID, ST_EXP_RELAX, ST_POWER_VAR = range(4)
+
+D_TIME, D_STEP_EFC, D_CYCLE_EFC, D_CYCLE_COUNT = range(4)
+
+# state_i columns
+SI_TYPE, SI_DRIVER, SI_GROUP, SI_EK, SI_EAUX, SI_EP = range(6)
+# state_f columns
+SF_P, SF_SCALE, SF_SIGN, SF_INIT = range(4)
+# group_i columns: target (0 capacity, 1 resistance), kind (0 sum of states, 1 c0 + c1/G[ref]), ref
+GI_TARGET, GI_KIND, GI_REF = range(3)
+# group_f columns
+GF_OFFSET, GF_C0, GF_C1 = range(3)
+# settings (float64 array)
+SET_QNOM, SET_HAS_CURRENT, SET_CAP_COMBINE, SET_RES_COMBINE, SET_NEED_V, SET_NEED_UA, SET_FINALIZE = range(7)
+N_SETTINGS = 7
+
+# ---- per-cell state vector layout ------------------------------------------------------------
+H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_CUMT, H_CUMC = range(8)
+H_RF_XLAST, H_RF_X, H_RF_DLAST, H_CAND_T, H_CAND_CT, H_CAND_CC, H_NSTACK, H_OVERFLOW = range(8, 16)
+H_NFULL, H_NHALF = 16, 17
+HEAD = 20
+#: Reversal-stack capacity per cell. Rainflow ranges on the stack strictly decrease, so a SOC
+#: profile needs more than this many nested, ever-smaller oscillations to overflow; on overflow
+#: the oldest range is counted as a half cycle (counted in ``H_OVERFLOW``).
+STACK = 64
+
+BIG = 1e300
+QR_MAX = 1e12
+
+
+def state_length(n_states: int, stack: int = STACK) -> int:
+    """Length of one cell's state vector for a model with ``n_states`` states."""
+    return HEAD + n_states + 4 * stack
+
+
+# ============================================================================================
+# helpers
+# ============================================================================================
+
+
+@hot
+def _exp(x):
+    # exp that saturates instead of overflowing to inf
+    if x > 700.0:
+        x = 700.0
+    return math.exp(x)
+
+
+@hot
+def _table(table, x):
+    """Linear interpolation on a uniform grid over [0, 1], clamped at the ends."""
+    n = table.shape[0]
+    if x <= 0.0:
+        return table[0]
+    if x >= 1.0:
+        return table[n - 1]
+    pos = x * (n - 1)
+    j = int(pos)
+    if j >= n - 1:
+        j = n - 2
+    w = pos - j
+    return table[j] + w * (table[j + 1] - table[j])
+
+
+@hot
+def _term(code, x, T, cf, i):
+    if code == 0:
+        return 1.0
+    if code == 1:
+        z = x - cf[i, 4]
+        return cf[i, 0] + z * (cf[i, 1] + z * (cf[i, 2] + z * cf[i, 3]))
+    if code == 2:
+        return _exp(cf[i, 0] * (x - cf[i, 1]))
+    if code == 3:
+        if x <= 0.0:
+            return 0.0
+        return _exp(cf[i, 0] / x + cf[i, 1])
+    if code == 4:
+        b = x if x > cf[i, 1] else cf[i, 1]
+        if b <= 0.0:
+            if cf[i, 0] > 0.0:
+                return 0.0
+            if cf[i, 0] == 0.0:
+                return 1.0
+            return BIG
+        return b ** cf[i, 0]
+    if code == 5:
+        if T <= 0.0:
+            return 0.0
+        return _exp(cf[i, 0] * (x / T - cf[i, 1]))
+    if code == 6:
+        b = x if x > 0.0 else 0.0
+        inner = _exp(cf[i, 1] * b ** cf[i, 2])
+        return _exp(cf[i, 0] * inner)
+    if code == 7:
+        return cf[i, 0] + cf[i, 1] * (T - cf[i, 2]) * x
+    if code == 8:
+        # piecewise linear through (c0, c4), (c1, c5), (c2, c6), (c3, c7), clamped at the ends
+        if x <= cf[i, 0]:
+            return cf[i, 4]
+        for j in range(3):
+            if x <= cf[i, j + 1]:
+                w = cf[i, j + 1] - cf[i, j]
+                if w <= 0.0:
+                    return cf[i, j + 5]
+                return cf[i, j + 4] + (x - cf[i, j]) * (cf[i, j + 5] - cf[i, j + 4]) / w
+        return cf[i, 7]
+    return 0.0
+
+
+@hot
+def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
+    total = 0.0
+    T = stress[0]
+    for j in range(expr_i[e, 0], expr_i[e, 1]):
+        v = prod_f[j]
+        for i in range(prod_i[j, 0], prod_i[j, 1]):
+            v *= _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
+        total += v
+    lo = expr_f[e, 0]
+    hi = expr_f[e, 1]
+    if not (total >= lo):  # also catches NaN
+        total = lo
+    if total > hi:
+        total = hi
+    pw = expr_f[e, 2]
+    if pw != 1.0:
+        if total > 0.0:
+            total = total ** pw
+            if total > BIG:
+                total = BIG
+        elif pw > 0.0:
+            total = 0.0
+        else:
+            total = BIG
+    return total
+
+
+@hot
+def _advance(stype, store, k, dx, p, aux):
+    """Advance one state's stored value by the exact virtual-time update.
+
+    ``store`` is u = y^(1/p) for POWER and y otherwise; returns the new stored value.
+    """
+    if dx <= 0.0 or k <= 0.0:
+        return store
+    if stype == 0:  # POWER: u += k^(1/p) dx
+        if p == 1.0:
+            g = k
+        else:
+            g = k ** (1.0 / p)
+        u = store + g * dx
+        if u > BIG:
+            u = BIG
+        return u
+    if stype == 1:  # SIGMOID y = 2 yinf (1/2 - 1/(1+exp((k x)^p)))
+        if aux == 0.0:
+            return store
+        ratio = store / aux
+        if ratio >= 1.0:
+            return store
+        x_eq = 0.0
+        if ratio > 0.0:
+            z = math.log((1.0 + ratio) / (1.0 - ratio))
+            x_eq = z ** (1.0 / p) / k
+        arg = (k * (x_eq + dx)) ** p
+        if arg > 700.0:
+            arg = 700.0
+        y = 2.0 * aux * (0.5 - 1.0 / (1.0 + math.exp(arg)))
+        if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
+            y = store  # rounding near saturation: never step backwards
+        return y
+    if stype == 2:  # EXP_RELAX y = yinf (1 - exp(-k x))
+        if aux == 0.0:
+            return store
+        ratio = store / aux
+        if ratio >= 1.0:
+            return store
+        x_eq = 0.0
+        if ratio > 0.0:
+            x_eq = -math.log(1.0 - ratio) / k
+        y = aux * (1.0 - math.exp(-k * (x_eq + dx)))
+        if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
+            y = store
+        return y
+    # POWER_VAR y = k x^p, p from an expression (passed in as p)
+    if p <= 0.0:
+        return store
+    x_eq = 0.0
+    if store > 0.0:
+        x_eq = (store / k) ** (1.0 / p)
+    y = k * (x_eq + dx) ** p
+    if y > BIG:
+        y = BIG
+    if y < store:
+        y = store
+    return y
+
+
+@hot
+def _value(stype, store, p):
+    """State value y from the stored value."""
+    if stype == 0:
+        if store <= 0.0:
+            return 0.0
+        if p == 1.0:
+            return store
+        y = store ** p
+        if y > BIG:
+            y = BIG
+        return y
+    return store
+
+
+@hot
+def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, state_i, state_f,
+                   expr_i, expr_f, prod_i, prod_f, term_i, term_f):
+    """Advance every state of one driver family (0: step context, 1: cycle context)."""
+    ns = state_i.shape[0]
+    for s in range(ns):
+        drv = state_i[s, 1]
+        if driver_kind == 0:
+            if drv == 0:
+                dx = dx_time * state_f[s, 1]
+            elif drv == 1:
+                dx = dx_efc * state_f[s, 1]
+            else:
+                continue
+        else:
+            if drv == 2:
+                dx = count * rng * state_f[s, 1]
+            elif drv == 3:
+                dx = count * state_f[s, 1]
+            else:
+                continue
+        if dx <= 0.0:
+            continue
+        k = _expr(state_i[s, 3], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f) * mult[s]
+        stype = state_i[s, 0]
+        p = state_f[s, 0]
+        aux = 0.0
+        if state_i[s, 4] >= 0:
+            aux = _expr(state_i[s, 4], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+        if stype == 3 and state_i[s, 5] >= 0:
+            p = _expr(state_i[s, 5], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+        st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
+
+
+@hot
+def _track(stress, smin, smax, first, last):
+    for i in range(first, last):
+        v = stress[i]
+        if v < smin[i]:
+            smin[i] = v
+        if v > smax[i]:
+            smax[i] = v
+
+
+@helper
+def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
+    """Apply one rainflow (half) cycle between stack points i1 and i2 to the cycle states."""
+    x1 = st[base_v + i1]
+    x2 = st[base_v + i2]
+    nstk = STACK
+    t1 = st[base_v + nstk + i1]
+    t2 = st[base_v + nstk + i2]
+    ct1 = st[base_v + 2 * nstk + i1]
+    ct2 = st[base_v + 2 * nstk + i2]
+    cc1 = st[base_v + 3 * nstk + i1]
+    cc2 = st[base_v + 3 * nstk + i2]
+    rng = abs(x1 - x2)
+    dur = t2 - t1
+    if dur < 0.0:
+        dur = -dur
+    if dur > 0.0:
+        Tm = abs(ct2 - ct1) / dur
+        cr = abs(cc2 - cc1) / dur
+    else:
+        Tm = Tnow
+        cr = 0.0
+    sm = 0.5 * (x1 + x2)
+    stress[0] = Tm
+    stress[1] = sm
+    if settings[4] != 0.0:
+        stress[2] = _table(ocv, sm)
+    if settings[5] != 0.0:
+        stress[3] = _table(ua, sm)
+    stress[4] = cr
+    stress[5] = rng
+    if rng > 0.0:  # a zero-range residue is no cycle: it stresses nothing
+        _track(stress, smin, smax, 0, N_STRESS)
+    _update_states(1, 0.0, 0.0, count, rng, stress, st, mult, state_i, state_f, expr_i, expr_f,
+                   prod_i, prod_f, term_i, term_f)
+    if count == 1.0:
+        st[H_NFULL] += 1.0
+    else:
+        st[H_NHALF] += 1.0
+
+
+@helper
+def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
+    """Push a reversal point and extract the cycles it closes (ASTM E1049-85 5.4.4)."""
+    nstk = STACK
+    n = int(st[H_NSTACK])
+    if n == nstk:
+        # overflow: count the oldest range as a half cycle and drop the starting point
+        _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+               expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+        for a in range(4):
+            off = base_v + a * nstk
+            for j in range(n - 1):
+                st[off + j] = st[off + j + 1]
+        n -= 1
+        st[H_OVERFLOW] += 1.0
+    st[base_v + n] = x
+    st[base_v + nstk + n] = t
+    st[base_v + 2 * nstk + n] = ct
+    st[base_v + 3 * nstk + n] = cc
+    n += 1
+    while n >= 3:
+        X = abs(st[base_v + n - 1] - st[base_v + n - 2])
+        Y = abs(st[base_v + n - 2] - st[base_v + n - 3])
+        if X < Y:
+            break
+        if n == 3:
+            _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
+                   expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+            for a in range(4):
+                off = base_v + a * nstk
+                st[off] = st[off + 1]
+                st[off + 1] = st[off + 2]
+            n = 2
+        else:
+            _cycle(st, base_v, n - 3, n - 2, 1.0, stress, mult, settings, ocv, ua, state_i,
+                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+            for a in range(4):
+                off = base_v + a * nstk
+                st[off + n - 3] = st[off + n - 1]
+            n -= 2
+    st[H_NSTACK] = n
+
+
+@hot
+def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
+    """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``)."""
+    nseen = st[H_NSEEN]
+    if nseen == 0.0:
+        st[H_RF_XLAST] = x
+        _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+              expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+        st[H_NSEEN] = 1.0
+        return
+    if nseen == 1.0:
+        st[H_RF_X] = x
+        st[H_RF_DLAST] = x - st[H_RF_XLAST]
+        st[H_CAND_T] = t
+        st[H_CAND_CT] = ct
+        st[H_CAND_CC] = cc
+        st[H_NSEEN] = 2.0
+        return
+    if nseen == 2.0:
+        st[H_NSEEN] = 3.0
+    xc = st[H_RF_X]
+    if x == xc:
+        return
+    d_next = x - xc
+    if st[H_RF_DLAST] * d_next < 0.0:
+        _push(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], stress, mult, settings,
+              ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin,
+              smax, Tnow)
+    st[H_RF_XLAST] = xc
+    st[H_RF_X] = x
+    st[H_RF_DLAST] = d_next
+    st[H_CAND_T] = t
+    st[H_CAND_CT] = ct
+    st[H_CAND_CC] = cc
+
+
+@helper
+def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
+           prod_f, term_i, term_f, smin, smax, Tnow):
+    """End of series: push the last sample as a reversal, then count the residue as half cycles.
+
+    Modifies ``st`` in place: call it on a copy to keep a resumable state.
+    """
+    if st[H_NSEEN] >= 3.0:
+        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], stress, mult, settings, ocv,
+              ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax,
+              Tnow)
+    n = int(st[H_NSTACK])
+    for j in range(n - 1):
+        _cycle(st, base_v, j, j + 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
+               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+    st[H_NSTACK] = 0.0 if n == 0 else 1.0
+
+
+@helper
+def _combine(st, state_i, state_f, group_i, group_f, settings, gval):
+    """Capacity fraction q and resistance factor r from the states; fills group values."""
+    ns = state_i.shape[0]
+    ng = group_i.shape[0]
+    for g in range(ng):
+        gval[g] = group_f[g, 0]
+    for s in range(ns):
+        y = _value(state_i[s, 0], st[HEAD + s], state_f[s, 0])
+        gval[state_i[s, 2]] += state_f[s, 2] * y
+    for g in range(ng):
+        if group_i[g, 1] == 1:
+            ref = gval[group_i[g, 2]]
+            if ref < 1e-6:
+                ref = 1e-6
+            gval[g] = group_f[g, 1] + group_f[g, 2] / ref
+    q = 1.0
+    r = 1.0
+    first_q = True
+    first_r = True
+    for g in range(ng):
+        v = gval[g]
+        if group_i[g, 0] == 0:
+            if settings[2] == 1.0:
+                if first_q or v < q:
+                    q = v
+            else:
+                q += v - group_f[g, 0]
+            first_q = False
+        else:
+            if settings[3] == 1.0:
+                if first_r or v > r:
+                    r = v
+            else:
+                r += v - group_f[g, 0]
+            first_r = False
+    if not (q >= 0.0):
+        q = 0.0
+    if q > QR_MAX:
+        q = QR_MAX
+    if not (r >= 0.0):
+        r = 0.0
+    if r > QR_MAX:
+        r = QR_MAX
+    return q, r
+
+
+@helper
+def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i, state_f,
+            group_i, group_f, settings, gval):
+    q, r = _combine(st, state_i, state_f, group_i, group_f, settings, gval)
+    rec_t[c, k] = out_row_t
+    rec_q[c, k] = q
+    rec_r[c, k] = r
+    rec_efc[c, k] = st[H_EFC]
+    for s in range(state_i.shape[0]):
+        rec_y[c, k, s] = _value(state_i[s, 0], st[HEAD + s], state_f[s, 0])
+    for g in range(group_i.shape[0]):
+        rec_g[c, k, g] = gval[g]
+
+
+@helper
+def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
+              settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
+              group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin, smax):
+    c = np.int64(c)  # prange may hand out an unsigned index; keep index arithmetic in int64
+    n = time_s.shape[0]
+    ns = state_i.shape[0]
+    st = states[c]
+    base_v = HEAD + ns
+    stress = np.zeros(N_STRESS)
+    gval = np.zeros(group_i.shape[0])
+    smin_c = smin[c]
+    smax_c = smax[c]
+    for i in range(N_STRESS):
+        smin_c[i] = np.inf
+        smax_c[i] = -np.inf
+    row_soc = c if soc.shape[0] > 1 else 0
+    row_T = c if temp.shape[0] > 1 else 0
+    row_I = c if cur.shape[0] > 1 else 0
+    row_top = c if soc_top.shape[0] > 1 else 0
+    top = soc_top[row_top]
+    us = usage[c]
+    dT = t_off[c]
+    m = mult[c]
+    qnom = settings[0]
+    has_cur = settings[1] != 0.0
+    need_v = settings[4] != 0.0
+    need_ua = settings[5] != 0.0
+    period = time_s[n - 1] - time_s[0]
+    n_out = out_t.shape[0]
+    k_out = 0
+    for rep in range(repeat):
+        j0 = 1 if rep > 0 else 0
+        offset = rep * period
+        for j in range(j0, n):
+            t1 = time_s[j] + offset
+            x1 = soc[row_soc, j]
+            if us != 1.0:
+                x1 = top - us * (top - x1)
+                if x1 < 0.0:
+                    x1 = 0.0
+                elif x1 > 1.0:
+                    x1 = 1.0
+            T1 = temp[row_T, j] + dT
+            I1 = 0.0
+            if has_cur:
+                I1 = cur[row_I, j] * us
+            if st[H_NSEEN] > 0.0:
+                t0 = st[H_T]
+                x0 = st[H_SOC]
+                T0 = st[H_TK]
+                I0 = st[H_I]
+                dt = t1 - t0
+                dsoc = abs(x1 - x0)
+                if dt > 0.0:
+                    Tm = 0.5 * (T0 + T1)
+                    sm = 0.5 * (x0 + x1)
+                    if has_cur:
+                        cr = 0.5 * (abs(I0) + abs(I1)) / qnom
+                    else:
+                        cr = dsoc * 3600.0 / dt
+                    stress[0] = Tm
+                    stress[1] = sm
+                    if need_v:
+                        stress[2] = _table(ocv, sm)
+                    if need_ua:
+                        stress[3] = _table(ua, sm)
+                    stress[4] = cr
+                    stress[5] = 0.0
+                    _track(stress, smin_c, smax_c, 0, 4)
+                    _update_states(0, dt, 0.5 * dsoc, 0.0, 0.0, stress, st, m, state_i, state_f,
+                                   expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+                    st[H_CUMT] += Tm * dt
+                    st[H_CUMC] += cr * dt
+                else:
+                    if not has_cur:
+                        st[H_CUMC] += dsoc * 3600.0
+                st[H_EFC] += 0.5 * dsoc
+            st[H_T] = t1
+            st[H_SOC] = x1
+            st[H_TK] = T1
+            st[H_I] = I1
+            _feed(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], stress, m, settings, ocv, ua,
+                  state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c,
+                  smax_c, T1)
+            while k_out < n_out and t1 >= out_t[k_out]:
+                _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
+                        state_f, group_i, group_f, settings, gval)
+                k_out += 1
+    # rows never reached (out_t beyond the end) repeat the last state
+    while k_out < n_out:
+        _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
+                state_f, group_i, group_f, settings, gval)
+        k_out += 1
+    if settings[6] != 0.0 and n_out > 0:
+        tmp = st.copy()
+        _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
+               prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK])
+        _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
+                state_f, group_i, group_f, settings, gval)
+
+
+# ============================================================================================
+# kernels
+# ============================================================================================
+
+
+@kernel(parallel=True)
+def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
+                    settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                    term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
+                    smax):
+    """Age ``states.shape[0]`` cells over a (repeated) profile; one cell per prange iteration.
+
+    Parameters (float64 unless said)
+    ----------
+    time_s : (n,) strictly increasing sample times [s]; repeated ``repeat`` times with period
+        ``time_s[-1] - time_s[0]`` (sample 0 of a repetition is the last sample of the one before)
+    soc, temp, cur : (1 or n_cells, n) SOC [-], temperature [K], current [A] (discharge positive)
+    repeat : int, number of repetitions
+    out_t : (n_out,) output times [s]; row k holds the state at the first sample with t >= out_t[k]
+    t_off, usage : (n_cells,) temperature offset [K], usage scale [-] (SOC swing below ``soc_top``
+        and current are scaled by it)
+    soc_top : (1 or n_cells,) top SOC that usage scaling keeps fixed [-]
+    mult : (n_cells, n_states) multipliers of each state's rate coefficient k
+    states : (n_cells, L) per-cell state vectors, advanced in place (see ``state_length``)
+    settings, ocv, ua, state_i ... group_f : the compiled model (see batterylab.aging.models)
+    rec_* : outputs (n_cells, n_out[, n_states | n_groups]); smin, smax: (n_cells, 6) stress range
+    """
+    nc = states.shape[0]
+    for c in prange(nc):
+        _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
+                  settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                  term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
+                  smax)
+
+
+# ---- standalone rainflow counting (same helpers, no ageing states) --------------------------
+
+
+@kernel
+def rainflow_count(time_s, soc, temp, crate, states, finalize, cyc):
+    """Streaming rainflow counting of one SOC series; the cycles are written to ``cyc``.
+
+    ``states`` is a (1, L) state vector for a model with zero ageing states; ``cyc`` has
+    shape (max_cycles, 5): range, mean SOC, count (0.5 or 1), mean temperature [K], mean
+    |C-rate| [1/h] (``crate`` given per step i -> i+1, length n; the last value is unused).
+    Returns the number of cycles written. Temperature and C-rate means are time means over each
+    cycle's own segment (trapezoid in temperature, step-wise constant C-rate).
+    """
+    st = states[0]
+    base_v = HEAD
+    n = time_s.shape[0]
+    count = 0
+    # Cycle capture without ageing states: run the same stack logic and log each cycle.
+    for j in range(n):
+        x1 = soc[j]
+        t1 = time_s[j]
+        T1 = temp[j]
+        if st[H_NSEEN] > 0.0:
+            dt = t1 - st[H_T]
+            if dt > 0.0:
+                st[H_CUMT] += 0.5 * (st[H_TK] + T1) * dt
+                st[H_CUMC] += st[H_I] * dt
+            st[H_EFC] += 0.5 * abs(x1 - st[H_SOC])
+        st[H_T] = t1
+        st[H_SOC] = x1
+        st[H_TK] = T1
+        st[H_I] = crate[j]
+        count = _rf_feed_log(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], cyc, count, T1)
+    if finalize:
+        tmp = st.copy()
+        count = _rf_flush_log(tmp, base_v, cyc, count, st[H_TK])
+    return count
+
+
+@helper
+def _rf_log(st, base_v, i1, i2, cnt, cyc, count, Tnow):
+    nstk = STACK
+    x1 = st[base_v + i1]
+    x2 = st[base_v + i2]
+    dur = abs(st[base_v + nstk + i2] - st[base_v + nstk + i1])
+    if dur > 0.0:
+        Tm = abs(st[base_v + 2 * nstk + i2] - st[base_v + 2 * nstk + i1]) / dur
+        cr = abs(st[base_v + 3 * nstk + i2] - st[base_v + 3 * nstk + i1]) / dur
+    else:
+        Tm = Tnow
+        cr = 0.0
+    if count < cyc.shape[0]:
+        cyc[count, 0] = abs(x1 - x2)
+        cyc[count, 1] = 0.5 * (x1 + x2)
+        cyc[count, 2] = cnt
+        cyc[count, 3] = Tm
+        cyc[count, 4] = cr
+    return count + 1
+
+
+@helper
+def _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
+    nstk = STACK
+    n = int(st[H_NSTACK])
+    if n == nstk:
+        count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
+        for a in range(4):
+            off = base_v + a * nstk
+            for j in range(n - 1):
+                st[off + j] = st[off + j + 1]
+        n -= 1
+        st[H_OVERFLOW] += 1.0
+    st[base_v + n] = x
+    st[base_v + nstk + n] = t
+    st[base_v + 2 * nstk + n] = ct
+    st[base_v + 3 * nstk + n] = cc
+    n += 1
+    while n >= 3:
+        X = abs(st[base_v + n - 1] - st[base_v + n - 2])
+        Y = abs(st[base_v + n - 2] - st[base_v + n - 3])
+        if X < Y:
+            break
+        if n == 3:
+            count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
+            for a in range(4):
+                off = base_v + a * nstk
+                st[off] = st[off + 1]
+                st[off + 1] = st[off + 2]
+            n = 2
+        else:
+            count = _rf_log(st, base_v, n - 3, n - 2, 1.0, cyc, count, Tnow)
+            for a in range(4):
+                off = base_v + a * nstk
+                st[off + n - 3] = st[off + n - 1]
+            n -= 2
+    st[H_NSTACK] = n
+    return count
+
+
+@helper
+def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
+    nseen = st[H_NSEEN]
+    if nseen == 0.0:
+        st[H_RF_XLAST] = x
+        count = _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow)
+        st[H_NSEEN] = 1.0
+        return count
+    if nseen == 1.0:
+        st[H_RF_X] = x
+        st[H_RF_DLAST] = x - st[H_RF_XLAST]
+        st[H_CAND_T] = t
+        st[H_CAND_CT] = ct
+        st[H_CAND_CC] = cc
+        st[H_NSEEN] = 2.0
+        return count
+    if nseen == 2.0:
+        st[H_NSEEN] = 3.0
+    xc = st[H_RF_X]
+    if x == xc:
+        return count
+    d_next = x - xc
+    if st[H_RF_DLAST] * d_next < 0.0:
+        count = _rf_push_log(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], cyc,
+                             count, Tnow)
+    st[H_RF_XLAST] = xc
+    st[H_RF_X] = x
+    st[H_RF_DLAST] = d_next
+    st[H_CAND_T] = t
+    st[H_CAND_CT] = ct
+    st[H_CAND_CC] = cc
+    return count
+
+
+@helper
+def _rf_flush_log(st, base_v, cyc, count, Tnow):
+    if st[H_NSEEN] >= 3.0:
+        count = _rf_push_log(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], cyc, count,
+                             Tnow)
+    n = int(st[H_NSTACK])
+    for j in range(n - 1):
+        count = _rf_log(st, base_v, j, j + 1, 0.5, cyc, count, Tnow)
+    st[H_NSTACK] = 0.0 if n == 0 else 1.0
+    return count
