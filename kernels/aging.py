@@ -461,6 +461,10 @@ def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         st[H_NSEEN] = 3.0
     xc = st[H_RF_X]
     if x == xc:
+        # plateau: like rainflow.reversals, a reversal sits at the plateau's last sample
+        st[H_CAND_T] = t
+        st[H_CAND_CT] = ct
+        st[H_CAND_CC] = cc
         return
     d_next = x - xc
     if st[H_RF_DLAST] * d_next < 0.0:
@@ -695,13 +699,13 @@ def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top
 
 
 @kernel
-def rainflow_count(time_s, soc, temp, crate, states, finalize, cyc):
+def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
     """Streaming rainflow counting of one SOC series; the cycles are written to ``cyc``.
 
     ``states`` is a (1, L) state vector for a model with zero ageing states; ``cyc`` has
     shape (max_cycles, 5): range, mean SOC, count (0.5 or 1), mean temperature [K], mean
-    |C-rate| [1/h] (``crate`` given per step i -> i+1, length n; the last value is unused).
-    Returns the number of cycles written. Temperature and C-rate means are time means over each
+    |C-rate| [1/h]. With ``use_crate`` the C-rate of step i -> i+1 is ``crate[i]``; otherwise it is
+    ``|dSOC/dt|`` x 3600 of the step. Returns the number of cycles written. Temperature and C-rate means are time means over each
     cycle's own segment (trapezoid in temperature, step-wise constant C-rate).
     """
     st = states[0]
@@ -715,10 +719,16 @@ def rainflow_count(time_s, soc, temp, crate, states, finalize, cyc):
         T1 = temp[j]
         if st[H_NSEEN] > 0.0:
             dt = t1 - st[H_T]
+            dsoc = abs(x1 - st[H_SOC])
             if dt > 0.0:
                 st[H_CUMT] += 0.5 * (st[H_TK] + T1) * dt
-                st[H_CUMC] += st[H_I] * dt
-            st[H_EFC] += 0.5 * abs(x1 - st[H_SOC])
+                if use_crate:
+                    st[H_CUMC] += st[H_I] * dt
+                else:
+                    st[H_CUMC] += dsoc * 3600.0
+            elif not use_crate:
+                st[H_CUMC] += dsoc * 3600.0
+            st[H_EFC] += 0.5 * dsoc
         st[H_T] = t1
         st[H_SOC] = x1
         st[H_TK] = T1
@@ -810,6 +820,9 @@ def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
         st[H_NSEEN] = 3.0
     xc = st[H_RF_X]
     if x == xc:
+        st[H_CAND_T] = t
+        st[H_CAND_CT] = ct
+        st[H_CAND_CC] = cc
         return count
     d_next = x - xc
     if st[H_RF_DLAST] * d_next < 0.0:
