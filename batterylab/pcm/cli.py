@@ -24,3 +24,81 @@ def materials():
 @click.group("pcm")
 def pcm():
     """Phase-change thermal storage scenarios (cold-weather preheat, fast-charge buffering)."""
+
+
+def _report(result, out, figure):
+    """Print the summary, write HDF5 (and a PNG figure)."""
+    from pathlib import Path
+
+    for key, value in result.summary().items():
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        click.echo(f"{key}: {text}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    path = result.write(out)
+    click.echo(f"wrote {path}")
+    if figure:
+        from ..io import atomic_path
+
+        png = Path(out).with_suffix(".png")
+        with atomic_path(png, suffix=".png.tmp") as tmp:
+            result.figure().savefig(tmp, format="png", dpi=120)
+        click.echo(f"wrote {png}")
+
+
+@pcm.command("preheat")
+@click.option("--cell", default="LGM50", show_default=True, help="Cell parameter set.")
+@click.option("--model", "cell_model", default="SPMe", show_default=True, help="Cell model: SPM, SPMe or DFN.")
+@click.option("--material", default="rt28hc", show_default=True, help="PCM (see `batterylab materials`).")
+@click.option("--pcm-mass-kg", default=30.0, show_default=True, help="PCM mass in the pack [kg].")
+@click.option("--pack-energy-kWh", "pack_energy_kWh", default=75.0, show_default=True, help="Pack energy [kWh].")
+@click.option("--enclosure-conductance-W-K", "enclosure_conductance_W_K", default=4.0, show_default=True,
+              help="Pack enclosure U A to ambient [W/K].")
+@click.option("--heater-power-W", "heater_power_W", default=2000.0, show_default=True, help="Heater into the PCM [W].")
+@click.option("--heater-hours", nargs=2, type=float, default=(9.0, 16.0), show_default=True,
+              help="Heater on from, to [h since midnight of day 1].")
+@click.option("--night-ambient-K", "night_ambient_K", default=263.15, show_default=True, help="Night minimum [K].")
+@click.option("--day-ambient-K", "day_ambient_K", default=275.15, show_default=True, help="Day maximum [K].")
+@click.option("--departure-h", default=31.5, show_default=True, help="Departure [h since midnight of day 1].")
+@click.option("--target-departure-K", "target_departure_K", default=288.15, show_default=True,
+              help="Departure temperature that sets the PCM mass needed [K].")
+@click.option("--consumption-Wh-km", "consumption_Wh_km", default=160.0, show_default=True, help="Vehicle consumption [Wh/km].")
+@click.option("--out", default="pcm_preheat.h5", show_default=True, help="HDF5 output file.")
+@click.option("--figure/--no-figure", default=True, show_default=True, help="Also write a PNG beside the HDF5 file.")
+def preheat_cmd(cell, cell_model, material, pcm_mass_kg, pack_energy_kWh, enclosure_conductance_W_K, heater_power_W,
+                heater_hours, night_ambient_K, day_ambient_K, departure_h, target_departure_K, consumption_Wh_km, out,
+                figure):
+    """Cold-weather preheat: PCM charged during the day keeps the pack warm overnight."""
+    from .scenarios import PyBaMMCell, preheat
+
+    result = preheat(cell=PyBaMMCell(cell, cell_model), material=material, pcm_mass_kg=pcm_mass_kg,
+                     pack_energy_kWh=pack_energy_kWh, enclosure_conductance_W_K=enclosure_conductance_W_K,
+                     heater_power_W=heater_power_W, heater_start_h=heater_hours[0], heater_end_h=heater_hours[1],
+                     night_ambient_K=night_ambient_K, day_ambient_K=day_ambient_K, departure_h=departure_h,
+                     target_departure_K=target_departure_K, consumption_Wh_km=consumption_Wh_km)
+    _report(result, out, figure)
+
+
+@pcm.command("fast-charge")
+@click.option("--cell", default="LGM50", show_default=True, help="Cell parameter set.")
+@click.option("--model", "cell_model", default="SPMe", show_default=True, help="Cell model: SPM, SPMe or DFN.")
+@click.option("--material", default="rt35", show_default=True, help="PCM (see `batterylab materials`).")
+@click.option("--pcm-mass-per-cell-kg", default=0.015, show_default=True, help="PCM per cell [kg].")
+@click.option("--charger-power-kW", "charger_power_kW", default=1000.0, show_default=True, help="Charger power [kW].")
+@click.option("--pack-energy-kWh", "pack_energy_kWh", default=600.0, show_default=True, help="Pack energy [kWh].")
+@click.option("--initial-soc", default=0.1, show_default=True, help="SOC at plug-in [-].")
+@click.option("--ambient-K", "ambient_K", default=298.15, show_default=True, help="Ambient / coolant temperature [K].")
+@click.option("--aging-model", default="wang2011", show_default=True,
+              help="Ageing model for the year of daily charges ('none' to skip).")
+@click.option("--out", default="pcm_fast_charge.h5", show_default=True, help="HDF5 output file.")
+@click.option("--figure/--no-figure", default=True, show_default=True, help="Also write a PNG beside the HDF5 file.")
+def fast_charge_cmd(cell, cell_model, material, pcm_mass_per_cell_kg, charger_power_kW, pack_energy_kWh, initial_soc,
+                    ambient_K, aging_model, out, figure):
+    """Fast-charge buffering: peak cell temperature and ageing with and without PCM."""
+    from .scenarios import PyBaMMCell, fast_charge
+
+    result = fast_charge(cell=PyBaMMCell(cell, cell_model), material=material,
+                         pcm_mass_per_cell_kg=pcm_mass_per_cell_kg, charger_power_kW=charger_power_kW,
+                         pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_K=ambient_K,
+                         aging_model=None if aging_model.lower() == "none" else aging_model)
+    _report(result, out, figure)
