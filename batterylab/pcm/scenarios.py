@@ -369,7 +369,7 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
 
     # departure temperature is not monotone in the mass (a large mass is never fully melted by
     # the heater): scan log-spaced masses for the first that reaches the target, then bisect.
-    grid = np.geomspace(0.1, 5000.0, 50)
+    grid = np.geomspace(1.0, 5000.0, 40)  # below 1 kg per pack the answer is "negligible"
     mass_needed = math.nan
     prev = 0.0
     for mass in grid:
@@ -594,7 +594,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     f_mid = 0.5 * (fr[1:] + fr[:-1])
     plateau = float(np.sum(np.diff(t1)[(f_mid > 0.0) & (f_mid < 1.0)]))
     charging = trace.current_A < 0
-    charge_s = float(np.sum(np.diff(t1)[charging[:-1]]))
+    charge_s = float(np.sum(np.diff(t1)[charging[:-1] & charging[1:]]))
     notes = list(getattr(cell, "notes", []))
     notes.append("one-way coupling: the cell heat is computed by the cell model without the PCM and fed to both thermal cases")
     cap_w = cap_wo = None

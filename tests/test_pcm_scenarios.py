@@ -1,0 +1,121 @@
+"""PCM scenarios: preheat and fast-charge on a synthetic cell provider, and once end to end on
+the PyBaMM cell model through the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from batterylab.errors import BatterylabError
+from batterylab.io import read_results
+from batterylab.pcm.materials import load_material
+from batterylab.pcm.scenarios import DutyTrace, fast_charge, preheat
+
+
+class FakeCell:
+    """A cell provider with synthetic duties: 18 Wh, 45 J/K; usable energy rises with temperature."""
+
+    name = "fake"
+    heat_capacity_J_K = 45.0
+    cooling_conductance_W_K = 0.05
+    nominal_energy_Wh = 18.0
+
+    def __init__(self):
+        self.notes = []
+        self.calls = []
+
+    def drive_energy_Wh(self, temps, ambient_K, cooling_conductance_W_K=None):
+        self.calls.append((list(temps), ambient_K, cooling_conductance_W_K))
+        return [18.0 * (1.0 - 0.003 * max(0.0, 298.15 - T)) for T in temps], "fake"
+
+    def fast_charge_day(self, power_W, initial_soc, ambient_K):
+        t = np.r_[np.arange(0, 1201, 10.0), 1800.0, np.arange(1860.0, 9061.0, 60.0), 86400.0]
+        heat = np.where(t <= 1200, 0.1 * power_W, np.where((t > 1800) & (t <= 9060), 0.2, 0.0))
+        soc = np.interp(t, [0, 1200, 1800, 9060, 86400], [initial_soc, 0.8, 0.8, initial_soc, initial_soc])
+        cur = np.where(t <= 1200, -10.0, np.where((t > 1800) & (t <= 9060), 1.67, 0.0))
+        return DutyTrace(t, heat, soc, cur, "synthetic")
+
+
+def test_preheat_keeps_pack_warm_and_finds_mass_needed(tmp_path):
+    cell = FakeCell()
+    r = preheat(cell=cell, pcm_mass_kg=30.0, heater_power_W=2000.0)
+    assert r.departure_temperature_K > r.departure_temperature_no_pcm_K + 10.0
+    assert r.departure_temperature_no_pcm_K < 273.15  # a cold night without storage
+    assert r.range_gain_percent > 0.0
+    assert 0.0 < r.heater_energy_kWh <= 2.0 * 7.0 + 1e-9  # at most heater power x window
+    assert r.energy_error_relative < 1e-9
+    assert r.pcm_volume_m3 == pytest.approx(30.0 / load_material("rt28hc").density_liquid_kg_m3)
+    # the cell saw the departure temperatures and the per-cell enclosure conductance
+    temps, amb, g = cell.calls[0]
+    assert temps == [r.departure_temperature_K, r.departure_temperature_no_pcm_K]
+    assert g == pytest.approx(4.0 / r.n_cells)
+    # the mass needed is the smallest that reaches the target (bisection to 0.1 %)
+    m = r.mass_needed_kg
+    assert np.isfinite(m)
+    hot = preheat(cell=FakeCell(), pcm_mass_kg=m)
+    cold = preheat(cell=FakeCell(), pcm_mass_kg=0.99 * m)
+    assert hot.departure_temperature_K >= 288.15 > cold.departure_temperature_K
+    # results file with units
+    path = r.write(tmp_path / "preheat.h5")
+    variables, attrs = read_results(path)
+    assert variables["cell_temperature_K"].units == "K"
+    assert variables["range_km"].units == "km"
+    assert attrs["scenario"] == "preheat"
+    assert r.figure().axes
+
+
+def test_preheat_without_heater_gains_nothing_beyond_thermal_mass():
+    r = preheat(cell=FakeCell(), heater_power_W=0.0, pcm_mass_kg=30.0)
+    assert r.heater_energy_kWh == 0.0
+    # the PCM never melts from a cold start without heat
+    assert r.liquid_fraction.max() == 0.0
+
+
+def test_fast_charge_buffers_the_peak(tmp_path):
+    r = fast_charge(cell=FakeCell(), aging_model=None, pcm_mass_per_cell_kg=0.015)
+    assert r.peak_temperature_K < r.peak_temperature_no_pcm_K - 2.0
+    assert r.plateau_s > 0.0
+    assert r.charge_duration_s == pytest.approx(1200.0)
+    assert r.ageing_difference_percent_points is None and "ageing" not in " ".join(r.summary())
+    assert r.energy_error_relative < 1e-9
+    # a vanishing PCM mass gives the no-PCM peak back
+    tiny = fast_charge(cell=FakeCell(), aging_model=None, pcm_mass_per_cell_kg=1e-6, cell_pcm_conductance_W_K=1e-6)
+    # (the tiny PCM node forces 0.1 s substeps; the no-PCM run takes 10 s forward-Euler steps on a
+    # 900 s time constant, whose error is ~dt/(2 tau) = 0.6 % of the ~45 K rise: allow 1 %)
+    rise = tiny.peak_temperature_no_pcm_K - 298.15
+    assert tiny.peak_temperature_K == pytest.approx(tiny.peak_temperature_no_pcm_K, abs=0.01 * rise)
+    variables, attrs = read_results(r.write(tmp_path / "fc.h5"))
+    assert variables["peak_temperature_K"].units == "K"
+    assert "capacity_after_year" not in variables
+
+
+def test_scenario_inputs_are_checked():
+    with pytest.raises(BatterylabError, match="night_ambient_K"):
+        preheat(cell=FakeCell(), night_ambient_K=-10.0)
+    with pytest.raises(BatterylabError, match="pcm_mass_per_cell_kg"):
+        fast_charge(cell=FakeCell(), pcm_mass_per_cell_kg=0.0, aging_model=None)
+    with pytest.raises(BatterylabError, match="material"):
+        fast_charge(cell=FakeCell(), material="paraffin", aging_model=None)
+
+
+def test_cli_runs_both_scenarios_on_the_pybamm_cell(tmp_path):
+    """End to end with batterylab's PyBaMM cell model (SPM, coarse mesh, to keep it short)."""
+    from click.testing import CliRunner
+
+    from batterylab.pcm.cli import pcm
+
+    runner = CliRunner()
+    out = tmp_path / "fc.h5"
+    res = runner.invoke(pcm, ["fast-charge", "--model", "SPM", "--aging-model", "none", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "peak reduction [K]" in res.output and out.exists() and out.with_suffix(".png").exists()
+    variables, _ = read_results(out)
+    assert variables["heat_W"].data.max() > 0.5  # heat came from the electrochemical model
+    peaks = variables["peak_temperature_K"].data
+    assert peaks[0] < peaks[1]
+    out = tmp_path / "ph.h5"
+    res = runner.invoke(pcm, ["preheat", "--model", "SPM", "--out", str(out), "--no-figure"])
+    assert res.exit_code == 0, res.output
+    assert "range gain [%]" in res.output
+    variables, attrs = read_results(out)
+    assert variables["usable_energy_Wh"].data.min() > 10.0  # an LGM50 holds ~18 Wh
