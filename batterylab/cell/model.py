@@ -281,6 +281,13 @@ class CellModel:
             ) from None
         except pybamm.OptionError as exc:
             raise OptionError(f"{what}: {exc}") from None
+        except ZeroDivisionError:
+            raise ParameterError(
+                f"{what}: parameter set {self.parameter_set.name!r} has a zero parameter the "
+                f"{self.model_name} model with options {self.options} divides by (BPX sets, for "
+                "example, have no current-collector thickness, which thermal='x-lumped'/'x-full' "
+                "need); use thermal='lumped' or add the parameters with parameters=..."
+            ) from None
         except Exception as exc:  # solver failures, model errors: one clear message
             msg = " ".join(str(exc).split())[:800]
             raise CellSimulationError(
