@@ -104,8 +104,8 @@ def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> float:
     return float(t[i - 1] + w * (t[i] - t[i - 1]))
 
 
-def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool):
-    t = checks.time_array("time_s", time_s)
+def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_length: int = 2):
+    t = checks.time_array("time_s", time_s, min_length=min_length)
     n = t.size
     soc_a = np.asarray(soc, dtype=float)
     if soc_a.ndim == 2 and n_rows_allowed:
@@ -136,6 +136,8 @@ def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool):
 
 
 def _repeats(t: np.ndarray, repeat, years) -> int:
+    if t.size < 2 and (years is not None or (repeat or 1) > 1):
+        raise InputError("a repeated profile needs at least 2 samples in time_s")
     if years is not None:
         if repeat not in (None, 1):
             raise InputError(f"give either repeat or years, not both (got repeat={repeat}, years={years})")
@@ -269,7 +271,8 @@ def simulate(
     """
     m = load(model)
     m.cite()
-    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False)
+    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False,
+                               min_length=1 if state is not None else 2)
     reps = _repeats(t, repeat, years)
     checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
     st = _state_in(m, state, 1, float(t[0]))
@@ -362,7 +365,8 @@ def simulate_fleet(
     """
     m = load(model)
     m.cite()
-    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=True)
+    t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=True,
+                               min_length=1 if state is not None else 2)
     rows = {a.shape[0] for a in (soc2, T2, I2) if a.shape[0] > 1}
     if len(rows) > 1:
         raise InputError(f"per-cell profiles disagree on the number of cells: {sorted(rows)}")

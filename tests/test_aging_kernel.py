@@ -1,0 +1,263 @@
+"""The compiled ageing integrator against its naive reference, and its exactness properties."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import batterylab.aging as aging
+from batterylab.aging.models import OutOfRangeWarning
+
+import naive_aging as naive
+
+#: A model exercising every term type, state type, driver and combination rule.
+ALL_TERMS = {
+    "name": "test_all_terms",
+    "nominal_capacity_Ah": 2.0,
+    "throughput_factor": 2.0,
+    "ocv_table": {"soc": [0, 0.5, 1], "voltage_V": [3.0, 3.6, 4.2]},
+    "anode_potential_table": {"soc": [0, 0.1, 1], "potential_V": [0.8, 0.2, 0.08]},
+    "groups": {
+        "LLI": {"target": "capacity", "offset": 1.0},
+        "LAM": {"target": "capacity", "offset": 1.01},
+        "R1": {"target": "resistance", "offset": 1.0},
+        "R_LAM": {"target": "resistance", "kind": "inverse_of", "of": "LAM", "c0": -0.08, "c1": 1.09},
+    },
+    "capacity_combine": "min",
+    "resistance_combine": "max",
+    "states": [
+        {"name": "cal", "type": "power", "driver": "time_days", "exponent": 0.5, "group": "LLI",
+         "k": {"coef": 1e-3, "terms": [
+             {"type": "arrhenius", "activation_energy_J_per_mol": 30000, "reference_temperature_K": 298.15},
+             {"type": "exp", "stressor": "soc", "rate": 1.0, "center": 0.5},
+             {"type": "exp_over_T", "stressor": "anode_potential_V", "rate_K": -500.0, "offset": 0.0004}]}},
+        {"name": "cyc", "type": "power", "driver": "cycle_efc", "exponent": 0.7, "group": "LLI",
+         "k": {"sum": [
+             {"coef": 1e-3, "terms": [{"type": "power", "stressor": "dod", "exponent": 1.5},
+                                      {"type": "exp_exp", "stressor": "dod", "outer": 0.5, "inner": 1.0, "power": 2.0}]},
+             {"coef": 2e-4, "terms": [{"type": "table", "stressor": "crate_per_h", "x": [0.1, 1, 3], "y": [1, 2, 4]}]}]}},
+        {"name": "lam", "type": "sigmoid", "driver": "step_efc", "exponent": 3.0, "group": "LAM", "initial": 1e-8,
+         "k": {"coef": 1.0, "terms": [{"type": "linear_T", "stressor": "soc", "c0": 50.0, "c1": 2.0,
+                                       "reference_temperature_K": 328.15}], "lo": 1.0, "power": -1.0},
+         "y_inf": 0.5},
+        {"name": "relax", "type": "exp_relax", "driver": "cycle_throughput_Ah", "group": "LLI",
+         "k": {"coef": 1e-3, "terms": [{"type": "arrhenius_raw", "a_K": -1000.0, "b": 3.35}]}, "y_inf": 0.02},
+        {"name": "pvar", "type": "power_var", "driver": "time_hours", "group": "R1",
+         "exponent": {"coef": 0.5, "terms": [{"type": "poly", "stressor": "temperature_K", "coefficients": [1.0, 0.01],
+                                              "center": 298.15}], "lo": 0.1, "hi": 2.0},
+         "k": {"coef": 1e-4, "terms": [{"type": "poly", "stressor": "voltage_V", "coefficients": [0.1, 1.0, 0.5, 0.1],
+                                        "center": 3.5}]}},
+        {"name": "count", "type": "power", "driver": "cycle_count", "exponent": 1.0, "group": "R1", "k": 1e-5},
+        {"name": "stepAh", "type": "power", "driver": "step_throughput_Ah", "exponent": 0.8, "group": "R1",
+         "k": {"coef": 1e-4, "terms": [{"type": "const"}]}},
+    ],
+}
+SHIPPED = ["naumann2020", "schmalstieg2014", "wang2011"]
+SPECS = {name: json.loads(aging.load(name).path.read_text()) for name in SHIPPED}
+SPECS["test_all_terms"] = ALL_TERMS
+
+
+def model_of(name):
+    return aging.load(copy.deepcopy(ALL_TERMS)) if name == "test_all_terms" else aging.load(name)
+
+
+@st.composite
+def profiles(draw, min_size=2, max_size=25):
+    n = draw(st.integers(min_size, max_size))
+    soc = draw(st.one_of(
+        arrays(np.float64, n, elements=st.floats(0, 1, width=64)),
+        arrays(np.float64, n, elements=st.sampled_from([0.1, 0.3, 0.5, 0.9])),
+    ))
+    dt = draw(arrays(np.float64, n, elements=st.floats(60.0, 20000.0, width=64)))
+    T = draw(arrays(np.float64, n, elements=st.floats(243.15, 333.15, width=64)))
+    return np.cumsum(dt), soc, T
+
+
+def quiet(fn, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        return fn(*a, **k)
+
+
+def assert_close_to_naive(res, ref, rel):
+    for name, y in ref["states"].items():
+        assert res.states[name][-1] == pytest.approx(y, rel=rel, abs=1e-15), name
+    assert res.capacity_fraction[-1] == pytest.approx(ref["q"], rel=rel, abs=1e-15)
+    if res.resistance_factor is not None:
+        assert res.resistance_factor[-1] == pytest.approx(ref["r"], rel=rel, abs=1e-15)
+    assert res.efc[-1] == pytest.approx(ref["efc"], rel=1e-12, abs=1e-15)
+
+
+# Kernel vs naive: the kernel stores u = y^(1/p) and takes cycle means as differences of running
+# integrals; the reference applies y-formulas and sums segments. Both are exact arithmetic of the
+# same equations, so they agree to accumulated rounding: 1e-7 relative covers exp(-Ea/RT)
+# amplification (Ea/RT ~ 10-30) of 1e-9 relative differences in mean temperatures.
+REL = 1e-7
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(p=profiles(), repeat=st.integers(1, 3))
+@settings(max_examples=25)
+def test_kernel_matches_naive(name, p, repeat):
+    t, soc, T = p
+    res = quiet(aging.simulate, model_of(name), t, soc, T, repeat=repeat)
+    tm, sm = naive.materialise(t, soc, repeat)
+    _, Tm = naive.materialise(t, T, repeat)
+    ref = naive.simulate(SPECS[name], tm, sm, Tm)
+    assert_close_to_naive(res, ref, REL)
+
+
+@given(p=profiles(), cur=st.floats(-10, 10))
+@settings(max_examples=20)
+def test_kernel_matches_naive_with_current(p, cur):
+    t, soc, T = p
+    I = cur * np.cos(np.arange(t.size))
+    res = quiet(aging.simulate, model_of("test_all_terms"), t, soc, T, current_A=I)
+    ref = naive.simulate(ALL_TERMS, t, soc, T, current_A=I)
+    assert_close_to_naive(res, ref, REL)
+
+
+def test_long_run_knee_matches_naive():
+    # the sigmoid LAM knee and the exp relaxation need many cycles to show: 300 full swings
+    t = np.array([0.0, 3600.0, 7200.0])
+    soc = np.array([0.95, 0.05, 0.95])
+    T = np.array([300.0, 310.0, 300.0])
+    res = quiet(aging.simulate, model_of("test_all_terms"), t, soc, T, repeat=300)
+    tm, sm = naive.materialise(t, soc, 300)
+    _, Tm = naive.materialise(t, T, 300)
+    ref = naive.simulate(ALL_TERMS, tm, sm, Tm)
+    assert ref["states"]["lam"] > 0.1  # past the knee
+    assert_close_to_naive(res, ref, REL)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(p=profiles(3, 25), cut=st.integers(1, 23), gap=st.booleans())
+@settings(max_examples=20)
+def test_chunked_equals_one_shot(name, p, cut, gap):
+    t, soc, T = p
+    m = model_of(name)
+    cut = min(cut, t.size - 2)
+    whole = quiet(aging.simulate, m, t, soc, T)
+    if gap:  # chunks that do not share a sample: the gap is one step
+        a = quiet(aging.simulate, m, t[: cut + 1], soc[: cut + 1], T[: cut + 1], finalize=False)
+        b = quiet(aging.simulate, m, t[cut + 1 :], soc[cut + 1 :], T[cut + 1 :], state=a.state)
+    else:  # chunks sharing sample `cut`
+        a = quiet(aging.simulate, m, t[: cut + 1], soc[: cut + 1], T[: cut + 1], finalize=False)
+        b = quiet(aging.simulate, m, t[cut:], soc[cut:], T[cut:], state=a.state)
+    # stitched trajectory equals the one-shot one to 1e-12 (in practice bit for bit)
+    q = np.concatenate([a.capacity_fraction, b.capacity_fraction[0 if gap else 1 :]])
+    np.testing.assert_allclose(q, whole.capacity_fraction, rtol=1e-12, atol=1e-15)
+    for s in whole.states:
+        np.testing.assert_allclose(b.states[s][-1], whole.states[s][-1], rtol=1e-12, atol=1e-15)
+    assert b.efc[-1] == whole.efc[-1]
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(p=profiles(2, 12), repeat=st.integers(2, 6))
+@settings(max_examples=15)
+def test_repeated_equals_materialised(name, p, repeat):
+    t, soc, T = p
+    m = model_of(name)
+    rep = quiet(aging.simulate, m, t, soc, T, repeat=repeat)
+    tm, sm = naive.materialise(t, soc, repeat)
+    _, Tm = naive.materialise(t, T, repeat)
+    mat = quiet(aging.simulate, m, tm, sm, Tm, output_interval_s=None)
+    # the repeated run records once per repetition: compare at those instants
+    idx = np.searchsorted(mat.time_s, rep.time_s)
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction[idx], rtol=1e-12, atol=1e-15)
+    for s in rep.states:
+        np.testing.assert_allclose(rep.states[s], mat.states[s][idx], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(p=profiles(2, 25))
+@settings(max_examples=20)
+def test_capacity_never_rises(name, p):
+    # none of these models has a break-in term: q must be non-increasing, r non-decreasing
+    t, soc, T = p
+    res = quiet(aging.simulate, model_of(name), t, soc, T, repeat=3)
+    assert np.all(np.diff(res.capacity_fraction) <= 0.0)
+    if res.resistance_factor is not None and name != "test_all_terms":
+        assert np.all(np.diff(res.resistance_factor) >= 0.0)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_no_nan_anywhere(name):
+    # -30 C .. 60 C and every SOC, with deep fast cycles and long rests, 20 years
+    rng = np.random.default_rng(0)
+    t = np.cumsum(rng.uniform(60, 7200, 400))
+    soc = rng.uniform(0, 1, 400)
+    soc[::7] = 0.0
+    soc[3::7] = 1.0
+    T = np.linspace(243.15, 333.15, 400)
+    res = quiet(aging.simulate, name, t, soc, T, years=20)
+    f = quiet(aging.simulate_fleet, name, t, soc, T, temperature_offset_K=[-10.0, 0.0, 10.0], years=2, progress=False)
+    for r in (res, f):
+        assert np.all(np.isfinite(r.capacity_fraction))
+        assert np.all(r.capacity_fraction >= 0)
+        if r.resistance_factor is not None:
+            assert np.all(np.isfinite(r.resistance_factor))
+        for v in r.states.values():
+            assert np.all(np.isfinite(v))
+
+
+def test_fleet_rows_equal_single_cell_runs():
+    t = np.linspace(0, 86400, 25)
+    soc = 0.5 + 0.4 * np.sin(2 * np.pi * t / 86400 * 2)
+    T = 300 + 5 * np.cos(2 * np.pi * t / 86400)
+    off = np.array([-5.0, 0.0, 7.5])
+    f = quiet(aging.simulate_fleet, "naumann2020", t, soc, T, temperature_offset_K=off, repeat=30, progress=False)
+    for i, o in enumerate(off):
+        s = quiet(aging.simulate, "naumann2020", t, soc, T + o, repeat=30)
+        assert f.capacity_fraction[i, -1] == s.capacity_fraction[-1]
+
+
+THREADS_SCRIPT = """
+import hashlib, warnings
+import numpy as np
+import batterylab.aging as aging
+warnings.simplefilter("ignore")
+t = np.linspace(0, 86400, 49)
+soc = 0.55 + 0.35 * np.sin(2 * np.pi * t / 86400 * 3)
+T = 298.15 + 8 * np.sin(2 * np.pi * t / 86400)
+r = aging.simulate_fleet("schmalstieg2014", t, soc, T, n_cells=64, temperature_spread_K=4.0,
+                         coefficient_spread=0.1, seed=7, repeat=200, progress=False, chunk_size=64)
+h = hashlib.sha256(r.capacity_fraction.tobytes() + r.resistance_factor.tobytes()).hexdigest()
+import numba
+print(numba.get_num_threads(), h)
+"""
+
+
+def test_one_and_two_threads_bit_identical():
+    out = []
+    for n in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": n}
+        p = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True, text=True, check=True)
+        threads, digest = p.stdout.split()
+        assert threads == n
+        out.append(digest)
+    assert out[0] == out[1]
+
+
+def test_kernels_run_as_plain_python():
+    """A subset of the kernel tests with NUMBA_DISABLE_JIT=1 (line-by-line Python, for coverage)."""
+    here = Path(__file__).parent
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         "--hypothesis-profile=batterylab", str(here / "test_rainflow.py"),
+         str(here / "test_aging_kernel.py") + "::test_kernel_matches_naive",
+         str(here / "test_aging_kernel.py") + "::test_long_run_knee_matches_naive",
+         "-k", "not drive_like and (test_all_terms or naumann2020 or not matches_naive)"],
+        env=env, capture_output=True, text=True, cwd=here.parent,
+    )
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
