@@ -227,7 +227,6 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
     h = h0_J_kg.copy()
     temp = np.empty(n)
     kk = np.empty(n)
-    flux = np.empty(n + 1)  # heat flow [W] through each face, positive to the right
     out_h = np.empty((m + 1, n))
     out_cell = np.empty(m + 1)
     ledger = np.zeros((m + 1, 4))
@@ -246,47 +245,69 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
     for i in range(n):
         out_h[0, i] = h[i]
     out_cell[0] = t_cell
+    const_k = material[K_S] == material[K_L]
+    gface = np.zeros(n + 1)  # face conductances [W K-1] when k does not depend on the phase
+    if const_k:
+        for i in range(n):
+            kk[i] = material[K_S]
+        for i in range(1, n):
+            gface[i] = area_m2[i] / (half_right_m[i - 1] / kk[i - 1] + half_left_m[i] / kk[i])
+        gface[0] = _boundary_conductance(bc_codes[0], bc_coefs[0], area_m2[0], half_left_m[0], kk[0])
+        gface[n] = _boundary_conductance(bc_codes[1], bc_coefs[1], area_m2[n], half_right_m[n - 1], kk[n - 1])
+    dtm = np.empty(n)
+    k_s = material[K_S]
+    dk = material[K_L] - material[K_S]
     for k in range(m):
         span = time_s[k + 1] - time_s[k]
         nsub = 1
         if span > dt_stable:
             nsub = int(math.ceil(span / dt_stable))
         dt = span / nsub
+        for i in range(n):
+            dtm[i] = dt / mass[i]
         lv = left_value[k]
         rv = right_value[k]
+        lcode = bc_codes[0]
+        rcode = bc_codes[1]
         for _s in range(nsub):
-            for i in range(n):
-                temp[i] = temperature_of(h[i], material, h_liq)
-                f = fraction_of(h[i], h_liq)
-                kk[i] = material[K_S] + f * (material[K_L] - material[K_S])
-            for i in range(1, n):
-                g = area_m2[i] / (half_right_m[i - 1] / kk[i - 1] + half_left_m[i] / kk[i])
-                flux[i] = g * (temp[i - 1] - temp[i])
-            # left boundary
-            code = bc_codes[0]
-            if code == 0:
-                flux[0] = lv * area_m2[0]
-            elif code == 1 or code == 2:
-                g = _boundary_conductance(code, bc_coefs[0], area_m2[0], half_left_m[0], kk[0])
-                flux[0] = g * (lv - temp[0])
+            if const_k:
+                for i in range(n):
+                    temp[i] = temperature_of(h[i], material, h_liq)
             else:
-                g = _boundary_conductance(3, bc_coefs[0], area_m2[0], half_left_m[0], kk[0])
-                flux[0] = g * (t_cell - temp[0])
-            # right boundary (flux[n] positive to the right, i.e. out of the domain)
-            code = bc_codes[1]
-            if code == 0:
-                flux[n] = -rv * area_m2[n]
+                for i in range(n):
+                    temp[i] = temperature_of(h[i], material, h_liq)
+                    kk[i] = k_s + fraction_of(h[i], h_liq) * dk
+                for i in range(1, n):
+                    gface[i] = area_m2[i] / (half_right_m[i - 1] / kk[i - 1] + half_left_m[i] / kk[i])
+                if lcode != 0:
+                    gface[0] = _boundary_conductance(lcode, bc_coefs[0], area_m2[0], half_left_m[0], kk[0])
+                if rcode != 0:
+                    gface[n] = _boundary_conductance(rcode, bc_coefs[1], area_m2[n], half_right_m[n - 1], kk[n - 1])
+            # left boundary inflow [W]
+            if lcode == 0:
+                f0 = lv * area_m2[0]
+            elif lcode == 3:
+                f0 = gface[0] * (t_cell - temp[0])
             else:
-                g = _boundary_conductance(code, bc_coefs[1], area_m2[n], half_right_m[n - 1], kk[n - 1])
-                flux[n] = g * (temp[n - 1] - rv)
-            for i in range(n):
-                h[i] += dt * (flux[i] - flux[i + 1]) / mass[i]
+                f0 = gface[0] * (lv - temp[0])
+            # right boundary: flow out of the domain [W]
+            if rcode == 0:
+                fn = -rv * area_m2[n]
+            else:
+                fn = gface[n] * (temp[n - 1] - rv)
+            # interior faces and the update in one sweep (each face flux used by both neighbours)
+            left_flux = f0
+            for i in range(n - 1):
+                right_flux = gface[i + 1] * (temp[i] - temp[i + 1])
+                h[i] += dtm[i] * (left_flux - right_flux)
+                left_flux = right_flux
+            h[n - 1] += dtm[n - 1] * (left_flux - fn)
             if has_cell:
-                t_cell += dt * (lv - flux[0]) / cell_capacity_J_K
+                t_cell += dt * (lv - f0) / cell_capacity_J_K
                 e_left += dt * lv
             else:
-                e_left += dt * flux[0]
-            e_right -= dt * flux[n]
+                e_left += dt * f0
+            e_right -= dt * fn
         steps += nsub
         for i in range(n):
             out_h[k + 1, i] = h[i]
