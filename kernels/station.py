@@ -165,8 +165,8 @@ def _pick_handout(code, t_s, soc, avail_s, cycles, soh):
 
 
 @helper(fastmath=_FM)
-def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh, hist_power_W, k,
-            pack_charged_Wh):
+def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh, blk_power_W,
+            blk_abs_power_W, b, w, pack_charged_Wh):
     """Charge pack j at grid power p from start to te; return grid energy drawn [Wh]."""
     dur = te_s - start_s
     if dur <= 0.0 or p_W <= 0.0:
@@ -185,7 +185,8 @@ def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh,
         if soc[j] >= soc_full - FULL_TOL:
             soc[j] = soc_full
             avail_s[j] = te_s
-    hist_power_W[k, j] += e * 3600.0 / dt_s
+    blk_power_W[b, j] += e * w
+    blk_abs_power_W[b, j] += e * w
     pack_charged_Wh[j] += e
     return e / eff
 
@@ -194,7 +195,8 @@ def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh,
 def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                   arr_time_s, arr_trip_Wh,
                   energy_Wh, soh, cycles, soc, avail_s, place_s, bay_free_s, ist, fst,
-                  out_import_W, out_export_W, out_ready, out_queue, hist_soc, hist_power_W,
+                  block, out_import_W, out_export_W, out_ready, out_queue,
+                  blk_soc, blk_soc_min, blk_power_W, blk_abs_power_W, blk_swaps,
                   cust_wait_s, cust_pack, cust_soc_out, cust_soc_back,
                   pack_charged_Wh, pack_driven_Wh, pack_exported_Wh, pack_swaps):
     """Advance one station by ``n_steps`` steps from ``t0_s``; see the module docstring.
@@ -210,7 +212,10 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
         (or will be) put back in its slot [s].
     bay_free_s : per-bay time the bay becomes free [s]. ist : int64[N_IST]; fst : float64[N_FST].
     out_* [n_steps] : charger import [W], export [W], ready packs and queue length at step end.
-    hist_soc, hist_power_W [n_steps, S] : SOC at step end and mean power into the pack [W].
+    block : steps per history block (``n_steps`` must be a multiple of it).
+    blk_* [n_steps // block, S] : per-pack history by block: SOC at the block's end, lowest SOC
+        in the block (at step ends and just after a swap), mean power into the pack [W] (charge
+        positive, export negative), mean absolute power [W] and the number of swaps.
     cust_* [n_customers] : wait [s] (-1 lost), pack handed out, SOC out, SOC back.
     pack_* [S] : energy charged, driven, exported [Wh] and number of swaps (accumulated).
     """
@@ -237,6 +242,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
     v2g = codes[C_V2G]
     n_chargers = codes[C_CHARGERS]
     chosen = np.zeros(S, dtype=np.bool_)
+    w = 3600.0 / (dt_s * block)  # Wh in one step -> mean W over the block
     n_seg = int(h_valley / 3600.0) + 2
     seg_base = np.zeros(n_seg)
     seg_h = np.zeros(n_seg)
@@ -246,8 +252,14 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
         t = t0_s + k * dt_s
         te = t + dt_s
         h = _hour_of(t)
+        b = k // block
+        if k % block == 0:
+            for j in range(S):
+                blk_power_W[b, j] = 0.0
+                blk_abs_power_W[b, j] = 0.0
+                blk_swaps[b, j] = 0.0
+                blk_soc_min[b, j] = soc[j]
         for j in range(S):
-            hist_power_W[k, j] = 0.0
             chosen[j] = False
         head = ist[I_HEAD]
         nxt = ist[I_NEXT]
@@ -308,7 +320,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                 n_used += 1
                 start = t if place_s[j] < t else place_s[j]
                 import_Wh += _charge(j, P, start, te, dt_s, eff, soc_full, soc, avail_s,
-                                     energy_Wh, hist_power_W, k, pack_charged_Wh)
+                                     energy_Wh, blk_power_W, blk_abs_power_W, b, w, pack_charged_Wh)
         elif n_cand > 0:
             while n_used < allowed and cap > 0.0:
                 best = -1
@@ -327,7 +339,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                 n_used += 1
                 start = t if place_s[best] < t else place_s[best]
                 import_Wh += _charge(best, p, start, te, dt_s, eff, soc_full, soc, avail_s,
-                                     energy_Wh, hist_power_W, k, pack_charged_Wh)
+                                     energy_Wh, blk_power_W, blk_abs_power_W, b, w, pack_charged_Wh)
 
         # -- export from ready packs beyond the reserve
         if export_window and exp_P > 0.0:
@@ -353,7 +365,10 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                     e_out = room
                 soc[best] -= e_out / energy_Wh[best]
                 avail_s[best] = np.inf
-                hist_power_W[k, best] -= e_out * 3600.0 / dt_s
+                blk_power_W[b, best] -= e_out * w
+                blk_abs_power_W[b, best] += e_out * w
+                if soc[best] < blk_soc_min[b, best]:
+                    blk_soc_min[b, best] = soc[best]
                 pack_exported_Wh[best] += e_out
                 cycles[best] += e_out / energy_Wh[best]
                 export_Wh += e_out * exp_eff
@@ -365,17 +380,17 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
         while head < nxt:
             ta = arr_time_s[head]
             deadline = ta + wait_limit
-            b = 0
+            bay = 0
             for bb in range(1, n_bays):
-                if bay_free_s[bb] < bay_free_s[b]:
-                    b = bb
+                if bay_free_s[bb] < bay_free_s[bay]:
+                    bay = bb
             t_pack = np.inf
             for j in range(S):
                 if avail_s[j] < t_pack:
                     t_pack = avail_s[j]
             ts = ta
-            if bay_free_s[b] > ts:
-                ts = bay_free_s[b]
+            if bay_free_s[bay] > ts:
+                ts = bay_free_s[bay]
             if t_pack > ts:
                 ts = t_pack
             if ts > deadline:
@@ -399,10 +414,13 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
             pack_driven_Wh[j] += (soc[j] - back) * energy_Wh[j]
             cycles[j] += soc[j] - back
             pack_swaps[j] += 1.0
+            blk_swaps[b, j] += 1.0
+            if back < blk_soc_min[b, j]:
+                blk_soc_min[b, j] = back
             soc[j] = back
             avail_s[j] = np.inf
             place_s[j] = ts + swap_time
-            bay_free_s[b] = ts + swap_time
+            bay_free_s[bay] = ts + swap_time
             head += 1
             # the returned pack takes a free charger at once if the step's plan allows
             if new_ok and n_used < n_chargers and cap > 0.0 and place_s[j] < te \
@@ -414,17 +432,19 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                 if n_used >= allowed:
                     new_ok = False
                 import_Wh += _charge(j, p, place_s[j], te, dt_s, eff, soc_full, soc, avail_s,
-                                     energy_Wh, hist_power_W, k, pack_charged_Wh)
+                                     energy_Wh, blk_power_W, blk_abs_power_W, b, w, pack_charged_Wh)
 
         ist[I_HEAD] = head
         ist[I_NEXT] = nxt
         out_import_W[k] = import_Wh * 3600.0 / dt_s
         out_export_W[k] = export_Wh * 3600.0 / dt_s
         r = 0
+        last = (k + 1) % block == 0
         for j in range(S):
-            hist_soc[k, j] = soc[j]
             if avail_s[j] <= te:
                 r += 1
+            if last:
+                blk_soc[b, j] = soc[j]
         out_ready[k] = r
         out_queue[k] = nxt - head
 
@@ -450,8 +470,11 @@ def station_sweep(t0_s, dt_s, n_days, par, codes, tariff_h, base_h, rate_h,
     for i in prange(n_st):
         a0 = arr_offset[i]
         a1 = arr_offset[i + 1]
-        hs = np.zeros((steps_per_day, S))
-        hp = np.zeros((steps_per_day, S))
+        b1 = np.zeros((1, S))
+        b2 = np.zeros((1, S))
+        b3 = np.zeros((1, S))
+        b4 = np.zeros((1, S))
+        b5 = np.zeros((1, S))
         imp = np.zeros(steps_per_day)
         exp = np.zeros(steps_per_day)
         ready = np.zeros(steps_per_day)
@@ -461,7 +484,7 @@ def station_sweep(t0_s, dt_s, n_days, par, codes, tariff_h, base_h, rate_h,
                           tariff_h[i], base_h[i], rate_h[i],
                           arr_time_s[a0:a1], arr_trip_Wh[a0:a1], energy_Wh[i], soh[i],
                           cycles[i], soc[i], avail_s[i], place_s[i], bay_free_s[i], ist[i],
-                          fst[i], imp, exp, ready, queue, hs, hp,
+                          fst[i], steps_per_day, imp, exp, ready, queue, b1, b2, b3, b4, b5,
                           cust_wait_s[a0:a1], cust_pack[a0:a1], cust_soc_out[a0:a1],
                           cust_soc_back[a0:a1], pack_charged_Wh[i], pack_driven_Wh[i],
                           pack_exported_Wh[i], pack_swaps[i])

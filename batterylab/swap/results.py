@@ -40,6 +40,7 @@ class StationResult:
     soh_rows: list = field(default_factory=list)
     cycles_rows: list = field(default_factory=list)
     final: dict = field(default_factory=dict)
+    aging_warnings: dict = field(default_factory=dict)
 
     @classmethod
     def empty(cls, st, days, t_arr, soc_arr, trip, keep_steps, aging_model=None):
@@ -91,6 +92,7 @@ class StationResult:
             "pack_driven_Wh": state.pack_driven_Wh.copy(),
             "pack_exported_Wh": state.pack_exported_Wh.copy(),
             "pack_swaps": state.pack_swaps.copy(),
+            "replacements": state.replacements.copy(),
             "soc": state.soc.copy(),
             "energy_Wh": state.energy_Wh.copy(),
         }
@@ -146,6 +148,7 @@ class StationResult:
             "currency": self.station.currency,
             "final_soh_mean": float(self.soh[-1].mean()),
             "final_soh_spread": float(self.soh_spread()[-1]),
+            "packs_replaced": int(self.final["replacements"].sum()),
             "handout_policy": self.station.handout_policy,
             "charging_policy": self.station.charging_policy,
             "v2g": bool(self.station.v2g["enabled"]),
@@ -185,6 +188,8 @@ class StationResult:
             "pack_driven_Wh": Variable(f["pack_driven_Wh"], "Wh", "Energy driven out of the pack [Wh]", ("pack",)),
             "pack_exported_Wh": Variable(f["pack_exported_Wh"], "Wh", "Energy exported from the pack [Wh]", ("pack",)),
             "pack_swaps": Variable(f["pack_swaps"], "1", "Times the pack was handed out", ("pack",)),
+            "replacements": Variable(f["replacements"], "1",
+                                     "Times the pack in this slot was retired and replaced", ("pack",)),
         }
         if self.keep_steps:
             n = self.step_import_W.size

@@ -69,24 +69,35 @@ class StationState:
         self.pack_driven_Wh = np.zeros(S)
         self.pack_exported_Wh = np.zeros(S)
         self.pack_swaps = np.zeros(S)
+        self.replacements = np.zeros(S)
 
 
 def run_chunk(st: Station, state: StationState, par, codes, arr_time_s, arr_trip_Wh,
-              t0_s: float, n_steps: int):
-    """Advance ``state`` by ``n_steps`` steps; returns the per-step and per-pack outputs."""
+              t0_s: float, n_steps: int, block: int = 1):
+    """Advance ``state`` by ``n_steps`` steps; returns the per-step and per-block outputs.
+
+    Per step: ``import_W``, ``export_W``, ``ready``, ``queue``. Per block of ``block`` steps and
+    pack (shape ``(n_steps // block, packs)``): ``soc`` (end of block), ``soc_min``,
+    ``power_W`` (mean, charge positive), ``abs_power_W`` and ``swaps``.
+    """
     S = st.packs
+    if n_steps % block:
+        raise InputError(f"n_steps ({n_steps}) must be a multiple of block ({block})")
+    nb = n_steps // block
     out = {
         "import_W": np.zeros(n_steps), "export_W": np.zeros(n_steps),
         "ready": np.zeros(n_steps), "queue": np.zeros(n_steps),
-        "soc": np.zeros((n_steps, S)), "power_W": np.zeros((n_steps, S)),
+        "soc": np.zeros((nb, S)), "soc_min": np.zeros((nb, S)), "power_W": np.zeros((nb, S)),
+        "abs_power_W": np.zeros((nb, S)), "swaps": np.zeros((nb, S)),
     }
     K.station_chunk(
         float(t0_s), float(st.time_step_s), int(n_steps), par, codes,
         np.asarray(st.tariff_per_kWh, dtype=np.float64), np.asarray(st.base_load_W, dtype=np.float64),
         np.asarray(st.arrival_rate_per_h, dtype=np.float64), arr_time_s, arr_trip_Wh,
         state.energy_Wh, state.soh, state.cycles, state.soc, state.avail_s, state.place_s,
-        state.bay_free_s, state.ist, state.fst,
-        out["import_W"], out["export_W"], out["ready"], out["queue"], out["soc"], out["power_W"],
+        state.bay_free_s, state.ist, state.fst, int(block),
+        out["import_W"], out["export_W"], out["ready"], out["queue"],
+        out["soc"], out["soc_min"], out["power_W"], out["abs_power_W"], out["swaps"],
         state.cust_wait_s, state.cust_pack, state.cust_soc_out, state.cust_soc_back,
         state.pack_charged_Wh, state.pack_driven_Wh, state.pack_exported_Wh, state.pack_swaps,
     )
@@ -105,7 +116,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
                      seed: int | None = 0, rng: np.random.Generator | None = None,
                      handout: str | None = None, charging: str | None = None,
                      v2g: bool | None = None, arrivals=None, aging=True,
-                     aging_period_days: int = 30, keep_steps: bool | None = None,
+                     aging_period_days: int = 30, aging_step_s: float = 900.0, keep_steps: bool | None = None,
                      progress: bool = False) -> StationResult:
     """Simulate a battery-swap station; the Python form of ``batterylab swap``.
 
@@ -123,6 +134,8 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     aging : ``True`` (the station's ``aging_model``, else the ageing core's default model), a
         model name, or ``False`` (state of health stays 1).
     aging_period_days : packs are aged and their capacity updated every this many days [d].
+    aging_step_s : resolution of the history handed to the ageing core [s] (see
+        :mod:`batterylab.swap.aging_link`).
     keep_steps : keep the per-step grid power in the result (default: runs of <= 2 years).
     progress : show a progress bar (tqdm) over the periods.
 
@@ -168,13 +181,14 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     if aging is not False and aging is not None:
         from .aging_link import PackAger
 
-        ager = PackAger(st, None if aging is True else aging)
+        ager = PackAger(st, None if aging is True else aging, aging_step_s)
 
     spd = int(round(DAY_S / st.time_step_s))
     n_steps = days * spd
     if keep_steps is None:
         keep_steps = days <= 2 * 365
     par, codes = kernel_parameters(st)
+    block = ager.block if ager is not None else spd
     state = StationState(st, t_arr.size)
     result = StationResult.empty(st, days, t_arr, soc_arr, trip, keep_steps, aging_model=(
         ager.model_name if ager else None))
@@ -189,11 +203,17 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     try:
         for d0 in starts:
             nd = min(period, days - d0)
-            out = run_chunk(st, state, par, codes, t_arr, trip, d0 * DAY_S, nd * spd)
+            out = run_chunk(st, state, par, codes, t_arr, trip, d0 * DAY_S, nd * spd, block)
             result.record_period(d0, nd, out)
             if ager is not None:
-                lo, hi = np.searchsorted(t_arr, [d0 * DAY_S, (d0 + nd) * DAY_S])
-                soh = ager.age(d0 * DAY_S, out, state, slice(lo, hi))
+                soh = ager.age(d0 * DAY_S, out, state)
+                worn = np.flatnonzero(soh < st.retire_soh)
+                if worn.size:
+                    # the operator retires a worn pack and puts a new one in its slot
+                    ager.replace_packs(worn)
+                    soh[worn] = 1.0
+                    state.cycles[worn] = 0.0
+                    state.replacements[worn] += 1
                 state.soh[:] = soh
                 state.energy_Wh[:] = st.pack_energy_Wh * soh
             result.record_soh((d0 + nd) * DAY_S, state)
@@ -203,4 +223,14 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
         if bar is not None:
             bar.close()
     result.finish(state)
+    if ager is not None and ager.warnings:
+        result.aging_warnings = dict(ager.warnings)
+        import warnings
+
+        from ..aging import OutOfRangeWarning
+
+        first = next(iter(ager.warnings))
+        warnings.warn(OutOfRangeWarning(
+            f"{st.name}: {first} (and {len(ager.warnings) - 1} other extrapolation(s); see "
+            f"result.aging_warnings)"), stacklevel=2)
     return result

@@ -33,6 +33,7 @@ DEFAULTS = {
     "soc_full": 0.95,
     "soc_min": 0.05,
     "vehicle_c_rate": 0.3,
+    "retire_soh": 0.7,
     "bays": 1,
     "swap_time_s": 180.0,
     "wait_limit_s": 900.0,
@@ -79,6 +80,7 @@ class Station:
     soc_full: float = 0.95
     soc_min: float = 0.05
     vehicle_c_rate: float = 0.3
+    retire_soh: float = 0.7
     bays: int = 1
     swap_time_s: float = 180.0
     wait_limit_s: float = 900.0
@@ -189,6 +191,7 @@ class Station:
             raise ParameterError(f"{where}: field 'soc_min' ({self.soc_min}) must be below "
                                  f"'soc_full' ({self.soc_full})")
         num("vehicle_c_rate", 0.0, 10.0, strict_low=True)
+        num("retire_soh", 0.0, 1.0)
         num("bays", 1, integer=True)
         num("swap_time_s", 0.0)
         num("wait_limit_s", 0.0)
