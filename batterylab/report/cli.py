@@ -8,6 +8,14 @@ from pathlib import Path
 import click
 
 
+#: Metric names longer than this are cut in the terminal table (the HTML has them in full).
+METRIC_WIDTH = 64
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
 def format_summary(report) -> str:
     """The summary table as plain text for the terminal."""
     from .html import fmt, tolerance_text
@@ -17,7 +25,7 @@ def format_summary(report) -> str:
         if o.metrics:
             for m in o.metrics:
                 result = "ERROR" if o.status == "error" else ("pass" if m["passed"] else "FAIL")
-                rows.append((o.name, o.capability, m["name"], fmt(m["value"]), m["unit"], tolerance_text(m), result))
+                rows.append((o.name, _cut(o.capability, 30), _cut(m["name"], METRIC_WIDTH), fmt(m["value"]), m["unit"], tolerance_text(m), result))
         else:
             first = (o.error.splitlines() or [o.status])[0]
             rows.append((o.name, o.capability, "-", first[:60], "", "", "ERROR" if o.status == "error" else "FAIL"))
@@ -31,6 +39,10 @@ def format_summary(report) -> str:
     if len(rows) == 1:
         lines.append("(no validation cases)")
     n = len(report.outcomes)
+    if n:
+        times = sorted(report.outcomes, key=lambda o: -o.runtime_s)
+        lines.append("")
+        lines.append("run time per case [s]: " + ", ".join(f"{o.name} {o.runtime_s:.1f}" for o in times))
     verdict = "PASSED" if report.passed else "FAILED"
     lines.append("")
     lines.append(f"{verdict}: {n - report.n_failed} of {n} cases passed; total run time {report.total_s:.1f} s ({report.provenance.get('mode', '')} mode)")

@@ -86,12 +86,15 @@ def context(report) -> dict:
             ],
             "variables": _variable_rows(o.variables),
         })
+        first = len(summary)
         if o.metrics:
             for m in o.metrics:
                 summary.append({"o": o, "anchor": anchor, "metric": m["name"], "value": fmt(m["value"]), "unit": m["unit"], "tolerance": tolerance_text(m), "passed": m["passed"] and o.status != "error", "error": o.status == "error", "message": ""})
         else:
             message = (o.error.splitlines() or [o.status])[0]
             summary.append({"o": o, "anchor": anchor, "metric": "", "value": "", "unit": "", "tolerance": "", "passed": False, "error": o.status == "error", "message": message})
+        for i, row in enumerate(summary[first:]):
+            row["span"] = len(summary) - first if i == 0 else 0
     prov = dict(report.provenance)
     hashes = prov.pop("parameter_sets_sha256", {})
     data_hashes = prov.pop("validation_data_sha256", {})
