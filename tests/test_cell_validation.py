@@ -47,9 +47,10 @@ def test_dfn_matches_ecker2015_measurements(c_rate, rmse_tol, max_tol):
 
 
 def test_dfn_lumped_matches_enertech_temperature_and_voltage():
-    c = cases.enertech_comparison("2C")
-    # Measured: temperature-rise RMSE 0.46 K, peak rise 10.37 K vs 10.41 K measured; voltage RMSE
-    # 48 mV (the Ai2020 set has ~4 % more capacity than the measured cell, so the knee is late).
+    c = cases.enertech_comparison("2C", mesh="coarse")
+    # Measured (coarse mesh; default mesh within 0.02 K and 2 mV of it): temperature-rise RMSE
+    # 0.46 K, peak rise 10.32 K vs 10.41 K measured; voltage RMSE 49 mV (the Ai2020 set has ~4 %
+    # more capacity than the measured cell, so its end-of-discharge knee comes late).
     assert c["temperature"]["rmse"] < 1.0
     assert c["peak_rise_error_K"] < 0.5
     assert c["voltage"]["rmse"] < 0.080
