@@ -400,3 +400,13 @@ def test_x_full_thermal_close_to_lumped_and_bpx_gap_reported():
     assert rise_full == pytest.approx(rise_lumped, rel=0.2)
     with pytest.raises(ParameterError, match=r"'LFP18650BPX' lacks a parameter .*'thermal': 'x-full'.*thermal conductivity"):
         cell.simulate("LFP18650BPX", "SPM", "x-full", experiment=["Rest for 1 minute"], mesh="coarse")
+
+
+def test_experiment_cycles_as_tuples():
+    r = cell.simulate("LGM50", "SPM", mesh="coarse", initial_soc=0.5,
+                      experiment=[("Discharge at 1C for 5 minutes", "Charge at 1C for 5 minutes")] * 2)
+    assert r.completed and r.time_s[-1] == pytest.approx(1200.0)
+    assert r.soc[-1] == pytest.approx(0.5, abs=1e-6)  # charge returned, coulomb for coulomb
+    assert r.throughput_Ah[-1] == pytest.approx(4 * 5.0 * 300.0 / 3600.0, rel=1e-4)
+    with pytest.raises(InputError, match="tuples of step strings"):
+        cell.simulate("LGM50", "SPM", experiment=[("Rest for 1 minute", 5)])

@@ -321,6 +321,8 @@ class CellModel:
 
         Example steps: ``"Discharge at 1C until 2.5 V"``, ``"Rest for 1 hour"``, ``"Charge at 0.5C
         until 4.2 V"``, ``"Hold at 4.2 V until C/50"``, ``"Discharge at 10 W for 30 minutes"``.
+        Cycles as PyBaMM writes them: ``[("Discharge at 1C until 2.5 V", "Charge at 0.5C until
+        4.2 V")] * 3``. A step that hits a voltage limit ends the run (``result.termination``).
 
         Parameters
         ----------
@@ -335,8 +337,17 @@ class CellModel:
         import pybamm
 
         steps = [experiment] if isinstance(experiment, str) else experiment
-        if not isinstance(steps, (list, tuple)) or not steps or not all(isinstance(s, str) for s in steps):
-            raise InputError(f"experiment must be a non-empty list of step strings, got {experiment!r}")
+
+        def ok(item):
+            return isinstance(item, str) or (
+                isinstance(item, tuple) and item and all(isinstance(x, str) for x in item)
+            )
+
+        if not isinstance(steps, (list, tuple)) or not steps or not all(ok(s) for s in steps):
+            raise InputError(
+                "experiment must be a non-empty list of step strings (or of tuples of step strings, "
+                f"one tuple per cycle), got {experiment!r}"
+            )
         soc0 = self._initial_soc(initial_soc)
         kwargs = {}
         if period_s is not None:
@@ -402,6 +413,8 @@ class CellModel:
             Strictly increasing sample times [s], starting at or after 0.
         current_A : array
             Current [A], **discharge positive**, same length as ``time_s``.
+            The result is sampled at exactly these ``time_s`` (the PyBaMM solution's own time
+            starts at 0).
         ambient_temperature_K : float or array, optional
             Ambient temperature [K], one number or one value per sample (linear in between);
             the initial cell temperature is its first value unless ``initial_temperature_K``.
