@@ -599,21 +599,34 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     notes.append("one-way coupling: the cell heat is computed by the cell model without the PCM and fed to both thermal cases")
     cap_w = cap_wo = None
     used_model = None
+    lo_v = getattr(cell, "validity_K", None)
+    if lo_v is not None and not lo_v[0] <= t_amb <= lo_v[1]:
+        notes.append(f"ambient {t_amb} K is outside the cell parameter set's validity {lo_v} K: extrapolated")
+    c_max = getattr(getattr(cell, "info", None), "c_rate_max", None)
+    if c_max is not None and c_rate > c_max:
+        notes.append(f"charge at {c_rate:.3g}C (power) exceeds the cell parameter set's validity of {c_max:g}C: extrapolated")
     if aging_model is not None:
-        import batterylab.aging as aging
+        try:
+            import batterylab.aging as aging
 
+            simulate_aging, model_info, out_of_range = aging.simulate, aging.model_info, aging.OutOfRangeWarning
+        except (ImportError, AttributeError) as exc:
+            notes.append(f"ageing core not available ({exc}): the ageing difference is left out")
+            aging_model = None
+    if aging_model is not None:
         out = []
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", aging.OutOfRangeWarning)
+            warnings.simplefilter("always", out_of_range)
             for temp in (tc, tc0):
-                r = aging.simulate(aging_model, t1 - t1[0], trace.soc, temp, years=1.0)
+                r = simulate_aging(aging_model, t1 - t1[0], trace.soc, temp, years=1.0)
                 out.append(float(r.capacity_fraction[-1]))
-        for msg in dict.fromkeys(str(w_.message) for w_ in caught if issubclass(w_.category, aging.OutOfRangeWarning)):
+        for msg in dict.fromkeys(str(w_.message) for w_ in caught if issubclass(w_.category, out_of_range)):
             notes.append(msg)
         cap_w, cap_wo = out
         used_model = aging_model
-        info = aging.model_info(aging_model)
-        notes.append(f"ageing model: {info['title']} ({info['chemistry']}); C-rate taken from dSOC/dt")
+        info = model_info(aging_model)
+        notes.append(f"ageing model: {info['title']} ({info['chemistry']}); C-rate taken from dSOC/dt; "
+                     "chemistry may differ from the cell's: read the difference, not the absolute fade")
     config = dict(scenario="fast-charge", cell=getattr(cell, "name", type(cell).__name__), duty=trace.description,
                   material=mat.name, material_file=str(mat.path) if mat.path else None,
                   pcm_file=mat.notes.get("pcm_path"), pcm_mass_per_cell_kg=m_cell, charger_power_kW=p_kw,
