@@ -1,5 +1,7 @@
-"""Regulation performance score as PJM computes it (PJM Manual 12, Balancing Operations, section 4.5.6
-"Performance Scoring"; the score is the mean of accuracy, delay and precision; pass at 0.75).
+"""Regulation performance score as PJM computes it (PJM Manual 12, Balancing Operations,
+"Regulation performance score"; section 4.4.6 in the revision quoted by public
+re-implementations, the numbering moves between revisions; the score is the mean of accuracy,
+delay and precision; a resource passes at 0.75).
 
 Definitions (for each scoring hour, on signals sampled every 10 s):
 
@@ -28,8 +30,8 @@ from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, same_length
 from ..errors import InputError
 
-PJM_M12 = ("PJM Interconnection, PJM Manual 12: Balancing Operations, section 4.5.6 "
-           "'Performance Scoring' (regulation performance score: accuracy, delay, precision)")
+PJM_M12 = ("PJM Interconnection, PJM Manual 12: Balancing Operations, regulation performance score "
+           "(accuracy, delay, precision; 10-s samples, delay search 0-5 min, pass at 0.75)")
 
 #: Passing threshold of the composite score (PJM Manual 12).
 PASS_SCORE = 0.75
