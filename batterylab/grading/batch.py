@@ -481,7 +481,7 @@ def _second_life_table(ms, config: GradeConfig, bands) -> dict:
     for chem in sorted({m.get("chemistry") for m in ms if m.get("chemistry")}):
         try:
             traj = home_storage_trajectory(chem, end_soh=bands.end_of_second_life_soh)
-        except (ImportError, BatterylabError):
+        except (ImportError, AttributeError, BatterylabError):  # ageing core absent or model refused
             continue
         if traj is not None:
             life = _Life(traj["model"], traj["years"], traj["capacity_fraction"], traj["efc"], bands.end_of_second_life_soh)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -247,10 +248,10 @@ def _model_and_jac(ocp: OCPSet, p, q):
 def _starts(ocp: OCPSet):
     lo, hi = np.array(ocp.bounds_lo), np.array(ocp.bounds_hi)
     base = []
-    for y0 in (0.92, 0.97):
-        for x0 in (0.005, 0.03):
-            for cn in (1.1, 1.3):
-                base.append((1.12, cn, y0, x0))
+    # anode-limited (x0 ~ 0) and cathode-limited (y0 ~ 1, x0 > 0) discharged states
+    for y0, x0 in ((0.92, 0.005), (0.97, 0.005), (0.92, 0.03), (0.97, 0.03), (0.993, 0.05), (0.993, 0.12)):
+        for cn in (1.1, 1.3):
+            base.append((1.12, cn, y0, x0))
     return np.clip(np.array(base), lo, hi)
 
 
@@ -453,7 +454,7 @@ def synthetic_c20_curve(Cp_Ah, Cn_Ah, y0, x0, *, chemistry="nmc-graphite", n_poi
     """
     ocp = load_ocp_set(chemistry)
     if v_max_V is None:
-        spec = json.loads(open(ocp.path).read())
+        spec = json.loads(Path(ocp.path).read_text())
         v_max_V = spec["voltage_window_V"][1]
     qq = np.linspace(0.0, min(Cp_Ah * y0, Cn_Ah * (1 - x0)) * 0.999, 4000)
     vv = ocp.full_cell_voltage(qq, Cp_Ah, Cn_Ah, y0, x0)

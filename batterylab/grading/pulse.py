@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def train_pulse_model(x, y, groups, *, n_ensemble: int = 25, seed: int = 0) -> d
 
 @lru_cache(maxsize=None)
 def _load_cached(path: str):
-    spec = json.loads(open(path).read())
+    spec = json.loads(Path(path).read_text())
     for key in ("model", "ensemble", "cv"):
         if key not in spec:
             raise ParameterError(f"pulse screening model {path} lacks {key!r}")
