@@ -51,6 +51,7 @@ stress-factor *terms*, clipped to [lo, hi] and optionally raised to a power:
 6 EXP_EXP      exp(c0 exp(c1 x ** c2))
 7 LINEAR_T     c0 + c1 (T - c2) x      (a temperature-coupled linear term)
 8 TABLE4       piecewise linear through (c0, c4) ... (c3, c7), constant beyond the ends
+9 EXP_POWPROD  exp(c0 max(x, c4)^c1 max(w, c5)^c2), w = stressor number int(c3) (0: temperature)
 
 Bounds that keep every published form finite (no NaN, ever): an expression is clipped to
 [lo, hi] (default [0, 1e300]); a negative base is never raised to a fractional power; overflowing
@@ -91,7 +92,7 @@ def kernel(func=None, *, parallel=False):
 N_STRESS = 6
 S_T, S_SOC, S_V, S_UA, S_CRATE, S_DOD = 0, 1, 2, 3, 4, 5
 
-T_CONST, T_POLY, T_EXP, T_ARRHENIUS, T_POWER, T_EXP_OVER_T, T_EXP_EXP, T_LINEAR_T, T_TABLE4 = range(9)
+T_CONST, T_POLY, T_EXP, T_ARRHENIUS, T_POWER, T_EXP_OVER_T, T_EXP_EXP, T_LINEAR_T, T_TABLE4, T_EXP_POWPROD = range(10)
 N_TERM_COEF = 8
 
 ST_POWER, ST_SIGMOID, ST_EXP_RELAX, ST_POWER_VAR = range(4)
@@ -108,12 +109,18 @@ GI_TARGET, GI_KIND, GI_REF = range(3)
 GF_OFFSET, GF_C0, GF_C1 = range(3)
 # settings (float64 array)
 SET_QNOM, SET_HAS_CURRENT, SET_CAP_COMBINE, SET_RES_COMBINE, SET_NEED_V, SET_NEED_UA, SET_FINALIZE = range(7)
-N_SETTINGS = 7
+#: 1.0: throughput (EFC) and the SOC-derived C-rate count against the NOMINAL capacity: each SOC
+#: swing is scaled by the relative capacity q at the start of its step (BLAST-Lite's convention);
+#: 0.0: against the present capacity (plain sum |dSOC| / 2).
+SET_EFC_NOMINAL = 7
+N_SETTINGS = 8
 
 # ---- per-cell state vector layout ------------------------------------------------------------
 H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_CUMT, H_CUMC = range(8)
 H_RF_XLAST, H_RF_X, H_RF_DLAST, H_CAND_T, H_CAND_CT, H_CAND_CC, H_NSTACK, H_OVERFLOW = range(8, 16)
 H_NFULL, H_NHALF = 16, 17
+#: relative capacity q at the start of the last step with throughput (SET_EFC_NOMINAL models)
+H_QF = 18
 HEAD = 20
 #: Reversal-stack capacity per cell. Rainflow ranges on the stack strictly decrease, so a SOC
 #: profile needs more than this many nested, ever-smaller oscillations to overflow; on overflow
@@ -205,13 +212,42 @@ def _term(code, x, T, cf, i):
 
 
 @hot
+def _pow_floor(x, e, floor):
+    """max(x, floor)^e without NaN: a non-positive base gives 0, 1 or BIG by the sign of e."""
+    b = x if x > floor else floor
+    if b <= 0.0:
+        if e > 0.0:
+            return 0.0
+        if e == 0.0:
+            return 1.0
+        return BIG
+    if e == 0.0:
+        return 1.0
+    v = b ** e
+    if v > BIG:
+        v = BIG
+    return v
+
+
+@hot
+def _exp_powprod(x, w, cf, i):
+    """Term 9: exp(c0 max(x, c4)^c1 max(w, c5)^c2), two stressors inside one exponential."""
+    if cf[i, 0] == 0.0:
+        return 1.0
+    return _exp(cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5])))
+
+
+@hot
 def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
     total = 0.0
     T = stress[0]
     for j in range(expr_i[e, 0], expr_i[e, 1]):
         v = prod_f[j]
         for i in range(prod_i[j, 0], prod_i[j, 1]):
-            v *= _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
+            if term_i[i, 0] == 9:
+                v *= _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
+            else:
+                v *= _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
         total += v
     lo = expr_f[e, 0]
     hi = expr_f[e, 1]
@@ -250,7 +286,7 @@ def _advance(stype, store, k, dx, p, aux):
             u = BIG
         return u
     if stype == 1:  # SIGMOID y = 2 yinf (1/2 - 1/(1+exp((k x)^p)))
-        if aux == 0.0:
+        if aux == 0.0 or p <= 0.0:
             return store
         ratio = store / aux
         if ratio >= 1.0:
@@ -337,7 +373,7 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
         aux = 0.0
         if state_i[s, 4] >= 0:
             aux = _expr(state_i[s, 4], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
-        if stype == 3 and state_i[s, 5] >= 0:
+        if (stype == 3 or stype == 1) and state_i[s, 5] >= 0:
             p = _expr(state_i[s, 5], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
         st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
@@ -386,7 +422,10 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     stress[5] = rng
     if rng > 0.0:  # a zero-range residue is no cycle: it stresses nothing
         _track(stress, smin, smax, 0, N_STRESS)
-    _update_states(1, 0.0, 0.0, count, rng, stress, st, mult, state_i, state_f, expr_i, expr_f,
+    thr = rng
+    if settings[7] != 0.0:
+        thr = rng * st[H_QF]  # cycle throughput against the nominal capacity
+    _update_states(1, 0.0, 0.0, count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f,
                    prod_i, prod_f, term_i, term_f)
     if count == 1.0:
         st[H_NFULL] += 1.0
@@ -586,6 +625,9 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     has_cur = settings[1] != 0.0
     need_v = settings[4] != 0.0
     need_ua = settings[5] != 0.0
+    nominal = settings[7] != 0.0
+    if nominal and st[H_NSEEN] == 0.0:
+        st[H_QF] = 1.0
     period = time_s[n - 1] - time_s[0]
     n_out = out_t.shape[0]
     k_out = 0
@@ -612,13 +654,17 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 I0 = st[H_I]
                 dt = t1 - t0
                 dsoc = abs(x1 - x0)
+                qf = 1.0
+                if nominal and dsoc > 0.0:
+                    qf, _r = _combine(st, state_i, state_f, group_i, group_f, settings, gval)
+                    st[H_QF] = qf
                 if dt > 0.0:
                     Tm = 0.5 * (T0 + T1)
                     sm = 0.5 * (x0 + x1)
                     if has_cur:
                         cr = 0.5 * (abs(I0) + abs(I1)) / qnom
                     else:
-                        cr = dsoc * 3600.0 / dt
+                        cr = dsoc * qf * 3600.0 / dt
                     stress[0] = Tm
                     stress[1] = sm
                     if need_v:
@@ -628,14 +674,14 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                     stress[4] = cr
                     stress[5] = 0.0
                     _track(stress, smin_c, smax_c, 0, 4)
-                    _update_states(0, dt, 0.5 * dsoc, 0.0, 0.0, stress, st, m, state_i, state_f,
-                                   expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+                    _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
+                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
                 else:
                     if not has_cur:
-                        st[H_CUMC] += dsoc * 3600.0
-                st[H_EFC] += 0.5 * dsoc
+                        st[H_CUMC] += dsoc * qf * 3600.0
+                st[H_EFC] += 0.5 * dsoc * qf
             st[H_T] = t1
             st[H_SOC] = x1
             st[H_TK] = T1

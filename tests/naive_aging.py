@@ -99,7 +99,21 @@ def term_value(t, stress):
         return t["c0"] + t["c1"] * (T - t["reference_temperature_K"]) * x
     if typ == "table":
         return float(np.interp(x, t["x"], t["y"]))
+    if typ == "exp_power_product":
+        if t["rate"] == 0:
+            return 1.0
+        w = stress[t.get("other_stressor", "temperature_K")]
+        a = _pow0(x, t["exponent"], t.get("floor", 0.0)) * _pow0(w, t.get("other_exponent", 0.0), t.get("other_floor", 0.0))
+        return math.exp(min(t["rate"] * a, 700.0))
     raise ValueError(typ)
+
+
+def _pow0(x, e, floor):
+    """max(x, floor)^e, with 0 / 1 / 1e300 for a non-positive base (by the sign of e)."""
+    b = max(x, floor)
+    if b <= 0:
+        return 0.0 if e > 0 else (1.0 if e == 0 else 1e300)
+    return min(b**e, 1e300) if e != 0 else 1.0
 
 
 def expr_value(e, stress):
@@ -139,6 +153,10 @@ def advance(state, y, k, dx, stress):
         return y
     if typ == "sigmoid":
         p = state["exponent"]
+        if isinstance(p, dict):  # stress-dependent exponent (BLAST-Lite Sony/Murata calendar)
+            p = expr_value(p, stress)
+            if p <= 0:
+                return y
         r = y / yinf
         x_eq = math.log((1 + r) / (1 - r)) ** (1 / p) / k if r > 0 else 0.0
         new = 2 * yinf * (0.5 - 1 / (1 + math.exp(min((k * (x_eq + dx)) ** p, 700.0))))
@@ -171,6 +189,8 @@ def materialise(time_s, values, repeat):
 
 def simulate(spec, time_s, soc, temperature_K, current_A=None, multipliers=None):
     """Final states, q, r and EFC of one cell over a (materialised) profile, residue counted."""
+    if spec.get("throughput_basis", "present_capacity") == "nominal_capacity":
+        return simulate_nominal(spec, time_s, soc, temperature_K, current_A, multipliers)
     t = np.asarray(time_s, dtype=float)
     x = np.asarray(soc, dtype=float)
     T = np.asarray(temperature_K, dtype=float) * np.ones_like(t)
@@ -238,3 +258,105 @@ def combine(spec, y):
     else:
         r = 1.0 + sum(g[n] - groups[n].get("offset", 1.0) for n in ress)
     return min(max(q, 0.0), 1e12), min(max(r, 0.0), 1e12), g
+
+
+def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multipliers=None):
+    """``simulate`` for ``throughput_basis: nominal_capacity`` (BLAST-Lite's convention).
+
+    Every SOC swing counts as throughput times the relative capacity q at the start of its step
+    (EFC, the SOC-derived C-rate, and each rainflow cycle's depth times the q of the last step
+    with throughput before the cycle closes). States now couple through q, so the cycles are
+    applied in time order: a cycle closes when the reversal after it is confirmed, which is the
+    sample after the index ``rainflow.reversals`` reports; the first point is pushed at sample 0,
+    the last one and the residue at the end. The three-point rule is ASTM E1049-85 5.4.4 as in
+    ``rainflow.extract_cycles``, and the cycles found are checked against that function.
+    """
+    t = np.asarray(time_s, dtype=float)
+    x = np.asarray(soc, dtype=float)
+    T = np.asarray(temperature_K, dtype=float) * np.ones_like(t)
+    n = len(t)
+    qnom = spec["nominal_capacity_Ah"]
+    tfac = spec.get("throughput_factor", 1.0)
+    states = spec["states"]
+    mult = multipliers if multipliers is not None else [1.0] * len(states)
+    y = [s.get("initial", 0.0) for s in states]
+    scale = []
+    for s in states:
+        base = {"time_s": 1.0, "time_hours": 1 / 3600, "time_days": 1 / 86400, "step_efc": 1.0,
+                "step_throughput_Ah": qnom * tfac, "cycle_efc": 1.0, "cycle_throughput_Ah": qnom * tfac,
+                "cycle_count": 1.0}[s["driver"]]
+        scale.append(base * s.get("driver_scale", 1.0))
+    crate0 = step_crates(t, x, current_A, qnom)
+    crate = np.zeros(n)
+    state = {"qf": 1.0, "now": 0}
+    found = []
+    points = []
+
+    def close(p1, p2, cnt):
+        (i1, v1), (i2, v2) = p1, p2
+        rng = abs(v1 - v2)
+        found.append((rng, 0.5 * (v1 + v2), cnt, i1, i2))
+        Tm, cm = segment_means(t, x, T, crate, i1, i2)
+        if Tm is None:
+            Tm = T[state["now"]]
+        st = _stress(spec, Tm, 0.5 * (v1 + v2), cm, rng)
+        for i, s in enumerate(states):
+            if s["driver"] in ("cycle_efc", "cycle_throughput_Ah"):
+                dx = cnt * rng * state["qf"] * scale[i]
+            elif s["driver"] == "cycle_count":
+                dx = cnt * scale[i]
+            else:
+                continue
+            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+
+    def push(point):
+        points.append(point)
+        while len(points) >= 3:
+            X = abs(points[-1][1] - points[-2][1])
+            Y = abs(points[-2][1] - points[-3][1])
+            if X < Y:
+                break
+            if len(points) == 3:
+                close(points[0], points[1], 0.5)
+                points.pop(0)
+            else:
+                close(points[-3], points[-2], 1.0)
+                last = points.pop()
+                points.pop()
+                points.pop()
+                points.append(last)
+
+    revs = list(rainflow.reversals(list(x)))
+    interior = {i + 1: (i, v) for i, v in revs[1:-1]} if n >= 3 else {}
+    if revs:
+        push(revs[0])
+    efc = 0.0
+    for k in range(n - 1):
+        dt = t[k + 1] - t[k]
+        dsoc = abs(x[k + 1] - x[k])
+        qf = 1.0
+        if dsoc > 0:
+            qf = combine(spec, y)[0]
+            state["qf"] = qf
+        crate[k] = crate0[k] * qf if current_A is None else crate0[k]
+        efc += 0.5 * dsoc * qf
+        st = _stress(spec, 0.5 * (T[k] + T[k + 1]), 0.5 * (x[k] + x[k + 1]), crate[k], 0.0)
+        for i, s in enumerate(states):
+            if s["driver"].startswith("time"):
+                dx = dt * scale[i]
+            elif s["driver"].startswith("step"):
+                dx = 0.5 * dsoc * qf * scale[i]
+            else:
+                continue
+            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+        state["now"] = k + 1
+        if k + 1 in interior:
+            push(interior[k + 1])
+    if n >= 3:
+        push(revs[-1])
+    while len(points) > 1:
+        close(points[0], points[1], 0.5)
+        points.pop(0)
+    assert found == list(rainflow.extract_cycles(list(x))), "cycle bookkeeping differs from rainflow"
+    q, r, groups = combine(spec, y)
+    return {"states": {s["name"]: y[i] for i, s in enumerate(states)}, "q": q, "r": r, "efc": efc, "groups": groups}

@@ -66,17 +66,19 @@ TERM_KEYS = {
     "exp_exp": {"stressor", "outer", "inner", "power"},
     "linear_T": {"stressor", "c0", "c1", "reference_temperature_K"},
     "table": {"stressor", "x", "y"},
+    "exp_power_product": {"stressor", "exponent", "rate", "other_stressor", "other_exponent", "floor", "other_floor"},
 }
 _TERM_CODES = {
     "const": K.T_CONST, "poly": K.T_POLY, "exp": K.T_EXP, "arrhenius": K.T_ARRHENIUS,
     "arrhenius_raw": K.T_ARRHENIUS, "power": K.T_POWER, "exp_over_T": K.T_EXP_OVER_T,
     "exp_exp": K.T_EXP_EXP, "linear_T": K.T_LINEAR_T, "table": K.T_TABLE4,
+    "exp_power_product": K.T_EXP_POWPROD,
 }
 MODEL_KEYS = {
     "name", "title", "chemistry", "cell", "nominal_capacity_Ah", "citation", "citations", "licence",
     "description", "conventions", "throughput_factor", "ocv_table", "anode_potential_table",
     "validity", "validity_notes", "states", "groups", "capacity_combine", "resistance_combine",
-    "anchors", "bounds_notes", "untraced", "format_version",
+    "anchors", "bounds_notes", "untraced", "format_version", "throughput_basis",
 }
 STATE_KEYS = {"name", "type", "driver", "exponent", "k", "y_inf", "group", "sign", "initial", "description", "units", "driver_scale"}
 EXPR_KEYS = {"sum", "lo", "hi", "power", "coef", "terms", "description"}
@@ -173,6 +175,14 @@ def _compile_term(t: dict, where: str):
         c[0] = _num(t, "c0", where)
         c[1] = _num(t, "c1", where)
         c[2] = _num(t, "reference_temperature_K", where)
+    elif typ == "exp_power_product":
+        s = _stressor(t, where)
+        c[0] = _num(t, "rate", where)
+        c[1] = _num(t, "exponent", where)
+        c[2] = _num(t, "other_exponent", where, 0.0)
+        c[3] = float(_stressor({"stressor": t.get("other_stressor", "temperature_K")}, where))
+        c[4] = _num(t, "floor", where, 0.0)
+        c[5] = _num(t, "other_floor", where, 0.0)
     elif typ == "table":
         s = _stressor(t, where)
         x = [float(v) for v in t.get("x", [])]
@@ -351,7 +361,7 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
             eaux = b.expr(sd["y_inf"], f"{w} y_inf")
         ep = -1
         p = 1.0
-        if stype == "power_var":
+        if stype == "power_var" or (stype == "sigmoid" and isinstance(sd.get("exponent"), dict)):
             ep = b.expr(sd.get("exponent", 1.0), f"{w} exponent")
         elif stype != "exp_relax":
             p = _num(sd, "exponent", w)
@@ -363,8 +373,10 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
         names.append(sname)
     if not names:
         raise ParameterError(f"{where} has no 'states'")
-    for t, s in b.term_i:
+    for (t, s), c in zip(b.term_i, b.term_f):
         uses.add(s)
+        if t == K.T_EXP_POWPROD:
+            uses.add(int(c[3]))
     ccomb = spec.get("capacity_combine", "sum")
     if ccomb not in ("sum", "min"):
         raise unknown_option("capacity_combine", ccomb, ["sum", "min"])
@@ -387,6 +399,10 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
     settings[K.SET_RES_COMBINE] = 1.0 if rcomb == "max" else 0.0
     settings[K.SET_NEED_V] = 1.0 if K.S_V in uses else 0.0
     settings[K.SET_NEED_UA] = 1.0 if K.S_UA in uses else 0.0
+    basis = spec.get("throughput_basis", "present_capacity")
+    if basis not in ("present_capacity", "nominal_capacity"):
+        raise unknown_option("throughput_basis", basis, ["present_capacity", "nominal_capacity"])
+    settings[K.SET_EFC_NOMINAL] = 1.0 if basis == "nominal_capacity" else 0.0
     validity = spec.get("validity", {})
     _check_keys(validity, set(STRESSORS), f"{where} validity")
 
