@@ -82,7 +82,7 @@ def test_grade_directory_mixed_folder(tmp_path):
     html = (out / "summary.html").read_text()
     assert "Second-life grading summary" in html and "corrupt" in html
     if "modules" in s["outputs"]:
-        mods = list(csv.DictReader(open(out / "modules.csv")))
+        mods = list(csv.DictReader((out / "modules.csv").read_text().splitlines()))
         assert all(len(m["cells"].split("|")) == 2 for m in mods)
 
 
