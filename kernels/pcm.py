@@ -162,7 +162,7 @@ def _boundary_conductance(code, coef, area, half, k):
 
 @kernel(fastmath=_FM)
 def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_codes, bc_coefs,
-                   cell_capacity_J_K):
+                   cell_capacity_J_K, cell_ambient_W_K):
     """Largest stable explicit step [s] of :func:`enthalpy_1d` (before the safety factor)."""
     n = volume_m3.shape[0]
     k_max = max(material[K_S], material[K_L])
@@ -182,7 +182,7 @@ def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_c
         if g > 0.0:
             dt = min(dt, rho * volume_m3[i] * c_min / g)
     if bc_codes[0] == 3:
-        g = _boundary_conductance(3, bc_coefs[0], area_m2[0], half_left_m[0], k_max)
+        g = _boundary_conductance(3, bc_coefs[0], area_m2[0], half_left_m[0], k_max) + cell_ambient_W_K
         dt = min(dt, cell_capacity_J_K / g)
     return dt
 
@@ -190,7 +190,7 @@ def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_c
 @kernel(fastmath=_FM)
 def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material, h0_J_kg,
                 bc_codes, bc_coefs, left_value, right_value, cell_capacity_J_K, cell_T0_K,
-                safety):
+                cell_ambient_W_K, cell_ambient_K, safety):
     """Fixed-grid enthalpy method on a 1D finite-volume grid (slab or cylindrical shell).
 
     Parameters
@@ -207,6 +207,9 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
         cell heat [W], by code)
     cell_capacity_J_K : heat capacity of the lumped cell node [J K-1] (code 3 only)
     cell_T0_K : initial cell temperature [K] (code 3 only)
+    cell_ambient_W_K : conductance from the cell node straight to ambient [W K-1] (code 3 only;
+        e.g. the cell's end caps, which the PCM shell does not cover)
+    cell_ambient_K : (m,) ambient temperature of that path [K] (code 3 only)
     safety : fraction of the stability limit used (0 < safety <= 1)
 
     Returns
@@ -214,8 +217,9 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
     h : (m+1, n) specific enthalpy [J kg-1] at each output time
     cell_T : (m+1,) cell temperature [K] (NaN-free; equals cell_T0_K when there is no cell)
     ledger : (m+1, 4) cumulative energy [J]: left boundary inflow (external only: for a cell
-        boundary it is the cell's generated heat), right boundary inflow, stored change (PCM
-        enthalpy + cell sensible), and the number of substeps so far.
+        boundary it is the cell's generated heat plus its direct exchange with ambient), right
+        boundary inflow, stored change (PCM enthalpy + cell sensible), and the number of
+        substeps so far.
     """
     n = volume_m3.shape[0]
     m = time_s.shape[0] - 1
@@ -231,7 +235,7 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
     out_cell = np.empty(m + 1)
     ledger = np.zeros((m + 1, 4))
     dt_stable = safety * stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material,
-                                        bc_codes, bc_coefs, cell_capacity_J_K)
+                                        bc_codes, bc_coefs, cell_capacity_J_K, cell_ambient_W_K)
     t_cell = cell_T0_K
     has_cell = bc_codes[0] == 3
     e0 = 0.0
@@ -267,6 +271,7 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
             dtm[i] = dt / mass[i]
         lv = left_value[k]
         rv = right_value[k]
+        ta_cell = cell_ambient_K[k] if has_cell else 0.0
         lcode = bc_codes[0]
         rcode = bc_codes[1]
         for _s in range(nsub):
@@ -303,8 +308,9 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
                 left_flux = right_flux
             h[n - 1] += dtm[n - 1] * (left_flux - fn)
             if has_cell:
-                t_cell += dt * (lv - f0) / cell_capacity_J_K
-                e_left += dt * lv
+                q_ca = cell_ambient_W_K * (ta_cell - t_cell)
+                t_cell += dt * (lv + q_ca - f0) / cell_capacity_J_K
+                e_left += dt * (lv + q_ca)
             else:
                 e_left += dt * f0
             e_right -= dt * fn

@@ -56,7 +56,7 @@ def _bc_conductance(code, coef, area, half, k):
     return 0.0
 
 
-def enthalpy_1d(time_s, vol, area, hl_, hr_, mat, h0, codes, coefs, lval, rval, cap, tc0, safety):
+def enthalpy_1d(time_s, vol, area, hl_, hr_, mat, h0, codes, coefs, lval, rval, cap, tc0, g_ca, amb_ca, safety):
     """Same scheme as kernels.pcm.enthalpy_1d, written node by node."""
     rho, cs, cl, L, ts, tl, ks, kl = mat
     n = len(vol)
@@ -70,7 +70,7 @@ def enthalpy_1d(time_s, vol, area, hl_, hr_, mat, h0, codes, coefs, lval, rval, 
         if g > 0:
             dt_lim = min(dt_lim, rho * vol[i] * cmin / g)
     if codes[0] == 3:
-        dt_lim = min(dt_lim, cap / _bc_conductance(3, coefs[0], area[0], hl_[0], kmax))
+        dt_lim = min(dt_lim, cap / (_bc_conductance(3, coefs[0], area[0], hl_[0], kmax) + g_ca))
     dt_lim *= safety
     h = [float(x) for x in h0]
     tc = tc0
@@ -100,8 +100,9 @@ def enthalpy_1d(time_s, vol, area, hl_, hr_, mat, h0, codes, coefs, lval, rval, 
             for i in range(n):
                 h[i] += dt * (q[i] - q[i + 1]) / (rho * vol[i])
             if codes[0] == 3:
-                tc += dt * (lval[k] - q[0]) / cap
-                e_left += dt * lval[k]
+                q_ca = g_ca * (amb_ca[k] - tc)
+                tc += dt * (lval[k] + q_ca - q[0]) / cap
+                e_left += dt * (lval[k] + q_ca)
             else:
                 e_left += dt * q[0]
             e_right -= dt * q[n]

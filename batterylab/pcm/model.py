@@ -151,6 +151,7 @@ class Result1D:
 
 def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *, left: Boundary | None = None,
                 right: Boundary | None = None, cell_capacity_J_K: float = 0.0, cell_initial_K=None,
+                cell_ambient_conductance_W_K: float = 0.0, cell_ambient_K=None,
                 density: str = "solid", safety: float = 0.9) -> Result1D:
     """Run the fixed-grid enthalpy method (:func:`batterylab.kernels.pcm.enthalpy_1d`).
 
@@ -163,6 +164,8 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
     left, right : :class:`Boundary` (default: adiabatic)
     cell_capacity_J_K : heat capacity of the lumped cell node [J K-1] (``left.kind == "cell"``)
     cell_initial_K : initial cell temperature [K] (default: the PCM's at the left node)
+    cell_ambient_conductance_W_K : cell node straight to ambient [W K-1] (the cell's surfaces the
+        PCM does not cover), with ambient ``cell_ambient_K`` [K] (number or one per interval)
     density : node-mass density, ``"solid"`` or ``"liquid"``
     safety : fraction of the explicit stability limit used, (0, 1]
     """
@@ -180,15 +183,23 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
     h0 = material.enthalpy_J_kg(t0)
     cap = 0.0
     tc0 = float(t0[0])
+    g_ca = finite_scalar("cell_ambient_conductance_W_K", cell_ambient_conductance_W_K, low=0.0, unit="W K-1")
+    amb_ca = np.zeros(m)
     if lcode == 3:
         cap = positive("cell_capacity_J_K", cell_capacity_J_K, "J K-1")
         if cell_initial_K is not None:
             tc0 = temperature_K("cell_initial_K", float(cell_initial_K))
+        if g_ca > 0.0:
+            if cell_ambient_K is None:
+                raise InputError("cell_ambient_K [K] is required with cell_ambient_conductance_W_K > 0")
+            amb_ca = temperature_K("cell_ambient_K", _interval_values("cell_ambient_K", cell_ambient_K, m))
+    elif g_ca > 0.0:
+        raise InputError("cell_ambient_conductance_W_K needs a 'cell' left boundary")
     from ..kernels.pcm import enthalpy_1d, temperature_of_enthalpy
 
     h, tc, ledger = enthalpy_1d(t, grid.volume_m3, grid.area_m2, grid.half_left_m, grid.half_right_m, mat, h0,
                                 np.array([lcode, rcode], dtype=np.int64), np.array([lcoef, rcoef]), lval, rval,
-                                float(cap), float(tc0), float(safety))
+                                float(cap), float(tc0), float(g_ca), amb_ca, float(safety))
     temp, frac = temperature_of_enthalpy(h.ravel(), mat)
     return Result1D(t, grid, h, temp.reshape(h.shape), frac.reshape(h.shape), tc, ledger[:, 0], ledger[:, 1],
                     ledger[:, 2], int(ledger[-1, 3]), float(mat[0] * grid.volume_m3.sum()))
