@@ -135,3 +135,29 @@ def test_shipped_sets_cite_every_value():
         assert 4.0 < c.capacity_Ah < 6.0  # sized like the 5 Ah LG M50
         assert c["lithium_molar_volume_m3_mol"] == 1.3e-5
     assert load_cell("sulfide")["electrolyte_conductivity_S_m"] == 2.5
+
+
+def test_contact_loss_above_critical_current_raises_interface_overpotential_as_one_over_a(cell):
+    """Below the critical stripping current the contact stays whole; above it voids open, and the
+    Li interface overpotential follows Butler-Volmer with j0 proportional to the contact fraction."""
+    from batterylab.solid_state.parameters import GAS_CONSTANT_J_MOL_K as R, interface_resistance_ohm_m2
+
+    A = cell.electrode_area_m2
+    t = np.array([0.0, 300.0, 300.001, 900.0])
+    te = np.linspace(0.0, 900.0, 31)
+    out = {}
+    for i_A_m2 in (5.0, 20.0):  # critical current at 7 MPa: 10 A/m2
+        I = i_A_m2 * A
+        out[i_A_m2] = model.simulate(cell, t, current_A=np.array([I, I, 0.0, 0.0]), limits=model.Limits(5 * I, 2.5, 4.5),
+                                     contact_loss=True, t_eval_s=te, mesh_points=6,
+                                     extra_variables=["Lithium metal interface reaction overpotential [V]"])
+    assert out[5.0]["contact_fraction"].min() > 0.999
+    a = out[20.0]["contact_fraction"]
+    assert a[10] < 0.7  # after 300 s at twice the critical current
+    assert a[-1] > a[10] + 0.1  # creep closes voids at rest
+    r = out[20.0]
+    k = 5  # during stripping
+    T = r["temperature_K"][k]
+    j0 = R * T * a[k] / (FARADAY_C_MOL * interface_resistance_ohm_m2(cell, T))
+    eta = 2 * R * T / FARADAY_C_MOL * np.arcsinh(20.0 / (2 * j0))
+    assert abs(r["Lithium metal interface reaction overpotential [V]"][k]) == pytest.approx(eta, rel=1e-3)

@@ -20,6 +20,22 @@ Butler-Volmer kinetics at its interface), with
   :math:`q` the discharged charge [C] and :math:`\\bar V_{Li} = 1.3\\times10^{-5}` m3/mol:
   4.85 um per mAh/cm2 (1 mAh/cm2 = 36 000 C/m2; 36 000 / 96 485 x 1.3e-5 = 4.85e-6 m).
 
+Optional contact loss (``contact_loss=True``): a state :math:`a \\in (0, 1]`, the fraction of
+the Li | electrolyte interface in contact, scales the interface resistance as :math:`1/a` (and
+as :math:`(p/p_{ref})^{-1/2}` with stack pressure). Voids open when the local stripping current
+density :math:`i/a` exceeds the pressure-dependent critical current
+:math:`i_c = i_{c,ref}\\,p/p_{ref}` (Kasemchainan et al. 2019, doi:10.1038/s41563-019-0438-9:
+stripping faster than creep can supply Li leaves voids), and creep or plating closes them:
+
+.. math::
+
+    \\frac{da}{dt} = -a\\,\\frac{\\bar V_{Li}}{F h_v}\\max(i/a - i_c, 0)
+    + (1 - a)\\left[\\frac{p/p_{ref}}{\\tau_{creep}} + \\frac{\\bar V_{Li}}{F h_v}\\max(-i, 0)\\right]
+
+with void depth scale :math:`h_v` and creep time :math:`\\tau_{creep}`, model constants without a
+primary source (marked so in the parameter files). This is a phenomenological closure, not a
+validated void-evolution model.
+
 Both cells are driven by the same controller (:func:`power_control`): the requested power is
 followed as closely as the cell allows; the current is limited to ``current_limit_A`` and
 derated linearly to zero within ``derate_V`` of either voltage limit and within ``derate_K``
@@ -113,8 +129,34 @@ def power_control(time_s, power_W, limits: Limits, *, mode="power"):
     return control
 
 
-def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DFN"):
-    """The PyBaMM model of ``cell`` (a :class:`SolidStateCell` or a liquid-cell name) driven by ``request``."""
+def critical_current_A_m2(cell: SolidStateCell) -> float:
+    """Critical stripping current density at the cell's stack pressure, ``i_ref p / p_ref`` [A.m-2]."""
+    return cell["critical_stripping_current_A_m2"] * cell["stack_pressure_Pa"] / cell["stack_pressure_reference_Pa"]
+
+
+def _add_contact_loss(model, cell: SolidStateCell, a):
+    """Add the contact-fraction state ``a`` (see the module docstring) to ``model``."""
+    import pybamm
+
+    i = model.variables["Current [A]"] / cell.electrode_area_m2  # stripping positive [A.m-2]
+    ic = critical_current_A_m2(cell)
+    rate = cell["lithium_molar_volume_m3_mol"] / (FARADAY_C_MOL * cell["void_depth_m"])
+    eps = 1e-2 * ic
+    p_ratio = cell["stack_pressure_Pa"] / cell["stack_pressure_reference_Pa"]
+    excess = _smooth_max(i / a - ic, 0.0, eps)
+    plating = _smooth_max(-i, 0.0, eps)
+    model.rhs[a] = -a * rate * excess + (1 - a) * (p_ratio / cell["creep_recovery_time_s"] + rate * plating)
+    model.initial_conditions[a] = pybamm.Scalar(1.0)
+    model.variables["Lithium contact area fraction"] = a
+    model.variables["Lithium interface local current density [A.m-2]"] = i / a
+
+
+def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DFN", contact_variable=None):
+    """The PyBaMM model of ``cell`` (a :class:`SolidStateCell` or a liquid-cell name) driven by ``request``.
+
+    ``contact_variable`` (a ``pybamm.Variable``, solid-state cells only) adds the contact-loss
+    state; the same variable must be given to :func:`pybamm_parameters` as ``contact_fraction``.
+    """
     import pybamm
 
     ctrl = power_control(time_s, request, limits, mode=mode)
@@ -131,6 +173,10 @@ def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DF
         q_C = model.variables["Discharge capacity [A.h]"] * 3600.0
         vm = cell["lithium_molar_volume_m3_mol"]
         model.variables["Lithium metal thickness [m]"] = cell["lithium_thickness_m"] - vm * q_C / (FARADAY_C_MOL * area)
+        if contact_variable is not None:
+            _add_contact_loss(model, cell, contact_variable)
+    elif contact_variable is not None:
+        raise InputError("contact_loss applies to solid-state cells only")
     return model
 
 
@@ -154,8 +200,7 @@ def _liquid_parameters(name, *, ambient_K, h_W_m2K, initial_soc):
 def default_limits(cell, parameter_values=None) -> Limits:
     """Limits of a cell: solid-state from its critical stripping current, LG M50 from its datasheet set."""
     if isinstance(cell, SolidStateCell):
-        imax = cell["critical_stripping_current_A_m2"] * cell.electrode_area_m2 * (
-            cell["stack_pressure_Pa"] / cell["stack_pressure_reference_Pa"])
+        imax = critical_current_A_m2(cell) * cell.electrode_area_m2
         return Limits(imax, cell["lower_voltage_V"], cell["upper_voltage_V"])
     from .compare import liquid_reference
 
@@ -177,7 +222,8 @@ def resolve_cell(cell):
 
 def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_W_m2K=10.0,
              initial_soc=0.5, limits: Limits | None = None, kind="DFN", t_eval_s=None,
-             extra_variables=(), rtol=1e-4, atol=1e-6, mesh_points: int | None = None):
+             extra_variables=(), rtol=1e-4, atol=1e-6, mesh_points: int | None = None,
+             contact_loss: bool = False):
     """Run the duty on ``cell`` and return arrays (discharge positive).
 
     Parameters
@@ -202,6 +248,10 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     mesh_points : int, optional
         Finite-volume points per electrode/separator domain and per particle (PyBaMM's defaults
         when ``None``).
+    contact_loss : bool
+        Solid-state cells: add the void-formation / contact-area state (output
+        ``contact_fraction``). The default limits hold the current at the critical stripping
+        current, where no voids form; pass wider ``limits`` to see contact loss.
 
     Returns
     -------
@@ -222,15 +272,21 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     h_W_m2K = positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
     initial_soc = finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
     cell = resolve_cell(cell)
+    contact_var = None
+    if contact_loss:
+        if not isinstance(cell, SolidStateCell):
+            raise InputError(f"contact_loss applies to solid-state cells only, got cell {cell!r}")
+        contact_var = pybamm.Variable("Lithium contact area fraction", bounds=(0.0, 1.0))
     if isinstance(cell, SolidStateCell):
-        pv = pybamm_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
+        pv = pybamm_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc,
+                               contact_fraction=contact_var)
     else:
         pv = _liquid_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
     if limits is None:
         limits = default_limits(cell, pv)
     pv.update({"Lower voltage cut-off [V]": limits.lower_voltage_V - 0.3,
                "Upper voltage cut-off [V]": limits.upper_voltage_V + 0.3}, check_already_exists=False)
-    model = build_model(cell, t, req, limits, mode=mode, kind=kind)
+    model = build_model(cell, t, req, limits, mode=mode, kind=kind, contact_variable=contact_var)
     t_eval = t if t_eval_s is None else time_array("t_eval_s", t_eval_s)
     solver = pybamm.IDAKLUSolver(rtol=rtol, atol=atol)
     var_pts = None
@@ -247,6 +303,8 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     out["requested_W" if mode == "power" else "requested_A"] = np.interp(out["time_s"], t, req)
     if isinstance(cell, SolidStateCell):
         out["lithium_thickness_m"] = np.asarray(sol["Lithium metal thickness [m]"].entries, float).reshape(-1)
+    if contact_loss:
+        out["contact_fraction"] = np.asarray(sol["Lithium contact area fraction"].entries, float).reshape(-1)
     for name in extra_variables:
         out[name] = np.asarray(sol[name].entries, dtype=np.float64)
     out["meta"] = {
@@ -256,6 +314,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         "rtol": rtol,
         "atol": atol,
         "mesh_points": mesh_points,
+        "contact_loss": contact_loss,
         "limits": limits.__dict__.copy(),
         "ambient_K": ambient_K,
         "h_W_m2K": h_W_m2K,
