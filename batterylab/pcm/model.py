@@ -320,3 +320,35 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
         idx = np.append(idx, m)
     return LumpedResult(t[idx], tc, tp, f, led[:, 0], led[:, 1], led[:, 2], led[:, 3], led[:, 4], led[:, 5],
                         led[:, 6], led[:, 7])
+
+
+def shell_outer_radius_m(inner_radius_m: float, height_m: float, volume_m3: float) -> float:
+    """Outer radius [m] of a cylindrical shell of ``volume_m3`` [m3] around a cylinder of radius
+    ``inner_radius_m`` [m] and height ``height_m`` [m]: ``sqrt(r_i^2 + V / (pi H))``."""
+    r_i = positive("inner_radius_m", inner_radius_m, "m")
+    h = positive("height_m", height_m, "m")
+    v = positive("volume_m3", volume_m3, "m3")
+    return float(np.sqrt(r_i**2 + v / (np.pi * h)))
+
+
+def shell_conductance_W_K(material: Material, inner_radius_m: float, height_m: float, pcm_mass_kg: float,
+                          contact_resistance_K_W: float = 0.0, density: str = "solid") -> float:
+    """Conductance [W K-1] from a cylindrical cell's surface to the lumped node of a PCM shell
+    around it: contact resistance plus radial conduction through the solid PCM from ``r_i`` to
+    the radius that halves the shell's volume, ``r_m = sqrt((r_i^2 + r_o^2) / 2)``::
+
+        G = 1 / (R_c + ln(r_m / r_i) / (2 pi k_s H))
+
+    (steady radial conduction in a cylinder, e.g. Incropera et al., Fundamentals of Heat and
+    Mass Transfer, eq. 3.33). The solid conductivity is used: the slower phase sets the
+    buffering rate when the PCM starts solid; natural convection in the melt is not modelled.
+    """
+    rho = {"solid": material.density_solid_kg_m3, "liquid": material.density_liquid_kg_m3}
+    if density not in rho:
+        raise unknown_option("density", density, rho)
+    m = positive("pcm_mass_kg", pcm_mass_kg, "kg")
+    r_c = finite_scalar("contact_resistance_K_W", contact_resistance_K_W, low=0.0, unit="K W-1")
+    r_i = positive("inner_radius_m", inner_radius_m, "m")
+    r_o = shell_outer_radius_m(r_i, height_m, m / rho[density])
+    r_m = np.sqrt(0.5 * (r_i**2 + r_o**2))
+    return float(1.0 / (r_c + np.log(r_m / r_i) / (2.0 * np.pi * material.conductivity_solid_W_m_K * height_m)))

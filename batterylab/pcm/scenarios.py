@@ -29,7 +29,7 @@ import numpy as np
 from ..checks import finite_scalar, positive, temperature_K
 from ..errors import InputError
 from .materials import Material, load_material
-from .model import simulate_lumped
+from .model import Boundary, shell_conductance_W_K, shell_grid, shell_outer_radius_m, simulate_1d, simulate_lumped
 
 
 # --------------------------------------------------------------------------- cell providers
@@ -445,6 +445,7 @@ class FastChargeResult:
     capacity_after_year_no_pcm: float | None
     aging_model: str | None
     energy_error_relative: float
+    peak_temperature_shell_K: float = math.nan  # with PCM, 1D shell model (nan: not run)
     config: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
@@ -466,6 +467,7 @@ class FastChargeResult:
             "peak cell temperature with PCM [degC]": self.peak_temperature_K - 273.15,
             "peak cell temperature without PCM [degC]": self.peak_temperature_no_pcm_K - 273.15,
             "peak reduction [K]": self.peak_reduction_K,
+            "peak cell temperature with PCM, 1D shell model [degC]": self.peak_temperature_shell_K - 273.15,
             "PCM plateau (mushy) duration [min]": self.plateau_s / 60.0,
             "PCM mass per cell [g]": 1e3 * self.pcm_mass_per_cell_kg,
             "PCM mass (pack) [kg]": self.pcm_mass_kg,
@@ -495,6 +497,8 @@ class FastChargeResult:
             "pcm_liquid_fraction": Variable(self.liquid_fraction, "1", "PCM liquid fraction [-]", d),
             "peak_temperature_K": Variable(np.array([self.peak_temperature_K, self.peak_temperature_no_pcm_K]), "K",
                                            "Peak cell temperature, with and without PCM [K]", ("case",)),
+            "peak_temperature_shell_K": Variable(np.array([self.peak_temperature_shell_K]), "K",
+                                                 "Peak cell temperature with PCM, 1D shell model (NaN: not run) [K]", ("scalar",)),
             "plateau_s": Variable(np.array([self.plateau_s]), "s", "Time the PCM spends melting or freezing in the day [s]", ("scalar",)),
             "pcm_mass_kg": Variable(np.array([self.pcm_mass_kg]), "kg", "PCM mass, pack [kg]", ("scalar",)),
             "pcm_volume_m3": Variable(np.array([self.pcm_volume_m3]), "m3", "PCM liquid volume, pack [m3]", ("scalar",)),
@@ -537,9 +541,10 @@ class FastChargeResult:
 
 def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_cell_kg: float = 0.015,
                 charger_power_kW: float = 1000.0, pack_energy_kWh: float = 600.0, initial_soc: float = 0.1,
-                ambient_K: float = 298.15, cell_pcm_conductance_W_K: float = 1.0,
+                ambient_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
                 pcm_ambient_conductance_W_K: float = 0.02, cooling_conductance_W_K: float | None = None,
-                aging_model: str | None = "wang2011", days: int = 3) -> FastChargeResult:
+                cell_radius_m: float = 0.0105, cell_height_m: float = 0.070, contact_resistance_K_W: float = 0.02,
+                shell_nodes: int = 20, aging_model: str | None = "wang2011", days: int = 3) -> FastChargeResult:
     """Fast-charge buffering: a high-power charge (megawatt-class truck charging scaled to one
     cell) with and without PCM around the cell.
 
@@ -552,10 +557,14 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
         at ``charger_power / pack_energy`` times its nominal energy [W]
     initial_soc : SOC at the start of the charge [-]
     ambient_K : ambient (coolant) temperature [K]
-    cell_pcm_conductance_W_K : cell to PCM [W K-1]
+    cell_pcm_conductance_W_K : cell to the PCM's lumped node [W K-1]; default: from the geometry
+        of a PCM shell around the cell (:func:`batterylab.pcm.model.shell_conductance_W_K` with
+        ``cell_radius_m``, ``cell_height_m`` [m] (a 21700 cell) and ``contact_resistance_K_W``)
     pcm_ambient_conductance_W_K : PCM to ambient [W K-1]
     cooling_conductance_W_K : cell to ambient [W K-1] in both cases (default: the cell parameter
         set's h A)
+    shell_nodes : if > 0, the PCM case is also run with the 1D enthalpy method on a shell of this
+        many nodes around the cell (resolving conduction in the PCM) as a check of the lumped model
     aging_model : ageing model of :mod:`batterylab.aging` for the year of daily charges, or None
     days : identical days simulated; the last one is reported (periodic state)
     """
@@ -566,8 +575,12 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     e_pack = positive("pack_energy_kWh", pack_energy_kWh, "kWh")
     soc0 = finite_scalar("initial_soc", initial_soc, low=0.0, high=0.95)
     t_amb = temperature_K("ambient_K", ambient_K)
-    g_cp = positive("cell_pcm_conductance_W_K", cell_pcm_conductance_W_K, "W K-1")
+    if cell_pcm_conductance_W_K is None:
+        g_cp = shell_conductance_W_K(mat, cell_radius_m, cell_height_m, m_cell, contact_resistance_K_W)
+    else:
+        g_cp = positive("cell_pcm_conductance_W_K", cell_pcm_conductance_W_K, "W K-1")
     g_pa = finite_scalar("pcm_ambient_conductance_W_K", pcm_ambient_conductance_W_K, low=0.0, unit="W K-1")
+    shell_nodes = int(shell_nodes)
     g_ca = cell.cooling_conductance_W_K if cooling_conductance_W_K is None else \
         finite_scalar("cooling_conductance_W_K", cooling_conductance_W_K, low=0.0, unit="W K-1")
     days = int(days)
@@ -588,9 +601,21 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     wo = simulate_lumped(t, q, t_amb, mat, pcm_mass_kg=1.0, cell_pcm_conductance_W_K=0.0,
                          pcm_ambient_conductance_W_K=0.0, **kw)
     last = slice((days - 1) * (t1.size - 1), None)
+    energy_error = float(max(w.energy_error_relative.max(), wo.energy_error_relative.max()))
     tc, tc0 = w.cell_temperature_K[0, last], wo.cell_temperature_K[0, last]
     tp, fr = w.pcm_temperature_K[0, last], w.liquid_fraction[0, last]
     # plateau: time in the mushy range during the last day (interval midpoints)
+    peak_shell = math.nan
+    if shell_nodes > 0:
+        r_o = shell_outer_radius_m(cell_radius_m, cell_height_m, m_cell / mat.density_solid_kg_m3)
+        grid = shell_grid(cell_radius_m, r_o, shell_nodes, cell_height_m)
+        h_out = g_pa / grid.area_m2[-1] if g_pa > 0 else 0.0
+        right = Boundary("convective", t_amb, h_out) if h_out > 0 else Boundary("flux", 0.0)
+        sh = simulate_1d(grid, mat, t, t_amb, left=Boundary("cell", q, contact_resistance_K_W), right=right,
+                         cell_capacity_J_K=cap, cell_initial_K=t_amb, cell_ambient_conductance_W_K=g_ca,
+                         cell_ambient_K=t_amb)
+        peak_shell = float(sh.cell_temperature_K[last].max())
+        energy_error = max(energy_error, sh.energy_error_relative)
     f_mid = 0.5 * (fr[1:] + fr[:-1])
     plateau = float(np.sum(np.diff(t1)[(f_mid > 0.0) & (f_mid < 1.0)]))
     charging = trace.current_A < 0
@@ -632,6 +657,8 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
                   pcm_file=mat.notes.get("pcm_path"), pcm_mass_per_cell_kg=m_cell, charger_power_kW=p_kw,
                   pack_energy_kWh=e_pack, c_rate_power_per_h=c_rate, cell_power_W=p_cell, initial_soc=soc0,
                   ambient_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
+                  cell_radius_m=cell_radius_m, cell_height_m=cell_height_m,
+                  contact_resistance_K_W=contact_resistance_K_W, shell_nodes=shell_nodes,
                   cooling_conductance_W_K=g_ca, cell_heat_capacity_J_K=cap, aging_model=aging_model, days=days)
     return FastChargeResult(
         time_s=t1 - t1[0], heat_W=q1, soc=trace.soc, cell_temperature_K=tc, cell_temperature_no_pcm_K=tc0,
@@ -639,6 +666,5 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
         peak_temperature_no_pcm_K=float(tc0.max()), plateau_s=plateau, charge_duration_s=charge_s, cell_power_W=p_cell,
         pcm_mass_per_cell_kg=m_cell, pcm_mass_kg=m_cell * n_cells, pcm_volume_m3=m_cell * n_cells / mat.density_liquid_kg_m3,
         n_cells=n_cells, capacity_after_year=cap_w, capacity_after_year_no_pcm=cap_wo, aging_model=used_model,
-        energy_error_relative=float(max(w.energy_error_relative.max(), wo.energy_error_relative.max())),
-        config=config, notes=notes,
+        energy_error_relative=energy_error, peak_temperature_shell_K=peak_shell, config=config, notes=notes,
     )
