@@ -14,6 +14,9 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from batterylab.errors import BatterylabError, InputError, OptionError, ParameterError
 
@@ -430,3 +433,29 @@ def test_lgm50_bpx_conversion_reproduces_pybamm_chen2020(tmp_path):
     assert np.max(np.abs(dv)) < 1e-4
     assert b.temperature_K.max() == pytest.approx(a.temperature_K.max(), abs=1e-3)
     assert b.discharge_capacity_Ah[-1] == pytest.approx(a.discharge_capacity_Ah[-1], rel=1e-5)
+
+
+@given(
+    t=arrays(np.float64, st.integers(3, 40), elements=st.floats(0.0, 1e5), unique=True),
+    i=st.integers(0, 38),
+)
+def test_any_non_increasing_time_is_rejected_before_pybamm(spm, t, i):
+    t = np.sort(t)
+    i = i % (t.size - 1)
+    t[[i, i + 1]] = t[[i + 1, i]]  # one swapped pair
+    with pytest.raises(InputError, match=rf"time_s must be strictly increasing \[s\]; time_s\[{i + 1}\] = "):
+        spm.run_current(t, np.ones(t.size))
+
+
+@given(
+    n=st.integers(2, 40),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.integers(0, 39),
+)
+def test_any_non_finite_duty_is_rejected_before_pybamm(spm, n, bad, where):
+    t = np.arange(n, dtype=np.float64) * 10.0
+    p = np.full(n, 3.0)
+    k = where % n
+    p[k] = bad
+    with pytest.raises(InputError, match=rf"power_W must be finite, got {bad!r} at index {k}"):
+        spm.run_power(t, p)
