@@ -8,9 +8,16 @@
 The electrochemistry is PyBaMM's (Sulzer et al. 2021, doi:10.5334/jors.309): the
 Doyle-Fuller-Newman model (DFN; Doyle, Fuller, Newman 1993, doi:10.1149/1.2221597), the single
 particle model with electrolyte (SPMe; Marquis et al. 2019, doi:10.1149/2.0341915jes) and the
-single particle model (SPM). The lumped thermal model solves
-``C dT/dt = Q - h A (T - T_amb)`` with C the layer-averaged volumetric heat capacity times the
-cell volume [J.K-1]; ``x-full`` resolves temperature through the cell thickness.
+single particle model (SPM). The DFN solves, through the cell thickness x and the particle
+radius r: solid diffusion ``dc_s/dt = (1/r^2) d/dr (r^2 D_s dc_s/dr)``; electrolyte
+``eps dc_e/dt = d/dx (D_e,eff dc_e/dx) + (1 - t+) a j / F``; charge conservation in solid and
+electrolyte; Butler-Volmer kinetics ``j = 2 j0 sinh(F eta / 2RT)`` with
+``eta = phi_s - phi_e - U(c_s,surf)``. The SPMe and SPM are its asymptotic reductions for small
+electrolyte and solid-potential variations (valid to about 2-3C for typical cells; Marquis et
+al. 2019). The lumped thermal model solves ``C dT/dt = Q - h A (T - T_amb)`` with C the
+layer-averaged volumetric heat capacity times the cell volume [J.K-1] and Q the ohmic,
+irreversible, reversible and mixing heat [W]; ``x-full`` resolves temperature through the cell
+thickness. Validity: each parameter set's C-rate and temperature range (checked).
 
 Current and power are **discharge positive**.
 """
@@ -56,7 +63,8 @@ class CellModel:
         the path of a BPX JSON file or a batterylab cell JSON file.
     model : {"SPM", "SPMe", "DFN"}
     thermal : {"isothermal", "lumped", "x-lumped", "x-full"}
-        ``x-full`` needs SPMe or DFN.
+        ``x-lumped``/``x-full`` need per-layer thermal data (``LGM50``, ``LFP26650`` and the
+        validation sets have it; the BPX sets do not).
     sei, lithium_plating, loss_of_active_material : str, optional
         PyBaMM's ``"SEI"``, ``"lithium plating"`` and ``"loss of active material"`` option values
         (e.g. ``"solvent-diffusion limited"``, ``"irreversible"``, ``"stress-driven"``); typos raise
