@@ -26,9 +26,9 @@ heat capacity ``c_m = (c_s + c_l)/2`` and ``h_liq = c_m (T_liq - T_sol) + L``::
     h >= h_liq        : T = T_liq + (h - h_liq) / c_l,               f = 1
 
 i.e. the latent heat is released linearly over the mushy range [T_sol, T_liq] and the liquid
-fraction ``f`` is linear in temperature there (Voller & Prakash 1987 style fixed-grid enthalpy
-method; Alexiades & Solomon, *Mathematical Modeling of Melting and Freezing Processes*, 1993,
-doi:10.1201/9780203749449). The node conductivity is ``k = k_s + f (k_l - k_s)``; the conductance
+fraction ``f`` is linear in temperature there: the fixed-grid enthalpy method (Voller & Cross,
+Int. J. Heat Mass Transfer 24 (1981) 545, doi:10.1016/0017-9310(81)90062-4; Alexiades & Solomon,
+*Mathematical Modeling of Melting and Freezing Processes*, 1993, doi:10.1201/9780203749449). The node conductivity is ``k = k_s + f (k_l - k_s)``; the conductance
 of the face between two nodes uses the series (harmonic-mean) combination of the two half-cells.
 
 Time stepping

@@ -19,10 +19,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
+from .. import citations
 from ..errors import InputError, unknown_option
 from .materials import Material
 
 BOUNDARY_KINDS = {"flux": 0, "temperature": 1, "convective": 2, "cell": 3}
+
+
+def _cite():
+    citations.register("VollerCross1981", "V. R. Voller, M. Cross, Accurate solutions of moving boundary problems using "
+                       "the enthalpy method, Int. J. Heat Mass Transfer 24 (1981) 545, doi:10.1016/0017-9310(81)90062-4")
+    citations.register("Alexiades1993", "V. Alexiades, A. D. Solomon, Mathematical Modeling of Melting and Freezing "
+                       "Processes, Hemisphere, 1993, doi:10.1201/9780203749449")
 
 
 @dataclass
@@ -169,6 +177,7 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
     density : node-mass density, ``"solid"`` or ``"liquid"``
     safety : fraction of the explicit stability limit used, (0, 1]
     """
+    _cite()
     t = time_array("time_s", time_s)
     m = t.size - 1
     left = left or Boundary()
@@ -282,6 +291,7 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
     cell_initial_K, pcm_initial_K : initial temperatures [K] (PCM default: the cell's)
     record_every : store every this many intervals (and the last)
     """
+    _cite()
     t = time_array("time_s", time_s)
     m = t.size - 1
     mats = material if isinstance(material, (list, tuple)) else [material]
