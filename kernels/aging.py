@@ -27,8 +27,8 @@ Stressor vector (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-ci
 [V] (model table), 3 anode potential [V] (model table), 4 |C-rate| [1/h], 5 depth of cycle [-].
 Time-driven and step-throughput states see *step* stress (mean of the two samples of a step;
 depth 0). Cycle-driven states see *cycle* stress of each rainflow half/full cycle when it closes:
-depth = range, SOC = mean of the two reversal points, temperature and C-rate = time means over
-the cycle's own segment, voltage and anode potential from the tables at the mean SOC.
+depth = range, SOC = mean of the two reversal points, temperature = time mean over the cycle's
+own segment, C-rate = mean over the time current flowed in that segment (rests excluded), voltage and anode potential from the tables at the mean SOC.
 
 Rainflow counting follows ASTM E1049-85 section 5.4.4 exactly as the ``rainflow`` package
 (three-point rule with the starting-point half cycle), streaming: the reversal stack lives in the
@@ -121,7 +121,10 @@ H_RF_XLAST, H_RF_X, H_RF_DLAST, H_CAND_T, H_CAND_CT, H_CAND_CC, H_NSTACK, H_OVER
 H_NFULL, H_NHALF = 16, 17
 #: relative capacity q at the start of the last step with throughput (SET_EFC_NOMINAL models)
 H_QF = 18
-HEAD = 20
+#: running time with current flowing [s], and its value at the reversal candidate: a cycle's mean
+#: C-rate is its charge throughput over the time current flowed (rests excluded)
+H_CUMA, H_CAND_CA = 20, 21
+HEAD = 24
 #: Reversal-stack capacity per cell. Rainflow ranges on the stack strictly decrease, so a SOC
 #: profile needs more than this many nested, ever-smaller oscillations to overflow; on overflow
 #: the oldest range is counted as a half cycle (counted in ``H_OVERFLOW``).
@@ -133,7 +136,7 @@ QR_MAX = 1e12
 
 def state_length(n_states: int, stack: int = STACK) -> int:
     """Length of one cell's state vector for a model with ``n_states`` states."""
-    return HEAD + n_states + 4 * stack
+    return HEAD + n_states + 5 * stack
 
 
 # ============================================================================================
@@ -401,16 +404,18 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     ct2 = st[base_v + 2 * nstk + i2]
     cc1 = st[base_v + 3 * nstk + i1]
     cc2 = st[base_v + 3 * nstk + i2]
+    act = abs(st[base_v + 4 * nstk + i2] - st[base_v + 4 * nstk + i1])
     rng = abs(x1 - x2)
     dur = t2 - t1
     if dur < 0.0:
         dur = -dur
     if dur > 0.0:
         Tm = abs(ct2 - ct1) / dur
-        cr = abs(cc2 - cc1) / dur
     else:
         Tm = Tnow
-        cr = 0.0
+    cr = 0.0
+    if act > 0.0:
+        cr = abs(cc2 - cc1) / act
     sm = 0.5 * (x1 + x2)
     stress[0] = Tm
     stress[1] = sm
@@ -434,7 +439,7 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
 
 
 @helper
-def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
     """Push a reversal point and extract the cycles it closes (ASTM E1049-85 5.4.4)."""
     nstk = STACK
@@ -443,7 +448,7 @@ def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         # overflow: count the oldest range as a half cycle and drop the starting point
         _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
                expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
-        for a in range(4):
+        for a in range(5):
             off = base_v + a * nstk
             for j in range(n - 1):
                 st[off + j] = st[off + j + 1]
@@ -453,6 +458,7 @@ def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
     st[base_v + nstk + n] = t
     st[base_v + 2 * nstk + n] = ct
     st[base_v + 3 * nstk + n] = cc
+    st[base_v + 4 * nstk + n] = ca
     n += 1
     while n >= 3:
         X = abs(st[base_v + n - 1] - st[base_v + n - 2])
@@ -462,7 +468,7 @@ def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         if n == 3:
             _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
-            for a in range(4):
+            for a in range(5):
                 off = base_v + a * nstk
                 st[off] = st[off + 1]
                 st[off + 1] = st[off + 2]
@@ -470,7 +476,7 @@ def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         else:
             _cycle(st, base_v, n - 3, n - 2, 1.0, stress, mult, settings, ocv, ua, state_i,
                    state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
-            for a in range(4):
+            for a in range(5):
                 off = base_v + a * nstk
                 st[off + n - 3] = st[off + n - 1]
             n -= 2
@@ -478,13 +484,13 @@ def _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
 
 
 @hot
-def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+def _feed(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
     """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``)."""
     nseen = st[H_NSEEN]
     if nseen == 0.0:
         st[H_RF_XLAST] = x
-        _push(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+        _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
               expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
         st[H_NSEEN] = 1.0
         return
@@ -494,6 +500,7 @@ def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         st[H_CAND_T] = t
         st[H_CAND_CT] = ct
         st[H_CAND_CC] = cc
+        st[H_CAND_CA] = ca
         st[H_NSEEN] = 2.0
         return
     if nseen == 2.0:
@@ -504,10 +511,11 @@ def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
         st[H_CAND_T] = t
         st[H_CAND_CT] = ct
         st[H_CAND_CC] = cc
+        st[H_CAND_CA] = ca
         return
     d_next = x - xc
     if st[H_RF_DLAST] * d_next < 0.0:
-        _push(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], stress, mult, settings,
+        _push(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], st[H_CAND_CA], stress, mult, settings,
               ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin,
               smax, Tnow)
     st[H_RF_XLAST] = xc
@@ -516,6 +524,7 @@ def _feed(st, base_v, x, t, ct, cc, stress, mult, settings, ocv, ua, state_i, st
     st[H_CAND_T] = t
     st[H_CAND_CT] = ct
     st[H_CAND_CC] = cc
+    st[H_CAND_CA] = ca
 
 
 @helper
@@ -526,7 +535,7 @@ def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i
     Modifies ``st`` in place: call it on a copy to keep a resumable state.
     """
     if st[H_NSEEN] >= 3.0:
-        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], stress, mult, settings, ocv,
+        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult, settings, ocv,
               ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax,
               Tnow)
     n = int(st[H_NSTACK])
@@ -678,6 +687,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                                    state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
+                    if cr > 0.0:
+                        st[H_CUMA] += dt
                 else:
                     if not has_cur:
                         st[H_CUMC] += dsoc * qf * 3600.0
@@ -686,7 +697,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             st[H_SOC] = x1
             st[H_TK] = T1
             st[H_I] = I1
-            _feed(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], stress, m, settings, ocv, ua,
+            _feed(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, m, settings, ocv, ua,
                   state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c,
                   smax_c, T1)
             while k_out < n_out and t1 >= out_t[k_out]:
@@ -770,8 +781,12 @@ def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
                 st[H_CUMT] += 0.5 * (st[H_TK] + T1) * dt
                 if use_crate:
                     st[H_CUMC] += st[H_I] * dt
+                    if st[H_I] > 0.0:
+                        st[H_CUMA] += dt
                 else:
                     st[H_CUMC] += dsoc * 3600.0
+                    if dsoc > 0.0:
+                        st[H_CUMA] += dt
             elif not use_crate:
                 st[H_CUMC] += dsoc * 3600.0
             st[H_EFC] += 0.5 * dsoc
@@ -779,7 +794,7 @@ def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
         st[H_SOC] = x1
         st[H_TK] = T1
         st[H_I] = crate[j]
-        count = _rf_feed_log(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], cyc, count, T1)
+        count = _rf_feed_log(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA], cyc, count, T1)
     if finalize:
         tmp = st.copy()
         count = _rf_flush_log(tmp, base_v, cyc, count, st[H_TK])
@@ -792,12 +807,14 @@ def _rf_log(st, base_v, i1, i2, cnt, cyc, count, Tnow):
     x1 = st[base_v + i1]
     x2 = st[base_v + i2]
     dur = abs(st[base_v + nstk + i2] - st[base_v + nstk + i1])
+    act = abs(st[base_v + 4 * nstk + i2] - st[base_v + 4 * nstk + i1])
     if dur > 0.0:
         Tm = abs(st[base_v + 2 * nstk + i2] - st[base_v + 2 * nstk + i1]) / dur
-        cr = abs(st[base_v + 3 * nstk + i2] - st[base_v + 3 * nstk + i1]) / dur
     else:
         Tm = Tnow
-        cr = 0.0
+    cr = 0.0
+    if act > 0.0:
+        cr = abs(st[base_v + 3 * nstk + i2] - st[base_v + 3 * nstk + i1]) / act
     if count < cyc.shape[0]:
         cyc[count, 0] = abs(x1 - x2)
         cyc[count, 1] = 0.5 * (x1 + x2)
@@ -808,12 +825,12 @@ def _rf_log(st, base_v, i1, i2, cnt, cyc, count, Tnow):
 
 
 @helper
-def _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
+def _rf_push_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow):
     nstk = STACK
     n = int(st[H_NSTACK])
     if n == nstk:
         count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
-        for a in range(4):
+        for a in range(5):
             off = base_v + a * nstk
             for j in range(n - 1):
                 st[off + j] = st[off + j + 1]
@@ -823,6 +840,7 @@ def _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
     st[base_v + nstk + n] = t
     st[base_v + 2 * nstk + n] = ct
     st[base_v + 3 * nstk + n] = cc
+    st[base_v + 4 * nstk + n] = ca
     n += 1
     while n >= 3:
         X = abs(st[base_v + n - 1] - st[base_v + n - 2])
@@ -831,14 +849,14 @@ def _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
             break
         if n == 3:
             count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
-            for a in range(4):
+            for a in range(5):
                 off = base_v + a * nstk
                 st[off] = st[off + 1]
                 st[off + 1] = st[off + 2]
             n = 2
         else:
             count = _rf_log(st, base_v, n - 3, n - 2, 1.0, cyc, count, Tnow)
-            for a in range(4):
+            for a in range(5):
                 off = base_v + a * nstk
                 st[off + n - 3] = st[off + n - 1]
             n -= 2
@@ -847,11 +865,11 @@ def _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
 
 
 @helper
-def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
+def _rf_feed_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow):
     nseen = st[H_NSEEN]
     if nseen == 0.0:
         st[H_RF_XLAST] = x
-        count = _rf_push_log(st, base_v, x, t, ct, cc, cyc, count, Tnow)
+        count = _rf_push_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow)
         st[H_NSEEN] = 1.0
         return count
     if nseen == 1.0:
@@ -860,6 +878,7 @@ def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
         st[H_CAND_T] = t
         st[H_CAND_CT] = ct
         st[H_CAND_CC] = cc
+        st[H_CAND_CA] = ca
         st[H_NSEEN] = 2.0
         return count
     if nseen == 2.0:
@@ -869,10 +888,11 @@ def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
         st[H_CAND_T] = t
         st[H_CAND_CT] = ct
         st[H_CAND_CC] = cc
+        st[H_CAND_CA] = ca
         return count
     d_next = x - xc
     if st[H_RF_DLAST] * d_next < 0.0:
-        count = _rf_push_log(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], cyc,
+        count = _rf_push_log(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], st[H_CAND_CA], cyc,
                              count, Tnow)
     st[H_RF_XLAST] = xc
     st[H_RF_X] = x
@@ -880,13 +900,14 @@ def _rf_feed_log(st, base_v, x, t, ct, cc, cyc, count, Tnow):
     st[H_CAND_T] = t
     st[H_CAND_CT] = ct
     st[H_CAND_CC] = cc
+    st[H_CAND_CA] = ca
     return count
 
 
 @helper
 def _rf_flush_log(st, base_v, cyc, count, Tnow):
     if st[H_NSEEN] >= 3.0:
-        count = _rf_push_log(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], cyc, count,
+        count = _rf_push_log(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], cyc, count,
                              Tnow)
     n = int(st[H_NSTACK])
     for j in range(n - 1):

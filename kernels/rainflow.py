@@ -8,8 +8,9 @@ edits to a kernel's own file).
 The cycles are exactly those of the ``rainflow`` package (``rainflow.extract_cycles``): the
 three-point rule with the starting-point half cycle, plateaus skipped, reversals placed at a
 plateau's last sample, and the residue counted as half cycles at the end of the series. On top of
-range and mean, each cycle carries the time-mean temperature and |C-rate| over its own segment
-(between its two reversal points). Counting streams: the state array carries the reversal stack
+range and mean, each cycle carries the time-mean temperature over its own segment (between its
+two reversal points) and the mean |C-rate| over the part of that segment in which current flowed
+(rests at a reversal do not dilute it). Counting streams: the state array carries the reversal stack
 across calls, and a call's residue is counted only when ``finalize=True`` (on a copy, so the
 returned state continues the count exactly).
 

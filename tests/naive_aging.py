@@ -18,18 +18,23 @@ STRESSORS = ["temperature_K", "soc", "voltage_V", "anode_potential_V", "crate_pe
 
 
 def segment_means(time_s, soc, temp, crate, i1, i2):
-    """Time means of temperature (trapezoid) and |C-rate| (step-wise) between samples i1 and i2."""
+    """Between samples i1 and i2: time mean of temperature (trapezoid), and mean |C-rate| over the
+    steps in which current flowed (rests excluded)."""
     a, b = min(i1, i2), max(i1, i2)
     dur = time_s[b] - time_s[a]
-    if dur <= 0:
-        return None, 0.0
     tsum = 0.0
     csum = 0.0
+    active = 0.0
     for k in range(a, b):
         dt = time_s[k + 1] - time_s[k]
         tsum += 0.5 * (temp[k] + temp[k + 1]) * dt
         csum += crate[k] * dt
-    return tsum / dur, csum / dur
+        if crate[k] > 0:
+            active += dt
+    cmean = csum / active if active > 0 else 0.0
+    if dur <= 0:
+        return None, cmean
+    return tsum / dur, cmean
 
 
 def step_crates(time_s, soc, current_A=None, qnom=1.0):
