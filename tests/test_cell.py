@@ -231,6 +231,10 @@ def test_bad_experiment_and_duty(spm):
         spm.run_experiment(["Dischrge at 1C for 1 hour"])
     with pytest.raises(InputError, match="give exactly one duty"):
         cell.simulate("LGM50", experiment=["Rest for 1 minute"], time_s=T, current_A=np.ones(7))
+    with pytest.raises(InputError, match="time_s is used with current_A or power_W only"):
+        cell.simulate("LGM50", experiment=["Rest for 1 minute"], time_s=T)
+    with pytest.raises(InputError, match=r"time_s \[s\] is required with current_A or power_W"):
+        cell.simulate("LGM50", current_A=np.ones(7))
 
 
 def test_solver_failure_becomes_batterylab_error(spm, monkeypatch):

@@ -529,6 +529,8 @@ def simulate(
         )
     if (current_A is not None or power_W is not None) and time_s is None:
         raise InputError("time_s [s] is required with current_A or power_W")
+    if experiment is not None and time_s is not None:
+        raise InputError("time_s is used with current_A or power_W only; an experiment sets its own times")
     cm = CellModel(
         cell, model, thermal, sei=sei, lithium_plating=lithium_plating,
         loss_of_active_material=loss_of_active_material, options=options, parameters=parameters,
