@@ -266,7 +266,9 @@ class CellModel:
             "options": {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()},
             "mesh": self.var_pts_spec,
             "parameter_set": self.parameter_set.config(),
-            "parameter_overrides": self.parameters,
+            "parameter_overrides": {
+                k: (v if isinstance(v, (int, float, str)) else repr(v)) for k, v in self.parameters.items()
+            },
             "check_validity": self.check_validity,
             "current_sign_convention": "discharge positive",
             **run,
