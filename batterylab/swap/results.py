@@ -199,11 +199,11 @@ class StationResult:
             v["export_W"] = Variable(self.step_export_W, "W", "Grid export, step mean [W]", ("time_s",))
         return v
 
-    def save(self, path, *, extra_config: dict | None = None, parameter_files=()):
+    def save(self, path, *, extra_config: dict | None = None, parameter_files=(), attrs=None):
         """Write the result to HDF5 (atomically, with units and provenance)."""
         config = {"station": self.station.to_dict(), "days": self.days,
                   "aging_model": self.aging_model, **(extra_config or {})}
-        attrs = {f"summary_{k}": v for k, v in self.summary().items()}
+        attrs = {**{f"summary_{k}": v for k, v in self.summary().items()}, **(attrs or {})}
         return write_results(path, self.variables(), config=config,
                              parameter_files=parameter_files, attrs=attrs)
 

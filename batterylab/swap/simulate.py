@@ -234,3 +234,79 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
             f"{st.name}: {first} (and {len(ager.warnings) - 1} other extrapolation(s); see "
             f"result.aging_warnings)"), stacklevel=2)
     return result
+
+
+def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None = None) -> list[dict]:
+    """Many stations at once, in parallel over stations (Numba ``prange``), without ageing.
+
+    ``stations`` is a list of anything :func:`load_station` takes; they must share the number of
+    packs, of bays and the time step (group them otherwise). ``seeds`` gives one seed per
+    station (default 0, 1, 2, ...). Each station draws its own Poisson arrivals exactly as
+    :func:`simulate_station` would with the same seed, so a sweep row equals the single run with
+    ``aging=False``.
+
+    Returns one dict per station: ``day_import_Wh``, ``day_export_Wh``, ``day_peak_import_W``
+    (arrays per day), ``lost_fraction``, ``mean_wait_s``, ``pack_swaps``, ``pack_charged_Wh``.
+    """
+    sts = [load_station(s) for s in stations]
+    if not sts:
+        raise InputError("stations is empty; expected at least one station")
+    shapes = {(s.packs, s.bays, s.time_step_s) for s in sts}
+    if len(shapes) > 1:
+        raise InputError(f"stations in one sweep must share packs, bays and time_step_s; got {sorted(shapes)}")
+    days = int(days)
+    if days < 1:
+        raise InputError(f"days must be >= 1 [d], got {days}")
+    seeds = list(range(len(sts))) if seeds is None else list(seeds)
+    if len(seeds) != len(sts):
+        raise InputError(f"seeds must have one value per station ({len(sts)}), got {len(seeds)}")
+    n = len(sts)
+    S, n_bays, dt = sts[0].packs, sts[0].bays, sts[0].time_step_s
+    pars, codes, tar, base, rate, times, trips, offs = [], [], [], [], [], [], [], [0]
+    for s, seed in zip(sts, seeds):
+        rng = np.random.default_rng(seed)
+        t = poisson_arrivals(s.arrival_rate_per_h, days * DAY_S, rng)
+        soc = draw_arrival_soc(s.arrival_soc, t.size, rng)
+        times.append(t)
+        trips.append(trip_energy_Wh(soc, s.soc_full, s.pack_energy_Wh))
+        offs.append(offs[-1] + t.size)
+        p, c = kernel_parameters(s)
+        pars.append(p)
+        codes.append(c)
+        tar.append(s.tariff_per_kWh)
+        base.append(s.base_load_W)
+        rate.append(s.arrival_rate_per_h)
+    f2 = lambda rows: np.ascontiguousarray(np.array(rows, dtype=np.float64))  # noqa: E731
+    energy = f2([[s.pack_energy_Wh] * S for s in sts])
+    soc0 = f2([[s.soc_full] * S for s in sts])
+    n_c = offs[-1]
+    out = dict(imp=np.zeros((n, days)), exp=np.zeros((n, days)), peak=np.zeros((n, days)))
+    cust = dict(w=np.full(n_c, -2.0), p=np.full(n_c, -1, dtype=np.int64), so=np.zeros(n_c), sb=np.zeros(n_c))
+    tot = [np.zeros((n, S)) for _ in range(4)]
+    from ..kernels.jit import get_num_threads, set_num_threads
+
+    old = get_num_threads()
+    if threads is not None:
+        set_num_threads(threads)
+    try:
+        K.station_sweep(
+            0.0, float(dt), days, f2(pars), np.array(codes, dtype=np.int64), f2(tar), f2(base), f2(rate),
+            np.concatenate(times) if n_c else np.zeros(0), np.concatenate(trips) if n_c else np.zeros(0),
+            np.array(offs, dtype=np.int64), energy, np.ones((n, S)), np.zeros((n, S)), soc0,
+            np.full((n, S), -1.0), np.full((n, S), -np.inf), np.full((n, n_bays), -np.inf),
+            np.zeros((n, K.N_IST), dtype=np.int64), np.tile([0.0, -np.inf], (n, 1)),
+            out["imp"], out["exp"], out["peak"], cust["w"], cust["p"], cust["so"], cust["sb"], *tot)
+    finally:
+        set_num_threads(old)
+    rows = []
+    for i in range(n):
+        w = cust["w"][offs[i]:offs[i + 1]]
+        resolved = w > -1.5
+        rows.append({
+            "name": sts[i].name,
+            "day_import_Wh": out["imp"][i], "day_export_Wh": out["exp"][i], "day_peak_import_W": out["peak"][i],
+            "lost_fraction": float(np.mean(w[resolved] < 0)) if resolved.any() else 0.0,
+            "mean_wait_s": float(w[w >= 0].mean()) if (w >= 0).any() else 0.0,
+            "pack_charged_Wh": tot[0][i], "pack_swaps": tot[3][i],
+        })
+    return rows

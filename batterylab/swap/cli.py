@@ -1,0 +1,101 @@
+"""``batterylab swap STATION.json --years N --policy NAME --out result.h5``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .station import CHARGING_POLICIES, HANDOUT_POLICIES
+
+
+def _split_policy(policy: str | None):
+    """``--policy`` takes a charging or a hand-out policy name, or ``charging/handout``."""
+    from ..errors import unknown_option
+
+    if policy is None:
+        return None, None
+    charging = handout = None
+    for part in policy.split("/"):
+        if part in CHARGING_POLICIES and charging is None:
+            charging = part
+        elif part in HANDOUT_POLICIES and handout is None:
+            handout = part
+        else:
+            raise unknown_option("policy", part, [*CHARGING_POLICIES, *HANDOUT_POLICIES])
+    return charging, handout
+
+
+@click.command("swap")
+@click.argument("station", metavar="STATION.json")
+@click.option("--years", type=float, default=None, help="Length of the run [a] (default 1).")
+@click.option("--days", type=int, default=None, help="Length of the run [d] (instead of --years).")
+@click.option("--policy", default=None,
+              help="Charging policy (immediate, tou, valley), hand-out policy (highest_soc, "
+                   "wear_levelling, soh_aware), or both as charging/handout. Default: the file's.")
+@click.option("--compare", default=None,
+              help="A baseline charging policy run on the same arrivals; the main run's "
+                   "difference from it (peak reduction in percent, ...) is printed and stored.")
+@click.option("--v2g/--no-v2g", default=None, help="Switch export to the grid on or off.")
+@click.option("--aging-model", default=None, help="Ageing model (default: the file's, else schmalstieg2014).")
+@click.option("--no-aging", is_flag=True, help="Keep every pack's state of health at 1.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival draws.")
+@click.option("--out", "out", default=None, help="HDF5 file to write (with units).")
+@click.option("--figure", default=None, help="PNG file for the SOH and peak-demand figure.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def swap(station, years, days, policy, compare, v2g, aging_model, no_aging, seed, out, figure,
+         progress):
+    """Simulate a battery-swap station over years and save the result.
+
+    STATION.json is a station file (format in the README, section "Swap-pack rotation") or the
+    name of a shipped example (nio_gen2_like, nio_gen3_like).
+    """
+    import numpy as np
+
+    from .results import policy_difference
+    from .simulate import simulate_station
+    from .station import load_station
+
+    st = load_station(station)
+    charging, handout = _split_policy(policy)
+    if compare is not None:
+        _split_policy(compare)
+        if compare not in CHARGING_POLICIES:
+            from ..errors import unknown_option
+
+            raise unknown_option("charging policy", compare, CHARGING_POLICIES)
+    aging = False if no_aging else (aging_model or True)
+    kw = dict(years=years, days=days, handout=handout, v2g=v2g, aging=aging, progress=progress)
+    result = simulate_station(st, charging=charging, rng=np.random.default_rng(seed), **kw)
+    summary = result.summary()
+    extra = {"seed": seed, "policy": policy}
+    attrs = {}
+    if compare is not None:
+        other = simulate_station(st, charging=compare, rng=np.random.default_rng(seed), **kw)
+        diff = policy_difference(other, result)
+        summary["comparison"] = diff
+        extra["compare"] = compare
+        attrs = {f"comparison_{k}": v for k, v in diff.items()}
+    click.echo(json.dumps(summary, indent=1, default=float))
+    if out:
+        files = [p for p in [_station_path(station)] if p is not None]
+        path = result.save(out, extra_config=extra, parameter_files=files, attrs=attrs)
+        click.echo(f"wrote {path}")
+    if figure:
+        from ..io import atomic_path
+
+        fig = result.figure()
+        with atomic_path(figure, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        click.echo(f"wrote {figure}")
+
+
+def _station_path(station):
+    from pathlib import Path
+
+    from .station import shipped_stations
+
+    p = Path(station)
+    if p.exists():
+        return p
+    return shipped_stations().get(str(station))
