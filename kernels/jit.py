@@ -29,15 +29,16 @@ if not os.environ.get("NUMBA_CACHE_DIR"):
 import numba  # noqa: E402  (NUMBA_CACHE_DIR must be set first)
 
 #: fastmath flags without nnan/ninf: reassociation and contraction only. Reassociation changes
-#: last digits between the kernel and its naive reference, never NaN handling.
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+#: last digits between the kernel and its naive reference, never NaN handling. (Numba accepts a
+#: plain set here, not a frozenset.)
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 _POLICY = dict(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 
 
 def kernel(*args, parallel: bool = False, **overrides):
     """``numba.njit`` with batterylab's policy. Use as ``@kernel`` or ``@kernel(parallel=True)``."""
-    options = {**_POLICY, **overrides, "parallel": parallel}
+    options = {**_POLICY, "fastmath": set(FASTMATH), **overrides, "parallel": parallel}
     if args and callable(args[0]) and len(args) == 1:
         return numba.njit(**options)(args[0])
     return numba.njit(*args, **options)
@@ -45,7 +46,7 @@ def kernel(*args, parallel: bool = False, **overrides):
 
 def helper(func=None, **overrides):
     """An inlined helper of a kernel (same policy, inlined at the Numba IR level)."""
-    options = {**_POLICY, **overrides}
+    options = {**_POLICY, "fastmath": set(FASTMATH), **overrides}
     if func is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(func)
