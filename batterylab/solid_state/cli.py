@@ -18,10 +18,14 @@ import numpy as np
 @click.option("--regulation-W", "regulation_W", type=float, default=None,
               help="Regulation power [W] (default: 1C x nominal energy of the LG M50 reference).")
 @click.option("--ambient-K", "ambient_K", type=float, default=None, help="Ambient temperature [K].")
+@click.option("--mesh-points", type=int, default=10, show_default=True,
+              help="Finite-volume points per domain and particle (PyBaMM default mesh: 0).")
+@click.option("--aging/--no-aging", default=True, show_default=True,
+              help="Age the liquid cell over a year of the duty with the compiled core.")
 @click.option("--compare", "do_compare", is_flag=True, help="Run the same duty on the solid-state sets and LG M50 and print the table.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Result HDF5 file.")
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Write PNG figures beside --out.")
-def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, do_compare, out, figures):
+def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_points, aging, do_compare, out, figures):
     """Track a frequency-regulation signal and score it as PJM does (Manual 12).
 
     Writes the runs (current, voltage, temperature, heat, delivered and requested power) and the
@@ -33,7 +37,8 @@ def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, do_compare
 
     out = Path(out)
     cells = ("sulfide", "llzo", "LGM50") if do_compare else (cell,)
-    result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_K=ambient_K)
+    result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_K=ambient_K,
+                         mesh_points=mesh_points or None, aging_model=None if aging else "none")
     variables = result.variables()
     t, s = result.signal
     from ..io import Variable

@@ -292,9 +292,16 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     step_hold_s, ramp_s : float [s]
         Length of the power step hold and of the ramp to twice the regulation power (``ramp_s``
         ``None`` skips the ramp test).
+    aging_model : str, optional
+        Ageing model of the compiled core (default from the comparison file); ``"none"`` skips
+        the ageing rows.
     aging_resolution_s : float [s], optional
         Resample the duty to this step before the year of ageing (default: the signal's own 2 s).
     """
+    if not cells:
+        raise InputError("cells must name at least one cell")
+    resolved = [_model.resolve_cell(spec) for spec in cells]  # bad names fail before any run
+    t, sig = _duty.signal_from_spec(signal, hours, seed=seed)
     s = _comparison_settings()
     ref = liquid_reference(s["liquid_cell"])
     h = float(s["heat_transfer_coefficient_W_m2K"] if h_W_m2K is None else h_W_m2K)
@@ -303,20 +310,20 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     if regulation_W is None:
         regulation_W = float(s["regulation_C_rate"]) * ref["capacity_Ah"] * ref["nominal_voltage_V"]
     aging_model = aging_model or s["aging_model"]
-    if not cells:
-        raise InputError("cells must name at least one cell")
-    t, sig = _duty.signal_from_spec(signal, hours, seed=seed)
+    if aging_model == "none":
+        notes_aging = "Ageing not run (aging_model='none')."
+    else:
+        notes_aging = (f"Capacity fade from the compiled core's '{aging_model}' NMC/graphite model: liquid cell only; "
+                       "no solid-state ageing model is shipped, so solid-state fade is n/a (not modelled).")
     common = {"ambient_K": amb, "h_W_m2K": h, "initial_soc": soc0, "mesh_points": mesh_points}
     names, values, runs = [], {}, {}
     notes = [
         "Same request in W for every cell; each cell is limited by its own current limit, voltage window and temperature.",
         "Precision normalised by the hourly mean of |regulation signal| (energy-neutral signal).",
-        f"Capacity fade from the compiled core's '{aging_model}' NMC/graphite model: liquid cell only; "
-        "no solid-state ageing model is shipped, so solid-state fade is n/a (not modelled).",
+        notes_aging,
         "The lumped thermal model has one temperature: internal gradients are estimated by the conduction time and Biot number, not simulated.",
     ]
-    for spec in cells:
-        cell = _model.resolve_cell(spec)
+    for cell in resolved:
         name = cell.name if isinstance(cell, SolidStateCell) else str(cell)
         lim = _model.default_limits(cell)
         th = thermal_summary(cell, h_W_m2K=h, reference=ref)
@@ -341,8 +348,11 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         row["heat_J"] = heat_J
         row["temperature_rise_K"] = float(np.max(run["temperature_K"]) - amb)
         row["round_trip_efficiency"] = 1.0 - heat_J / e_in if e_in > 0 else float("nan")
-        cycles, fade = _aging(run, cap, aging_model, soc0, apply_fade=not isinstance(cell, SolidStateCell),
-                             resolution_s=aging_resolution_s)
+        if aging_model == "none":
+            cycles, fade = float("nan"), float("nan")
+        else:
+            cycles, fade = _aging(run, cap, aging_model, soc0, apply_fade=not isinstance(cell, SolidStateCell),
+                                  resolution_s=aging_resolution_s)
         row["micro_cycles_per_year"] = cycles
         row["capacity_fade_1yr"] = fade
         names.append(name)
