@@ -50,6 +50,7 @@ ROWS = {
     "accuracy": ("  accuracy (correlation)", "1"),
     "delay": ("  delay score", "1"),
     "precision": ("  precision", "1"),
+    "throughput_Wh": ("Energy throughput over the duty (in + out)", "W.h"),
     "heat_J": ("Heat generated over the duty", "J"),
     "temperature_rise_K": ("Maximum temperature rise", "K"),
     "thermal_time_constant_s": ("Lumped thermal time constant m c_p / (h A)", "s"),
@@ -346,6 +347,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         p = run["power_W"]
         e_in = float(np.trapezoid(np.maximum(-p, 0.0), run["time_s"]))
         row["heat_J"] = heat_J
+        row["throughput_Wh"] = (e_in + float(np.trapezoid(np.maximum(p, 0.0), run["time_s"]))) / 3600.0
         row["temperature_rise_K"] = float(np.max(run["temperature_K"]) - amb)
         row["round_trip_efficiency"] = 1.0 - heat_J / e_in if e_in > 0 else float("nan")
         if aging_model == "none":
