@@ -78,7 +78,7 @@ MODEL_KEYS = {
     "name", "title", "chemistry", "cell", "nominal_capacity_Ah", "citation", "citations", "licence",
     "description", "conventions", "throughput_factor", "ocv_table", "anode_potential_table",
     "validity", "validity_notes", "states", "groups", "capacity_combine", "resistance_combine",
-    "anchors", "bounds_notes", "untraced", "format_version", "throughput_basis",
+    "anchors", "bounds_notes", "untraced", "format_version", "throughput_basis", "calibration",
 }
 STATE_KEYS = {"name", "type", "driver", "exponent", "k", "y_inf", "group", "sign", "initial", "description", "units", "driver_scale"}
 EXPR_KEYS = {"sum", "lo", "hi", "power", "coef", "terms", "description"}
