@@ -34,7 +34,7 @@ c_repurpose the fraction of value spent on testing and repackaging.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -173,9 +173,9 @@ class GradeRecord:
 
     def evidence(self, bands: GradingBands | None = None) -> dict:
         """The audit record: tests, measured values, thresholds, models and versions."""
-        d = asdict(self)
-        d.pop("details")
-        d = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+        d = {k: getattr(self, k) for k in self.CSV_COLUMNS}
+        d = {k: (None if isinstance(v, float) and not np.isfinite(v) else (list(v) if isinstance(v, list) else v))
+             for k, v in d.items()}
         rec = {"cell_id": self.cell_id, "source": self.source, "status": self.status, "grade": self.grade,
                "provisional_grade": self.provisional_grade, "failed_checks": self.failed_checks,
                "missing": self.missing, "measured": d, "tests": self.details.get("tests", {}),

@@ -45,12 +45,19 @@ class MatchResult:
 
 
 def _spread(x):
-    m = x.mean()
+    m = x.sum() / x.size
     return float((x.max() - x.min()) / m) if m > 0 else 0.0
 
 
 def _module_cost(cap, res, w):
     return _spread(cap) + w * _spread(res)
+
+
+def _costs_rows(cap2d, res2d, w):
+    """Objective of many modules at once: rows of cell capacities and resistances."""
+    sc = (cap2d.max(axis=1) - cap2d.min(axis=1)) / (cap2d.sum(axis=1) / cap2d.shape[1])
+    sr = (res2d.max(axis=1) - res2d.min(axis=1)) / (res2d.sum(axis=1) / res2d.shape[1])
+    return sc + w * sr
 
 
 def _arrange(idx, cap, res, series, parallel, name):
@@ -96,21 +103,36 @@ def match_modules(capacity_Ah, resistance_ohm, series: int, parallel: int, *, re
     baseline = float(costs.sum())
     rng = np.random.default_rng(seed)
     n_swaps = 20 * cap.size if n_swaps is None else int(n_swaps)
-    if n_mod > 1:
-        for _ in range(n_swaps):
-            # neighbours in the sorted order are the useful swap partners
-            m1 = int(rng.integers(n_mod))
-            m2 = min(n_mod - 1, max(0, m1 + int(rng.choice((-2, -1, 1, 2)))))
-            if m1 == m2:
+    if n_mod > 1 and n_swaps > 0:
+        # Swap proposals are evaluated in rounds: each round pairs every module with a neighbour
+        # in the sorted order (disjoint pairs, so accepted swaps never conflict) and tries one
+        # random cell exchange per pair, vectorised over the pairs.
+        w = resistance_weight
+        done = 0
+        round_no = 0
+        while done < n_swaps:
+            shift = 1 + (round_no // 2) % 2  # neighbours at distance 1 and 2
+            start = round_no % 2
+            m1 = np.arange(start, n_mod - shift, 2 * shift)
+            m1 = m1[(m1 // shift) % 2 == (start // shift) % 2] if shift > 1 else m1
+            if m1.size == 0:
+                round_no += 1
+                if round_no > 8:
+                    break
                 continue
-            k1, k2 = int(rng.integers(size)), int(rng.integers(size))
+            m2 = m1 + shift
+            k1 = rng.integers(size, size=m1.size)
+            k2 = rng.integers(size, size=m1.size)
             a1, a2 = assign[m1].copy(), assign[m2].copy()
-            a1[k1], a2[k2] = assign[m2][k2], assign[m1][k1]
-            c1 = _module_cost(cap[a1], res[a1], resistance_weight)
-            c2 = _module_cost(cap[a2], res[a2], resistance_weight)
-            if c1 + c2 < costs[m1] + costs[m2] - 1e-15:
-                assign[m1], assign[m2] = a1, a2
-                costs[m1], costs[m2] = c1, c2
+            rows = np.arange(m1.size)
+            a1[rows, k1], a2[rows, k2] = assign[m2, k2], assign[m1, k1]
+            c1 = _costs_rows(cap[a1], res[a1], w)
+            c2 = _costs_rows(cap[a2], res[a2], w)
+            better = c1 + c2 < costs[m1] + costs[m2] - 1e-15
+            assign[m1[better]], assign[m2[better]] = a1[better], a2[better]
+            costs[m1[better]], costs[m2[better]] = c1[better], c2[better]
+            done += m1.size
+            round_no += 1
     names = list(names) if names is not None else None
     modules = [_arrange(assign[m], cap, res, int(series), int(parallel), f"M{m + 1:04d}") for m in range(n_mod)]
     result = MatchResult(modules, unassigned, baseline, float(costs.sum()),

@@ -431,42 +431,21 @@ def read_batterylab_h5(path) -> list[CellRecord]:
         raise _fail(path, "file not found") from None
     except OSError as exc:
         raise _fail(path, f"not a readable HDF5 file ({exc})") from None
+    batdata = False
     with f:
         fmt = f.attrs.get("record_format", None)
         if isinstance(fmt, bytes):
             fmt = fmt.decode()
-        if fmt != RECORD_FORMAT:
+        if fmt != RECORD_FORMAT and "raw_data" in f:
+            batdata = True
+        elif fmt != RECORD_FORMAT:
             raise _fail(path, f"HDF5 file is not a batterylab cell record (record_format={fmt!r}, expected {RECORD_FORMAT!r})")
-        cell_id = f.attrs.get("cell_id", Path(path).stem)
-        cell_id = cell_id.decode() if isinstance(cell_id, bytes) else str(cell_id)
-        rec = CellRecord(cell_id=cell_id, source=str(path), format="batterylab-h5")
-        try:
-            rec.metadata = json.loads(f.attrs.get("metadata_json", "{}"))
-        except json.JSONDecodeError as exc:
-            raise _fail(path, f"metadata_json attribute is not valid JSON: {exc}") from None
-
-        def get(name):
-            return np.asarray(f[name][()], dtype=np.float64) if name in f else None
-
-        if "timeseries" in f:
-            rec.time_s = get("timeseries/time_s")
-            rec.current_A = get("timeseries/current_A")
-            rec.voltage_V = get("timeseries/voltage_V")
-            rec.temperature_K = get("timeseries/temperature_K")
-            rec.cycle_index = get("timeseries/cycle_index")
-            rec.step_index = get("timeseries/step_index")
-            if rec.time_s is None or rec.current_A is None or rec.voltage_V is None:
-                raise _fail(path, "timeseries group needs time_s, current_A and voltage_V")
-        if "c20" in f:
-            rec.c20_capacity_Ah = get("c20/capacity_Ah")
-            rec.c20_voltage_V = get("c20/voltage_V")
-        if "pulse" in f:
-            rec.pulse_voltage_V = get("pulse/voltage_V")
-            rec.pulse_soc = get("pulse/soc")
-        if "cycles" in f:
-            for key in f["cycles"]:
-                ds = f["cycles"][key]
-                rec.cycles[key] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else np.asarray(ds[()], dtype=np.float64)
+        if batdata:
+            rec = None
+        else:
+            rec = _read_record_body(f, path)
+    if rec is None:
+        return read_batdata_h5(path)
     for name in ("time_s", "current_A", "voltage_V", "c20_capacity_Ah", "c20_voltage_V"):
         arr = getattr(rec, name)
         if arr is not None and not np.isfinite(arr).all():
@@ -474,6 +453,43 @@ def read_batterylab_h5(path) -> list[CellRecord]:
     if rec.time_s is not None:
         _check_time(rec.time_s, path, "timeseries/time_s")
     return [rec]
+
+
+def _read_record_body(f, path) -> CellRecord:
+    import h5py
+
+    cell_id = f.attrs.get("cell_id", Path(path).stem)
+    cell_id = cell_id.decode() if isinstance(cell_id, bytes) else str(cell_id)
+    rec = CellRecord(cell_id=cell_id, source=str(path), format="batterylab-h5")
+    try:
+        rec.metadata = json.loads(f.attrs.get("metadata_json", "{}"))
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"metadata_json attribute is not valid JSON: {exc}") from None
+
+    def get(name):
+        ds = f.get(name)
+        return None if ds is None else np.asarray(ds[()], dtype=np.float64)
+
+    if "timeseries" in f:
+        rec.time_s = get("timeseries/time_s")
+        rec.current_A = get("timeseries/current_A")
+        rec.voltage_V = get("timeseries/voltage_V")
+        rec.temperature_K = get("timeseries/temperature_K")
+        rec.cycle_index = get("timeseries/cycle_index")
+        rec.step_index = get("timeseries/step_index")
+        if rec.time_s is None or rec.current_A is None or rec.voltage_V is None:
+            raise _fail(path, "timeseries group needs time_s, current_A and voltage_V")
+    if "c20" in f:
+        rec.c20_capacity_Ah = get("c20/capacity_Ah")
+        rec.c20_voltage_V = get("c20/voltage_V")
+    if "pulse" in f:
+        rec.pulse_voltage_V = get("pulse/voltage_V")
+        rec.pulse_soc = get("pulse/soc")
+    if "cycles" in f:
+        for key in f["cycles"]:
+            ds = f["cycles"][key]
+            rec.cycles[key] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else np.asarray(ds[()], dtype=np.float64)
+    return rec
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +564,15 @@ READERS = {
 CELL_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".mpr")
 
 
+def _is_hdf5(path: Path) -> bool:
+    """The HDF5 file signature (the reader itself validates the content)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
 def sniff_format(path) -> str:
     """Guess a cell file's format from its suffix and header; raise :class:`CellFileError` if unknown."""
     path = Path(path)
@@ -557,19 +582,9 @@ def sniff_format(path) -> str:
     if suffix == ".mpr":
         return "biologic-mpr"
     if suffix in (".h5", ".hdf5"):
-        import h5py
-
-        try:
-            with h5py.File(path, "r") as f:
-                fmt = f.attrs.get("record_format", b"")
-                fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
-                if fmt == RECORD_FORMAT:
-                    return "batterylab-h5"
-                if "raw_data" in f or "metadata" in f.attrs:
-                    return "batdata-h5"
-        except OSError as exc:
-            raise _fail(path, f"not a readable HDF5 file ({exc})") from None
-        raise _fail(path, "HDF5 file is neither a batterylab cell record nor a battery-data-toolkit file")
+        if not _is_hdf5(path):
+            raise _fail(path, "not an HDF5 file (no HDF5 signature)")
+        return "batterylab-h5"  # read_batterylab_h5 hands battery-data-toolkit files on
     try:
         with open(path, encoding="utf-8-sig") as fh:
             header = fh.readline()
