@@ -103,14 +103,28 @@ def test_limits_cap_current_and_power_follows_within_limits(cell):
     assert np.allclose(r2["current_A"] * r2["voltage_V"], 2.0, rtol=1e-4)
 
 
-def test_conductivity_is_arrhenius(cell):
-    """A colder cell has a larger voltage drop at the same current (electrolyte and interface)."""
-    t = np.array([0.0, 10.0])
-    I = np.full(2, cell.capacity_Ah)
-    lim = model.Limits(10.0, 2.5, 4.5)
-    warm = model.simulate(cell, t, current_A=I, limits=lim, ambient_K=298.15, mesh_points=6)
-    cold = model.simulate(cell, t, current_A=I, limits=lim, ambient_K=268.15, mesh_points=6)
-    assert cold["voltage_V"][-1] < warm["voltage_V"][-1]
+def test_electrolyte_conductivity_and_interface_resistance_are_arrhenius(cell):
+    """At 268.15 K the separator drop is I L / kappa(T) with kappa(T) = kappa_ref exp(E/R (1/T_ref - 1/T)),
+    and the Li interface overpotential is Butler-Volmer with j0 = R T / (F R_int(T))."""
+    from batterylab.solid_state.parameters import GAS_CONSTANT_J_MOL_K as R, arrhenius, interface_resistance_ohm_m2
+
+    T = 268.15
+    i_A_m2 = 10.0
+    I = i_A_m2 * cell.electrode_area_m2
+    r = model.simulate(cell, [0.0, 1.0], current_A=[I, I], limits=model.Limits(10 * I, 2.0, 5.0), ambient_K=T,
+                       t_eval_s=[0.0, 1.0], mesh_points=6, **TIGHT,
+                       extra_variables=["Separator electrolyte potential [V]", "x_s [m]",
+                                        "Lithium metal interface reaction overpotential [V]"])
+    assert r["temperature_K"][0] == T
+    phi, x = r["Separator electrolyte potential [V]"][:, 0], r["x_s [m]"][:, 0]
+    drop = -np.polyfit(x, phi, 1)[0] * cell["separator_thickness_m"]
+    kappa = arrhenius(cell["electrolyte_conductivity_S_m"], cell["electrolyte_activation_energy_J_mol"], T,
+                      cell["reference_temperature_K"])
+    assert kappa < 0.5 * cell["electrolyte_conductivity_S_m"]  # 30 K colder: less than half
+    assert drop == pytest.approx(i_A_m2 * cell["separator_thickness_m"] / kappa, rel=1e-6)
+    j0 = R * T / (FARADAY_C_MOL * interface_resistance_ohm_m2(cell, T))
+    eta = 2 * R * T / FARADAY_C_MOL * np.arcsinh(i_A_m2 / (2 * j0))
+    assert abs(r["Lithium metal interface reaction overpotential [V]"][0]) == pytest.approx(eta, rel=1e-6)
 
 
 def test_bad_inputs_name_the_argument(cell, tmp_path):
