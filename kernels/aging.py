@@ -110,8 +110,9 @@ GF_OFFSET, GF_C0, GF_C1 = range(3)
 # settings (float64 array)
 SET_QNOM, SET_HAS_CURRENT, SET_CAP_COMBINE, SET_RES_COMBINE, SET_NEED_V, SET_NEED_UA, SET_FINALIZE = range(7)
 #: 1.0: throughput (EFC) and the SOC-derived C-rate count against the NOMINAL capacity: each SOC
-#: swing is scaled by the relative capacity q at the start of its step (BLAST-Lite's convention);
-#: 0.0: against the present capacity (plain sum |dSOC| / 2).
+#: swing is scaled by the relative capacity q, refreshed at every confirmed SOC reversal (once
+#: per half cycle; BLAST-Lite refreshes it once per day); 0.0: against the present capacity
+#: (plain sum |dSOC| / 2).
 SET_EFC_NOMINAL = 7
 N_SETTINGS = 8
 
@@ -119,7 +120,7 @@ N_SETTINGS = 8
 H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_CUMT, H_CUMC = range(8)
 H_RF_XLAST, H_RF_X, H_RF_DLAST, H_CAND_T, H_CAND_CT, H_CAND_CC, H_NSTACK, H_OVERFLOW = range(8, 16)
 H_NFULL, H_NHALF = 16, 17
-#: relative capacity q at the start of the last step with throughput (SET_EFC_NOMINAL models)
+#: relative capacity q at the last confirmed SOC reversal (SET_EFC_NOMINAL models)
 H_QF = 18
 #: running time with current flowing [s], and its value at the reversal candidate: a cycle's mean
 #: C-rate is its charge throughput over the time current flowed (rests excluded)
@@ -350,8 +351,13 @@ def _value(stype, store, p):
 @hot
 def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, state_i, state_f,
                    expr_i, expr_f, prod_i, prod_f, term_i, term_f):
-    """Advance every state of one driver family (0: step context, 1: cycle context)."""
+    """Advance every state of one driver family (0: step context, 1: cycle context).
+
+    The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
+    call of ``_expr``: each inlined call would bind its seven arrays again in every step.
+    """
     ns = state_i.shape[0]
+    T = stress[0]
     for s in range(ns):
         drv = state_i[s, 1]
         if driver_kind == 0:
@@ -370,14 +376,47 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
                 continue
         if dx <= 0.0:
             continue
-        k = _expr(state_i[s, 3], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f) * mult[s]
         stype = state_i[s, 0]
+        k = 0.0
         p = state_f[s, 0]
         aux = 0.0
-        if state_i[s, 4] >= 0:
-            aux = _expr(state_i[s, 4], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
-        if (stype == 3 or stype == 1) and state_i[s, 5] >= 0:
-            p = _expr(state_i[s, 5], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+        for slot in range(3):
+            e = state_i[s, 3 + slot]
+            if e < 0 or (slot == 2 and not (stype == 3 or stype == 1)):
+                continue
+            # ---- expression e (same arithmetic as _expr) ----
+            total = 0.0
+            for j in range(expr_i[e, 0], expr_i[e, 1]):
+                v = prod_f[j]
+                for i in range(prod_i[j, 0], prod_i[j, 1]):
+                    if term_i[i, 0] == 9:
+                        v *= _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
+                    else:
+                        v *= _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
+                total += v
+            lo = expr_f[e, 0]
+            hi = expr_f[e, 1]
+            if not (total >= lo):  # also catches NaN
+                total = lo
+            if total > hi:
+                total = hi
+            pw = expr_f[e, 2]
+            if pw != 1.0:
+                if total > 0.0:
+                    total = total ** pw
+                    if total > BIG:
+                        total = BIG
+                elif pw > 0.0:
+                    total = 0.0
+                else:
+                    total = BIG
+            # ---------------------------------------------------
+            if slot == 0:
+                k = total * mult[s]
+            elif slot == 1:
+                aux = total
+            else:
+                p = total
         st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
 
@@ -484,16 +523,18 @@ def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
 
 
 @hot
-def _feed(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
-    """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``)."""
+def _detect(st, x, t, ct, cc, ca):
+    """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``).
+
+    Returns (push, x, t, ct, cc, ca): whether a reversal point is confirmed and must be pushed
+    onto the rainflow stack, and that point. Only ``st`` is passed, so this per-step helper binds
+    one array (the pushes, with the model arrays, are rare).
+    """
     nseen = st[H_NSEEN]
     if nseen == 0.0:
         st[H_RF_XLAST] = x
-        _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-              expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
         st[H_NSEEN] = 1.0
-        return
+        return True, x, t, ct, cc, ca
     if nseen == 1.0:
         st[H_RF_X] = x
         st[H_RF_DLAST] = x - st[H_RF_XLAST]
@@ -502,7 +543,7 @@ def _feed(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
         st[H_CAND_CC] = cc
         st[H_CAND_CA] = ca
         st[H_NSEEN] = 2.0
-        return
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0
     if nseen == 2.0:
         st[H_NSEEN] = 3.0
     xc = st[H_RF_X]
@@ -512,12 +553,13 @@ def _feed(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
         st[H_CAND_CT] = ct
         st[H_CAND_CC] = cc
         st[H_CAND_CA] = ca
-        return
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0
     d_next = x - xc
-    if st[H_RF_DLAST] * d_next < 0.0:
-        _push(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], st[H_CAND_CA], stress, mult, settings,
-              ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin,
-              smax, Tnow)
+    push = st[H_RF_DLAST] * d_next < 0.0
+    pt = st[H_CAND_T]
+    pct = st[H_CAND_CT]
+    pcc = st[H_CAND_CC]
+    pca = st[H_CAND_CA]
     st[H_RF_XLAST] = xc
     st[H_RF_X] = x
     st[H_RF_DLAST] = d_next
@@ -525,6 +567,7 @@ def _feed(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
     st[H_CAND_CT] = ct
     st[H_CAND_CC] = cc
     st[H_CAND_CA] = ca
+    return push, xc, pt, pct, pcc, pca
 
 
 @helper
@@ -663,10 +706,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 I0 = st[H_I]
                 dt = t1 - t0
                 dsoc = abs(x1 - x0)
-                qf = 1.0
-                if nominal and dsoc > 0.0:
-                    qf, _r = _combine(st, state_i, state_f, group_i, group_f, settings, gval)
-                    st[H_QF] = qf
+                qf = st[H_QF] if nominal else 1.0
                 if dt > 0.0:
                     Tm = 0.5 * (T0 + T1)
                     sm = 0.5 * (x0 + x1)
@@ -682,7 +722,11 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                         stress[3] = _table(ua, sm)
                     stress[4] = cr
                     stress[5] = 0.0
-                    _track(stress, smin_c, smax_c, 0, 4)
+                    for i in range(4):  # stress range seen (inline: no array binding per step)
+                        if stress[i] < smin_c[i]:
+                            smin_c[i] = stress[i]
+                        if stress[i] > smax_c[i]:
+                            smax_c[i] = stress[i]
                     _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
                                    state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
                     st[H_CUMT] += Tm * dt
@@ -697,9 +741,12 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             st[H_SOC] = x1
             st[H_TK] = T1
             st[H_I] = I1
-            _feed(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, m, settings, ocv, ua,
-                  state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c,
-                  smax_c, T1)
+            push, px, pt, pct, pcc, pca = _detect(st, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA])
+            if push:
+                if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
+                    st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
+                _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
+                      state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1)
             while k_out < n_out and t1 >= out_t[k_out]:
                 _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                         state_f, group_i, group_f, settings, gval)
@@ -711,6 +758,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
         k_out += 1
     if settings[6] != 0.0 and n_out > 0:
         tmp = st.copy()
+        if nominal and tmp[H_NSEEN] >= 3.0:  # the flush pushes the last sample as a reversal
+            tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval)[0]
         _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
                prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK])
         _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,

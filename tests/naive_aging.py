@@ -268,12 +268,12 @@ def combine(spec, y):
 def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multipliers=None):
     """``simulate`` for ``throughput_basis: nominal_capacity`` (BLAST-Lite's convention).
 
-    Every SOC swing counts as throughput times the relative capacity q at the start of its step
-    (EFC, the SOC-derived C-rate, and each rainflow cycle's depth times the q of the last step
-    with throughput before the cycle closes). States now couple through q, so the cycles are
-    applied in time order: a cycle closes when the reversal after it is confirmed, which is the
-    sample after the index ``rainflow.reversals`` reports; the first point is pushed at sample 0,
-    the last one and the residue at the end. The three-point rule is ASTM E1049-85 5.4.4 as in
+    Every SOC swing counts as throughput times the relative capacity q of the cell when the
+    latest SOC reversal was confirmed (EFC, the SOC-derived C-rate, each rainflow cycle's depth).
+    States now couple through q, so the cycles are applied in time order: a reversal is confirmed
+    at the sample after the index ``rainflow.reversals`` reports (after that sample's step), q is
+    taken then, and the cycles it closes are applied; the first point is pushed at sample 0, the
+    last one and the residue at the end. The three-point rule is ASTM E1049-85 5.4.4 as in
     ``rainflow.extract_cycles``, and the cycles found are checked against that function.
     """
     t = np.asarray(time_s, dtype=float)
@@ -315,6 +315,7 @@ def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multiplie
             y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
 
     def push(point):
+        state["qf"] = combine(spec, y)[0]
         points.append(point)
         while len(points) >= 3:
             X = abs(points[-1][1] - points[-2][1])
@@ -339,10 +340,7 @@ def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multiplie
     for k in range(n - 1):
         dt = t[k + 1] - t[k]
         dsoc = abs(x[k + 1] - x[k])
-        qf = 1.0
-        if dsoc > 0:
-            qf = combine(spec, y)[0]
-            state["qf"] = qf
+        qf = state["qf"]
         crate[k] = crate0[k] * qf if current_A is None else crate0[k]
         efc += 0.5 * dsoc * qf
         st = _stress(spec, 0.5 * (T[k] + T[k + 1]), 0.5 * (x[k] + x[k + 1]), crate[k], 0.0)
