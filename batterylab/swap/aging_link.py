@@ -58,6 +58,8 @@ class PackAger:
         self.state = None
         self.q_cell_Ah = float(self.model.nominal_capacity_Ah)
         self.last_soc = np.full(st.packs, st.soc_full)
+        self.last_T = None
+        self.last_I = None
         self.warnings: dict[str, int] = {}
 
     def age(self, t0_s: float, out: dict, state) -> np.ndarray:
@@ -85,10 +87,10 @@ class PackAger:
         soc_rows[:, 1:] = soc_s.T
         np.clip(soc_rows, 0.0, 1.0, out=soc_rows)
         T_rows = np.empty((S, nb + 1))
-        T_rows[:, 0] = T[0]
+        T_rows[:, 0] = T[0] if self.last_T is None else self.last_T
         T_rows[:, 1:] = T.T
         I_rows = np.empty((S, nb + 1))
-        I_rows[:, 0] = 0.0
+        I_rows[:, 0] = 0.0 if self.last_I is None else self.last_I
         I_rows[:, 1:] = crate.T * self.q_cell_Ah
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", self.aging.OutOfRangeWarning)
@@ -103,6 +105,8 @@ class PackAger:
                 warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
         self.state = r.state
         self.last_soc = soc_rows[:, -1].copy()
+        self.last_T = T_rows[:, -1].copy()
+        self.last_I = I_rows[:, -1].copy()
         return np.clip(r.capacity_fraction[:, -1], 1e-3, 1.0)
 
     def replace_packs(self, packs) -> None:
