@@ -28,7 +28,7 @@ def format_summary(report) -> str:
                 rows.append((o.name, _cut(o.capability, 30), _cut(m["name"], METRIC_WIDTH), fmt(m["value"]), m["unit"], tolerance_text(m), result))
         else:
             first = (o.error.splitlines() or [o.status])[0]
-            rows.append((o.name, o.capability, "-", first[:60], "", "", "ERROR" if o.status == "error" else "FAIL"))
+            rows.append((o.name, _cut(o.capability, 30), _cut(first, METRIC_WIDTH), "", "", "", "ERROR" if o.status == "error" else "FAIL"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for k, row in enumerate(rows):
