@@ -83,22 +83,24 @@ def _hour_of(t_s):
 
 
 @helper(fastmath=_FM)
-def _expected_arrivals(rate_h, t_s, horizon_s):
-    """Expected number of arrivals in [t, t + horizon) from the hourly rate profile [1/h]."""
-    total = 0.0
-    t = t_s
-    left = horizon_s
-    while left > 0.0:
-        h = _hour_of(t)
-        seg = 3600.0 - (t % 3600.0)
-        if seg > left:
-            seg = left
-        if seg <= 0.0:
-            seg = left
-        total += rate_h[h] * seg / 3600.0
-        t += seg
-        left -= seg
-    return total
+def _cum_arrivals(rate_h, cum_h, t_s):
+    """Expected arrivals in [0, t) from the hourly rate profile [1/h]; ``cum_h[h]`` is the
+    expected count from 00:00 to hour h of a day (``cum_h[24]`` a whole day)."""
+    days = np.floor(t_s / 86400.0)
+    r = t_s - days * 86400.0
+    h = int(r // 3600.0)
+    if h > 23:
+        h = 23
+    return days * cum_h[24] + cum_h[h] + rate_h[h] * (r - h * 3600.0) / 3600.0
+
+
+@helper(fastmath=_FM)
+def _expected_arrivals(rate_h, cum_h, t_s, horizon_s):
+    """Expected number of arrivals in [t, t + horizon) [-]."""
+    if horizon_s <= 0.0:
+        return 0.0
+    e = _cum_arrivals(rate_h, cum_h, t_s + horizon_s) - _cum_arrivals(rate_h, cum_h, t_s)
+    return e if e > 0.0 else 0.0
 
 
 @helper(fastmath=_FM)
@@ -244,6 +246,9 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
     chosen = np.zeros(S, dtype=np.bool_)
     w = 3600.0 / (dt_s * block)  # Wh in one step -> mean W over the block
     n_seg = int(h_valley / 3600.0) + 2
+    cum_h = np.zeros(25)
+    for h in range(24):
+        cum_h[h + 1] = cum_h[h] + rate_h[h]
     seg_base = np.zeros(n_seg)
     seg_h = np.zeros(n_seg)
     n_bays = bay_free_s.size
@@ -275,7 +280,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
         export_window = v2g != 0 and tariff_h[h] >= exp_price
         need = 0
         if charging != CHARGING_IMMEDIATE or export_window:
-            need = int(np.ceil(_expected_arrivals(rate_h, t, h_ready) - 1e-9)) + queue0
+            need = int(np.ceil(_expected_arrivals(rate_h, cum_h, t, h_ready) - 1e-9)) + queue0
         deficit = need - n_ready
         if deficit < 0:
             deficit = 0
@@ -293,7 +298,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                 for j in range(S):
                     if soc[j] < soc_full:
                         e_need += (soc_full - soc[j]) * energy_Wh[j] / eff
-                e_need += _expected_arrivals(rate_h, t, h_valley) * mean_trip / eff
+                e_need += _expected_arrivals(rate_h, cum_h, t, h_valley) * mean_trip / eff
                 fst[F_LEVEL_W] = _valley_level(base_h, t, h_valley, e_need, budget, seg_base, seg_h)
                 fst[F_NEXT_UPDATE_S] = t + valley_update
             lvl = fst[F_LEVEL_W] - base_h[h]
