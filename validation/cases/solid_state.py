@@ -131,7 +131,7 @@ def run_comparison(quick: bool) -> CaseResult:
     tables = [("Solid-state vs liquid cell on the same regulation duty (1C of the LG M50)", header, rows)]
     if not quick:
         # like-for-like heat: a request every cell can follow (below the solid-state current limit)
-        low = compare(hours=1.0, mesh_points=10, regulation_W=0.8 * min(v[c]["current_limit_A"] for c in res.cells) * 3.6,
+        low = compare(hours=0.25, mesh_points=6, regulation_W=0.8 * min(v[c]["current_limit_A"] for c in res.cells) * 3.6,
                       step_hold_s=60.0, ramp_s=None, aging_model="none")
         h2, r2 = low.table()
         tables.append((f"Same duty at {low.config['regulation_W']:.2f} W, within every cell's limits (ageing not run)", h2, r2))
