@@ -127,3 +127,13 @@ def test_signal_csv_roundtrip_and_errors(tmp_path):
         duty.load_signal_csv(big)
     with pytest.raises(InputError, match="does not exist"):
         duty.signal_from_spec(tmp_path / "missing.csv", 1.0)
+
+
+@settings(max_examples=20)
+@given(hours=st.floats(0.05, 2.0), seed=st.integers(0, 2**31 - 1), tau=st.floats(5.0, 600.0))
+def test_regd_signal_properties_hold_for_any_seed(hours, seed, tau):
+    t, s = duty.regd_signal(hours, seed=seed, tau_s=tau)
+    assert t.dtype == np.float64 and s.dtype == np.float64
+    assert np.all(np.isfinite(s))
+    assert np.max(np.abs(s)) == pytest.approx(1.0, abs=1e-12)
+    assert abs(np.trapezoid(s, t)) < 1e-9 * max(np.trapezoid(np.abs(s), t), 1.0)

@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
-from ..errors import InputError, unknown_option
+from ..errors import BatterylabError, InputError, unknown_option
 from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
 
 #: Variables returned by :func:`simulate` (PyBaMM name -> (python name, units)).
@@ -71,6 +71,10 @@ OUTPUT_VARIABLES = {
 #: Liquid-electrolyte reference cells run through the same controller (batterylab.cell set names).
 LIQUID_CELLS = {"LGM50": "LG M50 21700 NMC811/graphite-SiOx (Chen et al. 2020)"}
 _LIQUID_ALIASES = {"lgm50": "LGM50", "lg_m50": "LGM50", "m50": "LGM50", "chen2020": "LGM50"}
+
+
+class SolidStateSimulationError(BatterylabError):
+    """The PyBaMM solver stopped before the end of the duty (the message says when and why)."""
 
 
 @dataclass
@@ -288,6 +292,8 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
                "Upper voltage cut-off [V]": limits.upper_voltage_V + 0.3}, check_already_exists=False)
     model = build_model(cell, t, req, limits, mode=mode, kind=kind, contact_variable=contact_var)
     t_eval = t if t_eval_s is None else time_array("t_eval_s", t_eval_s)
+    if t_eval[0] < t[0] or t_eval[-1] > t[-1]:
+        raise InputError(f"t_eval_s spans {t_eval[0]}..{t_eval[-1]} s but the request covers only {t[0]}..{t[-1]} s")
     solver = pybamm.IDAKLUSolver(rtol=rtol, atol=atol)
     var_pts = None
     if mesh_points is not None:
@@ -296,7 +302,16 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
             raise InputError(f"mesh_points must be >= 3, got {mesh_points}")
         var_pts = {"x_n": n, "x_s": n, "x_p": n, "r_n": n, "r_p": n}
     sim = pybamm.Simulation(model, parameter_values=pv, solver=solver, var_pts=var_pts)
-    sol = sim.solve([float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
+    try:
+        sol = sim.solve([float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
+    except pybamm.SolverError as exc:
+        raise SolidStateSimulationError(f"PyBaMM could not solve the duty on {getattr(cell, 'name', cell)}: {exc}") from None
+    if sol.t[-1] < t_eval[-1] - 1e-6 * max(1.0, abs(t_eval[-1])):
+        reason = getattr(sol, "termination", "unknown")
+        raise SolidStateSimulationError(
+            f"the run on {getattr(cell, 'name', cell)} stopped at t = {sol.t[-1]:.1f} s of {t_eval[-1]:.1f} s "
+            f"({reason}); the controller keeps the voltage inside "
+            f"{limits.lower_voltage_V}-{limits.upper_voltage_V} V, so check the request and initial_soc")
     out = {}
     for name, (py, _) in OUTPUT_VARIABLES.items():
         out[py] = np.asarray(sol[name].entries, dtype=np.float64).reshape(-1)
