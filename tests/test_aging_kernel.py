@@ -190,7 +190,7 @@ def test_capacity_never_rises(name, p):
         assert np.all(np.diff(res.resistance_factor) >= 0.0)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", aging.models())
 def test_no_nan_anywhere(name):
     # -30 C .. 60 C and every SOC, with deep fast cycles and long rests, 20 years
     rng = np.random.default_rng(0)
