@@ -484,3 +484,27 @@ def test_home_storage_profile_shape():
 
 def test_cellfileerror_is_batterylab_error():
     assert issubclass(R.CellFileError, BatterylabError)
+
+
+def test_pybamm_c20_modes_recovered():
+    """PyBaMM SPM (Mohtat2020) C/20 charges at known modes, fitted with the set's own OCPs,
+    relative to the fresh cell's fit: within 1 percentage point (measured <= 0.2 pp here)."""
+    from batterylab.grading.ocv_fit import degradation_modes, fit_ocv_batch
+    from batterylab.grading.synthetic import pybamm_c20_curve
+
+    fresh = pybamm_c20_curve()
+    aged = pybamm_c20_curve(0.1, 0.05, 0.05)
+    f0, f1 = fit_ocv_batch([fresh[0], aged[0]], [fresh[1], aged[1]], "nmc532-graphite-mohtat2020")
+    d = degradation_modes(f1, f0)
+    assert abs(d.LLI - 0.1) < 0.01 and abs(d.LAM_PE - 0.05) < 0.01 and abs(d.LAM_NE - 0.05) < 0.01
+    assert f1.rmse_V < 0.005
+
+
+def test_fit_offset_recovers_constant_overpotential():
+    from batterylab.grading.ocv_fit import fit_ocv, synthetic_c20_curve
+    from batterylab.grading.synthetic import electrode_state
+
+    cp, cn, y0, x0 = electrode_state(2.5, 0.1, 0.05, 0.05)
+    q, v = synthetic_c20_curve(cp, cn, y0, x0)
+    fit = fit_ocv(q, v + 0.01, fit_offset=True)
+    assert fit.offset_V == pytest.approx(0.01, abs=2e-3) and fit.rmse_V < 1e-3

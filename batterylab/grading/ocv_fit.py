@@ -201,6 +201,7 @@ class OCVFit:
     at_bound: bool
     confident: bool
     ocp_set: str
+    offset_V: float = 0.0
 
     def to_dict(self):
         return asdict(self)
@@ -237,38 +238,53 @@ def _model_and_jac(ocp: OCPSet, p, q):
     up, dup = tp.both(y)
     un, dun = tn.both(x)
     v = up - un
-    jac = np.empty(q.shape + (4,))
+    if p.shape[1] == 5:  # constant overpotential of the slow charge [V]
+        v = v + p[:, 4:5]
+    jac = np.empty(q.shape + (p.shape[1],))
     jac[..., 0] = dup * q / cp**2
     jac[..., 1] = dun * q / cn**2
     jac[..., 2] = dup
     jac[..., 3] = -dun
+    if p.shape[1] == 5:
+        jac[..., 4] = 1.0
     return v, jac
 
 
-def _starts(ocp: OCPSet):
-    lo, hi = np.array(ocp.bounds_lo), np.array(ocp.bounds_hi)
+#: Bounds of the optional constant voltage offset (overpotential of the slow charge) [V].
+OFFSET_BOUNDS_V = (-0.05, 0.05)
+
+
+def _bounds(ocp: OCPSet, offset: bool):
+    lo, hi = list(ocp.bounds_lo), list(ocp.bounds_hi)
+    if offset:
+        lo.append(OFFSET_BOUNDS_V[0])
+        hi.append(OFFSET_BOUNDS_V[1])
+    return np.array(lo), np.array(hi)
+
+
+def _starts(ocp: OCPSet, offset: bool = False):
+    lo, hi = _bounds(ocp, offset)
     base = []
     # anode-limited (x0 ~ 0) and cathode-limited (y0 ~ 1, x0 > 0) discharged states
     for y0, x0 in ((0.92, 0.005), (0.97, 0.005), (0.92, 0.03), (0.97, 0.03), (0.993, 0.05), (0.993, 0.12)):
         for cn in (1.1, 1.3):
-            base.append((1.12, cn, y0, x0))
+            base.append((1.12, cn, y0, x0, 0.0) if offset else (1.12, cn, y0, x0))
     return np.clip(np.array(base), lo, hi)
 
 
-def _lm_batch(ocp: OCPSet, q, v, p0, n_iter=40, tol=1e-12):
+def _lm_batch(ocp: OCPSet, q, v, p0, lo, hi, n_iter=40, tol=1e-12):
     """Bounded LM for many independent problems: q, v (N,M), p0 (N,4) -> (p, cost).
 
     Each problem's step is solved from its own damped normal equations and projected onto the
     bounds; a step is accepted only if it lowers that problem's cost. Problems whose cost stops
     falling (relative change below ``tol`` with a rejected step) leave the active set.
     """
-    lo, hi = np.array(ocp.bounds_lo), np.array(ocp.bounds_hi)
     p = np.clip(p0.copy(), lo, hi)
     model, jac = _model_and_jac(ocp, p, q)
     r = model - v
     cost = np.einsum("nm,nm->n", r, r)
     lam = np.full(p.shape[0], 1e-2)
-    eye = np.eye(4)
+    eye = np.eye(p.shape[1])
     active = np.arange(p.shape[0])
     for _ in range(n_iter):
         if active.size == 0:
@@ -296,7 +312,7 @@ def _lm_batch(ocp: OCPSet, q, v, p0, n_iter=40, tol=1e-12):
 
 
 def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_points: int = N_FIT_POINTS,
-                  confident_rmse_V: float = CONFIDENT_RMSE_V) -> list[OCVFit]:
+                  confident_rmse_V: float = CONFIDENT_RMSE_V, fit_offset: bool = False) -> list[OCVFit]:
     """Fit many C/20 charge curves at once.
 
     Parameters
@@ -307,6 +323,10 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
         Cell voltage [V] at those capacities.
     chemistry : str
         Chemistry or OCP-set name (see :func:`available_chemistries`).
+
+    fit_offset : bool
+        Also fit a constant voltage offset [V] (the overpotential of a slow charge that is not
+        quite at equilibrium), bounded to +-50 mV.
 
     Returns a list of :class:`OCVFit`; a fit whose RMSE exceeds ``confident_rmse_V`` [V] or
     whose parameters sit on a bound is flagged ``confident=False``.
@@ -327,29 +347,31 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
         return []
     qmax, q, v = _resample(capacity_Ah, voltage_V, n_points)
     # Stage 1: every starting point, a few iterations on a coarse subset of the points.
-    starts = _starts(ocp)
+    starts = _starts(ocp, fit_offset)
+    lo, hi = _bounds(ocp, fit_offset)
+    k = starts.shape[1]
     n, s = q.shape[0], starts.shape[0]
     coarse = np.linspace(0, n_points - 1, max(n_points // 4, 12)).astype(int)
     qs = np.repeat(q[:, coarse], s, axis=0)
     vs = np.repeat(v[:, coarse], s, axis=0)
-    p, cost = _lm_batch(ocp, qs, vs, np.tile(starts, (n, 1)), n_iter=15)
+    p, cost = _lm_batch(ocp, qs, vs, np.tile(starts, (n, 1)), lo, hi, n_iter=15)
     cost = cost.reshape(n, s)
     keep = np.argsort(cost, axis=1)[:, :2]  # the two best starts go on
-    p = p.reshape(n, s, 4)[np.arange(n)[:, None], keep].reshape(n * 2, 4)
+    p = p.reshape(n, s, k)[np.arange(n)[:, None], keep].reshape(n * 2, k)
     # Stage 2: the two best per cell to convergence on all points.
-    p, cost = _lm_batch(ocp, np.repeat(q, 2, axis=0), np.repeat(v, 2, axis=0), p, n_iter=60)
+    p, cost = _lm_batch(ocp, np.repeat(q, 2, axis=0), np.repeat(v, 2, axis=0), p, lo, hi, n_iter=60)
     cost = cost.reshape(n, 2)
     best = np.argmin(cost, axis=1)
-    p = p.reshape(n, 2, 4)[np.arange(n), best]
+    p = p.reshape(n, 2, k)[np.arange(n), best]
     cost = cost[np.arange(n), best]
     return _package(ocp, p, cost, qmax, n_points, confident_rmse_V)
 
 
 def _package(ocp, p, cost, qmax, n_points, confident_rmse_V):
-    lo, hi = np.array(ocp.bounds_lo), np.array(ocp.bounds_hi)
+    lo, hi = _bounds(ocp, p.shape[1] == 5)
     out = []
     for i in range(p.shape[0]):
-        cp, cn, y0, x0 = p[i]
+        cp, cn, y0, x0 = p[i][:4]
         rmse = float(np.sqrt(cost[i] / n_points))
         at_bound = bool(np.any(np.isclose(p[i], lo, atol=1e-6, rtol=0) | np.isclose(p[i], hi, atol=1e-6, rtol=0)))
         Cp, Cn = cp * qmax[i], cn * qmax[i]
@@ -358,18 +380,19 @@ def _package(ocp, p, cost, qmax, n_points, confident_rmse_V):
             n_li_Ah=float(Cp * y0 + Cn * x0), rmse_V=rmse,
             x100=float(x0 + 1.0 / cn), y100=float(y0 - 1.0 / cp), capacity_Ah=float(qmax[i]),
             at_bound=at_bound, confident=bool(rmse <= confident_rmse_V and not at_bound), ocp_set=ocp.name,
+            offset_V=float(p[i][4]) if p.shape[1] == 5 else 0.0,
         ))
     return out
 
 
 def fit_ocv(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, polish: bool = True,
-            confident_rmse_V: float = CONFIDENT_RMSE_V) -> OCVFit:
+            confident_rmse_V: float = CONFIDENT_RMSE_V, fit_offset: bool = False) -> OCVFit:
     """Fit one C/20 charge curve (see :func:`fit_ocv_batch`).
 
     With ``polish=True`` the batch optimum is refined by :func:`scipy.optimize.least_squares`
     (bounded trust-region reflective) on the same resampled curve.
     """
-    fit = fit_ocv_batch([capacity_Ah], [voltage_V], chemistry, confident_rmse_V=confident_rmse_V)[0]
+    fit = fit_ocv_batch([capacity_Ah], [voltage_V], chemistry, confident_rmse_V=confident_rmse_V, fit_offset=fit_offset)[0]
     if not polish:
         return fit
     from scipy.optimize import least_squares
@@ -386,7 +409,9 @@ def fit_ocv(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, polish: 
         return _model_and_jac(ocp, p[None, :], q[None, :])[1][0]
 
     x0 = np.array([fit.Cp_Ah, fit.Cn_Ah, fit.y0, fit.x0]) / np.array([qmax[0], qmax[0], 1, 1])
-    lo, hi = np.array(ocp.bounds_lo), np.array(ocp.bounds_hi)
+    if fit_offset:
+        x0 = np.append(x0, fit.offset_V)
+    lo, hi = _bounds(ocp, fit_offset)
     res = least_squares(fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf", x_scale="jac")
     cost = float(np.sum(res.fun**2))
     if cost < fit.rmse_V**2 * N_FIT_POINTS:

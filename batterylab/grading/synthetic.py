@@ -129,3 +129,57 @@ def make_batch(n: int, *, seed: int = 0, nominal_capacity_Ah=2.5, soft_short_fra
         recs.append(rec)
         truths.append(tr)
     return recs, truths
+
+
+def pybamm_c20_curve(LLI=0.0, LAM_PE=0.0, LAM_NE=0.0, *, model: str = "SPM", v_start_V: float = V_MIN,
+                     v_end_V: float = V_MAX):
+    """A C/20 charge curve of PyBaMM's Mohtat2020 cell with known degradation modes.
+
+    LAM scales each electrode's active-material volume fraction by (1 - LAM); LLI removes that
+    fraction of the set's cyclable lithium; the cell starts at rest at ``v_start_V`` (the
+    stoichiometries solve C_p y0 + C_n x0 = n_Li and U_p(y0) - U_n(x0) = v_start_V with the set's
+    own OCP functions) and is charged at C/20 to ``v_end_V`` with PyBaMM's ``model`` (SPM or
+    SPMe). Reference: Mohtat et al. 2020, doi:10.1149/1945-7111/aba5d1 (PyBaMM parameter set).
+
+    Returns ``(capacity_Ah, voltage_V, truth)``, truth holding the fresh and aged electrode
+    capacities [Ah] and lithium inventory [Ah].
+    """
+    import pybamm
+
+    ocp = load_ocp_set("nmc532-graphite-mohtat2020")
+    pv = pybamm.ParameterValues("Mohtat2020")
+    faraday = 96485.33212
+    area = pv["Electrode height [m]"] * pv["Electrode width [m]"]
+    cmax_n = pv["Maximum concentration in negative electrode [mol.m-3]"]
+    cmax_p = pv["Maximum concentration in positive electrode [mol.m-3]"]
+    eps_n = pv["Negative electrode active material volume fraction"]
+    eps_p = pv["Positive electrode active material volume fraction"]
+    cn0 = faraday * cmax_n * eps_n * pv["Negative electrode thickness [m]"] * area / 3600.0
+    cp0 = faraday * cmax_p * eps_p * pv["Positive electrode thickness [m]"] * area / 3600.0
+    nli0 = (cp0 * pv["Initial concentration in positive electrode [mol.m-3]"] / cmax_p
+            + cn0 * pv["Initial concentration in negative electrode [mol.m-3]"] / cmax_n)
+    cp, cn, nli = cp0 * (1 - LAM_PE), cn0 * (1 - LAM_NE), nli0 * (1 - LLI)
+
+    def g(x0):
+        return ocp.positive((nli - cn * x0) / cp) - ocp.negative(x0) - v_start_V
+
+    x0 = brentq(g, -0.006, 0.5, xtol=1e-12)
+    y0 = (nli - cn * x0) / cp
+    pv.update({
+        "Negative electrode active material volume fraction": eps_n * (1 - LAM_NE),
+        "Positive electrode active material volume fraction": eps_p * (1 - LAM_PE),
+        "Initial concentration in negative electrode [mol.m-3]": max(x0, 1e-6) * cmax_n,
+        "Initial concentration in positive electrode [mol.m-3]": y0 * cmax_p,
+    })
+    models = {"SPM": pybamm.lithium_ion.SPM, "SPMe": pybamm.lithium_ion.SPMe}
+    if model not in models:
+        from ..errors import unknown_option
+
+        raise unknown_option("PyBaMM model", model, models)
+    exp = pybamm.Experiment([f"Charge at C/20 until {v_end_V} V"], period="5 minutes")
+    sol = pybamm.Simulation(models[model](), parameter_values=pv, experiment=exp).solve()
+    q = -np.asarray(sol["Discharge capacity [A.h]"].entries, dtype=np.float64)
+    v = np.asarray(sol["Voltage [V]"].entries, dtype=np.float64)
+    truth = {"Cp0_Ah": cp0, "Cn0_Ah": cn0, "n_li0_Ah": nli0, "Cp_Ah": cp, "Cn_Ah": cn, "n_li_Ah": nli, "x0": x0, "y0": y0,
+             "LLI": LLI, "LAM_PE": LAM_PE, "LAM_NE": LAM_NE}
+    return q - q[0], v, truth
