@@ -508,3 +508,13 @@ def test_fit_offset_recovers_constant_overpotential():
     q, v = synthetic_c20_curve(cp, cn, y0, x0)
     fit = fit_ocv(q, v + 0.01, fit_offset=True)
     assert fit.offset_V == pytest.approx(0.01, abs=2e-3) and fit.rmse_V < 1e-3
+
+
+def test_knee_risk_rule():
+    from batterylab.grading.batch import knee_risk
+    from batterylab.grading.grade import load_bands
+
+    b = load_bands()
+    assert knee_risk({"LLI": 0.10, "LAM_NE": 0.05, "lithium_margin": 0.2}, b) == "low"
+    assert knee_risk({"LLI": 0.05, "LAM_NE": 0.10, "lithium_margin": 0.2}, b) == "elevated"
+    assert knee_risk({"LLI": 0.05, "LAM_NE": 0.20, "lithium_margin": 0.02}, b) == "high"

@@ -438,7 +438,7 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
 def knee_risk(modes: dict, bands) -> str:
     """'high' when LAM_NE exceeds LLI and the lithium margin (1 - x100) is below the limit,
     'elevated' when LAM_NE exceeds LLI, else 'low' (Attia et al. 2022, doi:10.1149/1945-7111/ac6d13)."""
-    limit = 0.05
+    limit = bands.knee_lithium_margin
     if modes["LAM_NE"] > modes["LLI"]:
         return "high" if modes["lithium_margin"] < limit else "elevated"
     return "low"

@@ -62,6 +62,7 @@ class GradingBands:
     usable_dod: float
     standards: dict
     path: str
+    knee_lithium_margin: float = 0.05
 
     def chemistry(self, name: str) -> dict:
         if name not in self.chemistries:
@@ -99,6 +100,7 @@ def _load(path: str) -> GradingBands:
             required_evidence=req, chemistries=dict(spec["chemistries"]),
             end_of_second_life_soh=float(spec["value"]["end_of_second_life_soh"]),
             usable_dod=float(spec["value"]["usable_dod"]), standards=dict(spec.get("standards", {})), path=str(path),
+            knee_lithium_margin=float(spec["knee_risk"]["lithium_margin_high"]),
         )
     except KeyError as exc:
         raise ParameterError(f"grading bands file {path!r} lacks key {exc}") from None
