@@ -185,3 +185,13 @@ def test_save_hdf5_with_units(tmp_path):
     v, _ = read_results(f.save(tmp_path / "fleet.h5"))
     assert v["capacity_fraction"].dims == ("cell", "time_s")
     assert v["eol_time_s"].data.shape == (3,)
+
+
+def test_state_saved_to_file_resumes_exactly(tmp_path):
+    t, soc = day_cycle(0.5)
+    a = quiet(aging.simulate, "naumann2020", t, soc, 305.0, repeat=3, finalize=False)
+    path = a.state.save(tmp_path / "state.npz")
+    b = quiet(aging.simulate, "naumann2020", t + 3 * DAY, soc, 305.0, repeat=2, state=aging.AgingState.load(path))
+    both = quiet(aging.simulate, "naumann2020", t, soc, 305.0, repeat=5)
+    assert b.capacity_fraction[-1] == both.capacity_fraction[-1]
+    assert b.resistance_factor[-1] == both.resistance_factor[-1]

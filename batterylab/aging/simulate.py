@@ -33,6 +33,29 @@ class AgingState:
     def n_cells(self) -> int:
         return int(self.data.shape[0])
 
+    def save(self, path):
+        """Write the state to ``path`` (``.npz``, atomically) to resume later, e.g. in a controller."""
+        from pathlib import Path
+
+        from ..io import atomic_path
+
+        with atomic_path(path, suffix=".npz.tmp") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, model=np.array(self.model), data=self.data, head=np.array(K.HEAD),
+                         stack=np.array(K.STACK))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path) -> "AgingState":
+        """Read a state written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["head"]) != K.HEAD or int(f["stack"]) != K.STACK:
+                raise InputError(
+                    f"state file {str(path)!r} was written with another state layout "
+                    f"(head {int(f['head'])}, stack {int(f['stack'])}; this version: {K.HEAD}, {K.STACK})"
+                )
+            return cls(str(f["model"]), np.array(f["data"], dtype=float))
+
 
 @dataclass
 class AgingResult:
