@@ -256,8 +256,8 @@ def run_forecast(quick: bool) -> CaseResult:
     for ax, (name, file, ccol, qcol) in zip(axes, sets):
         d = pd.read_csv(DATA / file)
         cells = list(dict.fromkeys(d.cell))
-        if quick and len(cells) > 6:
-            cells = cells[:6]
+        if quick and len(cells) > 3:
+            cells = cells[:3]
         reuse, second, allp, cover = [], [], [], []
         for i, c in enumerate(cells):
             g = d[d.cell == c]
