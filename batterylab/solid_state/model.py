@@ -54,6 +54,7 @@ import numpy as np
 
 from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
+from ..checks import temperature_K as _check_kelvin
 from ..errors import BatterylabError, InputError, unknown_option
 from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
 
@@ -131,6 +132,55 @@ def power_control(time_s, power_W, limits: Limits, *, mode="power"):
         return I - target
 
     return control
+
+
+def instantaneous_resistance_ohm(cell: SolidStateCell, temperature_K: float = 298.15, soc: float = 0.5) -> dict:
+    """Small-signal resistance of the cell the instant a current starts (no concentration change yet) [Ohm].
+
+    Sum, per unit area, of the Li interface (``R_int``), the Li metal (``L/sigma``), the dense
+    separator (``L_s / kappa``) and the composite cathode as a porous electrode with linear
+    kinetics (Newman and Tobias 1962, doi:10.1149/1.2425269):
+
+    .. math::
+
+        R_p = \\frac{L}{\\kappa_e + \\sigma_e}\\left[1 + \\frac{2 + (\\kappa_e/\\sigma_e
+        + \\sigma_e/\\kappa_e)\\cosh\\nu}{\\nu\\sinh\\nu}\\right], \\qquad
+        \\nu^2 = L^2\\,\\frac{a F j_0}{R T}\\left(\\frac{1}{\\kappa_e} + \\frac{1}{\\sigma_e}\\right)
+
+    with :math:`\\kappa_e = \\kappa\\varepsilon^b`, :math:`a = 3\\varepsilon_{am}/r_p` and
+    :math:`j_0` the cathode exchange-current density at the SOC's stoichiometry. Returns the
+    parts and ``total_ohm`` (area-specific values divided by the electrode area).
+    """
+    import math
+
+    from .parameters import GAS_CONSTANT_J_MOL_K, arrhenius, interface_resistance_ohm_m2
+
+    T = _check_kelvin("temperature_K", temperature_K)
+    soc = finite_scalar("soc", soc, low=0.0, high=1.0)
+    v = cell.values
+    F, R = FARADAY_C_MOL, GAS_CONSTANT_J_MOL_K
+    Tref = v["reference_temperature_K"]
+    kappa = arrhenius(v["electrolyte_conductivity_S_m"], v["electrolyte_activation_energy_J_mol"], T, Tref)
+    eps_se, eps_am = v["cathode_electrolyte_volume_fraction"], v["cathode_active_volume_fraction"]
+    k_e = kappa * eps_se ** v["bruggeman_exponent"]
+    s_e = v["cathode_electronic_conductivity_S_m"]
+    x = v["cathode_stoichiometry_at_100_soc"] + (v["cathode_stoichiometry_at_0_soc"] - v["cathode_stoichiometry_at_100_soc"]) * (1 - soc)
+    cmax = v["cathode_max_concentration_mol_m3"]
+    j0 = (arrhenius(v["cathode_exchange_current_coefficient"], v["cathode_exchange_current_activation_energy_J_mol"], T, Tref)
+          * 1000.0**0.5 * (x * cmax) ** 0.5 * (cmax - x * cmax) ** 0.5)
+    a = 3 * eps_am / v["cathode_particle_radius_m"]
+    L = v["cathode_thickness_m"]
+    nu = L * math.sqrt(a * F * j0 / (R * T) * (1 / k_e + 1 / s_e))
+    r_cath = L / (k_e + s_e) * (1 + (2 + (k_e / s_e + s_e / k_e) * math.cosh(nu)) / (nu * math.sinh(nu)))
+    area = cell.electrode_area_m2
+    parts = {
+        "lithium_interface_ohm": float(interface_resistance_ohm_m2(cell, T)) / area,
+        "lithium_metal_ohm": v["lithium_thickness_m"] / v["lithium_conductivity_S_m"] / area,
+        "separator_ohm": v["separator_thickness_m"] / kappa / area,
+        "cathode_ohm": r_cath / area,
+    }
+    parts["total_ohm"] = sum(parts.values())
+    return parts
 
 
 def critical_current_A_m2(cell: SolidStateCell) -> float:
