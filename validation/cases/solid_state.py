@@ -74,7 +74,7 @@ def run_invariants(quick: bool) -> CaseResult:
     I_small = 0.01 * cell.capacity_Ah
     n_mesh = 20 if quick else 80
     r0 = model.simulate(cell, [0.0, 1.0], current_A=[I_small, I_small], limits=model.Limits(10.0, 2.0, 5.0),
-                        t_eval_s=[0.0, 1e-3], rtol=1e-10, atol=1e-12, mesh_points=n_mesh)
+                        t_eval_s=[0.0, 1e-3], rtol=1e-9, atol=1e-11, mesh_points=n_mesh)
     r_model = (float(ocp(x50)) - r0["voltage_V"][0]) / I_small
     metrics.append(Metric("instantaneous resistance, model", 1e3 * r_model, None, "mOhm", "info",
                           f"analytic parts [mOhm]: Li interface {1e3 * parts['lithium_interface_ohm']:.3f}, "
