@@ -128,20 +128,30 @@ def _valley_level(base_h, t_s, horizon_s, energy_Wh, cap_W, seg_base, seg_h):
         n += 1
         t += seg
         left -= seg
-    lo = 0.0
-    hi = top + cap_W
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        e = 0.0
-        for i in range(n):
-            d = mid - seg_base[i]
-            if d > 0.0:
-                e += d * seg_h[i]
-        if e < energy_Wh:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    # exact water filling: sort the segments by base load (insertion sort, n <= horizon h + 2)
+    for i in range(1, n):
+        bi = seg_base[i]
+        di = seg_h[i]
+        j = i - 1
+        while j >= 0 and seg_base[j] > bi:
+            seg_base[j + 1] = seg_base[j]
+            seg_h[j + 1] = seg_h[j]
+            j -= 1
+        seg_base[j + 1] = bi
+        seg_h[j + 1] = di
+    D = 0.0
+    BD = 0.0
+    level = top + cap_W
+    for k in range(n):
+        D += seg_h[k]
+        BD += seg_base[k] * seg_h[k]
+        L = (energy_Wh + BD) / D
+        if k == n - 1 or L <= seg_base[k + 1]:
+            level = L
+            break
+    if level > top + cap_W:
+        level = top + cap_W
+    return level
 
 
 @helper(fastmath=_FM)

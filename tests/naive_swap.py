@@ -39,7 +39,7 @@ def valley_level(base, t, horizon, energy_Wh, cap_W):
         return 0.0
     segs = hourly_segments(t, horizon)
     lo, hi = 0.0, max(base[h] for h, _ in segs) + cap_W
-    for _ in range(50):
+    for _ in range(200):  # bisection to the last bit
         mid = 0.5 * (lo + hi)
         e = sum(max(mid - base[h], 0.0) * d for h, d in segs)
         if e < energy_Wh:
