@@ -58,6 +58,12 @@ from ..checks import temperature_K as _check_kelvin
 from ..errors import BatterylabError, InputError, unknown_option
 from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
 
+_MODEL_CITATIONS = {
+    "Sulzer2021": "V. Sulzer, S. G. Marquis, R. Timms, M. Robinson, S. J. Chapman, Python Battery Mathematical "
+                  "Modelling (PyBaMM), J. Open Res. Softw. 9 (2021) 14, doi:10.5334/jors.309",
+    "Bruggeman1935": "D. A. G. Bruggeman, Ann. Phys. 416 (1935) 636, doi:10.1002/andp.19354160705",
+}
+
 #: Variables returned by :func:`simulate` (PyBaMM name -> (python name, units)).
 OUTPUT_VARIABLES = {
     "Time [s]": ("time_s", "s"),
@@ -139,7 +145,7 @@ def instantaneous_resistance_ohm(cell: SolidStateCell, temperature_K: float = 29
 
     Sum, per unit area, of the Li interface (``R_int``), the Li metal (``L/sigma``), the dense
     separator (``L_s / kappa``) and the composite cathode as a porous electrode with linear
-    kinetics (Newman and Tobias 1962, doi:10.1149/1.2425269):
+    kinetics (Newman and Tobias, J. Electrochem. Soc. 109 (1962) 1183):
 
     .. math::
 
@@ -154,6 +160,9 @@ def instantaneous_resistance_ohm(cell: SolidStateCell, temperature_K: float = 29
     import math
 
     from .parameters import GAS_CONSTANT_J_MOL_K, arrhenius, interface_resistance_ohm_m2
+
+    citations.register("NewmanTobias1962", "J. S. Newman, C. W. Tobias, Theoretical analysis of current distribution "
+                       "in porous electrodes, J. Electrochem. Soc. 109 (1962) 1183 (DOI not checked here)")
 
     T = _check_kelvin("temperature_K", temperature_K)
     soc = finite_scalar("soc", soc, low=0.0, high=1.0)
@@ -315,6 +324,8 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     """
     import pybamm
 
+    for key, text in _MODEL_CITATIONS.items():
+        citations.register(key, text)
     t = time_array("time_s", time_s)
     if (power_W is None) == (current_A is None):
         raise InputError("give exactly one of power_W and current_A")

@@ -170,7 +170,7 @@ CASES = [
         title="Solid-state cell model: single-ion electrolyte, Li thickness, energy balance, PJM score",
         capability="solid-state fast response",
         reference="Ohm's law I L / kappa; Faraday's law with the Li molar volume 1.3e-5 m3/mol (CRC Handbook); "
-                  "porous-electrode resistance of Newman & Tobias 1962, doi:10.1149/1.2425269; "
+                  "porous-electrode resistance of Newman & Tobias, J. Electrochem. Soc. 109 (1962) 1183; "
                   "PJM Manual 12 regulation performance score definitions",
         validity="Li | Li9.54Si1.74P1.44S11.7Cl0.3 | NMC811 cell, 298 K, 1C and RegD-like power",
         run=run_invariants,
