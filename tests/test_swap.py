@@ -132,6 +132,8 @@ def test_wear_levelling_reduces_soh_spread_and_ageing_feeds_back():
     b = simulate_station("nio_gen2_like", years=2, handout="wear_levelling", seed=4)
     assert np.array_equal(a.arrival_time_s, b.arrival_time_s)
     assert b.soh_spread()[-1] < 0.5 * a.soh_spread()[-1]
+    c = simulate_station("nio_gen2_like", years=2, handout="soh_aware", seed=4)
+    assert c.soh_spread()[-1] < 0.5 * a.soh_spread()[-1]
     # highest SOC hands out the first full pack: low slots do most swaps and age most
     swaps = a.final["pack_swaps"]
     assert swaps[0] > 10 * max(swaps[-1], 1)
