@@ -292,3 +292,24 @@ def test_pack_ageing_resumes_exactly_across_periods():
     assert np.all(soh1 < 1.0)
     # a swap block hands the trip's lowest SOC and the vehicle C-rate to the ageing core
     assert isinstance(one.state, aging.AgingState)
+
+
+def test_cli_recorded_arrivals(tmp_path):
+    from click.testing import CliRunner
+
+    from batterylab.cli import cli
+    from batterylab.io import read_results
+
+    csv = tmp_path / "arrivals.csv"
+    csv.write_text("time_s,soc\n100,0.2\n200,0.3\n90000,0.25\n")
+    out = tmp_path / "r.h5"
+    res = CliRunner().invoke(cli, ["swap", "nio_gen2_like", "--days", "2", "--arrivals", str(csv),
+                                   "--no-aging", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    v, _ = read_results(out)
+    np.testing.assert_array_equal(v["arrival_time_s"].data, [100.0, 200.0, 90000.0])
+    np.testing.assert_array_equal(v["wait_s"].data, [0.0, 80.0, 0.0])  # one bay busy 100-280 s
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t,soc\n1,0.2\n")
+    res = CliRunner().invoke(cli, ["swap", "nio_gen2_like", "--days", "1", "--arrivals", str(bad)])
+    assert res.exit_code != 0 and "time_s" in str(res.exception)

@@ -36,6 +36,8 @@ def _split_policy(policy: str | None):
 @click.option("--compare", default=None,
               help="A baseline charging policy run on the same arrivals; the main run's "
                    "difference from it (peak reduction in percent, ...) is printed and stored.")
+@click.option("--arrivals", "arrivals_csv", default=None,
+              help="Recorded arrivals: CSV with columns time_s, soc (replaces the Poisson draw).")
 @click.option("--v2g/--no-v2g", default=None, help="Switch export to the grid on or off.")
 @click.option("--aging-model", default=None, help="Ageing model (default: the file's, else schmalstieg2014).")
 @click.option("--no-aging", is_flag=True, help="Keep every pack's state of health at 1.")
@@ -43,7 +45,7 @@ def _split_policy(policy: str | None):
 @click.option("--out", "out", default=None, help="HDF5 file to write (with units).")
 @click.option("--figure", default=None, help="PNG file for the SOH and peak-demand figure.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def swap(station, years, days, policy, compare, v2g, aging_model, no_aging, seed, out, figure,
+def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, no_aging, seed, out, figure,
          progress):
     """Simulate a battery-swap station over years and save the result.
 
@@ -65,7 +67,13 @@ def swap(station, years, days, policy, compare, v2g, aging_model, no_aging, seed
 
             raise unknown_option("charging policy", compare, CHARGING_POLICIES)
     aging = False if no_aging else (aging_model or True)
-    kw = dict(years=years, days=days, handout=handout, v2g=v2g, aging=aging, progress=progress)
+    arrivals = None
+    if arrivals_csv is not None:
+        from .arrivals import read_arrivals_csv
+
+        arrivals = read_arrivals_csv(arrivals_csv)
+    kw = dict(years=years, days=days, handout=handout, v2g=v2g, aging=aging, progress=progress,
+              arrivals=arrivals)
     result = simulate_station(st, charging=charging, rng=np.random.default_rng(seed), **kw)
     summary = result.summary()
     extra = {"seed": seed, "policy": policy}
