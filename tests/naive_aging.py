@@ -134,7 +134,13 @@ def expr_value(e, stress):
     total = min(max(total, e.get("lo", 0.0)), e.get("hi", 1e300))
     pw = e.get("power", 1.0)
     if pw != 1.0:
-        total = total**pw if total > 0 else (0.0 if pw > 0 else 1e300)
+        if total > 0:
+            try:  # the kernel caps at 1e300 where the power overflows
+                total = min(float(total) ** pw, 1e300)
+            except OverflowError:
+                total = 1e300
+        else:
+            total = 0.0 if pw > 0 else 1e300
     return total
 
 
@@ -145,8 +151,11 @@ def advance(state, y, k, dx, stress):
         return y
     if typ == "power":
         p = state["exponent"]
-        x_eq = (y / k) ** (1.0 / p) if y > 0 else 0.0
-        return k * (x_eq + dx) ** p
+        try:
+            x_eq = (float(y) / float(k)) ** (1.0 / p) if y > 0 else 0.0
+            return min(k * (x_eq + dx) ** p, 1e300)
+        except OverflowError:  # k so small that x_eq overflows: dx is nothing next to x_eq
+            return y
     if typ == "power_var":
         p = expr_value(state["exponent"], stress)
         if p <= 0:
