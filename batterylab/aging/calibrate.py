@@ -17,11 +17,13 @@ states are losses of relative capacity q, combined by ``"sum"``):
     ``initial`` y0 (the initial SEI in capacity units; the LLI group offset is 1 + y0 so q(0) = 1).
     Exact update: ``y^2 += k^2 dt`` - the closed form of parabolic growth under varying T.
 ``LLI_plating``  (lithium lost to plating, net of stripping, at end of discharge)
-    ``power`` state, exponent 1, driver step EFC, ``k = A exp(a_T (T - T_ref)) max(c, c0)^n exp(b (soc - 1/2))``
-    with c the step C-rate [1/h].
-``LLI_LAM``, ``LAM_ne``, ``LAM_pe``  (stress-driven LAM; rate per time ~ (sigma_h/sigma_c)^m with
-    sigma_h ~ current)
-    ``power`` state, exponent 1, driver time [h], ``k = A exp(a_T (T - T_ref)) max(c, c0)^n exp(b (soc - 1/2))``.
+    ``power`` state, fitted exponent e in [0.3, 1] with an initial offset (PyBaMM's plating loss
+    slows down like its SEI), driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) max(c, c0)^n exp(b (soc - 1/2))``
+    with c the step C-rate [1/h] (Ea may be negative: faster when cold).
+``LAM_ne``, ``LAM_pe``  (stress-driven LAM; rate per time ~ (sigma_h/sigma_c)^m with sigma_h ~ current / D(T))
+    ``power`` state, exponent 1, driver time [h], same rate-law form.
+``LLI_LAM``  (lithium trapped in the lost negative active material)
+    LAM_ne's rate law times a fitted ratio.
 
 The LLI states are PyBaMM's lost lithium [A.h] / Q0 times the fitted sensitivity
 ``dQ/dLLI`` of PyBaMM's electrode-SOH capacity; LAM states are PyBaMM's LAM fraction times its
@@ -121,7 +123,7 @@ class DesignPoint:
 def design(quick: bool = False) -> list[DesignPoint]:
     """The calibration design (LG M50 / O'Kane 2022).
 
-    Full: 9 cycling points (ambient 10-40 degC, charge 0.3-1.5C, discharge 0.5-2C, full window and
+    Full: 13 cycling points (ambient 5-45 degC, charge 0.2-1.8C, discharge 0.5-2C, full window and
     partial windows) with 100 cycles each, and 3 storage points (SOC 0.3-1, 10-45 degC) of 120 days.
     Quick: 3 cycling points of 3 cycles and 1 storage point (for tests).
     """
@@ -143,6 +145,10 @@ def design(quick: bool = False) -> list[DesignPoint]:
         DesignPoint("c25_1_1_w20_80", "cycle", 298.15, 1.0, 1.0, 0.2, 0.8, n),
         DesignPoint("c35_0.5_0.5_w50_100", "cycle", 308.15, 0.5, 0.5, 0.5, 1.0, n),
         DesignPoint("c15_0.7_1_w0_50", "cycle", 288.15, 0.7, 1.0, 0.0, 0.5, n),
+        DesignPoint("c5_0.5_1_full", "cycle", 278.15, 0.5, 1.0, 0.0, 1.0, n),
+        DesignPoint("c5_0.2_0.5_full", "cycle", 278.15, 0.2, 0.5, 0.0, 1.0, n),
+        DesignPoint("c20_1.8_0.7_full", "cycle", 293.15, 1.8, 0.7, 0.0, 1.0, n),
+        DesignPoint("c45_1_1_full", "cycle", 318.15, 1.0, 1.0, 0.0, 1.0, n),
         DesignPoint("s25_soc1", "storage", 298.15, soc_high=1.0, storage_days=120),
         DesignPoint("s45_soc0.5", "storage", 318.15, soc_high=0.5, storage_days=120),
         DesignPoint("s10_soc0.3", "storage", 283.15, soc_high=0.3, storage_days=120),
@@ -377,9 +383,10 @@ def _arr(T, Ea):
 
 
 def _rate_law(p, s):
-    """k = A exp(a_T (T - T_ref)) max(c, floor)^n exp(b (soc - 1/2)); p = (lnA, a_T, n, b)."""
-    lnA, aT, n, b = p
-    return np.exp(lnA + aT * (s["T"] - T_REF_K) + b * (s["soc"] - 0.5)) * np.maximum(s["c"], CRATE_FLOOR) ** n
+    """k = A exp(-Ea/R (1/T - 1/T_ref)) max(c, floor)^n exp(b (soc - 1/2)); p = (lnA, Ea [kJ/mol], n, b)."""
+    lnA, Ea_kJ, n, b = p
+    return (np.exp(lnA + b * (s["soc"] - 0.5)) * _arr(s["T"], Ea_kJ * 1e3)
+            * np.maximum(s["c"], CRATE_FLOOR) ** n)
 
 
 def _at_records(cum_steps: np.ndarray, rec: np.ndarray) -> np.ndarray:
@@ -397,7 +404,10 @@ def _pred_time(p, s):
 
 
 def _pred_cycle(p, s):
-    return _at_records(_rate_law(p, s) * s["defc"], s["rec"])
+    """Plating-type LLI growth y - y0, y = (y0^(1/e) + sum k^(1/e) dt_h)^e; p = (lnA, Ea, n, b, e, ln y0)."""
+    e, y0 = p[4], math.exp(p[5])
+    u = _at_records(_rate_law(p[:4], s) ** (1.0 / e) * s["dt_s"] / 3600.0, s["rec"])
+    return (y0 ** (1.0 / e) + u) ** e - y0
 
 
 def _pred_lam(p, s):
@@ -439,26 +449,9 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     def weights(key):
         return {n: 1.0 / (max(abs(Y[n][key][-1]), 1e-7) * math.sqrt(Y[n][key].size)) for n in names}
 
-    # LLI: time (SEI-type, parabolic) + throughput (plating-type) states, fitted jointly.
-    wl = weights("lli")
-
-    def res_lli(x):
-        pt, pc = x[:4], x[4:]
-        out = []
-        for n in names:
-            pred = _pred_time(pt, S[n])
-            if pts[n].kind == "cycle":
-                pred = pred + _pred_cycle(pc, S[n])
-            out.append((pred - Y[n]["lli"]) * wl[n])
-        return np.concatenate(out)
-
-    x0 = np.array([math.log(2e-4), 30.0, 0.0, math.log(1e-3), math.log(1e-5), -0.05, 0.5, 0.0])
-    lo = np.array([-40, -100, -20, math.log(1e-7), -40, -1.0, -3.0, -20])
-    hi = np.array([5, 200, 20, math.log(0.2), 5, 1.0, 6.0, 20])
-    x_lli = _lsq(res_lli, x0, lo, hi)
-
     # LAM per electrode: time-driven rate law in |C-rate| (zero at rest), only cycling points.
     cyc = [n for n in names if pts[n].kind == "cycle"]
+    lam_lo, lam_hi = np.array([-40, -150, 0.0, -20]), np.array([10, 150, 6.0, 20])
     x_lam = {}
     for key in ("lam_ne", "lam_pe"):
         w = weights(key)
@@ -466,8 +459,29 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         def res_lam(x, key=key, w=w):
             return np.concatenate([(_pred_lam(x, S[n]) - Y[n][key]) * w[n] for n in cyc])
 
-        x_lam[key] = _lsq(res_lam, np.array([math.log(1e-5), 0.0, 2.0, 0.0]),
-                          np.array([-40, -1.0, 0.0, -20]), np.array([5, 1.0, 6.0, 20]))
+        x_lam[key] = _lsq(res_lam, np.array([math.log(1e-5), -20.0, 2.0, 0.0]), lam_lo, lam_hi)
+    lam_ne_pred = {n: _pred_lam(x_lam["lam_ne"], S[n]) for n in names}
+
+    # LLI = time (SEI-type, parabolic) + throughput (plating-type) + f x LAM_ne (lithium trapped in
+    # lost negative active material), fitted jointly.
+    wl = weights("lli")
+
+    def res_lli(x):
+        pt, pc, lnf = x[:4], x[4:10], x[10]
+        out = []
+        for n in names:
+            pred = _pred_time(pt, S[n])
+            if pts[n].kind == "cycle":
+                pred = pred + _pred_cycle(pc, S[n]) + math.exp(lnf) * lam_ne_pred[n]
+            out.append((pred - Y[n]["lli"]) * wl[n])
+        return np.concatenate(out)
+
+    x0 = np.array([math.log(2e-4), 30.0, 0.0, math.log(1e-3),
+                   math.log(1e-5), -20.0, 0.5, 0.0, 0.7, math.log(1e-3), math.log(0.5)])
+    lo = np.array([-40, -100, -20, math.log(1e-7), -60, -150, 0.0, -20, 0.3, math.log(1e-7), math.log(1e-4)])
+    hi = np.array([5, 200, 20, math.log(0.2), 10, 150, 6.0, 20, 1.0, math.log(0.2), math.log(20.0)])
+    x_lli = _lsq(res_lli, x0, lo, hi)
+    f_lam = math.exp(x_lli[10])
 
     # Capacity sensitivities: q_loss = s_L LLI + s_n LAM_ne + s_p LAM_pe (non-negative LS).
     A = np.concatenate([np.column_stack([Y[n]["lli"], Y[n]["lam_ne"], Y[n]["lam_pe"]]) for n in names])
@@ -479,8 +493,8 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     for n in names:
         s = S[n]
         lli_t = _pred_time(x_lli[:4], s)
-        lli_c = _pred_cycle(x_lli[4:], s) if pts[n].kind == "cycle" else np.zeros_like(lli_t)
         ln = _pred_lam(x_lam["lam_ne"], s)
+        lli_c = (_pred_cycle(x_lli[4:10], s) + f_lam * ln) if pts[n].kind == "cycle" else np.zeros_like(lli_t)
         lp = _pred_lam(x_lam["lam_pe"], s)
         ql = sens[0] * (lli_t + lli_c) + sens[1] * ln + sens[2] * lp
         residuals[n] = {
@@ -498,7 +512,8 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     return {
         "nominal_capacity_Ah": qnom,
         "lli_time": [float(v) for v in x_lli[:4]],
-        "lli_cycle": [float(v) for v in x_lli[4:]],
+        "lli_cycle": [float(v) for v in x_lli[4:10]],
+        "lli_per_lam_ne": f_lam,
         "lam_ne": [float(v) for v in x_lam["lam_ne"]],
         "lam_pe": [float(v) for v in x_lam["lam_pe"]],
         "sensitivity": {"LLI": float(sens[0]), "LAM_ne": float(sens[1]), "LAM_pe": float(sens[2])},
@@ -511,12 +526,12 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
 # ============================================================================================
 
 
-def _rate_expr(p, with_T_exp=True):
-    lnA, aT, n, b = p
+def _rate_expr(p, scale: float = 1.0):
+    lnA, Ea_kJ, n, b = p
     return {
-        "coef": math.exp(lnA),
+        "coef": scale * math.exp(lnA),
         "terms": [
-            {"type": "exp", "stressor": "temperature_K", "rate": aT, "center": T_REF_K},
+            {"type": "arrhenius", "activation_energy_J_per_mol": Ea_kJ * 1e3, "reference_temperature_K": T_REF_K},
             {"type": "power", "stressor": "crate_per_h", "exponent": n, "floor": CRATE_FLOOR},
             {"type": "exp", "stressor": "soc", "rate": b, "center": 0.5},
         ],
@@ -536,6 +551,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
     sL, sn, sp = (coef["sensitivity"][k] for k in ("LLI", "LAM_ne", "LAM_pe"))
     lnA, Ea_kJ, b, lny0 = coef["lli_time"]
     y0 = math.exp(lny0)
+    y0p = math.exp(coef["lli_cycle"][5])
     units = "1 (lost lithium [A.h] / nominal capacity)"
     states = [
         {"name": "LLI_SEI", "type": "power", "driver": "time_days", "exponent": 0.5, "group": "capacity",
@@ -544,9 +560,12 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
              {"type": "exp", "stressor": "soc", "rate": b, "center": 0.5}]},
          "initial": y0, "sign": -sL, "units": units,
          "description": "Time-driven (parabolic, SEI-type) lithium loss: y = sqrt(y0^2 + int k(T, soc)^2 dt_days); y - y0 is the loss (fitted to PyBaMM's total LLI together with LLI_plating)"},
-        {"name": "LLI_plating", "type": "power", "driver": "step_efc", "exponent": 1.0, "group": "capacity",
-         "k": _rate_expr(coef["lli_cycle"]), "sign": -sL, "units": units,
-         "description": "Throughput-driven lithium loss (plating net of stripping, and lithium trapped in lost active material): dy = k(T, C-rate, soc) dEFC"},
+        {"name": "LLI_plating", "type": "power", "driver": "time_hours", "exponent": coef["lli_cycle"][4], "group": "capacity",
+         "k": _rate_expr(coef["lli_cycle"][:4]), "initial": y0p, "sign": -sL, "units": units,
+         "description": "Current-driven lithium loss (plating net of stripping, at end of discharge): y = (y0^(1/e) + int k(T, C-rate, soc)^(1/e) dt_h)^e; y - y0 is the loss"},
+        {"name": "LLI_LAM", "type": "power", "driver": "time_hours", "exponent": 1.0, "group": "capacity",
+         "k": _rate_expr(coef["lam_ne"], coef["lli_per_lam_ne"]), "sign": -sL, "units": units,
+         "description": "Lithium trapped in lost negative active material: LAM_ne's rate law times the fitted ratio lli_per_lam_ne"},
         {"name": "LAM_ne", "type": "power", "driver": "time_hours", "exponent": 1.0, "group": "capacity",
          "k": _rate_expr(coef["lam_ne"]), "sign": -sn, "units": "1 (fraction of negative-electrode active material lost)",
          "description": "Stress-driven loss of negative active material: dy = k(T, C-rate, soc) dt_hours"},
@@ -569,7 +588,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             {"key": "Sulzer2021", "text": "V. Sulzer et al., Python Battery Mathematical Modelling (PyBaMM), J. Open Res. Softw. 9 (2021) 14", "doi": "10.5334/jors.309"},
         ],
         "licence": "Coefficients fitted by batterylab to PyBaMM simulations (PyBaMM: BSD-3-Clause; OKane2022 parameters as shipped in PyBaMM); this file: BSD-3-Clause, batterylab.",
-        "description": ("q = 1 - s_LLI (LLI_SEI - y0 + LLI_plating) - s_ne LAM_ne - s_pe LAM_pe (one capacity group with offset 1 + s_LLI y0, so q(0) = 1); "
+        "description": ("q = 1 - s_LLI (LLI_SEI - y0 + LLI_plating - y0p + LLI_LAM) - s_ne LAM_ne - s_pe LAM_pe (one capacity group with offset 1 + s_LLI (y0 + y0p), so q(0) = 1); "
                         "s_* are the fitted sensitivities of PyBaMM's electrode-SOH capacity to each mechanism. "
                         "Generated by `batterylab calibrate` (batterylab.aging.calibrate); regenerate rather than edit."),
         "conventions": ("Stress per step: cell temperature T [K] (volume-averaged), SOC [-], C-rate |I|/Q_nom [1/h] from the current (give current_A); "
@@ -578,7 +597,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
         "untraced": "Not a published model: a fit to PyBaMM simulations; its accuracy outside the design is what the held-out comparison (validation case calibration_heldout) shows.",
         "validity": _stress_range(results, qnom),
         "validity_notes": "Range of the cell temperature, C-rate and SOC seen in the PyBaMM design; held-out checks at 2 degC and 45 degC ambient and a 2C charge extrapolate beyond it.",
-        "groups": {"capacity": {"target": "capacity", "offset": 1.0 + sL * y0}},
+        "groups": {"capacity": {"target": "capacity", "offset": 1.0 + sL * (y0 + y0p)}},
         "capacity_combine": "min",
         "states": states,
         "calibration": {
@@ -589,11 +608,11 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             "parameter_overrides": dict(spec.parameters),
             "capacity_definition": "PyBaMM summary variable 'Capacity [A.h]' (electrode SOH) over its fresh-cell value",
             "sensitivity": coef["sensitivity"],
-            "coefficients": {k: coef[k] for k in ("lli_time", "lli_cycle", "lam_ne", "lam_pe")},
+            "coefficients": {k: coef[k] for k in ("lli_time", "lli_cycle", "lli_per_lam_ne", "lam_ne", "lam_pe")},
             "coefficient_meaning": {
                 "lli_time": "ln k_ref [1/day^0.5], Ea [kJ/mol], soc rate b, ln y0",
-                "lli_cycle": "ln A [1/EFC], a_T [1/K], n, b",
-                "lam_ne": "ln A [1/h], a_T [1/K], n, b", "lam_pe": "ln A [1/h], a_T [1/K], n, b",
+                "lli_cycle": "ln A [1/h], Ea [kJ/mol], n, b, exponent e, ln y0", "lli_per_lam_ne": "LLI (fraction of nominal) per LAM_ne fraction",
+                "lam_ne": "ln A [1/h], Ea [kJ/mol], n, b", "lam_pe": "ln A [1/h], Ea [kJ/mol], n, b",
             },
             "design": [asdict(p) for p in points],
             "fit_residuals": coef["residuals"],
@@ -701,9 +720,10 @@ def mechanism_split(model, states: dict) -> dict:
     from .models import load
 
     m = load(model)
-    y0 = float(m.spec["states"][0].get("initial", 0.0))
+    y0 = {st["name"]: float(st.get("initial", 0.0)) for st in m.spec["states"]}
     return {
-        "LLI_pct": 100 * (np.asarray(states["LLI_SEI"]) - y0 + np.asarray(states["LLI_plating"])),
+        "LLI_pct": 100 * (np.asarray(states["LLI_SEI"]) - y0["LLI_SEI"] + np.asarray(states["LLI_plating"]) - y0["LLI_plating"]
+                          + np.asarray(states.get("LLI_LAM", 0.0))),
         "LAM_ne_pct": 100 * np.asarray(states["LAM_ne"]),
         "LAM_pe_pct": 100 * np.asarray(states["LAM_pe"]),
     }
