@@ -23,7 +23,15 @@ class OptionError(BatterylabError):
     """An option name or value is not one of the valid ones (the message lists them)."""
 
 
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return noun + "es"
+    return noun + "s"
+
+
 def unknown_option(kind: str, value, valid) -> OptionError:
     """Build the error for an option that is not among ``valid``, listing the valid ones."""
     valid = sorted(str(v) for v in valid)
-    return OptionError(f"unknown {kind} {value!r}; valid {kind}s are: {', '.join(valid)}")
+    return OptionError(f"unknown {kind} {value!r}; valid {_plural(kind)} are: {', '.join(valid)}")

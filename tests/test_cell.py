@@ -151,7 +151,7 @@ def test_bare_bpx_file_path_is_accepted(tmp_path):
         ({"lithium_plating": "irreversable"}, "option 'lithium plating': unknown value 'irreversable'; valid values are: none, reversible"),
         ({"loss_of_active_material": "stress driven"}, "option 'loss of active material': unknown value 'stress driven'; valid values are: none, stress-driven"),
         ({"options": {"particle mechanic": "swelling only"}}, "unknown PyBaMM model option 'particle mechanic'; valid PyBaMM model options are:"),
-        ({"mesh": "medium"}, "unknown mesh 'medium'; valid meshs are: coarse, default, fine"),
+        ({"mesh": "medium"}, "unknown mesh 'medium'; valid meshes are: coarse, default, fine"),
         ({"cell": "LGM5O"}, "unknown cell parameter set 'LGM5O'; valid cell parameter sets are: Ai2020"),
     ],
 )

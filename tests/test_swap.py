@@ -174,7 +174,7 @@ def test_recorded_arrivals_are_used_as_given():
 @pytest.mark.parametrize("change, match", [
     ({"charger_power_W": -5.0}, "'charger_power_W' must be > 0"),
     ({"chargers": 14}, "'chargers' .* must not exceed 'packs'"),
-    ({"charging_policy": "valey"}, "'charging_policy'.*valid charging policys are: immediate, tou, valley"),
+    ({"charging_policy": "valey"}, "'charging_policy'.*valid charging policies are: immediate, tou, valley"),
     ({"handout_policy": "oldest"}, "'handout_policy'"),
     ({"charger_efficiency": 1.5}, "'charger_efficiency' must be <= 1"),
     ({"arrival_rate_per_h": [1.0] * 23}, "'arrival_rate_per_h' must have 24"),
