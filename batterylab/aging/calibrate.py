@@ -404,9 +404,28 @@ def _pred_time(p, s):
 
 
 def _pred_cycle(p, s):
-    """Plating-type LLI growth y - y0, y = (y0^(1/e) + sum k^(1/e) dt_h)^e; p = (lnA, Ea, n, b, e, ln y0)."""
-    e, y0 = p[4], math.exp(p[5])
-    u = _at_records(_rate_law(p[:4], s) ** (1.0 / e) * s["dt_s"] / 3600.0, s["rec"])
+    """Plating-type LLI growth y - y0, y = (y0^(1/e) + sum k^(1/e) dt_h)^e.
+
+    p = (lnA, Ea [kJ/mol], n, b, e, ln y0, ln c0): k = A exp(-Ea/R (1/T - 1/T_ref)) max(c, c0)^n exp(b (soc - 1/2)).
+    """
+    lnA, Ea_kJ, n, b, e, lny0, lnc0 = p
+    y0 = math.exp(lny0)
+    k = np.exp(lnA + b * (s["soc"] - 0.5)) * _arr(s["T"], Ea_kJ * 1e3) * np.maximum(s["c"], math.exp(lnc0)) ** n
+    u = _at_records(k ** (1.0 / e) * s["dt_s"] / 3600.0, s["rec"])
+    return (y0 ** (1.0 / e) + u) ** e - y0
+
+
+#: C-rate [1/h] below which a step counts as rest (plating at rest, e.g. stored at high SOC).
+REST_CRATE = 0.02
+
+
+def _pred_rest(p, s):
+    """Plating at rest y - y0, y = (y0^(1/e) + sum k^(1/e) dt_h)^e with
+    k = A exp(-Ea/R (1/T - 1/T_ref)) exp(b (soc - 1/2)) max(0, 1 - c / c_rest); p = (lnA, Ea, b, e, ln y0)."""
+    lnA, Ea_kJ, b, e, lny0 = p
+    y0 = math.exp(lny0)
+    k = np.exp(lnA + b * (s["soc"] - 0.5)) * _arr(s["T"], Ea_kJ * 1e3) * np.maximum(0.0, 1.0 - s["c"] / REST_CRATE)
+    u = _at_records(k ** (1.0 / e) * s["dt_s"] / 3600.0, s["rec"])
     return (y0 ** (1.0 / e) + u) ** e - y0
 
 
@@ -418,6 +437,9 @@ def _targets(r: dict, qnom: float) -> dict:
     lli = (r["lli_sei_Ah"] + r["lli_plating_Ah"] + r["lli_lam_Ah"]) / qnom
     return {
         "lli": lli,
+        "sei": r["lli_sei_Ah"] / qnom,
+        "plating": r["lli_plating_Ah"] / qnom,
+        "lam_li": r["lli_lam_Ah"] / qnom,
         "lam_ne": r["lam_ne"],
         "lam_pe": r["lam_pe"],
         "q_loss": 1.0 - r["capacity_Ah"] / float(r["capacity0_Ah"]),
@@ -447,7 +469,10 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     Y = {n: _targets(results[n], qnom) for n in names}
 
     def weights(key):
-        return {n: 1.0 / (max(abs(Y[n][key][-1]), 1e-7) * math.sqrt(Y[n][key].size)) for n in names}
+        # relative to each point's final loss, floored at 5 % of the largest (a point with next
+        # to no loss of a mechanism must not dominate its fit)
+        top = max(abs(Y[n][key][-1]) for n in names)
+        return {n: 1.0 / (max(abs(Y[n][key][-1]), 0.05 * top, 1e-9) * math.sqrt(Y[n][key].size)) for n in names}
 
     # LAM per electrode: time-driven rate law in |C-rate| (zero at rest), only cycling points.
     cyc = [n for n in names if pts[n].kind == "cycle"]
@@ -462,26 +487,42 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         x_lam[key] = _lsq(res_lam, np.array([math.log(1e-5), -20.0, 2.0, 0.0]), lam_lo, lam_hi)
     lam_ne_pred = {n: _pred_lam(x_lam["lam_ne"], S[n]) for n in names}
 
-    # LLI = time (SEI-type, parabolic) + throughput (plating-type) + f x LAM_ne (lithium trapped in
-    # lost negative active material), fitted jointly.
-    wl = weights("lli")
+    # Each lithium-loss mechanism fitted to its own PyBaMM variable (all design points).
+    def fit_multi(pred, key, starts, lo, hi, only=None, offset=None):
+        w = weights(key)
+        use = only or names
 
-    def res_lli(x):
-        pt, pc, lnf = x[:4], x[4:10], x[10]
-        out = []
-        for n in names:
-            pred = _pred_time(pt, S[n])
-            if pts[n].kind == "cycle":
-                pred = pred + _pred_cycle(pc, S[n]) + math.exp(lnf) * lam_ne_pred[n]
-            out.append((pred - Y[n]["lli"]) * wl[n])
-        return np.concatenate(out)
+        def res(x):
+            return np.concatenate([(pred(x, S[n]) + (offset[n] if offset else 0.0) - Y[n][key]) * w[n] for n in use])
 
-    x0 = np.array([math.log(2e-4), 30.0, 0.0, math.log(1e-3),
-                   math.log(1e-5), -20.0, 0.5, 0.0, 0.7, math.log(1e-3), math.log(0.5)])
-    lo = np.array([-40, -100, -20, math.log(1e-7), -60, -150, 0.0, -20, 0.3, math.log(1e-7), math.log(1e-4)])
-    hi = np.array([5, 200, 20, math.log(0.2), 10, 150, 6.0, 20, 1.0, math.log(0.2), math.log(20.0)])
-    x_lli = _lsq(res_lli, x0, lo, hi)
-    f_lam = math.exp(x_lli[10])
+        best = None
+        for x0 in starts:
+            x = _lsq(res, np.asarray(x0, dtype=float), np.asarray(lo, float), np.asarray(hi, float))
+            c = float(np.sum(res(x) ** 2))
+            if best is None or c < best[0]:
+                best = (c, x)
+        return best[1]
+
+    x_sei = fit_multi(_pred_time, "sei", [[math.log(2e-4), 30.0, 0.0, math.log(1e-3)]],
+                      [-40, -100, -5, math.log(1e-7)], [5, 200, 5, math.log(0.2)])
+    sto = [n for n in names if pts[n].kind == "storage"]
+    if sto:
+        x_rest = fit_multi(_pred_rest, "plating", [[math.log(1e-3), 30.0, 3.0, 0.6, math.log(1e-3)]],
+                           [-60, -200, -20, 0.3, math.log(1e-7)], [10, 200, 20, 1.0, math.log(0.2)], only=sto)
+    else:
+        x_rest = np.array([-60.0, 0.0, 0.0, 1.0, math.log(1e-7)])
+    rest_pred = {n: _pred_rest(x_rest, S[n]) for n in names}
+    x_pl = fit_multi(_pred_cycle, "plating",
+                     [[math.log(1e-4), -20.0, 1.0, 1.0, 0.7, math.log(1e-3), math.log(0.05)],
+                      [math.log(1e-5), -50.0, 2.0, 3.0, 0.8, math.log(1e-4), math.log(0.01)],
+                      [math.log(1e-3), 0.0, 0.5, 0.0, 0.6, math.log(1e-2), math.log(0.1)]],
+                     [-60, -200, 0.0, -8, 0.4, math.log(1e-7), math.log(1e-4)],
+                     [10, 100, 6.0, 8, 1.0, math.log(0.2), math.log(1.0)], only=cyc, offset=rest_pred)
+    # lithium trapped in lost negative active material: f x LAM_ne (linear least squares, cycling)
+    num = sum(float(np.dot(lam_ne_pred[n], Y[n]["lam_li"])) for n in cyc)
+    den = sum(float(np.dot(lam_ne_pred[n], lam_ne_pred[n])) for n in cyc)
+    f_lam = num / den if den > 0 else 0.0
+    x_lli = np.concatenate([x_sei, x_pl])
 
     # Capacity sensitivities: q_loss = s_L LLI + s_n LAM_ne + s_p LAM_pe (non-negative LS).
     A = np.concatenate([np.column_stack([Y[n]["lli"], Y[n]["lam_ne"], Y[n]["lam_pe"]]) for n in names])
@@ -494,7 +535,7 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         s = S[n]
         lli_t = _pred_time(x_lli[:4], s)
         ln = _pred_lam(x_lam["lam_ne"], s)
-        lli_c = (_pred_cycle(x_lli[4:10], s) + f_lam * ln) if pts[n].kind == "cycle" else np.zeros_like(lli_t)
+        lli_c = _pred_cycle(x_lli[4:11], s) + rest_pred[n] + f_lam * ln
         lp = _pred_lam(x_lam["lam_pe"], s)
         ql = sens[0] * (lli_t + lli_c) + sens[1] * ln + sens[2] * lp
         residuals[n] = {
@@ -512,8 +553,9 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     return {
         "nominal_capacity_Ah": qnom,
         "lli_time": [float(v) for v in x_lli[:4]],
-        "lli_cycle": [float(v) for v in x_lli[4:10]],
+        "lli_cycle": [float(v) for v in x_lli[4:11]],
         "lli_per_lam_ne": f_lam,
+        "lli_rest": [float(v) for v in x_rest],
         "lam_ne": [float(v) for v in x_lam["lam_ne"]],
         "lam_pe": [float(v) for v in x_lam["lam_pe"]],
         "sensitivity": {"LLI": float(sens[0]), "LAM_ne": float(sens[1]), "LAM_pe": float(sens[2])},
@@ -526,13 +568,13 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
 # ============================================================================================
 
 
-def _rate_expr(p, scale: float = 1.0):
+def _rate_expr(p, scale: float = 1.0, floor: float = CRATE_FLOOR):
     lnA, Ea_kJ, n, b = p
     return {
         "coef": scale * math.exp(lnA),
         "terms": [
             {"type": "arrhenius", "activation_energy_J_per_mol": Ea_kJ * 1e3, "reference_temperature_K": T_REF_K},
-            {"type": "power", "stressor": "crate_per_h", "exponent": n, "floor": CRATE_FLOOR},
+            {"type": "power", "stressor": "crate_per_h", "exponent": n, "floor": floor},
             {"type": "exp", "stressor": "soc", "rate": b, "center": 0.5},
         ],
     }
@@ -552,6 +594,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
     lnA, Ea_kJ, b, lny0 = coef["lli_time"]
     y0 = math.exp(lny0)
     y0p = math.exp(coef["lli_cycle"][5])
+    y0r = math.exp(coef["lli_rest"][4])
     units = "1 (lost lithium [A.h] / nominal capacity)"
     states = [
         {"name": "LLI_SEI", "type": "power", "driver": "time_days", "exponent": 0.5, "group": "capacity",
@@ -561,8 +604,15 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
          "initial": y0, "sign": -sL, "units": units,
          "description": "Time-driven (parabolic, SEI-type) lithium loss: y = sqrt(y0^2 + int k(T, soc)^2 dt_days); y - y0 is the loss (fitted to PyBaMM's total LLI together with LLI_plating)"},
         {"name": "LLI_plating", "type": "power", "driver": "time_hours", "exponent": coef["lli_cycle"][4], "group": "capacity",
-         "k": _rate_expr(coef["lli_cycle"][:4]), "initial": y0p, "sign": -sL, "units": units,
+         "k": _rate_expr(coef["lli_cycle"][:4], floor=math.exp(coef["lli_cycle"][6])), "initial": y0p, "sign": -sL, "units": units,
          "description": "Current-driven lithium loss (plating net of stripping, at end of discharge): y = (y0^(1/e) + int k(T, C-rate, soc)^(1/e) dt_h)^e; y - y0 is the loss"},
+        {"name": "LLI_plating_rest", "type": "power", "driver": "time_hours", "exponent": coef["lli_rest"][3], "group": "capacity",
+         "k": {"coef": math.exp(coef["lli_rest"][0]), "terms": [
+             {"type": "arrhenius", "activation_energy_J_per_mol": coef["lli_rest"][1] * 1e3, "reference_temperature_K": T_REF_K},
+             {"type": "exp", "stressor": "soc", "rate": coef["lli_rest"][2], "center": 0.5},
+             {"type": "table", "stressor": "crate_per_h", "x": [0.0, REST_CRATE], "y": [1.0, 0.0]}]},
+         "initial": y0r, "sign": -sL, "units": units,
+         "description": f"Plating at rest (C-rate below {REST_CRATE} 1/h; PyBaMM's partially reversible plating at high SOC in storage): power law with offset like LLI_plating"},
         {"name": "LLI_LAM", "type": "power", "driver": "time_hours", "exponent": 1.0, "group": "capacity",
          "k": _rate_expr(coef["lam_ne"], coef["lli_per_lam_ne"]), "sign": -sL, "units": units,
          "description": "Lithium trapped in lost negative active material: LAM_ne's rate law times the fitted ratio lli_per_lam_ne"},
@@ -588,7 +638,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             {"key": "Sulzer2021", "text": "V. Sulzer et al., Python Battery Mathematical Modelling (PyBaMM), J. Open Res. Softw. 9 (2021) 14", "doi": "10.5334/jors.309"},
         ],
         "licence": "Coefficients fitted by batterylab to PyBaMM simulations (PyBaMM: BSD-3-Clause; OKane2022 parameters as shipped in PyBaMM); this file: BSD-3-Clause, batterylab.",
-        "description": ("q = 1 - s_LLI (LLI_SEI - y0 + LLI_plating - y0p + LLI_LAM) - s_ne LAM_ne - s_pe LAM_pe (one capacity group with offset 1 + s_LLI (y0 + y0p), so q(0) = 1); "
+        "description": ("q = 1 - s_LLI (LLI_SEI - y0 + LLI_plating - y0p + LLI_plating_rest - y0r + LLI_LAM) - s_ne LAM_ne - s_pe LAM_pe (one capacity group with offset 1 + s_LLI (y0 + y0p + y0r), so q(0) = 1); "
                         "s_* are the fitted sensitivities of PyBaMM's electrode-SOH capacity to each mechanism. "
                         "Generated by `batterylab calibrate` (batterylab.aging.calibrate); regenerate rather than edit."),
         "conventions": ("Stress per step: cell temperature T [K] (volume-averaged), SOC [-], C-rate |I|/Q_nom [1/h] from the current (give current_A); "
@@ -597,7 +647,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
         "untraced": "Not a published model: a fit to PyBaMM simulations; its accuracy outside the design is what the held-out comparison (validation case calibration_heldout) shows.",
         "validity": _stress_range(results, qnom),
         "validity_notes": "Range of the cell temperature, C-rate and SOC seen in the PyBaMM design; held-out checks at 2 degC and 45 degC ambient and a 2C charge extrapolate beyond it.",
-        "groups": {"capacity": {"target": "capacity", "offset": 1.0 + sL * (y0 + y0p)}},
+        "groups": {"capacity": {"target": "capacity", "offset": 1.0 + sL * (y0 + y0p + y0r)}},
         "capacity_combine": "min",
         "states": states,
         "calibration": {
@@ -608,10 +658,11 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             "parameter_overrides": dict(spec.parameters),
             "capacity_definition": "PyBaMM summary variable 'Capacity [A.h]' (electrode SOH) over its fresh-cell value",
             "sensitivity": coef["sensitivity"],
-            "coefficients": {k: coef[k] for k in ("lli_time", "lli_cycle", "lli_per_lam_ne", "lam_ne", "lam_pe")},
+            "coefficients": {k: coef[k] for k in ("lli_time", "lli_cycle", "lli_rest", "lli_per_lam_ne", "lam_ne", "lam_pe")},
             "coefficient_meaning": {
                 "lli_time": "ln k_ref [1/day^0.5], Ea [kJ/mol], soc rate b, ln y0",
-                "lli_cycle": "ln A [1/h], Ea [kJ/mol], n, b, exponent e, ln y0", "lli_per_lam_ne": "LLI (fraction of nominal) per LAM_ne fraction",
+                "lli_cycle": "ln A [1/h], Ea [kJ/mol], n, b, exponent e, ln y0, ln c0 (C-rate floor [1/h])", "lli_per_lam_ne": "LLI (fraction of nominal) per LAM_ne fraction",
+                "lli_rest": "ln A [1/h], Ea [kJ/mol], b, exponent e, ln y0",
                 "lam_ne": "ln A [1/h], Ea [kJ/mol], n, b", "lam_pe": "ln A [1/h], Ea [kJ/mol], n, b",
             },
             "design": [asdict(p) for p in points],
@@ -721,9 +772,9 @@ def mechanism_split(model, states: dict) -> dict:
 
     m = load(model)
     y0 = {st["name"]: float(st.get("initial", 0.0)) for st in m.spec["states"]}
+    lli = sum(np.asarray(states[n]) - y0[n] for n in states if n.startswith("LLI_"))
     return {
-        "LLI_pct": 100 * (np.asarray(states["LLI_SEI"]) - y0["LLI_SEI"] + np.asarray(states["LLI_plating"]) - y0["LLI_plating"]
-                          + np.asarray(states.get("LLI_LAM", 0.0))),
+        "LLI_pct": 100 * lli,
         "LAM_ne_pct": 100 * np.asarray(states["LAM_ne"]),
         "LAM_pe_pct": 100 * np.asarray(states["LAM_pe"]),
     }
