@@ -156,6 +156,9 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
         est = predict_soh(rec.pulse_voltage_V, rec.pulse_soc)
         m["pulse_soh"], m["pulse_soh_sigma"], m["pulse_model"] = est.soh, est.sigma, est.model
         m["tests"]["pulse_screening"] = f"pulse-test response at {len(rec.pulse_soc)} SOCs, model {est.model}"
+        from .pulse import load_pulse_model
+
+        m["notes"].append(f"pulse screening validity: {load_pulse_model()['validity']}")
         if m["soh"] is None:
             m["soh"], m["soh_sigma"], m["soh_method"] = est.soh, est.sigma, "pulse screening"
     # resistance
