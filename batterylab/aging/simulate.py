@@ -357,6 +357,7 @@ def simulate_fleet(
     finalize: bool = True,
     chunk_size: int | None = None,
     progress: bool = True,
+    client=None,
 ) -> AgingResult:
     """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
 
@@ -385,6 +386,10 @@ def simulate_fleet(
         temperature offsets ~ N(0, spread) [K], multipliers ~ lognormal(0, spread) [-].
     chunk_size, progress
         Cells per kernel call, and whether to show a tqdm bar over the chunks.
+    client : dask.distributed.Client, optional
+        Run the chunks as tasks on this Dask cluster (see :mod:`batterylab.distributed`); the
+        result is bit-identical to the in-process run. ``chunk_size`` defaults to a size that gives
+        each worker thread several tasks of useful length.
     """
     m = load(model)
     m.cite()
@@ -452,6 +457,12 @@ def simulate_fleet(
     smax = np.zeros((n_cells, K.N_STRESS))
     starts = range(0, n_cells, chunk)
     bar = None
+    if client is not None:  # the same chunks as Dask tasks, assembled here (batterylab.distributed)
+        from ..distributed import check_client, run_fleet_chunks
+
+        tt = run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), current_A is not None, reps, out_t,
+                              t_off, usage, mult, st, finalize, chunk_size, progress, (q, r, efc, y, g, smin, smax))
+        starts, progress = (), False
     if progress:
         from tqdm.auto import tqdm
 

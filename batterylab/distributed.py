@@ -1,0 +1,288 @@
+"""Scale out with Dask: run independent chunks of cells, packs or designs on a ``dask.distributed`` cluster.
+
+The library never creates a cluster. Every function that can use one takes an existing
+``dask.distributed.Client`` as the keyword ``client`` (a ``LocalCluster`` on a laptop, or a
+SLURM/Kubernetes cluster built with dask-jobqueue / dask-kubernetes); without it the work runs in
+this process (Numba ``prange`` over cells). Only the command line builds a ``LocalCluster`` for
+convenience (``--workers N``), see :func:`client_from_options`.
+
+How work is distributed
+-----------------------
+- Items (cells) are split into consecutive chunks (:func:`chunk_size_for`); each chunk is one Dask
+  task that runs the compiled kernel with ``prange`` over its cells inside one worker process.
+- Inputs shared by every chunk (the profile, the model) are scattered once to every worker
+  (``broadcast=True``), so a worker that dies does not take the only copy with it.
+- Results are gathered **in chunk order** and assembled by the client, which is the only writer
+  of the result file. Every cell is computed by the same kernel with its own output slot, so the
+  result is bit-identical to the in-process run for any chunking, worker or thread count.
+- A worker process that dies mid-run (killed, out of memory) is replaced by its nanny and the
+  scheduler re-runs its tasks elsewhere (up to ``distributed.scheduler.allowed-failures`` times);
+  the result is complete and identical. A task that raises is not retried (the kernels are
+  deterministic): :class:`DistributedTaskError` names the chunk (item range) and the cause.
+
+Numba threads in Dask workers
+-----------------------------
+Dask sets ``OMP_NUM_THREADS`` (and MKL/OpenBLAS) in its worker processes but not
+``NUMBA_NUM_THREADS``; a Numba worker would otherwise start one thread per core of the node in
+each worker process and oversubscribe the machine. Pass it in the worker environment:
+:func:`worker_environment` builds the dict for ``LocalCluster(..., env=...)`` (``Nanny``'s
+``env``), and for a deployed cluster set it in the ``distributed.nanny.pre-spawn-environ`` config
+(or ``export NUMBA_NUM_THREADS=...`` in the job script before ``dask worker``).
+
+Threading layer: use ``threads_per_worker=1`` and let the kernel's ``prange`` use the
+``NUMBA_NUM_THREADS`` cores of the worker. Dask's nanny starts workers with ``spawn`` (not
+``fork``), so the ``omp`` layer (Numba's default when TBB is absent) works in them; with one Dask
+thread per worker, only one thread per process ever launches a parallel kernel, so ``workqueue``
+(which aborts the process when two threads launch parallel kernels concurrently) is safe too. With
+several Dask threads per worker, use ``omp`` or ``tbb`` (thread-safe), never ``workqueue``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from .errors import BatterylabError, InputError
+
+__all__ = [
+    "DistributedTaskError",
+    "chunk_size_for",
+    "client_from_options",
+    "map_chunks",
+    "worker_environment",
+    "check_client",
+]
+
+#: kernel steps (cell x sample) a task should at least hold: ~0.1-0.5 s of compiled work on one
+#: core, so the ~1 ms per-task scheduling overhead stays below 1 %.
+MIN_TASK_STEPS = 2e7
+#: tasks per Dask worker thread: enough for load balance and cheap re-runs after a lost worker.
+TASKS_PER_THREAD = 4
+
+
+class DistributedTaskError(BatterylabError):
+    """A chunk of a distributed run failed; ``start``/``stop`` give its item range (stop exclusive)."""
+
+    def __init__(self, message: str, *, start: int, stop: int, chunk: int, n_chunks: int):
+        super().__init__(message)
+        self.start = start
+        self.stop = stop
+        self.chunk = chunk
+        self.n_chunks = n_chunks
+
+
+def check_client(client):
+    """Check that ``client`` is a ``dask.distributed.Client`` (or None) and return it."""
+    if client is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask is in the test extra
+        raise InputError(
+            "client was given but dask.distributed is not installed; install batterylab[dist]"
+        ) from None
+    if not isinstance(client, Client):
+        raise InputError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    if client.status not in ("running", "newly-created"):
+        raise InputError(f"client is not connected (status {client.status!r})")
+    return client
+
+
+def worker_environment(numba_threads: int = 1) -> dict:
+    """Environment for Dask worker processes running batterylab kernels.
+
+    ``NUMBA_NUM_THREADS`` sets the threads of each worker's ``prange`` (Dask does not set it);
+    ``OMP_NUM_THREADS`` is set to the same value, since Numba's ``omp`` layer reads it too.
+    Pass to ``LocalCluster(..., threads_per_worker=1, env=worker_environment(n))``.
+    """
+    n = int(numba_threads)
+    if n < 1:
+        raise InputError(f"numba_threads must be >= 1, got {numba_threads!r}")
+    return {"NUMBA_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n)}
+
+
+def _total_threads(client) -> int:
+    try:
+        info = client.scheduler_info()
+        workers = info.get("workers", {})
+        n = sum(int(w.get("nthreads", 1)) for w in workers.values())
+        return max(1, n)
+    except Exception:  # pragma: no cover - a scheduler that cannot answer still gets work
+        return 1
+
+
+def chunk_size_for(n_items: int, steps_per_item: float, n_threads: int) -> int:
+    """Items per task: about ``TASKS_PER_THREAD`` tasks per Dask worker thread, each of at least
+    ``MIN_TASK_STEPS`` kernel steps (item x sample), never more items than ``n_items``.
+
+    ``steps_per_item`` is the work of one item (samples x repetitions for an ageing cell).
+    """
+    n_items = int(n_items)
+    if n_items < 1:
+        return 1
+    balanced = math.ceil(n_items / (TASKS_PER_THREAD * max(1, int(n_threads))))
+    long_enough = math.ceil(MIN_TASK_STEPS / max(1.0, float(steps_per_item)))
+    return int(max(1, min(n_items, max(balanced, long_enough))))
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """One object scattered to every worker (a tuple would be scattered element by element)."""
+
+    value: Any
+
+
+def _call(func, shared, start, stop, *args):
+    return func(shared.value if isinstance(shared, _Shared) else shared, start, stop, *args)
+
+
+def map_chunks(
+    client,
+    func: Callable,
+    n_items: int,
+    chunk_size: int,
+    *,
+    shared: Any = None,
+    per_chunk: Callable[[int, int], tuple] | None = None,
+    label: str = "cells",
+    progress: bool = False,
+    desc: str | None = None,
+) -> Iterator[tuple[int, int, Any]]:
+    """Run ``func(shared, start, stop, *per_chunk(start, stop))`` for consecutive chunks on ``client``.
+
+    Yields ``(start, stop, result)`` in chunk order (the client assembles them). ``shared`` is
+    scattered once to every worker; ``per_chunk`` builds the chunk's own arguments on the client
+    (e.g. its slice of per-cell arrays). ``func`` must be importable by the workers (a module-level
+    function of an installed package).
+
+    Raises
+    ------
+    DistributedTaskError
+        When a task raises, or kills its workers more often than the scheduler allows; the message
+        names the chunk's ``label`` range and the cause. The remaining tasks are cancelled.
+    """
+    check_client(client)
+    n_items = int(n_items)
+    chunk_size = max(1, int(chunk_size))
+    bounds = [(a, min(n_items, a + chunk_size)) for a in range(0, n_items, chunk_size)]
+    token = uuid.uuid4().hex[:12]
+    shared_f = client.scatter(_Shared(shared), broadcast=True, hash=False)
+    futures = []
+    for i, (a, b) in enumerate(bounds):
+        extra = per_chunk(a, b) if per_chunk is not None else ()
+        futures.append(
+            client.submit(_call, func, shared_f, a, b, *extra, key=f"batterylab-{label}-{token}-{i}",
+                          pure=False, retries=0)
+        )
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_items, unit=label[:-1] if label.endswith("s") else label, desc=desc)
+    try:
+        for i, ((a, b), fut) in enumerate(zip(bounds, futures)):
+            try:
+                res = fut.result()
+            except Exception as exc:
+                for f in futures[i + 1:]:
+                    f.cancel()
+                raise DistributedTaskError(
+                    f"{label} {a}..{b - 1} (chunk {i + 1} of {len(bounds)}, key {fut.key!r}) failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    start=a, stop=b, chunk=i, n_chunks=len(bounds),
+                ) from exc
+            futures[i] = None  # release the result on the workers
+            fut.release()
+            if bar is not None:
+                bar.update(b - a)
+            yield a, b, res
+    finally:
+        if bar is not None:
+            bar.close()
+        for f in futures:
+            if f is not None:
+                f.cancel()
+        shared_f.release()
+
+
+def client_from_options(scheduler: str | None, workers: int | None, numba_threads: int | None = None):
+    """The command line's cluster: connect to ``scheduler`` or start a ``LocalCluster`` of ``workers``.
+
+    Returns ``(client, close)``; ``close()`` shuts down what was started. ``(None, no-op)`` when
+    neither is given (in-process run). A LocalCluster gets one Dask thread per worker process and
+    ``NUMBA_NUM_THREADS = numba_threads`` (default: the cores divided among the workers).
+    """
+    if scheduler is None and workers is None:
+        return None, lambda: None
+    if scheduler is not None and workers is not None:
+        raise InputError(f"give --scheduler or --workers, not both (got {scheduler!r} and {workers!r})")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--scheduler/--workers need dask.distributed: pip install batterylab[dist]") from None
+    if scheduler is not None:
+        client = Client(scheduler)
+        return client, client.close
+    workers = int(workers)
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if numba_threads is None:
+        numba_threads = max(1, (os.cpu_count() or 1) // workers)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           env=worker_environment(numba_threads), dashboard_address=None)
+    client = Client(cluster)
+
+    def close():
+        client.close()
+        cluster.close()
+
+    return client, close
+
+
+# --- ageing fleets (batterylab.aging.simulate_fleet(..., client=...)) ---------------------------
+
+
+def _fleet_task(shared, start, stop, soc, T, I, t_off, usage, mult, state):
+    """One chunk of a fleet on a worker: the same kernel call as the in-process loop."""
+    from .aging.simulate import _run
+
+    m, t, soc_all, T_all, I_all, has_current, reps, out_t, finalize = shared
+    rec = _run(m, t, soc_all if soc is None else soc, T_all if T is None else T, I_all if I is None else I,
+               has_current, reps, out_t, t_off, usage, mult, state, finalize)
+    rec["state"] = state  # advanced in place by the kernel
+    return rec
+
+
+def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, usage, mult, state, finalize,
+                     chunk_size, progress, out):
+    """Run :func:`batterylab.aging.simulate_fleet`'s chunk loop on ``client``.
+
+    ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell; ``state`` is
+    advanced in place and ``out = (q, r, efc, y, g, smin, smax)`` filled in cell order. Returns the
+    output times of the first chunk (identical for every cell).
+    """
+    t, soc, T, I = profile
+    n_cells = state.shape[0]
+    shared = (model, t, *(a if a.shape[0] == 1 else None for a in (soc, T, I)), has_current, reps, out_t, finalize)
+    if chunk_size:
+        chunk = int(chunk_size)
+    else:
+        chunk = chunk_size_for(n_cells, float(t.size) * reps, _total_threads(client))
+
+    def per_chunk(a, b):
+        rows = tuple(None if x.shape[0] == 1 else x[a:b].copy() for x in (soc, T, I))
+        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), state[a:b].copy())
+
+    q, r, efc, y, g, smin, smax = out
+    tt = None
+    for a, b, rec in map_chunks(client, _fleet_task, n_cells, chunk, shared=shared, per_chunk=per_chunk,
+                                label="cells", progress=progress, desc=f"ageing ({model.name}, dask)"):
+        state[a:b] = rec["state"]
+        q[a:b], r[a:b], efc[a:b], y[a:b], g[a:b] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
+        smin[a:b], smax[a:b] = rec["smin"], rec["smax"]
+        if tt is None:
+            tt = rec["t"][0].copy()
+    return tt
