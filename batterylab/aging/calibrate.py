@@ -472,7 +472,7 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         # relative to each point's final loss, floored at 5 % of the largest (a point with next
         # to no loss of a mechanism must not dominate its fit)
         top = max(abs(Y[n][key][-1]) for n in names)
-        return {n: 1.0 / (max(abs(Y[n][key][-1]), 0.05 * top, 1e-9) * math.sqrt(Y[n][key].size)) for n in names}
+        return {n: 1.0 / (max(abs(Y[n][key][-1]), 0.05 * top, 1e-12) * math.sqrt(Y[n][key].size)) for n in names}
 
     # LAM per electrode: time-driven rate law in |C-rate| (zero at rest), only cycling points.
     cyc = [n for n in names if pts[n].kind == "cycle"]
@@ -484,6 +484,9 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         def res_lam(x, key=key, w=w):
             return np.concatenate([(_pred_lam(x, S[n]) - Y[n][key]) * w[n] for n in cyc])
 
+        if max(abs(Y[n][key][-1]) for n in cyc) == 0.0:
+            x_lam[key] = np.array([-math.inf, 0.0, 1.0, 0.0])  # no such loss in the design: rate 0
+            continue
         x_lam[key] = _lsq(res_lam, np.array([math.log(1e-5), -20.0, 2.0, 0.0]), lam_lo, lam_hi)
     lam_ne_pred = {n: _pred_lam(x_lam["lam_ne"], S[n]) for n in names}
 
@@ -491,6 +494,11 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     def fit_multi(pred, key, starts, lo, hi, only=None, offset=None):
         w = weights(key)
         use = only or names
+        if max(abs(Y[n][key][-1]) for n in use) == 0.0:
+            # no such loss in the design (e.g. degradation off): the state's rate is exactly 0
+            x = np.array([(a + b) / 2 for a, b in zip(lo, hi)], dtype=float)
+            x[0] = -math.inf
+            return x
 
         def res(x):
             return np.concatenate([(pred(x, S[n]) + (offset[n] if offset else 0.0) - Y[n][key]) * w[n] for n in use])
@@ -672,12 +680,23 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
     }
 
 
+def _json_safe(o):
+    """Non-finite floats (a rate of exactly 0 has ln A = -inf) as None: strict JSON."""
+    if isinstance(o, dict):
+        return {k: _json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_safe(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
 def write_spec(spec_dict: dict, out) -> Path:
     from ..io import atomic_write_text
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(out, json.dumps(spec_dict, indent=1) + "\n")
+    return atomic_write_text(out, json.dumps(_json_safe(spec_dict), indent=1, allow_nan=False) + "\n")
 
 
 def calibrate(parameter_set: str = "LGM50", out=None, *, quick: bool = False, jobs: int = 1, cache_dir=None,
@@ -706,7 +725,7 @@ def calibrate(parameter_set: str = "LGM50", out=None, *, quick: bool = False, jo
         "calibration_wall_s": round(_time.perf_counter() - t0, 1),
     }
     nm = name or (Path(out).stem if out is not None else f"calibrated_{ps.lower()}")
-    d = build_spec(coef, name=nm, results=results, points=pts, spec=spec, provenance=prov)
+    d = _json_safe(build_spec(coef, name=nm, results=results, points=pts, spec=spec, provenance=prov))
     if out is not None:
         write_spec(d, out)
     return d
