@@ -1,0 +1,194 @@
+"""batterylab.distributed: fleets on a 2-process Dask LocalCluster, identical to the in-process run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import batterylab.aging as aging  # noqa: E402
+from batterylab import distributed as bd  # noqa: E402
+from batterylab.errors import BatterylabError, InputError  # noqa: E402
+
+# the worker plugin and patches below are defined here: ship them by value (workers may not
+# import this test module)
+distributed.protocol.pickle.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+DAY_S = np.arange(25) * 3600.0
+SOC = np.interp(DAY_S, [0, 3600, 72000, 75600, 86400], [0.85, 0.35, 0.35, 0.85, 0.85])
+T_K = 310.0 + 3.0 * np.sin(2 * np.pi * DAY_S / 86400)
+# 30 cells with their own temperature and coefficient draws, 2 years of a daily profile
+FLEET = dict(n_cells=30, temperature_spread_K=2.0, coefficient_spread=0.05, seed=3, years=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, env=bd.worker_environment(1),
+        dashboard_address=None, silence_logs=logging.CRITICAL,
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, **FLEET)
+
+
+def _assert_same_result(a, b):
+    assert np.array_equal(a.time_s, b.time_s)
+    for name in ("capacity_fraction", "resistance_factor", "efc", "full_cycles", "half_cycles", "eol_time_s"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for k in a.states:
+        assert np.array_equal(a.states[k], b.states[k]), k
+    for k in a.groups:
+        assert np.array_equal(a.groups[k], b.groups[k]), k
+    assert np.array_equal(a.state.data, b.state.data)
+
+
+def _h5_contents(path):
+    """Every dataset's bytes and every attribute, except the creation time."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        out["/attrs"] = {k: v for k, v in f.attrs.items() if k != "created_utc"}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = (obj.dtype.str, obj.shape, obj[()].tobytes(),
+                             {k: str(v) for k, v in obj.attrs.items() if k not in ("DIMENSION_LIST", "REFERENCE_LIST")})
+
+        f.visititems(visit)
+    return out
+
+
+def test_fleet_on_cluster_is_bit_identical(client, reference, tmp_path):
+    # uneven chunks (7 does not divide 30) and the default chunking
+    for chunk in (7, None):
+        r = aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, client=client, chunk_size=chunk, **FLEET)
+        _assert_same_result(r, reference)
+    assert reference.capacity_fraction[:, -1].std() > 0  # the cells really differ
+    # the HDF5 files are identical dataset by dataset (bytes, dtype, shape, units)
+    reference.save(tmp_path / "local.h5")
+    r.save(tmp_path / "dask.h5")
+    a, b = _h5_contents(tmp_path / "local.h5"), _h5_contents(tmp_path / "dask.h5")
+    assert set(a) == set(b) and len(a) > 5
+    for k in a:
+        assert a[k] == b[k], k
+
+
+def test_per_cell_profiles_and_resume_on_cluster(client):
+    # one SOC row per cell, and resuming from a state: the per-chunk slices are the right rows
+    n = 9
+    soc_rows = 0.5 + (SOC - 0.5) * np.linspace(0.6, 1.0, n)[:, None]
+    kw = dict(repeat=20, progress=False, finalize=False)
+    first = aging.simulate_fleet("naumann2020", DAY_S, soc_rows, T_K, **kw)
+    ref = aging.simulate_fleet("naumann2020", DAY_S + 20 * 86400, soc_rows, T_K, state=first.state, **kw)
+    got = aging.simulate_fleet("naumann2020", DAY_S + 20 * 86400, soc_rows, T_K, state=first.state,
+                               client=client, chunk_size=4, **kw)
+    _assert_same_result(got, ref)
+
+
+def test_failing_chunk_names_its_cells(client):
+    # make the kernel call fail on the workers for the chunk holding cell 10 only
+    def patch():
+        import batterylab.aging  # noqa: F401
+
+        S = sys.modules["batterylab.aging.simulate"]  # (the package attribute is the function)
+        S._orig_run = getattr(S, "_orig_run", S._run)
+
+        def failing(model, t, soc, T, I, has_current, repeat, out_t, t_off, usage, mult, states, finalize):
+            if t_off.size == 7 and np.isclose(t_off[0], marker):
+                raise RuntimeError("injected failure")
+            return S._orig_run(model, t, soc, T, I, has_current, repeat, out_t, t_off, usage, mult, states, finalize)
+
+        S._run = failing
+
+    def unpatch():
+        S = sys.modules["batterylab.aging.simulate"]
+        S._run = getattr(S, "_orig_run", S._run)
+
+    offsets = np.linspace(0.0, 2.9, 30)
+    marker = offsets[7]  # chunk 2 (cells 7..13) starts at this offset
+    client.run(patch)
+    try:
+        with pytest.raises(bd.DistributedTaskError) as err:
+            aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, temperature_offset_K=offsets, repeat=3,
+                                 client=client, chunk_size=7, progress=False)
+    finally:
+        client.run(unpatch)
+    e = err.value
+    assert isinstance(e, BatterylabError)
+    assert (e.start, e.stop, e.chunk, e.n_chunks) == (7, 14, 1, 5)
+    msg = str(e)
+    assert "cells 7..13" in msg and "chunk 2 of 5" in msg and "RuntimeError: injected failure" in msg
+    # the cluster is still usable afterwards
+    r = aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, temperature_offset_K=offsets, repeat=3,
+                             client=client, chunk_size=7, progress=False)
+    assert r.capacity_fraction.shape[0] == 30
+
+
+class _KillOnce(distributed.WorkerPlugin):
+    """Kills its worker process (os._exit) when the third fleet chunk starts, once per cluster."""
+
+    name = "batterylab-test-kill-once"
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and str(key).startswith("batterylab-cells-") and str(key).endswith("-2"):
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            os._exit(1)
+
+
+def test_killed_worker_still_gives_the_identical_result(client, reference, tmp_path):
+    pids_before = set(client.run(os.getpid).values())
+    marker = tmp_path / "killed"
+    client.register_plugin(_KillOnce(marker))
+    try:
+        r = aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, client=client, chunk_size=5, **FLEET)
+    finally:
+        client.unregister_worker_plugin(_KillOnce.name)
+    killed = int(marker.read_text())
+    assert killed in pids_before  # a worker process really died mid-run ...
+    client.wait_for_workers(2, timeout=60)
+    assert killed not in set(client.run(os.getpid).values())  # ... and was replaced
+    _assert_same_result(r, reference)  # the result is complete and identical
+
+
+def test_chunk_size_for():
+    # balanced: about 4 tasks per thread once tasks are long enough
+    assert bd.chunk_size_for(1000, 1e6, 2) == 125
+    # short cells: chunks grow until a task holds MIN_TASK_STEPS steps, capped at n_items
+    assert bd.chunk_size_for(1000, 1e4, 2) == 1000
+    assert bd.chunk_size_for(10**6, 1e3, 100) == int(bd.MIN_TASK_STEPS / 1e3)
+    assert bd.chunk_size_for(0, 1.0, 1) == 1
+
+
+def test_bad_client_and_options():
+    with pytest.raises(InputError, match="client must be a dask.distributed.Client"):
+        aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, n_cells=2, client="tcp://x:8786", progress=False)
+    with pytest.raises(InputError, match="numba_threads"):
+        bd.worker_environment(0)
+    with pytest.raises(InputError, match="not both"):
+        bd.client_from_options("tcp://127.0.0.1:8786", 2)
+    with pytest.raises(InputError, match="--workers must be >= 1"):
+        bd.client_from_options(None, 0)
+    c, close = bd.client_from_options(None, None)
+    assert c is None
+    close()
+    assert bd.worker_environment(3) == {"NUMBA_NUM_THREADS": "3", "OMP_NUM_THREADS": "3"}
