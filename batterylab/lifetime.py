@@ -60,6 +60,8 @@ class LifetimeResult:
     heat_J_per_period : heat generated over one period [J]
     efc : equivalent full cycles at those times [-]
     states : kernel state values by name at those times [-]
+    first_period : the fresh cell's period from PyBaMM: ``time_s``, ``current_A``, ``temperature_K``, ``soc``
+        (the kernel's input for the first interval)
     """
 
     time_s: np.ndarray
@@ -76,6 +78,7 @@ class LifetimeResult:
     states: dict
     config: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
+    first_period: dict = field(default_factory=dict)
 
     def save(self, path):
         """Write the trajectories to HDF5 (units, long names, provenance) atomically."""
@@ -116,7 +119,7 @@ class _Cell:
         pv = self.cm.parameter_values()
         if "Contact resistance [Ohm]" not in pv.keys():
             pv.update({"Contact resistance [Ohm]": 0.0}, check_already_exists=False)
-        pv.set_initial_stoichiometries(initial_soc)
+        pv.set_initial_state(initial_soc)
         self.pv0 = pv.copy()
         self.eps_n = float(pv["Negative electrode active material volume fraction"])
         self.eps_p = float(pv["Positive electrode active material volume fraction"])
@@ -321,6 +324,8 @@ def simulate_lifetime(
         tt = s["time_s"]
         charge = np.concatenate([[0.0], np.cumsum(0.5 * (I[1:] + I[:-1]) * np.diff(tt))]) / 3600.0
         soc = np.clip(initial_soc - charge / (q * c.capacity0_Ah), 0.0, 1.0)
+        if done == 0:
+            first = {"time_s": tt.copy(), "current_A": I.copy(), "temperature_K": T.copy(), "soc": soc.copy()}
         rows["time_s"].append(start)
         rows["soh"].append(q)
         rows["r_add"].append(r_add)
@@ -365,6 +370,7 @@ def simulate_lifetime(
                 "update_interval_s": per_interval * P, "initial_soc": initial_soc, "years": float(years),
                 "aging_model": m.name if m.path is None else str(m.path), "pulse_resistance_ohm": R0,
                 "coupling": "PyBaMM inputs: active-material volume fractions x q; contact resistance = SEI film resistance"},
+        first_period=first,
         timings_s={"build": t_build, "pybamm": t_py, "kernel": t_k, "total": _time.perf_counter() - t0w,
                    "cpu": _time.process_time() - c0, "pybamm_solves": c.solves},
     )
