@@ -153,6 +153,8 @@ def advance(state, y, k, dx, stress):
         p = state["exponent"]
         try:
             x_eq = (float(y) / float(k)) ** (1.0 / p) if y > 0 else 0.0
+            if not math.isfinite(x_eq):  # y / k itself overflowed (subnormal k): same case
+                return y
             return min(k * (x_eq + dx) ** p, 1e300)
         except OverflowError:  # k so small that x_eq overflows: dx is nothing next to x_eq
             return y
