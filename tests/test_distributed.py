@@ -76,6 +76,15 @@ def test_fleet_on_cluster_is_bit_identical(client, reference, tmp_path):
         r = aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, client=client, chunk_size=chunk, **FLEET)
         _assert_same_result(r, reference)
     assert reference.capacity_fraction[:, -1].std() > 0  # the cells really differ
+
+    def numba_in_worker():
+        import numba
+
+        return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads(), numba.threading_layer()
+
+    # the worker environment reached the workers; their prange kernels ran (a layer was chosen)
+    for threads, active, layer in client.run(numba_in_worker).values():
+        assert (threads, active) == (1, 1) and layer in ("omp", "tbb", "workqueue")
     # the HDF5 files are identical dataset by dataset (bytes, dtype, shape, units)
     reference.save(tmp_path / "local.h5")
     r.save(tmp_path / "dask.h5")
