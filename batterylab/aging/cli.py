@@ -74,7 +74,12 @@ def _list_models() -> None:
 @click.option("--seed", type=int, default=None, help="Random seed for the per-cell draws.")
 @click.option("--eol", type=float, default=0.8, show_default=True, help="End-of-life relative capacity.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_spread, seed, eol, quiet):
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run a fleet's chunks on this Dask scheduler (e.g. tcp://10.0.0.1:8786).")
+@click.option("--workers", type=int, default=None,
+              help="Run a fleet's chunks on a local Dask cluster of this many worker processes.")
+def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_spread, seed, eol, quiet,
+        scheduler, workers):
     """Age MODEL over the periodic PROFILE.csv (columns time_s, soc, temperature_K[, current_A]).
 
     Example: batterylab age naumann2020 ev_day.csv --years 10 --out result.h5 --cells 1000
@@ -98,9 +103,16 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
             q_end = np.atleast_1d(r.capacity_fraction[-1])
             eol_s = np.atleast_1d(r.eol_time_s)
         else:
-            r = simulate_fleet(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"), n_cells=cells,
-                               temperature_spread_K=spread, coefficient_spread=coefficient_spread, seed=seed,
-                               years=years, repeat=repeat, eol_threshold=eol, progress=not quiet)
+            from ..distributed import client_from_options
+
+            client, close = client_from_options(scheduler, workers)
+            try:
+                r = simulate_fleet(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"),
+                                   n_cells=cells, temperature_spread_K=spread, coefficient_spread=coefficient_spread,
+                                   seed=seed, years=years, repeat=repeat, eol_threshold=eol, progress=not quiet,
+                                   client=client)
+            finally:
+                close()
             q_end = r.capacity_fraction[:, -1]
             eol_s = r.eol_time_s
     for w in caught:
