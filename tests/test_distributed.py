@@ -201,3 +201,23 @@ def test_bad_client_and_options():
     assert c is None
     close()
     assert bd.worker_environment(3) == {"NUMBA_NUM_THREADS": "3", "OMP_NUM_THREADS": "3"}
+
+
+def test_age_cli_on_a_scheduler(client, tmp_path):
+    from click.testing import CliRunner
+
+    from batterylab.aging.cli import age
+
+    prof = tmp_path / "day.csv"
+    prof.write_text("time_s,soc,temperature_K\n" + "\n".join(f"{t},{s},{T}" for t, s, T in zip(DAY_S, SOC, T_K)))
+    args = ["naumann2020", str(prof), "--years", "1", "--cells", "12", "--temperature-spread-K", "2",
+            "--seed", "4", "--quiet"]
+    runner = CliRunner()
+    res_d = runner.invoke(age, args + ["--out", str(tmp_path / "d.h5"), "--scheduler", client.scheduler.address])
+    res_l = runner.invoke(age, args + ["--out", str(tmp_path / "l.h5")])
+    assert res_d.exit_code == 0, res_d.output
+    assert res_l.exit_code == 0, res_l.output
+    a, b = _h5_contents(tmp_path / "d.h5"), _h5_contents(tmp_path / "l.h5")
+    assert a == b
+    res = runner.invoke(age, args + ["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert res.exit_code != 0 and "not both" in str(res.exception)
