@@ -18,7 +18,7 @@ states are losses of relative capacity q, combined by ``"sum"``):
     Exact update: ``y^2 += k^2 dt`` - the closed form of parabolic growth under varying T.
 ``LLI_plating``  (lithium lost to plating, net of stripping, at end of discharge)
     ``power`` state, fitted exponent e in [0.3, 1] with an initial offset (PyBaMM's plating loss
-    slows down like its SEI), driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) max(c, c0)^n exp(b (soc - 1/2))``
+    slows down like its SEI), driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``
     with c the step C-rate [1/h] (Ea may be negative: faster when cold).
 ``LAM_ne``, ``LAM_pe``  (stress-driven LAM; rate per time ~ (sigma_h/sigma_c)^m with sigma_h ~ current / D(T))
     ``power`` state, exponent 1, driver time [h], same rate-law form.
@@ -356,8 +356,9 @@ def _with_soc(r: dict, point: DesignPoint) -> dict:
 # fit
 # ============================================================================================
 
-#: C-rate floor [1/h] of the rate laws (a step with less current contributes floor^n).
-CRATE_FLOOR = 1e-3
+#: C-rate floor [1/h] of the current-driven rate laws: 0, so that they stop at rest (exponents
+#: n >= 0.1); rest is the SEI's and the rest-plating state's business.
+CRATE_FLOOR = 0.0
 
 
 def _steps(r: dict, qnom: float) -> dict:
@@ -406,11 +407,11 @@ def _pred_time(p, s):
 def _pred_cycle(p, s):
     """Plating-type LLI growth y - y0, y = (y0^(1/e) + sum k^(1/e) dt_h)^e.
 
-    p = (lnA, Ea [kJ/mol], n, b, e, ln y0, ln c0): k = A exp(-Ea/R (1/T - 1/T_ref)) max(c, c0)^n exp(b (soc - 1/2)).
+    p = (lnA, Ea [kJ/mol], n, b, e, ln y0): k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2)).
     """
-    lnA, Ea_kJ, n, b, e, lny0, lnc0 = p
+    lnA, Ea_kJ, n, b, e, lny0 = p
     y0 = math.exp(lny0)
-    k = np.exp(lnA + b * (s["soc"] - 0.5)) * _arr(s["T"], Ea_kJ * 1e3) * np.maximum(s["c"], math.exp(lnc0)) ** n
+    k = np.exp(lnA + b * (s["soc"] - 0.5)) * _arr(s["T"], Ea_kJ * 1e3) * np.maximum(s["c"], CRATE_FLOOR) ** n
     u = _at_records(k ** (1.0 / e) * s["dt_s"] / 3600.0, s["rec"])
     return (y0 ** (1.0 / e) + u) ** e - y0
 
@@ -476,7 +477,7 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
 
     # LAM per electrode: time-driven rate law in |C-rate| (zero at rest), only cycling points.
     cyc = [n for n in names if pts[n].kind == "cycle"]
-    lam_lo, lam_hi = np.array([-40, -150, 0.0, -20]), np.array([10, 150, 6.0, 20])
+    lam_lo, lam_hi = np.array([-40, -150, 0.1, -20]), np.array([10, 150, 6.0, 20])
     x_lam = {}
     for key in ("lam_ne", "lam_pe"):
         w = weights(key)
@@ -521,11 +522,11 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         x_rest = np.array([-60.0, 0.0, 0.0, 1.0, math.log(1e-7)])
     rest_pred = {n: _pred_rest(x_rest, S[n]) for n in names}
     x_pl = fit_multi(_pred_cycle, "plating",
-                     [[math.log(1e-4), -20.0, 1.0, 1.0, 0.7, math.log(1e-3), math.log(0.05)],
-                      [math.log(1e-5), -50.0, 2.0, 3.0, 0.8, math.log(1e-4), math.log(0.01)],
-                      [math.log(1e-3), 0.0, 0.5, 0.0, 0.6, math.log(1e-2), math.log(0.1)]],
-                     [-60, -200, 0.0, -8, 0.4, math.log(1e-7), math.log(1e-4)],
-                     [10, 100, 6.0, 8, 1.0, math.log(0.2), math.log(1.0)], only=cyc, offset=rest_pred)
+                     [[math.log(1e-4), -20.0, 1.0, 1.0, 0.7, math.log(1e-3)],
+                      [math.log(1e-5), -50.0, 2.0, 3.0, 0.8, math.log(1e-4)],
+                      [math.log(1e-3), 0.0, 0.5, 0.0, 0.6, math.log(1e-2)]],
+                     [-60, -200, 0.1, -8, 0.4, math.log(1e-7)],
+                     [10, 100, 6.0, 8, 1.0, math.log(0.2)], only=cyc, offset=rest_pred)
     # lithium trapped in lost negative active material: f x LAM_ne (linear least squares, cycling)
     num = sum(float(np.dot(lam_ne_pred[n], Y[n]["lam_li"])) for n in cyc)
     den = sum(float(np.dot(lam_ne_pred[n], lam_ne_pred[n])) for n in cyc)
@@ -543,7 +544,7 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
         s = S[n]
         lli_t = _pred_time(x_lli[:4], s)
         ln = _pred_lam(x_lam["lam_ne"], s)
-        lli_c = _pred_cycle(x_lli[4:11], s) + rest_pred[n] + f_lam * ln
+        lli_c = _pred_cycle(x_lli[4:10], s) + rest_pred[n] + f_lam * ln
         lp = _pred_lam(x_lam["lam_pe"], s)
         ql = sens[0] * (lli_t + lli_c) + sens[1] * ln + sens[2] * lp
         residuals[n] = {
@@ -561,7 +562,7 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None) -> d
     return {
         "nominal_capacity_Ah": qnom,
         "lli_time": [float(v) for v in x_lli[:4]],
-        "lli_cycle": [float(v) for v in x_lli[4:11]],
+        "lli_cycle": [float(v) for v in x_lli[4:10]],
         "lli_per_lam_ne": f_lam,
         "lli_rest": [float(v) for v in x_rest],
         "lam_ne": [float(v) for v in x_lam["lam_ne"]],
@@ -612,7 +613,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
          "initial": y0, "sign": -sL, "units": units,
          "description": "Time-driven (parabolic, SEI-type) lithium loss: y = sqrt(y0^2 + int k(T, soc)^2 dt_days); y - y0 is the loss (fitted to PyBaMM's total LLI together with LLI_plating)"},
         {"name": "LLI_plating", "type": "power", "driver": "time_hours", "exponent": coef["lli_cycle"][4], "group": "capacity",
-         "k": _rate_expr(coef["lli_cycle"][:4], floor=math.exp(coef["lli_cycle"][6])), "initial": y0p, "sign": -sL, "units": units,
+         "k": _rate_expr(coef["lli_cycle"][:4]), "initial": y0p, "sign": -sL, "units": units,
          "description": "Current-driven lithium loss (plating net of stripping, at end of discharge): y = (y0^(1/e) + int k(T, C-rate, soc)^(1/e) dt_h)^e; y - y0 is the loss"},
         {"name": "LLI_plating_rest", "type": "power", "driver": "time_hours", "exponent": coef["lli_rest"][3], "group": "capacity",
          "k": {"coef": math.exp(coef["lli_rest"][0]), "terms": [
@@ -651,7 +652,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
                         "Generated by `batterylab calibrate` (batterylab.aging.calibrate); regenerate rather than edit."),
         "conventions": ("Stress per step: cell temperature T [K] (volume-averaged), SOC [-], C-rate |I|/Q_nom [1/h] from the current (give current_A); "
                         "time in days (LLI_SEI) and hours (LAM); EFC = sum |dSOC|/2. The kernel has no sign of current: plating and LAM rates are fitted on |C-rate| over the design's mix of charge and discharge."),
-        "bounds_notes": f"C-rate enters as max(c, {CRATE_FLOOR})^n; every rate is non-negative (expression lo = 0).",
+        "bounds_notes": "Current-driven rates are c^n with n >= 0.1 (zero at rest); every rate is non-negative (expression lo = 0).",
         "untraced": "Not a published model: a fit to PyBaMM simulations; its accuracy outside the design is what the held-out comparison (validation case calibration_heldout) shows.",
         "validity": _stress_range(results, qnom),
         "validity_notes": "Range of the cell temperature, C-rate and SOC seen in the PyBaMM design; held-out checks at 2 degC and 45 degC ambient and a 2C charge extrapolate beyond it.",
@@ -669,7 +670,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             "coefficients": {k: coef[k] for k in ("lli_time", "lli_cycle", "lli_rest", "lli_per_lam_ne", "lam_ne", "lam_pe")},
             "coefficient_meaning": {
                 "lli_time": "ln k_ref [1/day^0.5], Ea [kJ/mol], soc rate b, ln y0",
-                "lli_cycle": "ln A [1/h], Ea [kJ/mol], n, b, exponent e, ln y0, ln c0 (C-rate floor [1/h])", "lli_per_lam_ne": "LLI (fraction of nominal) per LAM_ne fraction",
+                "lli_cycle": "ln A [1/h], Ea [kJ/mol], n, b, exponent e, ln y0", "lli_per_lam_ne": "LLI (fraction of nominal) per LAM_ne fraction",
                 "lli_rest": "ln A [1/h], Ea [kJ/mol], b, exponent e, ln y0",
                 "lam_ne": "ln A [1/h], Ea [kJ/mol], n, b", "lam_pe": "ln A [1/h], Ea [kJ/mol], n, b",
             },
