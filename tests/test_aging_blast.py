@@ -331,3 +331,26 @@ def test_kernel_matches_naive(model, p):
     if res.resistance_factor is not None:
         assert res.resistance_factor[-1] == pytest.approx(ref["r"], rel=rel, abs=1e-15)
     assert res.efc[-1] == pytest.approx(ref["efc"], rel=1e-12, abs=1e-15)
+
+
+def test_blast_kernel_paths_run_as_plain_python():
+    """The kernel-vs-naive check with NUMBA_DISABLE_JIT=1 for the models that exercise the
+    BLAST additions (exp_power_product terms, stress-dependent sigmoid exponent, nominal-capacity
+    throughput, min/max combination), so those kernel lines are covered line by line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    # As plain Python the kernel's float64 scalars are numpy scalars, which warn where compiled
+    # code silently overflows to inf (and the kernel then clips to 1e300); only that is filtered.
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--hypothesis-profile=batterylab",
+         "-W", "ignore:overflow encountered in scalar power:RuntimeWarning",
+         "-W", "ignore:overflow encountered in scalar multiply:RuntimeWarning",
+         str(here / "test_aging_blast.py") + "::test_kernel_matches_naive", "-k", "sonymurata or kokam"],
+        env=env, capture_output=True, text=True, cwd=here.parent,
+    )
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
