@@ -26,6 +26,7 @@ COMMANDS = {
     "grade": ("batterylab.grading.cli", "grade", "Grade second-life cells from cycler files."),
     "pcm": ("batterylab.pcm.cli", "pcm", "Phase-change thermal storage scenarios."),
     "materials": ("batterylab.pcm.cli", "materials", "List the shipped thermal materials."),
+    "scenario": ("batterylab.scenarios.cli", "scenario", "Grid-interaction scenarios: V2G, smart charging, fleet sharing, MW backup, wireless."),
     "report": ("batterylab.report.cli", "report", "Run the validation cases and write the HTML report."),
 }
 
