@@ -1,0 +1,1 @@
+"""Grid-interaction scenarios: V2G, smart delayed charging, fleet charge sharing, megawatt charging and backup, dynamic wireless charging."""
