@@ -286,3 +286,29 @@ def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, us
         if tt is None:
             tt = rec["t"][0].copy()
     return tt
+
+
+# --- lists of independent items (grading files, sweep points, design runs) ----------------------
+
+
+def _items_task(shared, start, stop, items):
+    func, args = shared
+    return func(items, *args)
+
+
+def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_size: int | None = None,
+              label: str = "items", progress: bool = False, desc: str | None = None) -> list:
+    """``[func(chunk, *args) for chunk in chunks(items)]`` as Dask tasks, results in chunk order.
+
+    ``func`` must be a module-level function of an installed package; ``args`` are scattered once.
+    Default chunks: about ``TASKS_PER_THREAD`` per worker thread (at most 250 items).
+    """
+    check_client(client)
+    items = list(items)
+    if not items:
+        return []
+    if not chunk_size:
+        chunk_size = max(1, min(250, math.ceil(len(items) / (TASKS_PER_THREAD * _total_threads(client)))))
+    return [res for _, _, res in map_chunks(client, _items_task, len(items), int(chunk_size), shared=(func, tuple(args)),
+                                            per_chunk=lambda a, b: (items[a:b],), label=label, progress=progress,
+                                            desc=desc)]
