@@ -579,8 +579,11 @@ def _read_cache(out_dir: Path) -> dict:
 
 
 def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, workers: int | None = None,
-                    force: bool = False, progress: bool = True, chunk_size: int | None = None) -> dict:
+                    force: bool = False, progress: bool = True, chunk_size: int | None = None, client=None) -> dict:
     """Grade every cell file in ``input_dir``; write the outputs to ``out_dir`` (see module docstring).
+
+    With ``client`` (a ``dask.distributed.Client``) the chunks of files are measured as Dask tasks
+    (:mod:`batterylab.distributed`) instead of local processes; the outputs are the same.
 
     Returns a summary dict (counts by grade, output paths, files measured / reused).
     """
@@ -605,7 +608,7 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
         else:
             todo.append(str(p))
     measured = run_parallel(_measure_chunk, todo, (config, batch_meta), workers=workers, progress=progress,
-                            chunk_size=chunk_size, desc="grading")
+                            chunk_size=chunk_size, desc="grading", client=client, label="files")
     for m in measured:
         m["run_key"] = run_key
     ms = reused + measured
@@ -623,13 +626,13 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
 
 
 def grade_records(records: list[CellRecord], config: GradeConfig | None = None, *, workers: int | None = 1,
-                  progress: bool = False, chunk_size: int | None = None):
-    """Grade in-memory records (no files): ``(grade_records, modules)``."""
+                  progress: bool = False, chunk_size: int | None = None, client=None):
+    """Grade in-memory records (no files): ``(grade_records, modules)``; ``client``: see :func:`grade_directory`."""
     config = config or GradeConfig()
     metas = [merge_metadata(r, config, {}, {}) for r in records]
     items = list(zip(records, metas))
     ms = run_parallel(_records_worker, items, (config,), workers=workers, progress=progress, chunk_size=chunk_size,
-                      desc="grading")
+                      desc="grading", client=client)
     return finish_batch(ms, config)
 
 
@@ -637,12 +640,19 @@ def _records_worker(items, config):
     return _measure_records_chunk([i[0] for i in items], [i[1] for i in items], config)
 
 
-def run_parallel(func, items: list, args: tuple, *, workers: int | None, progress: bool, chunk_size: int | None, desc: str):
-    """Run ``func(chunk, *args)`` over chunks of ``items`` in spawned processes; results concatenated in order."""
+def run_parallel(func, items: list, args: tuple, *, workers: int | None, progress: bool, chunk_size: int | None, desc: str,
+                 client=None, label: str = "cells"):
+    """Run ``func(chunk, *args)`` over chunks of ``items`` in spawned processes (or as tasks on a Dask
+    ``client``); results concatenated in order."""
     from tqdm.auto import tqdm
 
     if not items:
         return []
+    if client is not None:  # Dask tasks, gathered in order (batterylab.distributed)
+        from ..distributed import map_items
+
+        return [m for r in map_items(client, func, items, args, chunk_size=chunk_size, label=label,
+                                     progress=progress, desc=desc) for m in r]
     workers = max(1, int(workers or os.cpu_count() or 1))
     if chunk_size is None:
         chunk_size = max(1, min(250, math.ceil(len(items) / (4 * workers))))

@@ -23,8 +23,10 @@ import click
 @click.option("--force", is_flag=True, help="Measure every file again, even those graded before.")
 @click.option("--no-second-life", is_flag=True, help="Skip the home-storage ageing forecast.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Measure the files as tasks on this Dask scheduler (e.g. tcp://10.0.0.1:8786) instead of local processes.")
 def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm, history, new_pack_price_per_kWh,
-          currency, repurposing_cost_fraction, bands_path, modules, workers, force, no_second_life, quiet):
+          currency, repurposing_cost_fraction, bands_path, modules, workers, force, no_second_life, quiet, scheduler):
     """Grade second-life cells from the cycler files in INPUT_DIR.
 
     Reads BDF / Arbin / DOE-summary / capacity-history / pulse-table CSV and batterylab HDF5
@@ -54,7 +56,14 @@ def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm
                       history=history, new_pack_price_per_kWh=new_pack_price_per_kWh, currency=currency,
                       repurposing_cost_fraction=repurposing_cost_fraction, bands_path=bands_path, series=series,
                       parallel=parallel, second_life=not no_second_life)
-    summary = grade_directory(input_dir, out_dir, cfg, workers=workers, force=force, progress=not quiet)
+    from ..distributed import client_from_options
+
+    client, close = client_from_options(scheduler, None)
+    try:
+        summary = grade_directory(input_dir, out_dir, cfg, workers=workers, force=force, progress=not quiet,
+                                  client=client)
+    finally:
+        close()
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["counts"].items()))
     click.echo(f"graded {len(summary['records'])} cell(s) from {summary['n_files']} file(s) "
                f"({summary['n_reused_files']} unchanged file(s) reused) -> {counts}")
