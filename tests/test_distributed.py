@@ -63,7 +63,9 @@ def _h5_contents(path):
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
-                out[name] = (obj.dtype.str, obj.shape, obj[()].tobytes(),
+                data = obj[()]
+                raw = data.tolist() if data.dtype.kind == "O" else data.tobytes()  # strings by value
+                out[name] = (obj.dtype.str, obj.shape, raw,
                              {k: str(v) for k, v in obj.attrs.items() if k not in ("DIMENSION_LIST", "REFERENCE_LIST")})
 
         f.visititems(visit)
@@ -221,3 +223,41 @@ def test_age_cli_on_a_scheduler(client, tmp_path):
     assert a == b
     res = runner.invoke(age, args + ["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
     assert res.exit_code != 0 and "not both" in str(res.exception)
+
+
+def test_grade_on_a_scheduler_matches_local(client, tmp_path):
+    from click.testing import CliRunner
+
+    from batterylab.grading.cli import grade
+    from batterylab.grading.readers import write_cell_record
+    from batterylab.grading.synthetic import make_batch
+
+    d = tmp_path / "in"
+    d.mkdir()
+    recs, _ = make_batch(5, seed=2, soft_short_fraction=0.0)
+    for r in recs:
+        write_cell_record(d / f"{r.cell_id}.h5", r)
+    (d / "corrupt.csv").write_bytes(b"\x00\x01garbage\n")  # an error row, not a failed task
+    args = ["--chemistry", "nmc-graphite", "--price", "100", "--quiet", "--no-second-life"]
+    runner = CliRunner()
+    res_l = runner.invoke(grade, [str(d), "--out", str(tmp_path / "l"), "--workers", "1", *args])
+    res_d = runner.invoke(grade, [str(d), "--out", str(tmp_path / "d"), "--scheduler", client.scheduler.address, *args])
+    assert res_l.exit_code == 0, res_l.output
+    assert res_d.exit_code == 0, res_d.output
+    assert (tmp_path / "d" / "grades.csv").read_text() == (tmp_path / "l" / "grades.csv").read_text()
+    assert "corrupt.csv" in (tmp_path / "d" / "grades.csv").read_text()
+    assert _h5_contents(tmp_path / "d" / "measurements.h5") == _h5_contents(tmp_path / "l" / "measurements.h5")
+
+
+def test_map_items_in_order_and_failures_named(client):
+    from batterylab.grading.batch import run_parallel
+
+    out = bd.map_items(client, sorted, list(range(23, 0, -1)), (), chunk_size=5, label="files")
+    assert out == [sorted(range(23, 0, -1)[i:i + 5]) for i in range(0, 23, 5)]
+    with pytest.raises(bd.DistributedTaskError, match=r"files 5\.\.9 \(chunk 2 of 2.*ZeroDivisionError"):
+        run_parallel(_reciprocals, [1.0] * 5 + [0.0] + [1.0] * 4, (), workers=None, progress=False, chunk_size=5,
+                     desc="", client=client, label="files")
+
+
+def _reciprocals(chunk):
+    return [1 / x for x in chunk]
