@@ -1,0 +1,177 @@
+"""Shared pieces of the grid-interaction scenarios: pack energy bookkeeping, the optional
+electro-thermal pass (PyBaMM, one cell of the pack) and the ageing of a repeated period.
+
+Pipeline of every scenario (one representative period, e.g. one day, simulated once; the ageing
+kernel then repeats it over the horizon without materialising the repetitions)::
+
+    pack power [W] (discharge positive)
+      -> SOC, C-rate and cell temperature over the period
+         * ``cell=None``: energy bookkeeping, SOC(t) = SOC(0) - int P dt / E_pack, cell at ambient
+         * ``cell="LGM50"`` (any shipped cell): PyBaMM SPM + lumped thermal on one cell carrying
+           P / n_cells, n_cells = E_pack / (Q_cell V_nom); SOC, C-rate and temperature from PyBaMM
+      -> :func:`batterylab.aging.simulate` with the chosen ageing model (C-rate preserved: the
+         current fed to the kernel is C-rate x the model's nominal capacity)
+
+Ageing is therefore not fed back into the period (an uncoupled run); for coupled lifetime use
+:func:`batterylab.lifetime.simulate_lifetime`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import checks
+from ..errors import InputError
+
+SECONDS_PER_HOUR = 3600.0
+SECONDS_PER_DAY = 86400.0
+
+
+def read_csv(path, columns: tuple, what: str) -> dict:
+    """Read a scenario CSV (header row, ``#`` comment lines) and return the named columns as float arrays."""
+    import csv
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file {str(path)!r} does not exist")
+    with open(p, newline="") as fh:
+        rows = [r for r in csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#"))]
+    if not rows:
+        raise InputError(f"{what} file {str(path)!r} is empty")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(f"{what} file {str(path)!r} lacks column(s) {missing}; it has {header}, expected {list(columns)}")
+    out = {}
+    for c in columns:
+        j = header.index(c)
+        try:
+            out[c] = np.array([float(r[j]) for r in rows[1:]], dtype=float)
+        except (ValueError, IndexError) as exc:
+            raise InputError(f"{what} file {str(path)!r}: column {c!r} has a non-numeric or missing value ({exc})") from None
+        checks.as_float_array(f"{what} column {c}", out[c])
+    return out
+
+
+def example(name: str):
+    """Path of a shipped example input in ``parameter_sets/scenarios/``."""
+    from ..parameter_sets import path as _path
+
+    return _path("scenarios", name)
+
+
+def soc_from_power(time_s, power_W, energy_Wh: float, soc0: float, efficiency: float = 1.0) -> np.ndarray:
+    """Pack SOC from piecewise-constant power (value held over each step ``[t_i, t_{i+1})``).
+
+    ``SOC_{i+1} = SOC_i - P_i dt / (3600 E)`` for discharge (P > 0) and ``SOC_i - eta P_i dt / (3600 E)``
+    for charge (P < 0) with ``eta = efficiency`` [-] (charging losses); ``energy_Wh`` [W.h].
+    """
+    t = np.asarray(time_s, dtype=float)
+    p = np.asarray(power_W, dtype=float)
+    dt = np.diff(t)
+    de = np.where(p[:-1] > 0, p[:-1], efficiency * p[:-1]) * dt / SECONDS_PER_HOUR
+    return soc0 - np.concatenate([[0.0], np.cumsum(de)]) / energy_Wh
+
+
+@dataclass
+class Period:
+    """One period of a pack duty, ready for the ageing kernel.
+
+    time_s [s], soc [-], crate_per_h (discharge positive) [1/h], temperature_K [K]; ``source`` is
+    ``"bookkeeping"`` or ``"pybamm:<cell>"``; ``max_temperature_K`` and ``min_anode_potential_V``
+    (NaN when not computed) are electro-thermal indicators.
+    """
+
+    time_s: np.ndarray
+    soc: np.ndarray
+    crate_per_h: np.ndarray
+    temperature_K: np.ndarray
+    source: str
+    max_temperature_K: float = math.nan
+    heat_J: float = math.nan
+
+
+def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperature_K: float,
+                cell: str | None = None, efficiency: float = 1.0) -> Period:
+    """A pack power period (discharge positive, piecewise constant) as SOC, C-rate and temperature.
+
+    Parameters
+    ----------
+    time_s : (n,) sample times [s]
+    power_W : (n,) pack power at the terminals [W], discharge positive; ``power_W[i]`` holds over
+        ``[t_i, t_{i+1})``
+    energy_Wh : pack energy [W.h]
+    soc0 : SOC at ``time_s[0]`` [-]
+    ambient_temperature_K : [K]
+    cell : None for energy bookkeeping (cell at ambient), or a shipped cell parameter set name for
+        the PyBaMM SPM + lumped-thermal pass on one cell of the pack
+    efficiency : charging efficiency in bookkeeping mode [-]
+    """
+    t = checks.time_array("time_s", time_s)
+    p = checks.as_float_array("power_W", power_W)
+    if p.size != t.size:
+        raise InputError(f"power_W has {p.size} samples but time_s has {t.size}")
+    checks.positive("energy_Wh", energy_Wh, unit="W.h")
+    Ta = float(checks.temperature_K("ambient_temperature_K", float(ambient_temperature_K)))
+    if cell is None:
+        soc = soc_from_power(t, p, energy_Wh, soc0, efficiency)
+        lo, hi = soc.min(), soc.max()
+        if lo < -1e-9 or hi > 1 + 1e-9:
+            raise InputError(f"the duty drives the pack SOC to [{lo:.3f}, {hi:.3f}], outside [0, 1]: "
+                             "lower the power or raise energy_Wh")
+        soc = np.clip(soc, 0.0, 1.0)
+        crate = np.empty_like(t)
+        crate[:-1] = -np.diff(soc) / np.diff(t) * SECONDS_PER_HOUR
+        crate[-1] = crate[0]  # periodic: the last sample starts the next period
+        return Period(t, soc, crate, np.full(t.size, Ta), "bookkeeping", Ta, math.nan)
+    from ..cell import cell_info, simulate
+
+    info = cell_info(cell)
+    e_cell = info.nominal_capacity_Ah * info.nominal_voltage_V
+    n_cells = energy_Wh / e_cell
+    # PyBaMM needs a smooth-enough input: hold each value over its step (zero-order hold).
+    tt = np.repeat(t, 2)[1:-1]
+    tt[1::2] -= 1e-3 * np.minimum(1.0, np.diff(t))
+    pp = np.repeat(p[:-1], 2) / n_cells
+    r = simulate(cell, "SPM", "lumped", time_s=tt - tt[0], power_W=pp, ambient_temperature_K=Ta,
+                 initial_soc=float(soc0), initial_temperature_K=Ta, mesh="coarse")
+    if not r.completed:
+        raise InputError(f"cell {cell!r} could not follow the duty (stopped at {r.duration_s:.0f} s of "
+                         f"{tt[-1] - tt[0]:.0f} s, voltage cut-off): lower the power or raise energy_Wh")
+    rt = r.time_s + tt[0]
+    soc = np.clip(np.interp(t, rt, r.soc), 0.0, 1.0)
+    temp = np.interp(t, rt, r.temperature_K)
+    crate = np.interp(t, rt, r.current_A) / info.nominal_capacity_Ah
+    crate[-1] = crate[0]
+    heat = float(np.trapezoid(r.heat_W, r.time_s)) * n_cells
+    return Period(t, soc, crate, temp, f"pybamm:{cell}", float(r.temperature_K.max()), heat)
+
+
+def age_period(model: str, period: Period, years: float, output_interval_s=None):
+    """Age one cell under ``period`` repeated over ``years`` [365-day years] with ``model``.
+
+    Returns the :class:`batterylab.aging.AgingResult`. The current given to the kernel is the
+    period's C-rate times the model's nominal capacity (C-rate preserved across cell formats).
+    """
+    from .. import aging
+
+    m = aging.load(model)
+    return aging.simulate(m, period.time_s, period.soc, period.temperature_K,
+                          period.crate_per_h * m.nominal_capacity_Ah, years=years,
+                          output_interval_s=output_interval_s)
+
+
+def fade(res) -> tuple[float, float]:
+    """(capacity fade 1 - q, resistance growth r - 1; NaN without a resistance model) at the end [-]."""
+    q = float(res.capacity_fraction[-1])
+    r = math.nan if res.resistance_factor is None else float(res.resistance_factor[-1]) - 1.0
+    return 1.0 - q, r
+
+
+def efc_per_period(period: Period) -> float:
+    """Equivalent full cycles in one period, sum |dSOC| / 2 [-]."""
+    return float(np.abs(np.diff(period.soc)).sum() / 2.0)

@@ -1,0 +1,343 @@
+"""Vehicle-to-grid (V2G) energy arbitrage on top of a daily driving itinerary, net of battery ageing.
+
+Scenario (one day on a ``step_s`` grid, repeated over ``years``):
+
+* **Driving only**: the car leaves at each ``departure_h``, draws ``trip_energy_kWh`` evenly until
+  ``arrival_h`` and is plugged in otherwise; on arrival it charges immediately at
+  ``charger_power_kW`` up to ``target_soc``. The day is made periodic (the SOC at midnight is the
+  fixed point of one day); an error is raised when the charger cannot replace the day's trips.
+* **V2G**: the same day plus an arbitrage service while plugged in: extra discharge ``d_i >= 0``
+  and extra charge ``c_i >= 0`` per step, chosen by a linear programme (``scipy.optimize.linprog``,
+  HiGHS) that maximises ``sum_i price_i (eta d_i - c_i / eta) dt`` subject to the charger limit
+  ``|P_base + d - c| <= P_charger``, ``soc_min_v2g <= SOC <= soc_max`` (never lower than the
+  driving-only SOC where that is already lower), SOC at each departure at least the driving-only
+  SOC (the driver never notices), the same SOC at the end of the day (periodic) and
+  ``sum d dt <= max_export_kWh_per_day``. ``eta`` is the one-way charger efficiency; SOC is
+  counted at the pack terminals.
+
+With zero export the V2G day *is* the driving-only day (no programme is solved), so both ageing
+runs are identical. Ageing: see :mod:`batterylab.scenarios.common` (bookkeeping or PyBaMM period,
+then the kernel with any shipped ageing model).
+
+Degradation cost ``C_deg = (fade_V2G - fade_drive) / (1 - eol) * pack_price * E_pack`` (the share
+of the pack's usable life the service consumes, valued at the pack price), per kWh exported
+``C_deg / E_exported``, net value ``revenue - C_deg`` over the horizon. The sign of
+``fade_V2G - fade_drive`` depends on the model's split between calendar and cycle ageing and its
+SOC dependence (Uddin et al. 2017, doi:10.1016/j.energy.2017.04.116; Dubarry et al. 2017,
+doi:10.1016/j.jpowsour.2017.03.042).
+
+Validity: the ageing models' ranges (temperature, C-rate, DOD); prices constant within an hour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import checks
+from ..errors import InputError
+from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, pack_period, read_csv
+
+DEFAULT_MODELS = ("blast_nmc811_lgm50", "blast_nca_panasonic18650b", "blast_lfp_sonymurata3ah")
+
+
+def read_itinerary(path) -> dict:
+    """Itinerary CSV: ``departure_h``, ``arrival_h`` [h of day], ``trip_energy_kWh`` [kW.h] per trip."""
+    return read_csv(path, ("departure_h", "arrival_h", "trip_energy_kWh"), "itinerary")
+
+
+def read_prices(path) -> np.ndarray:
+    """Price CSV: ``hour`` (0..23) and ``price_per_kWh`` [currency/kW.h]; returns 24 hourly prices."""
+    d = read_csv(path, ("hour", "price_per_kWh"), "price")
+    h = d["hour"]
+    if h.size != 24 or not np.array_equal(np.sort(h), np.arange(24.0)):
+        raise InputError(f"price file {str(path)!r} must have one row per hour 0..23, got hours {h.tolist()}")
+    return d["price_per_kWh"][np.argsort(h)]
+
+
+def _grid(step_s: float) -> np.ndarray:
+    n = int(round(SECONDS_PER_DAY / step_s))
+    if abs(n * step_s - SECONDS_PER_DAY) > 1e-6:
+        raise InputError(f"step_s must divide one day (86400 s), got {step_s}")
+    return np.arange(n + 1) * step_s
+
+
+def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: float, charger_power_kW: float,
+                target_soc: float, step_s: float = 900.0):
+    """Driving-only day: (time_s, pack power [W] discharge positive, plugged flags per step, soc).
+
+    Trip times are rounded to the step grid. The charge on arrival uses a partial last step so the
+    SOC lands exactly on ``target_soc``.
+    """
+    dep = checks.as_float_array("departure_h", departure_h)
+    arr = checks.as_float_array("arrival_h", arrival_h)
+    e = checks.as_float_array("trip_energy_kWh", trip_energy_kWh)
+    if not (dep.size == arr.size == e.size):
+        raise InputError(f"departure_h, arrival_h, trip_energy_kWh must have equal lengths, got {dep.size}, {arr.size}, {e.size}")
+    if np.any(e < 0):
+        raise InputError(f"trip_energy_kWh must be >= 0, got {e.min()}")
+    t = _grid(step_s)
+    n = t.size - 1
+    k0 = np.round(dep * SECONDS_PER_HOUR / step_s).astype(int)
+    k1 = np.round(arr * SECONDS_PER_HOUR / step_s).astype(int)
+    if np.any(k0 < 0) or np.any(k1 > n) or np.any(k1 <= k0):
+        raise InputError("each trip needs 0 <= departure_h < arrival_h <= 24 (at least one step long); "
+                         f"got departures {dep.tolist()} and arrivals {arr.tolist()}")
+    plugged = np.ones(n, dtype=bool)
+    drive_W = np.zeros(n)
+    for a, b, ek in zip(k0, k1, e):
+        if not plugged[a:b].all():
+            raise InputError(f"trips overlap (departures {dep.tolist()}, arrivals {arr.tolist()})")
+        plugged[a:b] = False
+        drive_W[a:b] = ek * 1000.0 / ((b - a) * step_s / SECONDS_PER_HOUR)
+    E = pack_energy_kWh * 1000.0
+    P = charger_power_kW * 1000.0
+    h = step_s / SECONDS_PER_HOUR
+
+    def run(s0):
+        soc = np.empty(n + 1)
+        p = np.zeros(n + 1)
+        soc[0] = s0
+        for i in range(n):
+            if plugged[i]:
+                p[i] = -min(P, max(0.0, (target_soc - soc[i]) * E / h))
+            else:
+                p[i] = drive_W[i]
+            soc[i + 1] = soc[i] - p[i] * h / E
+        p[n] = p[0]
+        return soc, p
+
+    s0 = target_soc
+    for _ in range(4):
+        soc, p = run(s0)
+        s0 = soc[-1]
+    soc, p = run(s0)
+    if abs(soc[-1] - soc[0]) > 1e-9:
+        raise InputError(f"the charger ({charger_power_kW} kW) cannot replace the day's trips "
+                         f"({e.sum():.1f} kW.h): the day is not periodic")
+    if soc.min() < 0:
+        raise InputError(f"the trips ({e.sum():.1f} kW.h) empty the {pack_energy_kWh} kW.h pack")
+    return t, p, plugged, soc
+
+
+def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *, pack_energy_kWh: float,
+                       charger_power_kW: float, efficiency: float, soc_min_v2g: float, soc_max: float,
+                       max_export_kWh_per_day: float | None):
+    """Arbitrage on top of a driving-only day (see module docstring). Returns (power_W, exported_kWh)."""
+    from scipy.optimize import linprog
+
+    n = plugged.size
+    h = (time_s[1] - time_s[0]) / SECONDS_PER_HOUR
+    E = pack_energy_kWh * 1000.0
+    P = charger_power_kW * 1000.0
+    pr = price_per_kWh[:n]
+    idx = np.flatnonzero(plugged)
+    m = idx.size
+    if m == 0 or (max_export_kWh_per_day is not None and max_export_kWh_per_day == 0):
+        return base_power_W.copy(), 0.0
+    # variables x = [d (m), c (m)] in W; objective: minimise -revenue
+    cost = np.concatenate([-pr[idx] * efficiency * h, pr[idx] / efficiency * h]) / 1000.0
+    A, b = [], []
+    # charger limits
+    for j, i in enumerate(idx):
+        row = np.zeros(2 * m); row[j] = 1; row[m + j] = -1
+        A.append(row); b.append(P - base_power_W[i])
+        A.append(-row); b.append(P + base_power_W[i])
+    # cumulative deficit D_k = sum_{i<k} (d_i - c_i) h [W.h]; SOC_k = base_k - D_k / E
+    cum = np.zeros((n + 1, 2 * m))
+    for j, i in enumerate(idx):
+        cum[i + 1:, j] = h
+        cum[i + 1:, m + j] = -h
+    departures = [k for k in range(n) if not plugged[k] and (k == 0 or plugged[k - 1])]
+    for k in range(1, n + 1):
+        lo = min(soc_min_v2g, base_soc[k])
+        hi = max(soc_max, base_soc[k])
+        A.append(cum[k]); b.append((base_soc[k] - lo) * E)
+        A.append(-cum[k]); b.append((hi - base_soc[k]) * E)
+    for k in departures:
+        A.append(cum[k]); b.append(0.0)
+    if max_export_kWh_per_day is not None:
+        row = np.zeros(2 * m); row[:m] = h / 1000.0
+        A.append(row); b.append(max_export_kWh_per_day)
+    res = linprog(cost, A_ub=np.array(A), b_ub=np.array(b), A_eq=cum[n][None, :], b_eq=[0.0],
+                  bounds=[(0, None)] * (2 * m), method="highs")
+    if not res.success:
+        raise InputError(f"the V2G dispatch has no feasible solution ({res.message})")
+    x = np.clip(res.x, 0.0, None)
+    p = base_power_W.copy()
+    p[idx] += x[:m] - x[m:]
+    p[n] = p[0]
+    return p, float(x[:m].sum() * h / 1000.0)
+
+
+@dataclass
+class V2GResult:
+    """V2G versus driving only (see module docstring). Money in the price file's currency.
+
+    time_s [s]; power_drive_W, power_v2g_W [W] pack terminal power, discharge positive;
+    soc_drive, soc_v2g [-]; price_per_kWh per step; exported_kWh_per_day [kW.h];
+    revenue_per_day (grid cost of driving only minus grid cost with V2G); extra_efc_per_day [-];
+    per ageing model (dicts by model name): capacity_fade_drive / _v2g [-], resistance_growth_drive / _v2g
+    [-] (NaN without a resistance model), degradation_cost, degradation_cost_per_kWh, net_value
+    (over ``years``).
+    """
+
+    time_s: np.ndarray
+    power_drive_W: np.ndarray
+    power_v2g_W: np.ndarray
+    soc_drive: np.ndarray
+    soc_v2g: np.ndarray
+    temperature_drive_K: np.ndarray
+    temperature_v2g_K: np.ndarray
+    price_per_kWh: np.ndarray
+    exported_kWh_per_day: float
+    revenue_per_day: float
+    extra_efc_per_day: float
+    years: float
+    models: list
+    capacity_fade_drive: dict = field(default_factory=dict)
+    capacity_fade_v2g: dict = field(default_factory=dict)
+    resistance_growth_drive: dict = field(default_factory=dict)
+    resistance_growth_v2g: dict = field(default_factory=dict)
+    degradation_cost: dict = field(default_factory=dict)
+    degradation_cost_per_kWh: dict = field(default_factory=dict)
+    net_value: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+    def table(self) -> list[list]:
+        """Rows: model, fade drive, fade V2G, delta fade, sign, degradation cost per kWh, net value."""
+        rows = []
+        for m in self.models:
+            d = self.capacity_fade_v2g[m] - self.capacity_fade_drive[m]
+            rows.append([m, self.capacity_fade_drive[m], self.capacity_fade_v2g[m], d,
+                         "+" if d > 0 else ("-" if d < 0 else "0"), self.degradation_cost_per_kWh[m], self.net_value[m]])
+        return rows
+
+    def save(self, path):
+        """Write to HDF5 (``batterylab.io.write_results``)."""
+        from ..io import Variable, write_results
+
+        v = {
+            "time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
+            "power_drive_W": Variable(self.power_drive_W, "W", "Pack power, driving only, discharge positive [W]", ("time_s",)),
+            "power_v2g_W": Variable(self.power_v2g_W, "W", "Pack power with V2G, discharge positive [W]", ("time_s",)),
+            "soc_drive": Variable(self.soc_drive, "1", "Pack SOC, driving only [-]", ("time_s",)),
+            "soc_v2g": Variable(self.soc_v2g, "1", "Pack SOC with V2G [-]", ("time_s",)),
+            "price_per_kWh": Variable(self.price_per_kWh, "currency/kWh", "Energy price [currency/kW.h]", ("time_s",)),
+            "model": Variable(np.array(self.models), "1", "Ageing model", ("model",)),
+        }
+        for key, unit, long in (("capacity_fade_drive", "1", "Capacity fade, driving only [-]"),
+                                ("capacity_fade_v2g", "1", "Capacity fade with V2G [-]"),
+                                ("resistance_growth_drive", "1", "Resistance growth, driving only [-]"),
+                                ("resistance_growth_v2g", "1", "Resistance growth with V2G [-]"),
+                                ("degradation_cost", "currency", "Degradation cost of V2G over the horizon [currency]"),
+                                ("degradation_cost_per_kWh", "currency/kWh", "Degradation cost per kW.h exported [currency/kW.h]"),
+                                ("net_value", "currency", "Revenue minus degradation cost over the horizon [currency]")):
+            v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
+        for key, unit, long in (("exported_kWh_per_day", "kWh", "Energy exported per day [kW.h]"),
+                                ("revenue_per_day", "currency", "Arbitrage revenue per day [currency]"),
+                                ("extra_efc_per_day", "1", "Extra equivalent full cycles per day [-]")):
+            v[key] = Variable(np.array([getattr(self, key)]), unit, long, ("scalar",))
+        return write_results(path, v, config={"scenario": "v2g", **self.config})
+
+
+def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MODELS, years: float = 10.0,
+                 pack_energy_kWh: float = 60.0, charger_power_kW: float = 7.4, target_soc: float = 0.9,
+                 soc_min_v2g: float = 0.3, soc_max: float = 0.95, efficiency: float = 0.95,
+                 max_export_kWh_per_day: float | None = None, pack_price_per_kWh: float = 150.0,
+                 ambient_temperature_K: float = 298.15, cell: str | None = None, step_s: float = 900.0,
+                 eol_threshold: float = 0.8) -> V2GResult:
+    """V2G arbitrage versus driving only, with capacity and resistance fade for each ageing model.
+
+    Parameters
+    ----------
+    itinerary : dict with ``departure_h``, ``arrival_h`` [h], ``trip_energy_kWh`` [kW.h] arrays, or a
+        CSV path (default: the shipped ``v2g_itinerary.csv``)
+    price_per_kWh : (24,) hourly prices [currency/kW.h] or a CSV path (default ``v2g_prices.csv``)
+    aging_models : shipped ageing model names (see :func:`batterylab.aging.models`)
+    years : horizon [365-day years]
+    pack_energy_kWh, charger_power_kW : pack energy [kW.h], bidirectional charger limit [kW]
+    target_soc : SOC the driving-only charge stops at [-]
+    soc_min_v2g, soc_max : SOC window the V2G service may use [-]
+    efficiency : one-way charger efficiency [-]
+    max_export_kWh_per_day : cap on the daily export [kW.h] (None: only the SOC window limits it)
+    pack_price_per_kWh : replacement pack price [currency/kW.h]
+    ambient_temperature_K : [K]
+    cell : None (bookkeeping, cell at ambient) or a shipped cell set for the PyBaMM electro-thermal pass
+    step_s : time step [s] (divides one day)
+    eol_threshold : relative capacity at end of life [-] (values the degradation cost)
+    """
+    from .common import example
+
+    if itinerary is None:
+        itinerary = example("v2g_itinerary.csv")
+    if not isinstance(itinerary, dict):
+        itinerary = read_itinerary(itinerary)
+    if price_per_kWh is None:
+        price_per_kWh = example("v2g_prices.csv")
+    if isinstance(price_per_kWh, (str, bytes)) or hasattr(price_per_kWh, "__fspath__"):
+        price_per_kWh = read_prices(price_per_kWh)
+    hourly = checks.as_float_array("price_per_kWh", price_per_kWh)
+    if hourly.size != 24:
+        raise InputError(f"price_per_kWh must have 24 hourly values, got {hourly.size}")
+    for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
+                    ("efficiency", efficiency)):
+        checks.finite_scalar(nm, val, low=0.0, high=1.0)
+    if not soc_min_v2g < soc_max:
+        raise InputError(f"soc_min_v2g ({soc_min_v2g}) must be below soc_max ({soc_max})")
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
+    if max_export_kWh_per_day is not None:
+        checks.finite_scalar("max_export_kWh_per_day", max_export_kWh_per_day, low=0.0, unit="kW.h")
+    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
+    if not models:
+        raise InputError("aging_models must name at least one ageing model")
+    from .. import aging
+
+    for m in models:
+        aging.load(m)  # unknown names fail here, listing the shipped ones
+    t, p0, plugged, soc0 = driving_day(itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"],
+                                       pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
+                                       target_soc=target_soc, step_s=step_s)
+    price = hourly[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)]
+    p1, exported = dispatch_arbitrage(t, p0, plugged, soc0, price, pack_energy_kWh=pack_energy_kWh,
+                                      charger_power_kW=charger_power_kW, efficiency=efficiency,
+                                      soc_min_v2g=soc_min_v2g, soc_max=soc_max,
+                                      max_export_kWh_per_day=max_export_kWh_per_day)
+    h = step_s / SECONDS_PER_HOUR
+
+    def grid_cost(p):
+        q = p[:-1] * h / 1000.0
+        pl = plugged
+        return float(np.sum(np.where(pl & (q < 0), -q / efficiency * price[:-1], 0.0))
+                     - np.sum(np.where(pl & (q > 0), q * efficiency * price[:-1], 0.0)))
+
+    revenue = grid_cost(p0) - grid_cost(p1)
+    E = pack_energy_kWh * 1000.0
+    per0 = pack_period(t, p0, E, soc0[0], ambient_temperature_K, cell)
+    same = exported == 0.0 and np.array_equal(p1, p0)
+    per1 = per0 if same else pack_period(t, p1, E, soc0[0], ambient_temperature_K, cell)
+    out = V2GResult(t, p0, p1, per0.soc, per1.soc, per0.temperature_K, per1.temperature_K, price, exported, revenue,
+                    efc_per_period(per1) - efc_per_period(per0), float(years), models,
+                    config={"pack_energy_kWh": pack_energy_kWh, "charger_power_kW": charger_power_kW,
+                            "target_soc": target_soc, "soc_min_v2g": soc_min_v2g, "soc_max": soc_max,
+                            "efficiency": efficiency, "pack_price_per_kWh": pack_price_per_kWh,
+                            "max_export_kWh_per_day": -1.0 if max_export_kWh_per_day is None else max_export_kWh_per_day,
+                            "ambient_temperature_K": ambient_temperature_K, "cell": cell or "bookkeeping",
+                            "years": years, "step_s": step_s, "models": ",".join(models)})
+    days = years * 365.0
+    for m in models:
+        r0 = age_period(m, per0, years)
+        r1 = r0 if same else age_period(m, per1, years)
+        f0, g0 = fade(r0)
+        f1, g1 = fade(r1)
+        out.capacity_fade_drive[m], out.capacity_fade_v2g[m] = f0, f1
+        out.resistance_growth_drive[m], out.resistance_growth_v2g[m] = g0, g1
+        cost = (f1 - f0) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+        out.degradation_cost[m] = cost
+        out.degradation_cost_per_kWh[m] = cost / (exported * days) if exported > 0 else math.nan
+        out.net_value[m] = revenue * days - cost
+    return out
