@@ -300,6 +300,11 @@ def simulate_lifetime(
     qnom = m.nominal_capacity_Ah
 
     c = _Cell(cell, model, thermal, mode, t, y, initial_soc, mesh)
+    if abs(c.capacity0_Ah / qnom - 1.0) > 0.05:
+        raise InputError(
+            f"aging_model {m.name!r} is for a {qnom:g} Ah cell but cell {cell!r} has {c.capacity0_Ah:g} Ah: its "
+            "C-rates would be wrong; calibrate a model for this cell (batterylab calibrate) or pass a matching aging_model"
+        )
     t_build = _time.perf_counter() - t0w
     R0 = _pulse_resistance(cell, model, thermal, mesh)
 

@@ -84,6 +84,8 @@ def test_bad_inputs():
         simulate_lifetime("LGM50", duty_power_W=p, duty_current_A=p, time_s=t)
     with pytest.raises(InputError, match="time_s"):
         simulate_lifetime("LGM50", duty_power_W=p[:-1], time_s=t)
+    with pytest.raises(InputError, match="Ah"):
+        simulate_lifetime("Marquis2019", duty_power_W=p / 10, time_s=t, aging_model=MODEL, years=0.01)
     with pytest.raises(InputError, match="ambient_time_s"):
         simulate_lifetime("LGM50", duty_power_W=p, time_s=t, ambient_temperature_K=np.array([290.0, 300.0]))
 
