@@ -9,26 +9,32 @@ PyBaMM's variables at the end of every cycle (or storage interval) and a kernel 
 fitted to it (:func:`fit`), then written as a JSON model in the framework's format with full
 provenance (PyBaMM version, model options, design points, fit residuals).
 
-Model form (every piece runs in :mod:`batterylab.kernels.aging` without new compiled code; all
-states are losses of relative capacity q, combined by ``"sum"``):
+Model form (every piece runs in :mod:`batterylab.kernels.aging` without new compiled code; one
+capacity group, so q = offset - sum of weighted losses; each loss state is fitted to its own
+PyBaMM variable):
 
 ``LLI_SEI``  (solvent-diffusion-limited SEI: L^2 - L0^2 ~ D(T) t)
-    ``power`` state, exponent 1/2, driver time [days], ``k = k_ref exp(-Ea/R (1/T - 1/T_ref))``,
-    ``initial`` y0 (the initial SEI in capacity units; the LLI group offset is 1 + y0 so q(0) = 1).
-    Exact update: ``y^2 += k^2 dt`` - the closed form of parabolic growth under varying T.
+    ``power`` state, exponent 1/2, driver time [days], ``k = k_ref exp(-Ea/R (1/T - 1/T_ref)) exp(b (soc - 1/2))``,
+    ``initial`` y0 (the initial SEI in loss units). Exact update: ``y^2 += k^2 dt``, the closed
+    form of parabolic growth under varying T; y - y0 is the loss.
 ``LLI_plating``  (lithium lost to plating, net of stripping, at end of discharge)
-    ``power`` state, fitted exponent e in [0.3, 1] with an initial offset (PyBaMM's plating loss
+    ``power`` state, fitted exponent e in [0.4, 1] with an initial offset (PyBaMM's plating loss
     slows down like its SEI), driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``
-    with c the step C-rate [1/h] (Ea may be negative: faster when cold).
+    with c the step C-rate [1/h] (n >= 0.1, so 0 at rest; Ea may be negative: faster when cold).
+``LLI_plating_rest``  (plating during storage at high SOC)
+    the same form without c, times a ``table`` term that is 1 at rest and 0 above 0.02C.
 ``LAM_ne``, ``LAM_pe``  (stress-driven LAM; rate per time ~ (sigma_h/sigma_c)^m with sigma_h ~ current / D(T))
-    ``power`` state, exponent 1, driver time [h], same rate-law form.
+    ``power`` state, exponent 1, driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``.
 ``LLI_LAM``  (lithium trapped in the lost negative active material)
     LAM_ne's rate law times a fitted ratio.
 
-The LLI states are PyBaMM's lost lithium [A.h] / Q0 times the fitted sensitivity
-``dQ/dLLI`` of PyBaMM's electrode-SOH capacity; LAM states are PyBaMM's LAM fraction times its
-fitted capacity sensitivity (both stored in the JSON under ``calibration``), so ``q`` is the
-calibrated prediction of PyBaMM's capacity ``Capacity [A.h]`` / its initial value.
+The LLI states are PyBaMM's lost lithium [A.h] / nominal capacity, weighted (state ``sign``) by
+the fitted sensitivity ``dq/dLLI`` of PyBaMM's electrode-SOH capacity; LAM states are PyBaMM's
+LAM fractions weighted by theirs (non-negative least squares; 0 for this cell over the design:
+the negative electrode keeps an excess, so LAM does not limit capacity). The group offset
+``1 + s_LLI (sum of initial offsets)`` makes q(0) = 1, so q is the calibrated prediction of
+PyBaMM's ``Capacity [A.h]`` over its fresh value. Fit: bounded least squares (scipy), residuals
+relative to each point's final loss.
 
 Limits: the kernel has no sign of current, so charge-only plating and charge/discharge-asymmetric
 LAM are fitted as functions of |C-rate| over the design's mix of charge and discharge rates;
