@@ -1,0 +1,83 @@
+"""``batterylab scenario ...``: grid-interaction scenarios on their shipped example inputs by default."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+
+@click.group("scenario")
+def scenario():
+    """Grid-interaction scenarios: V2G, smart charging, fleet sharing, MW backup, wireless."""
+
+
+def _quiet(fn, *args, **kwargs):
+    """Run a scenario; ageing-model range warnings are summarised in one line instead of repeated."""
+    from ..aging import OutOfRangeWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutOfRangeWarning)
+        out = fn(*args, **kwargs)
+    msgs = sorted({str(w.message).split(":")[0] for w in caught if issubclass(w.category, OutOfRangeWarning)})
+    for m in msgs:
+        click.echo(f"warning: {m} (outside its fitted range)", err=True)
+    for w in caught:
+        if not issubclass(w.category, OutOfRangeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+_models_opt = click.option("--aging-model", "aging_models", multiple=True,
+                           help="Ageing model (repeatable; see `batterylab age --help` for the names).")
+_cell_opt = click.option("--cell", default=None,
+                         help="Shipped cell for the PyBaMM electro-thermal pass (default: energy bookkeeping, cell at ambient).")
+
+
+@scenario.command("v2g")
+@click.option("--itinerary", type=click.Path(dir_okay=False), default=None,
+              help="CSV departure_h,arrival_h,trip_energy_kWh (default: shipped example).")
+@click.option("--prices", type=click.Path(dir_okay=False), default=None,
+              help="CSV hour,price_per_kWh (default: shipped example).")
+@_models_opt
+@click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
+@click.option("--pack-energy-kWh", "pack_energy_kWh", default=60.0, show_default=True, help="Pack energy [kWh].")
+@click.option("--charger-power-kW", "charger_power_kW", default=7.4, show_default=True, help="Bidirectional charger [kW].")
+@click.option("--max-export-kWh", "max_export", default=None, type=float, help="Daily export cap [kWh] (default: SOC window only).")
+@click.option("--pack-price-per-kWh", "pack_price", default=150.0, show_default=True, help="Pack price [currency/kWh].")
+@_cell_opt
+@click.option("--out", default="v2g.h5", show_default=True, help="HDF5 output.")
+def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_kW, max_export, pack_price, cell, out):
+    """V2G arbitrage versus driving only: revenue, fade per ageing model, degradation cost, net value."""
+    from .v2g import DEFAULT_MODELS, simulate_v2g
+
+    r = _quiet(simulate_v2g, itinerary, prices, aging_models=aging_models or DEFAULT_MODELS, years=years,
+               pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
+               max_export_kWh_per_day=max_export, pack_price_per_kWh=pack_price, cell=cell)
+    click.echo(f"exported: {r.exported_kWh_per_day:.2f} kWh/day, revenue: {r.revenue_per_day:.3f} /day, "
+               f"extra EFC: {r.extra_efc_per_day:.3f} /day")
+    click.echo("model  fade_drive  fade_v2g  delta  sign  deg_cost_per_kWh  net_value")
+    for row in r.table():
+        click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:+.4f}  {row[4]}  {row[5]:.4f}  {row[6]:.1f}")
+    click.echo(f"wrote {r.save(out)}")
+
+
+@scenario.command("smart-charging")
+@click.option("--itinerary", type=click.Path(dir_okay=False), default=None, help="CSV (default: shipped example).")
+@click.option("--tariff", type=click.Path(dir_okay=False), default=None, help="CSV hour,price_per_kWh (default: shipped example).")
+@_models_opt
+@click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
+@click.option("--cap-soc", default=0.6, show_default=True, help="SOC cap of the capped strategy [-].")
+@_cell_opt
+@click.option("--out", default="smart_charging.h5", show_default=True, help="HDF5 output.")
+def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out):
+    """Immediate vs delayed vs SOC-capped charging: cost per day and fade."""
+    from .smart_charging import STRATEGIES, simulate_smart_charging
+
+    r = _quiet(simulate_smart_charging, itinerary, tariff, aging_models=aging_models or ("blast_nmc811_lgm50",),
+               years=years, cap_soc=cap_soc, cell=cell)
+    for s in STRATEGIES:
+        fades = ", ".join(f"{m} {r.capacity_fade[s][m]:.4f}" for m in r.models)
+        click.echo(f"{s}: cost {r.cost_per_day[s]:.3f}/day, grid {r.grid_energy_kWh_per_day[s]:.2f} kWh/day, "
+                   f"mean SOC {r.mean_soc[s]:.3f}, fade after {years:g} y: {fades}")
+    click.echo(f"wrote {r.save(out)}")
