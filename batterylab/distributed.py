@@ -312,3 +312,16 @@ def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_si
     return [res for _, _, res in map_chunks(client, _items_task, len(items), int(chunk_size), shared=(func, tuple(args)),
                                             per_chunk=lambda a, b: (items[a:b],), label=label, progress=progress,
                                             desc=desc)]
+
+
+def _sweep_task(items, days, threads):
+    """A chunk of a station sweep on a worker: the in-process sweep of these stations."""
+    from .swap.simulate import simulate_sweep
+
+    return simulate_sweep([s for s, _ in items], days=days, seeds=[seed for _, seed in items], threads=threads)
+
+
+def run_sweep_chunks(client, stations: list, seeds: list, days: int, threads) -> list[dict]:
+    """:func:`batterylab.swap.simulate.simulate_sweep` over chunks of stations on ``client``, rows in order."""
+    rows = map_items(client, _sweep_task, list(zip(stations, seeds)), (days, threads), label="stations")
+    return [row for chunk in rows for row in chunk]
