@@ -236,7 +236,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     return result
 
 
-def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None = None) -> list[dict]:
+def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None = None, client=None) -> list[dict]:
     """Many stations at once, in parallel over stations (Numba ``prange``), without ageing.
 
     ``stations`` is a list of anything :func:`load_station` takes; they must share the number of
@@ -244,6 +244,9 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     station (default 0, 1, 2, ...). Each station draws its own Poisson arrivals exactly as
     :func:`simulate_station` would with the same seed, so a sweep row equals the single run with
     ``aging=False``.
+
+    ``client`` (a ``dask.distributed.Client``) runs chunks of stations as Dask tasks
+    (:mod:`batterylab.distributed`); the rows are the same, in the same order.
 
     Returns one dict per station: ``day_import_Wh``, ``day_export_Wh``, ``day_peak_import_W``
     (arrays per day), ``lost_fraction``, ``mean_wait_s``, ``pack_swaps``, ``pack_charged_Wh``.
@@ -260,6 +263,10 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     seeds = list(range(len(sts))) if seeds is None else list(seeds)
     if len(seeds) != len(sts):
         raise InputError(f"seeds must have one value per station ({len(sts)}), got {len(seeds)}")
+    if client is not None:  # chunks of stations as Dask tasks (batterylab.distributed)
+        from ..distributed import check_client, run_sweep_chunks
+
+        return run_sweep_chunks(check_client(client), sts, seeds, days, threads)
     n = len(sts)
     S, n_bays, dt = sts[0].packs, sts[0].bays, sts[0].time_step_s
     pars, codes, tar, base, rate, times, trips, offs = [], [], [], [], [], [], [], [0]
