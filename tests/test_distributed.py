@@ -261,3 +261,18 @@ def test_map_items_in_order_and_failures_named(client):
 
 def _reciprocals(chunk):
     return [1 / x for x in chunk]
+
+
+def test_station_sweep_on_cluster_is_identical(client):
+    from batterylab.swap.simulate import simulate_sweep
+
+    stations = ["nio_gen3_like"] * 5
+    seeds = [3, 1, 4, 1, 5]
+    local = simulate_sweep(stations, days=5, seeds=seeds)
+    dist = simulate_sweep(stations, days=5, seeds=seeds, client=client)
+    assert len(dist) == 5
+    for a, b in zip(local, dist):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert np.array_equal(a[k], b[k]), k
+    assert not np.array_equal(dist[0]["day_import_Wh"], dist[2]["day_import_Wh"])  # seeds matter
