@@ -325,3 +325,31 @@ def run_sweep_chunks(client, stations: list, seeds: list, days: int, threads) ->
     """:func:`batterylab.swap.simulate.simulate_sweep` over chunks of stations on ``client``, rows in order."""
     rows = map_items(client, _sweep_task, list(zip(stations, seeds)), (days, threads), label="stations")
     return [row for chunk in rows for row in chunk]
+
+
+# --- the calibration design of experiments (PyBaMM runs) ----------------------------------------
+
+
+def _design_task(shared, start, stop, points):
+    from .aging.calibrate import run_point
+
+    return [run_point(p, shared) for p in points]
+
+
+def run_design_points(client, points: list, spec, paths: list, *, progress: bool = False) -> None:
+    """PyBaMM design points of :func:`batterylab.aging.calibrate.run_design` as Dask tasks (one
+    point per task); this process writes each result to its cache file ``paths[i]`` (``.npz``,
+    atomically) as it arrives, so workers need no shared file system.
+    """
+    import numpy as np
+
+    from .io import atomic_path
+
+    points = list(points)
+    for a, b, results in map_chunks(client, _design_task, len(points), 1, shared=spec,
+                                    per_chunk=lambda a, b: (points[a:b],), label="design points",
+                                    progress=progress, desc="PyBaMM design (dask)"):
+        for path, res in zip(paths[a:b], results):
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(fh, **res)
