@@ -305,13 +305,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "batterylab" / "pybamm_aging"
 
 
-def run_design(points, spec: RunSpec | None = None, *, cache_dir=None, jobs: int = 1, progress: bool = True) -> dict:
+def run_design(points, spec: RunSpec | None = None, *, cache_dir=None, jobs: int = 1, progress: bool = True,
+               client=None) -> dict:
     """Run (or read from the cache) every design point; return ``{name: dict of arrays}``.
 
     Runs in ``jobs`` processes of the ``spawn`` context (PyBaMM's own multi-input path forks; a
     forked process must not inherit a parallel numba kernel), with a tqdm progress bar. Each result
     is cached as ``<cache_dir>/<name>-<hash>.npz``, the hash covering the design point, the run
     specification (parameter set, model, options, overrides) and the PyBaMM version.
+
+    ``client`` (a ``dask.distributed.Client``) runs the missing points as Dask tasks instead
+    (:mod:`batterylab.distributed`); this process writes the cache files.
     """
     spec = spec or RunSpec()
     jobs = int(checks.finite_scalar("jobs", jobs, low=1, high=256))
@@ -330,6 +334,14 @@ def run_design(points, spec: RunSpec | None = None, *, cache_dir=None, jobs: int
         if t not in todo:
             paths[t[0].name] = str(_cache_path(cache, t[0], spec))
             bar.update(1)
+    if todo and client is not None:  # one point per Dask task (batterylab.distributed)
+        from ..distributed import check_client, run_design_points
+
+        pts = [t[0] for t in todo]
+        run_design_points(check_client(client), pts, spec, [_cache_path(cache, p, spec) for p in pts])
+        paths.update({p.name: str(_cache_path(cache, p, spec)) for p in pts})
+        bar.update(len(pts))
+        todo = []
     if todo:
         if jobs == 1 or len(todo) == 1:
             for t in todo:
@@ -713,7 +725,8 @@ def write_spec(spec_dict: dict, out) -> Path:
 
 
 def calibrate(parameter_set: str = "LGM50", out=None, *, quick: bool = False, jobs: int = 1, cache_dir=None,
-              progress: bool = True, points=None, run_spec: RunSpec | None = None, name: str | None = None) -> dict:
+              progress: bool = True, points=None, run_spec: RunSpec | None = None, name: str | None = None,
+              client=None) -> dict:
     """Run the design (cached), fit, and return (and write to ``out``) the kernel model JSON dict.
 
     Parameters
@@ -725,12 +738,13 @@ def calibrate(parameter_set: str = "LGM50", out=None, *, quick: bool = False, jo
     jobs : processes for the design [-]
     cache_dir : PyBaMM result cache (default ``~/.cache/batterylab/pybamm_aging``)
     points, run_spec : override the design / the PyBaMM configuration (e.g. options without degradation)
+    client : a ``dask.distributed.Client`` to run the design on (see :func:`run_design`)
     """
     ps = _parameter_set_name(parameter_set)
     spec = run_spec or RunSpec(parameter_set=ps)
     pts = list(points) if points is not None else design(quick)
     t0 = _time.perf_counter()
-    results = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    results = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress, client=client)
     coef = fit(results, pts)
     prov = {
         "generated_by": "batterylab calibrate" + (" --quick" if quick else ""),
@@ -813,7 +827,7 @@ def mechanism_split(model, states: dict) -> dict:
 
 
 def held_out(out, *, cycles: int = 500, jobs: int = 1, cache_dir=None, progress: bool = True,
-             run_spec: RunSpec | None = None) -> dict:
+             run_spec: RunSpec | None = None, client=None) -> dict:
     """Run the held-out PyBaMM conditions and write their reference trajectories to ``out`` (JSON).
 
     Stored per condition: the design point, the fresh first-cycle profile (kernel input) and, per
@@ -824,7 +838,7 @@ def held_out(out, *, cycles: int = 500, jobs: int = 1, cache_dir=None, progress:
 
     spec = run_spec or RunSpec()
     pts = held_out_design(cycles)
-    res = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    res = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress, client=client)
     data = {
         "description": "Held-out PyBaMM degradation runs for the calibrated LG M50 kernel model (conditions not in the calibration design)",
         "generated_by": f"batterylab.aging.calibrate.held_out (batterylab calibrate --held-out) with PyBaMM {pybamm.__version__}",
