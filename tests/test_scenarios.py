@@ -112,3 +112,24 @@ def test_smart_charging_balance_and_limits(tmp_path):
     path = r.save(tmp_path / "s.h5")
     with h5py.File(path) as f:
         assert f["delayed/capacity_fade"][0] == r.capacity_fade["delayed"][FAST]
+
+
+# ---------------------------------------------------------------- dynamic wireless charging
+def test_wireless_balance_microcycles_and_zero_power(tmp_path):
+    from batterylab.scenarios.wireless import simulate_wireless
+
+    r = simulate_wireless(aging_models=[FAST], years=1.0)
+    for c in ("stationary", "wireless"):
+        # road + plug deliver exactly what the trips draw (periodic day, terminal energy)
+        assert r.wireless_kWh_per_day[c] + r.stationary_kWh_per_day[c] == pytest.approx(r.trip_energy_kWh_per_day, rel=1e-9)
+    assert r.wireless_kWh_per_day["wireless"] > 0
+    # 2 trips of 45 min with a coil every 2 min: about 22 micro-cycles each
+    assert r.cycles_per_day["wireless"] >= 40 > r.cycles_per_day["stationary"]
+    assert r.capacity_fade["wireless"][FAST] != r.capacity_fade["stationary"][FAST]
+    r0 = simulate_wireless(aging_models=[FAST], years=1.0, wireless_power_kW=0.0)
+    assert np.array_equal(r0.power_W["wireless"], r0.power_W["stationary"])
+    assert r0.capacity_fade["wireless"][FAST] == r0.capacity_fade["stationary"][FAST]
+    assert r0.cycles_per_day["wireless"] == r0.cycles_per_day["stationary"]
+    with pytest.raises(InputError, match="segment_s"):
+        simulate_wireless(aging_models=[FAST], segment_s=200.0, spacing_s=100.0)
+    r.save(tmp_path / "w.h5")

@@ -65,11 +65,12 @@ def _grid(step_s: float) -> np.ndarray:
 
 
 def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: float, charger_power_kW: float,
-                target_soc: float, step_s: float = 900.0):
+                target_soc: float, step_s: float = 900.0, drive_power_W=None):
     """Driving-only day: (time_s, pack power [W] discharge positive, plugged flags per step, soc).
 
     Trip times are rounded to the step grid. The charge on arrival uses a partial last step so the
-    SOC lands exactly on ``target_soc``.
+    SOC lands exactly on ``target_soc``. ``drive_power_W`` (one value per step [W], used where the
+    car is away) replaces the even draw of each trip's energy, e.g. to add in-motion charging.
     """
     dep = checks.as_float_array("departure_h", departure_h)
     arr = checks.as_float_array("arrival_h", arrival_h)
@@ -92,6 +93,11 @@ def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: flo
             raise InputError(f"trips overlap (departures {dep.tolist()}, arrivals {arr.tolist()})")
         plugged[a:b] = False
         drive_W[a:b] = ek * 1000.0 / ((b - a) * step_s / SECONDS_PER_HOUR)
+    if drive_power_W is not None:
+        dp = checks.as_float_array("drive_power_W", drive_power_W)
+        if dp.size != n:
+            raise InputError(f"drive_power_W must have one value per step ({n}), got {dp.size}")
+        drive_W = np.where(plugged, 0.0, dp)
     E = pack_energy_kWh * 1000.0
     P = charger_power_kW * 1000.0
     h = step_s / SECONDS_PER_HOUR
@@ -116,8 +122,8 @@ def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: flo
     soc, p = run(s0)
     if abs(soc[-1] - soc[0]) > 1e-9:
         raise InputError(f"the charger ({charger_power_kW} kW) cannot replace the day's trips "
-                         f"({e.sum():.1f} kW.h): the day is not periodic")
-    if soc.min() < 0:
+                         f"({e.sum():.1f} kW.h), or in-motion charging exceeds them: the day is not periodic")
+    if soc.min() < 0 or soc.max() > 1 + 1e-12:
         raise InputError(f"the trips ({e.sum():.1f} kW.h) empty the {pack_energy_kWh} kW.h pack")
     return t, p, plugged, soc
 
