@@ -225,6 +225,16 @@ def test_unknown_case_lists_the_valid_ones(demo_path, tmp_path):
     assert not (tmp_path / "report.html").exists()
 
 
+def test_cli_unknown_case_is_a_one_line_error(demo_path, tmp_path, capsys):
+    from batterylab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--out", str(tmp_path), "--module", DEMO_MODULE, "--case", "nope"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown validation case 'nope'; valid validation cases are: demo_error, demo_fail, demo_pass" in err
+
+
 def test_bad_arguments(demo_path, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="out must be a folder"):
