@@ -232,7 +232,7 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     if numba_threads is None:
         numba_threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           env=worker_environment(numba_threads), dashboard_address=None)
+                           env=worker_environment(numba_threads), dashboard_address=":0")
     client = Client(cluster)
 
     def close():

@@ -80,7 +80,7 @@ def main(argv=None):
 
     numba_threads = max(1, cores // args.workers)
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           env=bd.worker_environment(numba_threads), dashboard_address=None,
+                           env=bd.worker_environment(numba_threads), dashboard_address=":0",
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:

@@ -31,7 +31,7 @@ FLEET = dict(n_cells=30, temperature_spread_K=2.0, coefficient_spread=0.05, seed
 def client():
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, env=bd.worker_environment(1),
-        dashboard_address=None, silence_logs=logging.CRITICAL,
+        dashboard_address=":0", silence_logs=logging.CRITICAL,
     )
     c = distributed.Client(cluster)
     yield c
@@ -276,3 +276,44 @@ def test_station_sweep_on_cluster_is_identical(client):
         for k in a:
             assert np.array_equal(a[k], b[k]), k
     assert not np.array_equal(dist[0]["day_import_Wh"], dist[2]["day_import_Wh"])  # seeds matter
+
+
+def _fake_run_point(point, spec):
+    """A deterministic stand-in for a PyBaMM run (the plumbing is tested here, not PyBaMM)."""
+    t = np.linspace(0.0, 3600.0 * (1 + len(point.name)), 11)
+    return {"time_s": t, "current_A": np.cos(t / 1000.0) * point.ambient_K / 300.0, "capacity0_Ah": np.float64(5.0),
+            "wall_s": np.float64(0.0), "lam_ne": np.full(3, point.ambient_K * 1e-5)}
+
+
+def test_calibration_design_on_cluster(client, tmp_path, monkeypatch):
+    from batterylab.aging import calibrate as cal
+
+    def patch():
+        import batterylab.aging.calibrate as C
+
+        C._orig_run_point = getattr(C, "_orig_run_point", C.run_point)
+        C.run_point = fake
+
+    def unpatch():
+        import batterylab.aging.calibrate as C
+
+        C.run_point = getattr(C, "_orig_run_point", C.run_point)
+
+    fake = _fake_run_point
+    points = [cal.DesignPoint(f"p{i}", "cycle", 283.15 + 10 * i, 1.0, 1.0, 0.0, 1.0, 3) for i in range(3)]
+    monkeypatch.setattr(cal, "run_point", _fake_run_point)
+    local = cal.run_design(points, cache_dir=tmp_path / "local", progress=False)
+    client.run(patch)
+    try:
+        dist = cal.run_design(points, cache_dir=tmp_path / "dask", progress=False, client=client)
+    finally:
+        client.run(unpatch)
+    assert list(dist) == [p.name for p in points]
+    for name in local:
+        assert local[name].keys() == dist[name].keys()
+        for k in local[name]:
+            assert np.array_equal(local[name][k], dist[name][k]), (name, k)
+    # the client wrote one cache file per point; a second call reads them without any task
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "local").iterdir())
+    again = cal.run_design(points, cache_dir=tmp_path / "dask", progress=False, client=client)
+    assert np.array_equal(again["p2"]["lam_ne"], local["p2"]["lam_ne"])
