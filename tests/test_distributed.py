@@ -317,3 +317,12 @@ def test_calibration_design_on_cluster(client, tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "local").iterdir())
     again = cal.run_design(points, cache_dir=tmp_path / "dask", progress=False, client=client)
     assert np.array_equal(again["p2"]["lam_ne"], local["p2"]["lam_ne"])
+
+
+def test_calibrate_cli_scheduler_options():
+    from click.testing import CliRunner
+
+    from batterylab.aging.calibrate_cli import calibrate
+
+    res = CliRunner().invoke(calibrate, ["LGM50", "--out", "x.json", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert res.exit_code != 0 and "not both" in str(res.exception)
