@@ -133,3 +133,33 @@ def test_wireless_balance_microcycles_and_zero_power(tmp_path):
     with pytest.raises(InputError, match="segment_s"):
         simulate_wireless(aging_models=[FAST], segment_s=200.0, spacing_s=100.0)
     r.save(tmp_path / "w.h5")
+
+
+# ---------------------------------------------------------------- megawatt charging and backup
+def test_backup_hours_constant_load_is_analytic():
+    from batterylab.scenarios.mw_backup import backup_hours
+
+    # 0.6 x 600 kWh x 0.9 / (10 homes x 1.5 kW) = 21.6 h exactly
+    h, t, p = backup_hours(np.full(24, 1.5), 10, pack_energy_kWh=600.0, start_soc=0.8, min_soc=0.2,
+                           inverter_efficiency=0.9)
+    assert h == pytest.approx(21.6, rel=1e-12)
+    assert np.sum(p[:-1] * np.diff(t)) / 3.6e6 == pytest.approx(0.6 * 600.0, rel=1e-12)
+    h2, _, _ = backup_hours(np.full(24, 1.5), 20, pack_energy_kWh=600.0, start_soc=0.8, min_soc=0.2,
+                            inverter_efficiency=0.9)
+    assert h2 == pytest.approx(h / 2, rel=1e-12)
+    assert backup_hours(np.zeros(24), 3, pack_energy_kWh=600.0, start_soc=0.8, min_soc=0.2)[0] == np.inf
+
+
+def test_mw_backup_scenario(tmp_path):
+    from batterylab.scenarios.mw_backup import simulate_mw_backup
+
+    r = simulate_mw_backup(aging_models=[FAST], years=2.0)
+    # energy delivered = DOD x pack energy x inverter efficiency
+    assert r.energy_delivered_kWh == pytest.approx(0.7 * 600.0 * 0.95, rel=1e-9)
+    c = r.charge
+    assert c["c_rate"] == pytest.approx(1000.0 / 600.0)
+    assert c["peak_temperature_K"] > 298.15 + 5  # a 1.7 C charge heats the cell
+    assert c["final_soc"] > 0.5 and np.isfinite(c["min_anode_potential_V"])
+    assert c["plating_risk"] == (c["min_anode_potential_V"] < 0)
+    assert r.fade_per_event[FAST] > 0 and r.cost_per_event[FAST] > 0
+    r.save(tmp_path / "mw.h5")

@@ -103,3 +103,34 @@ def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, y
         click.echo(f"{c}: in-motion {r.wireless_kWh_per_day[c]:.2f} kWh/day, plugged {r.stationary_kWh_per_day[c]:.2f} kWh/day, "
                    f"rainflow cycles {r.cycles_per_day[c]:.1f}/day, EFC {r.efc_per_day[c]:.3f}/day, fade after {years:g} y: {fades}")
     click.echo(f"wrote {r.save(out)}")
+
+
+@scenario.command("mw-backup")
+@click.option("--household-load", type=click.Path(dir_okay=False), default=None,
+              help="CSV hour,load_kW of one home (default: shipped example).")
+@click.option("--homes", "n_homes", default=12, show_default=True, help="Number of homes backed up.")
+@click.option("--cell", default="LGM50", show_default=True, help="Cell of the truck pack (PyBaMM parameter set).")
+@_models_opt
+@click.option("--pack-energy-kWh", "pack_energy_kWh", default=600.0, show_default=True, help="Truck pack energy [kWh].")
+@click.option("--charger-power-kW", "charger_power_kW", default=1000.0, show_default=True, help="Megawatt charger [kW].")
+@click.option("--events-per-year", default=4.0, show_default=True, help="Backup events per year.")
+@click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
+@click.option("--out", default="mw_backup.h5", show_default=True, help="HDF5 output.")
+def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, charger_power_kW, events_per_year, years, out):
+    """Megawatt charge (peak temperature, plating risk) and backup for N homes (hours, DOD, ageing cost per event)."""
+    from .mw_backup import simulate_mw_backup
+
+    r = _quiet(simulate_mw_backup, household_load, n_homes, cell=cell, aging_models=aging_models or ("blast_nmc811_lgm50",),
+               pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, events_per_year=events_per_year,
+               years=years)
+    c = r.charge
+    click.echo(f"MW charge: {c['c_rate']:.2f} C, peak cell temperature {c['peak_temperature_K'] - 273.15:.1f} C, "
+               f"min anode potential at separator {c['min_anode_potential_V'] * 1000:.1f} mV "
+               f"({'plating possible' if c['plating_risk'] else 'no plating'}), reached SOC {c['final_soc']:.3f}"
+               f"{'' if c['reached_target'] else ' (voltage cut-off)'} in {c['duration_s'] / 60:.1f} min, "
+               f"pack heat {c['heat_kWh']:.1f} kWh")
+    click.echo(f"backup: {r.n_homes} homes for {r.backup_hours:.1f} h, DOD {r.depth_of_discharge:.2f}, "
+               f"{r.energy_delivered_kWh:.0f} kWh delivered")
+    for m in r.models:
+        click.echo(f"{m}: fade per event {r.fade_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
+    click.echo(f"wrote {r.save(out)}")

@@ -1,0 +1,200 @@
+"""Megawatt charging of a truck pack and its use as backup power for N homes.
+
+1. **Megawatt charge** (electro-thermal, PyBaMM SPMe + lumped thermal on one cell of the pack,
+   carrying ``charger_power_kW / n_cells``, ``n_cells = E_pack / (Q_cell V_nom)``): from
+   ``charge_from_soc`` until ``charge_to_soc`` or the upper voltage cut-off. Risk indicators: peak
+   cell temperature [K], and the minimum of the negative electrode's solid-electrolyte potential
+   difference at the separator (PyBaMM ``Negative electrode surface potential difference at
+   separator interface [V]``): below 0 V lithium plating is thermodynamically possible
+   (plating potential 0 V vs Li/Li+; e.g. O'Kane et al. 2022, doi:10.1039/D2CP00417H).
+2. **Backup**: the pack, starting at ``backup_start_soc``, supplies ``n_homes`` x the household
+   load (hourly profile, repeated) through an inverter of efficiency ``inverter_efficiency``
+   until ``backup_min_soc``: hours of backup, depth of discharge.
+3. **Ageing cost per event**: a period of ``365 / events_per_year`` days holding one event (the
+   backup discharge, then a recharge at the megawatt charger's C-rate back to the start SOC, then
+   rest at that SOC) against resting at the start SOC for the same time; the fade difference over
+   ``years`` divided by the number of events, valued at the pack price over the usable life
+   ``(1 - eol)``. The ageing run uses energy bookkeeping at ambient (the electro-thermal charge of
+   step 1 gives the risk indicators, not the ageing temperature).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import checks
+from ..errors import InputError
+from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, fade, pack_period, read_csv
+
+PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
+
+
+def read_household_load(path) -> np.ndarray:
+    """Household CSV ``hour`` (0..23), ``load_kW`` [kW] -> 24 hourly loads of one home."""
+    d = read_csv(path, ("hour", "load_kW"), "household load")
+    if d["hour"].size != 24 or not np.array_equal(np.sort(d["hour"]), np.arange(24.0)):
+        raise InputError(f"household load file {str(path)!r} must have one row per hour 0..23")
+    return d["load_kW"][np.argsort(d["hour"])]
+
+
+def megawatt_charge(cell: str = "LGM50", *, pack_energy_kWh: float = 600.0, charger_power_kW: float = 1000.0,
+                    charge_from_soc: float = 0.2, charge_to_soc: float = 0.8,
+                    ambient_temperature_K: float = 298.15, model: str = "SPMe") -> dict:
+    """Electro-thermal megawatt charge of one cell of the pack (see module docstring).
+
+    Returns a dict: ``time_s``, ``temperature_K``, ``voltage_V``, ``soc``, ``anode_potential_V``
+    arrays; ``peak_temperature_K``, ``min_anode_potential_V``, ``plating_risk`` (min < 0),
+    ``final_soc``, ``reached_target``, ``duration_s``, ``heat_kWh`` (whole pack), ``c_rate``.
+    """
+    from ..cell import cell_info, simulate
+
+    for nm, v in (("charge_from_soc", charge_from_soc), ("charge_to_soc", charge_to_soc)):
+        checks.finite_scalar(nm, v, low=0.0, high=1.0)
+    if not charge_from_soc < charge_to_soc:
+        raise InputError(f"charge_from_soc ({charge_from_soc}) must be below charge_to_soc ({charge_to_soc})")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    info = cell_info(cell)
+    e_cell = info.nominal_capacity_Ah * info.nominal_voltage_V
+    n_cells = pack_energy_kWh * 1000.0 / e_cell
+    p_cell = charger_power_kW * 1000.0 / n_cells
+    dur = (charge_to_soc - charge_from_soc) * pack_energy_kWh / charger_power_kW * SECONDS_PER_HOUR
+    t = np.linspace(0.0, dur, 241)
+    r = simulate(cell, model, "lumped", time_s=t, power_W=np.full(t.size, -p_cell), initial_soc=charge_from_soc,
+                 ambient_temperature_K=ambient_temperature_K, initial_temperature_K=ambient_temperature_K,
+                 mesh="coarse", check_validity=False)
+    try:
+        phi = np.asarray(r.solution[PLATING_VARIABLE].entries, dtype=float).reshape(-1)
+    except KeyError:  # SPM has no separator-interface variable
+        phi = np.full(r.time_s.shape, math.nan)
+    return {
+        "time_s": r.time_s, "temperature_K": r.temperature_K, "voltage_V": r.voltage_V, "soc": r.soc,
+        "anode_potential_V": phi,
+        "peak_temperature_K": float(r.temperature_K.max()),
+        "min_anode_potential_V": float(np.nanmin(phi)) if np.isfinite(phi).any() else math.nan,
+        "plating_risk": bool(np.nanmin(phi) < 0.0) if np.isfinite(phi).any() else False,
+        "final_soc": float(r.soc[-1]), "reached_target": bool(r.completed), "duration_s": float(r.time_s[-1]),
+        "heat_kWh": float(np.trapezoid(r.heat_W, r.time_s)) * n_cells / 3.6e6,
+        "c_rate": p_cell / e_cell, "n_cells": n_cells,
+    }
+
+
+def backup_hours(load_kW_per_home, n_homes: int, *, pack_energy_kWh: float, start_soc: float, min_soc: float,
+                 inverter_efficiency: float = 0.95, start_hour: float = 18.0, max_days: int = 14):
+    """Hours of backup and the pack power series (1-min grid) until ``min_soc`` (or ``max_days``).
+
+    Energy drawn from the pack = homes' energy / inverter efficiency. Returns (hours, time_s,
+    pack_power_W) with the power held per minute.
+    """
+    load = checks.as_float_array("load_kW_per_home", load_kW_per_home)
+    if load.size != 24 or np.any(load < 0):
+        raise InputError(f"load_kW_per_home must be 24 hourly values >= 0, got {load.size} values, min {load.min()}")
+    if int(n_homes) != n_homes or n_homes < 1:
+        raise InputError(f"n_homes must be a positive integer, got {n_homes!r}")
+    dt = 60.0
+    n = int(max_days * SECONDS_PER_DAY / dt)
+    hour = ((start_hour + np.arange(n) * dt / SECONDS_PER_HOUR) % 24).astype(int)
+    p = load[hour] * n_homes * 1000.0 / inverter_efficiency  # pack W
+    avail_Wh = (start_soc - min_soc) * pack_energy_kWh * 1000.0
+    cum = np.cumsum(p * dt / SECONDS_PER_HOUR)
+    k = int(np.searchsorted(cum, avail_Wh))
+    if k >= n:
+        return math.inf, None, None
+    prev = cum[k - 1] if k > 0 else 0.0
+    frac = (avail_Wh - prev) / (cum[k] - prev) if cum[k] > prev else 0.0
+    hours = (k + frac) * dt / SECONDS_PER_HOUR
+    return hours, np.arange(k + 2) * dt, np.append(p[:k + 1], 0.0) * np.append(np.ones(k), [frac, 0.0])
+
+
+@dataclass
+class BackupResult:
+    """Megawatt charge indicators and backup figures (see module docstring); fade per model."""
+
+    charge: dict
+    n_homes: int
+    backup_hours: float
+    depth_of_discharge: float
+    energy_delivered_kWh: float
+    models: list
+    fade_per_event: dict = field(default_factory=dict)
+    cost_per_event: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+    def save(self, path):
+        from ..io import Variable, write_results
+
+        c = self.charge
+        v = {"charge/time_s": Variable(c["time_s"], "s", "Time since the charge started [s]", ("time_s",)),
+             "charge/temperature_K": Variable(c["temperature_K"], "K", "Cell temperature [K]", ("time_s",)),
+             "charge/voltage_V": Variable(c["voltage_V"], "V", "Cell voltage [V]", ("time_s",)),
+             "charge/anode_potential_V": Variable(c["anode_potential_V"], "V", PLATING_VARIABLE, ("time_s",)),
+             "model": Variable(np.array(self.models), "1", "Ageing model", ("model",)),
+             "fade_per_event": Variable(np.array([self.fade_per_event[m] for m in self.models]), "1",
+                                        "Capacity fade per backup event [-]", ("model",)),
+             "cost_per_event": Variable(np.array([self.cost_per_event[m] for m in self.models]), "currency",
+                                        "Ageing cost per backup event [currency]", ("model",))}
+        for k, u, long in (("backup_hours", "h", "Hours of backup [h]"), ("depth_of_discharge", "1", "Depth of discharge [-]"),
+                           ("energy_delivered_kWh", "kWh", "Energy delivered to the homes [kW.h]")):
+            v[k] = Variable(np.array([getattr(self, k)]), u, long, ("scalar",))
+        for k in ("peak_temperature_K", "min_anode_potential_V", "final_soc", "heat_kWh"):
+            v[f"charge/{k}"] = Variable(np.array([c[k]]), k.rsplit("_", 1)[-1] if k.endswith(("_K", "_V")) else "1",
+                                        k.replace("_", " "), ("scalar",))
+        return write_results(path, v, config={"scenario": "mw_backup", **self.config})
+
+
+def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str = "LGM50",
+                       aging_models=("blast_nmc811_lgm50",), pack_energy_kWh: float = 600.0,
+                       charger_power_kW: float = 1000.0, charge_from_soc: float = 0.2, backup_start_soc: float = 0.8,
+                       backup_min_soc: float = 0.1, inverter_efficiency: float = 0.95, events_per_year: float = 4.0,
+                       years: float = 10.0, pack_price_per_kWh: float = 150.0, eol_threshold: float = 0.8,
+                       ambient_temperature_K: float = 298.15) -> BackupResult:
+    """Megawatt charge (risk indicators) and backup for ``n_homes`` (hours, DOD, ageing cost per event).
+
+    ``household_load_kW``: 24 hourly loads of one home [kW] or a CSV ``hour,load_kW`` (default the
+    shipped ``household_load.csv``). Other parameters: see the module docstring.
+    """
+    from .. import aging
+    from .common import example
+
+    if household_load_kW is None:
+        household_load_kW = example("household_load.csv")
+    if isinstance(household_load_kW, (str, bytes)) or hasattr(household_load_kW, "__fspath__"):
+        household_load_kW = read_household_load(household_load_kW)
+    checks.positive("events_per_year", events_per_year)
+    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
+    for m in models:
+        aging.load(m)
+    ch = megawatt_charge(cell, pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
+                         charge_from_soc=charge_from_soc, charge_to_soc=backup_start_soc,
+                         ambient_temperature_K=ambient_temperature_K)
+    hours, tb, pb = backup_hours(household_load_kW, n_homes, pack_energy_kWh=pack_energy_kWh,
+                                 start_soc=backup_start_soc, min_soc=backup_min_soc,
+                                 inverter_efficiency=inverter_efficiency)
+    if not math.isfinite(hours):
+        raise InputError(f"{n_homes} homes do not empty the pack within 14 days; the event is not bounded")
+    dod = backup_start_soc - backup_min_soc
+    E = pack_energy_kWh * 1000.0
+    # one event period: backup, recharge at the charger's power, rest at the start SOC
+    span = SECONDS_PER_DAY * 365.0 / events_per_year
+    t_re = dod * E / (charger_power_kW * 1000.0) * SECONDS_PER_HOUR
+    t = np.concatenate([tb[:-1], [tb[-1], tb[-1] + t_re], [span]])
+    p = np.concatenate([pb[:-1], [-charger_power_kW * 1000.0, 0.0, 0.0]])
+    if t[-2] >= span:
+        raise InputError(f"events_per_year = {events_per_year} leaves no time between events")
+    per = pack_period(t, p, E, backup_start_soc, ambient_temperature_K)
+    rest = pack_period(np.array([0.0, span]), np.zeros(2), E, backup_start_soc, ambient_temperature_K)
+    out = BackupResult(ch, int(n_homes), float(hours), dod, float(np.sum(pb[:-1] * np.diff(tb)) / 3.6e6 * inverter_efficiency),
+                       models, config={"cell": cell, "pack_energy_kWh": pack_energy_kWh, "charger_power_kW": charger_power_kW,
+                                       "n_homes": int(n_homes), "events_per_year": events_per_year, "years": years,
+                                       "backup_start_soc": backup_start_soc, "backup_min_soc": backup_min_soc,
+                                       "ambient_temperature_K": ambient_temperature_K, "models": ",".join(models)})
+    n_events = math.ceil(years * events_per_year - 1e-9)
+    for m in models:
+        f1, _ = fade(age_period(m, per, years))
+        f0, _ = fade(age_period(m, rest, years))
+        out.fade_per_event[m] = (f1 - f0) / n_events
+        out.cost_per_event[m] = out.fade_per_event[m] / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+    return out
