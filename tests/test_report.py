@@ -251,6 +251,18 @@ def test_zero_cases_still_give_a_valid_report(demo_path, tmp_path):
         assert f.attrs["n_cases"] == 0 and "batterylab_version" in f.attrs
 
 
+def test_results_h5_failure_still_writes_the_html_and_fails(demo_path, tmp_path, monkeypatch):
+    from batterylab.report import runner
+
+    def broken(report, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runner, "write_h5", broken)
+    report = run_report(tmp_path, modules=[EMPTY_MODULE], progress=False)
+    assert not report.passed and report.h5_path is None
+    assert "results.h5 could not be written: OSError: disk full" in (tmp_path / "report.html").read_text()
+
+
 def test_module_that_fails_to_import_is_a_failed_row(tmp_path, monkeypatch):
     (tmp_path / "batterylab_report_broken_cases.py").write_text("raise ImportError('no such dependency')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -268,6 +280,11 @@ def test_collect_rejects_what_cannot_be_stored():
     with pytest.raises(ValueError, match="coordinate 'time_s' has length 3"):
         plain_variables({"time_s": Variable(np.arange(3.0), "s", "t", ("time_s",)),
                          "v": Variable(np.arange(4.0), "V", "v", ("time_s",))})
+    with pytest.raises(ValueError, match="also used as a group"):
+        plain_variables({"a": Variable(np.arange(3.0), "s", "t"), "a/b": Variable(np.arange(3.0), "s", "t")})
+    odd = plain_variables({"x": Variable(np.arange(2.0), "V", "x", attrs={"config": {"a": 1}, "n": 3, "v": [1.0, 2.0]})})
+    assert odd["x"]["attrs"]["config"] == '{"a": 1}' and odd["x"]["attrs"]["n"] == 3
+    np.testing.assert_array_equal(odd["x"]["attrs"]["v"], [1.0, 2.0])
     out = collect(CaseResult(metrics=[]), CaseOutcome(name="x", module="m"))
     assert out.status == "failed" and "no metrics" in out.error
     nan = collect(CaseResult(metrics=[Metric("e", float("nan"), 1.0)]), CaseOutcome(name="x", module="m"))

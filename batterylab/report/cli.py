@@ -83,8 +83,11 @@ def report(out, cases, quick, jobs, timeout_s, isolate, modules, list_only, no_p
                         progress=not no_progress, timeout_s=timeout_s, isolate=isolate)
     for note in result.warnings:
         click.echo(f"note: {note}", err=True)
+    for problem in result.errors:
+        click.echo(f"error: {problem}", err=True)
     click.echo(format_summary(result))
     click.echo(f"report: {result.html_path}")
-    click.echo(f"numbers: {result.h5_path}")
+    if result.h5_path is not None:
+        click.echo(f"numbers: {result.h5_path}")
     if not result.passed:
         sys.exit(1)

@@ -63,10 +63,11 @@ class Report:
     html_path: Path | None = None
     h5_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # problems of the report itself (not of a case)
 
     @property
     def passed(self) -> bool:
-        return all(o.passed for o in self.outcomes)
+        return not self.errors and all(o.passed for o in self.outcomes)
 
     @property
     def n_failed(self) -> int:
@@ -361,14 +362,18 @@ def run_report(
     total = time.perf_counter() - t0
     prov["total_runtime_s"] = total
     report = Report(outcomes=outcomes, provenance=prov, quick=quick, total_s=total, warnings=notes)
-    report.h5_path = write_h5(report, out / RESULTS_H5)
+    try:
+        report.h5_path = write_h5(report, out / RESULTS_H5)
+    except Exception as exc:  # noqa: BLE001 - the HTML report is still written, and the run fails
+        report.errors.append(f"results.h5 could not be written: {type(exc).__name__}: {exc}")
     from .html import write_html
 
     report.total_s = time.perf_counter() - t0
     report.provenance["total_runtime_s"] = report.total_s
     report.html_path = write_html(report, out / REPORT_HTML)
     for path in (report.h5_path, report.html_path):
-        _make_readable(path)
+        if path is not None:
+            _make_readable(path)
     return report
 
 

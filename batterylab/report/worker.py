@@ -231,10 +231,28 @@ def plain_variables(variables: dict) -> dict:
             "units": str(var.units),
             "long_name": str(var.long_name),
             "dims": tuple(str(d) for d in var.dims),
-            "attrs": dict(var.attrs),
+            "attrs": {str(k): _attr(v) for k, v in var.attrs.items()},
         }
+    groups = {key.rsplit("/", 1)[0] for key in out if "/" in key}
+    for key in out:
+        if key in groups or any(g.startswith(key + "/") for g in groups):
+            raise ValueError(f"variable name {key!r} is also used as a group of other variables")
     check_dimensions(out)
     return out
+
+
+def _attr(value):
+    """An attribute value HDF5 can store (numbers, strings, numeric arrays); anything else as JSON text."""
+    import json
+
+    import numpy as np
+
+    if isinstance(value, (str, bool, int, float, np.generic)):
+        return value
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if arr is not None and arr.dtype.kind in "fiub":
+        return arr
+    return json.dumps(value, default=str, sort_keys=True)
 
 
 def check_dimensions(variables: dict) -> None:
