@@ -4,8 +4,10 @@
 
 1. discover the cases (every module of :mod:`batterylab.validation.cases`, or the modules given);
    a module that fails to import becomes a failed row, it does not stop the report;
-2. run them in worker processes started with ``spawn`` (never ``fork``), one case per task, with
-   a progress bar; a case that raises becomes a failed row with its traceback;
+2. run them in worker processes started with ``spawn`` (never ``fork``), one case per task,
+   longest first (run times of the previous report in the same folder), with a progress bar; a
+   case that raises, overruns its time limit or kills its worker becomes a failed row with its
+   traceback, and the other cases go on;
 3. write ``results.h5`` (a group per case: its variables and its metrics, with units; provenance
    at the root) and the self-contained ``report.html`` (figures embedded as base64 PNG, inline
    CSS, summary table first), both atomically.
