@@ -79,6 +79,7 @@ def megawatt_charge(cell: str = "LGM50", *, pack_energy_kWh: float = 600.0, char
         "final_soc": float(r.soc[-1]), "reached_target": bool(r.completed), "duration_s": float(r.time_s[-1]),
         "heat_kWh": float(np.trapezoid(r.heat_W, r.time_s)) * n_cells / 3.6e6,
         "c_rate": p_cell / e_cell, "n_cells": n_cells,
+        "heat_J_per_cell": float(np.trapezoid(r.heat_W, r.time_s)), "heat_capacity_J_K": float(info.heat_capacity_J_K),
     }
 
 

@@ -27,12 +27,13 @@ from .v2g import driving_day, read_itinerary
 @dataclass
 class WirelessResult:
     """Stationary-only versus dynamic wireless (keys ``stationary``, ``wireless``): power_W [W],
-    soc [-], stationary_kWh_per_day, wireless_kWh_per_day [kW.h], cycles_per_day (rainflow full +
+    soc [-], segments_per_day (coil segments driven over) [-], stationary_kWh_per_day, wireless_kWh_per_day [kW.h], cycles_per_day (rainflow full +
     half/2) [-], efc_per_day [-], capacity_fade[case][model] [-], resistance_growth [-]."""
 
     time_s: np.ndarray
     power_W: dict
     soc: dict
+    segments_per_day: int
     trip_energy_kWh_per_day: float
     stationary_kWh_per_day: dict
     wireless_kWh_per_day: dict
@@ -112,9 +113,11 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     h = step_s / SECONDS_PER_HOUR
     power = {"stationary": p0, "wireless": p1}
     socs = {"stationary": soc0, "wireless": soc1}
+    starts = on_coil & ~np.concatenate([[False], on_coil[:-1]])
+    segments = int(np.sum(starts))
     wl = {"stationary": 0.0, "wireless": float(np.sum(np.where(on_coil, wireless_power_kW, 0.0)) * h)}
     st = {c: float(-np.sum(np.where(plugged, p[:n], 0.0)) * h / 1000.0) for c, p in power.items()}
-    out = WirelessResult(t, power, socs, float(np.sum(drive) * h / 1000.0), st, wl, {}, {}, models, float(years),
+    out = WirelessResult(t, power, socs, segments, float(np.sum(drive) * h / 1000.0), st, wl, {}, {}, models, float(years),
                          config={"wireless_power_kW": wireless_power_kW, "segment_s": segment_s, "spacing_s": spacing_s,
                                  "pack_energy_kWh": pack_energy_kWh, "charger_power_kW": charger_power_kW,
                                  "target_soc": target_soc, "ambient_temperature_K": ambient_temperature_K,
