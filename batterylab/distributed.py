@@ -52,6 +52,10 @@ __all__ = [
     "chunk_size_for",
     "client_from_options",
     "map_chunks",
+    "map_items",
+    "run_design_points",
+    "run_fleet_chunks",
+    "run_sweep_chunks",
     "worker_environment",
     "check_client",
 ]
