@@ -163,3 +163,36 @@ def test_mw_backup_scenario(tmp_path):
     assert c["plating_risk"] == (c["min_anode_potential_V"] < 0)
     assert r.fade_per_event[FAST] > 0 and r.cost_per_event[FAST] > 0
     r.save(tmp_path / "mw.h5")
+
+
+# ---------------------------------------------------------------- fleet charge sharing
+def test_fleet_sharing_balance_and_identical_trucks(tmp_path):
+    from batterylab.scenarios.fleet_sharing import MODES, simulate_fleet_sharing
+
+    r = simulate_fleet_sharing(aging_model=FAST, years=1.0)
+    for md in MODES:
+        # the grid replaces exactly the routes' energy every day (over the charger efficiency)
+        assert r.grid_kWh_per_day[md] == pytest.approx(r.route_energy_kWh.sum() / 0.95, rel=1e-9)
+        assert np.all(np.diff(r.soh[md], axis=0) <= 0)
+    assert r.spread("aware")[-1] < r.spread("naive")[-1]
+    assert r.energy_cost_per_year["aware"].mean() < r.energy_cost_per_year["naive"].mean()
+    # limiting case: identical trucks, routes and cells -> no SOH spread in either dispatch
+    same = simulate_fleet_sharing({"route_energy_kWh": np.full(4, 150.0), "temperature_offset_K": np.zeros(4)},
+                                  aging_model=FAST, years=0.5, coefficient_spread=0.0)
+    for md in MODES:
+        assert np.all(same.spread(md) == 0.0)
+    r.save(tmp_path / "f.h5")
+    with pytest.raises(InputError, match="grid limit"):
+        simulate_fleet_sharing(aging_model=FAST, years=0.5, grid_limit_kW=50.0)
+
+
+def test_scenario_cli_other_commands(tmp_path):
+    from batterylab.scenarios.cli import scenario
+
+    res = CliRunner().invoke(scenario, ["smart-charging", "--aging-model", FAST, "--years", "1",
+                                        "--out", str(tmp_path / "s.h5")])
+    assert res.exit_code == 0, res.output
+    assert "delayed" in res.output and (tmp_path / "s.h5").exists()
+    res = CliRunner().invoke(scenario, ["fleet-sharing", "--years", "0.5", "--out", str(tmp_path / "f.h5")])
+    assert res.exit_code == 0, res.output
+    assert "aware" in res.output and (tmp_path / "f.h5").exists()
