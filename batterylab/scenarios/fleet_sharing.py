@@ -114,7 +114,8 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     """Naive versus SOH/temperature-aware depot dispatch over ``years``.
 
     ``fleet``: dict or CSV (default shipped ``fleet_depot.csv``, 20 trucks); ``tariff_per_kWh``:
-    24 hourly prices or CSV (default ``tou_tariff.csv``). See the module docstring.
+    24 hourly prices or CSV (default ``tou_tariff.csv``). The horizon is covered by whole blocks
+    (``years`` rounded up to a multiple of ``block_days``). See the module docstring.
     """
     from .. import aging
     from .common import example
