@@ -10,6 +10,8 @@ import numpy as np
 from .. import Case, CaseResult, Metric
 
 V2G_MODELS = ("blast_nmc811_lgm50", "blast_nca_panasonic18650b", "blast_lfp_sonymurata3ah")
+# two more published models with a resistance law (both extrapolated at 25 C and shallow cycles)
+V2G_EXTRA = ("schmalstieg2014", "naumann2020")
 
 
 def _quiet():
@@ -31,7 +33,7 @@ def run_v2g(quick: bool) -> CaseResult:
     years = 3.0 if quick else 10.0
     w = _quiet()
     try:
-        r = simulate_v2g(aging_models=V2G_MODELS, years=years)
+        r = simulate_v2g(aging_models=V2G_MODELS + V2G_EXTRA, years=years)
         r0 = simulate_v2g(aging_models=V2G_MODELS[1:2], years=years, max_export_kWh_per_day=0.0)
         # analytical optimum: two price levels, export capped at X, ample charger and SOC window ->
         # revenue = X (eta p_high - p_low / eta) when the low price falls after the high one
@@ -128,7 +130,7 @@ CASES = [
                   "zero-export limit = driving-only run; sign compared with Uddin 2017 (doi:10.1016/j.energy.2017.04.116) "
                   "and Dubarry 2017 (doi:10.1016/j.jpowsour.2017.03.042), who found both signs",
         validity="shipped commuter day and price shape, 25 C, BLAST-Lite models (extrapolated below their fitted "
-                 "DOD >= 0.8), 3 (quick) or 10 years",
+                 "DOD >= 0.8), Schmalstieg 2014 (extrapolated below its 35 C) and Naumann 2020, 3 (quick) or 10 years",
         run=run_v2g,
         description="Driving only versus the same day with a linear-programme arbitrage while plugged in; capacity and "
                     "resistance fade per ageing model, degradation cost per kWh exported and net value.",
