@@ -4,6 +4,8 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batterylab.errors import BatterylabError, InputError
 
@@ -219,3 +221,32 @@ def test_pack_period_pybamm_matches_bookkeeping():
     # at SOC 0.8 the cell sits above its nominal voltage, so it draws less than P / (V_nom Q)
     assert et.crate_per_h[0] < book.crate_per_h[0]
     assert et.crate_per_h[8] < 0  # charging is negative C-rate
+
+
+# ---------------------------------------------------------------- dispatch properties
+@settings(max_examples=25)
+@given(
+    prices=st.lists(st.floats(0.0, 1.0, allow_nan=False, width=64), min_size=24, max_size=24),
+    dep=st.integers(4, 10), dur=st.integers(1, 10), trip=st.floats(1.0, 20.0, width=64),
+    cap=st.one_of(st.none(), st.floats(0.0, 40.0, width=64)),
+)
+def test_v2g_dispatch_keeps_its_promises(prices, dep, dur, trip, cap):
+    from batterylab.scenarios.v2g import dispatch_arbitrage, driving_day
+
+    t, p0, plugged, soc0 = driving_day([float(dep)], [float(dep + dur)], [trip], pack_energy_kWh=60.0,
+                                       charger_power_kW=7.4, target_soc=0.9, step_s=1800.0)
+    price = np.asarray(prices)[np.minimum((t // 3600).astype(int), 23)]
+    p1, exported = dispatch_arbitrage(t, p0, plugged, soc0, price, pack_energy_kWh=60.0, charger_power_kW=7.4,
+                                      efficiency=0.95, soc_min_v2g=0.3, soc_max=0.95, max_export_kWh_per_day=cap)
+    h = 0.5
+    soc1 = soc0[0] - np.concatenate([[0.0], np.cumsum(p1[:-1] * h)]) / 60e3
+    tol = 1e-6
+    assert abs(soc1[-1] - soc1[0]) < tol  # periodic
+    assert np.all(np.abs(p1[:-1][plugged]) <= 7.4e3 * (1 + 1e-9) + tol)  # charger limit
+    assert np.array_equal(p1[:-1][~plugged], p0[:-1][~plugged])  # the drive itself is untouched
+    assert soc1.max() <= max(0.95, soc0.max()) + tol
+    assert np.all(soc1 >= np.minimum(0.3, soc0) - tol)
+    k = int(round(dep / h))
+    assert soc1[k] >= soc0[k] - tol  # the driver finds at least the driving-only SOC
+    if cap is not None:
+        assert exported <= cap + tol
