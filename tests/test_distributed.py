@@ -185,8 +185,8 @@ def test_chunk_size_for():
     # balanced: about 4 tasks per thread once tasks are long enough
     assert bd.chunk_size_for(1000, 1e6, 2) == 125
     # short cells: chunks grow until a task holds MIN_TASK_STEPS steps, capped at n_items
-    assert bd.chunk_size_for(1000, 1e4, 2) == 1000
-    assert bd.chunk_size_for(10**6, 1e3, 100) == int(bd.MIN_TASK_STEPS / 1e3)
+    assert bd.chunk_size_for(1000, 1e3, 2) == 1000
+    assert bd.chunk_size_for(10**6, 100.0, 100) == int(bd.MIN_TASK_STEPS / 100.0)
     assert bd.chunk_size_for(0, 1.0, 1) == 1
 
 
