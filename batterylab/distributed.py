@@ -100,7 +100,8 @@ def worker_environment(numba_threads: int = 1) -> dict:
     """Environment for Dask worker processes running batterylab kernels.
 
     ``NUMBA_NUM_THREADS`` sets the threads of each worker's ``prange`` (Dask does not set it);
-    ``OMP_NUM_THREADS`` is set to the same value, since Numba's ``omp`` layer reads it too.
+    ``OMP_NUM_THREADS`` (which Dask sets to 1) gets the same value, so other OpenMP code in the
+    worker (BLAS) is sized to the same share of the cores.
     Pass to ``LocalCluster(..., threads_per_worker=1, env=worker_environment(n))``.
     """
     n = int(numba_threads)
