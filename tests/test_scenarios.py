@@ -250,3 +250,22 @@ def test_v2g_dispatch_keeps_its_promises(prices, dep, dur, trip, cap):
     assert soc1[k] >= soc0[k] - tol  # the driver finds at least the driving-only SOC
     if cap is not None:
         assert exported <= cap + tol
+
+
+def test_v2g_peak_shaving():
+    from batterylab.scenarios.common import example
+    from batterylab.scenarios.v2g import simulate_v2g
+
+    flat = np.full(24, 0.2)  # no arbitrage incentive: only the peak matters
+    r = simulate_v2g(price_per_kWh=flat, aging_models=[FAST], years=1.0,
+                     site_load_kW=example("household_load.csv"), peak_limit_kW=3.0)
+    # charging on arrival at 7.4 kW on top of the evening load sets the driving-only peak
+    assert r.peak_site_kW_drive == pytest.approx(2.3 + 7.4 / 0.95)
+    assert r.peak_site_kW_v2g == pytest.approx(3.0, abs=1e-6)  # shaved down to the limit, not below
+    assert r.soc_v2g[-1] == pytest.approx(r.soc_v2g[0], abs=1e-9)
+    # a limit above the peak changes nothing
+    r2 = simulate_v2g(price_per_kWh=flat, aging_models=[FAST], years=1.0,
+                      site_load_kW=example("household_load.csv"), peak_limit_kW=20.0)
+    assert np.allclose(r2.power_v2g_W, r2.power_drive_W, atol=1e-6)
+    with pytest.raises(InputError, match="peak_limit_kW"):
+        simulate_v2g(aging_models=[FAST], site_load_kW=np.ones(24))

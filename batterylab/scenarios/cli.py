@@ -45,17 +45,24 @@ _cell_opt = click.option("--cell", default=None,
 @click.option("--charger-power-kW", "charger_power_kW", default=7.4, show_default=True, help="Bidirectional charger [kW].")
 @click.option("--max-export-kWh", "max_export", default=None, type=float, help="Daily export cap [kWh] (default: SOC window only).")
 @click.option("--pack-price-per-kWh", "pack_price", default=150.0, show_default=True, help="Pack price [currency/kWh].")
+@click.option("--site-load", type=click.Path(dir_okay=False), default=None,
+              help="Peak shaving: CSV hour,load_kW of the site (with --peak-limit-kW).")
+@click.option("--peak-limit-kW", "peak_limit_kW", type=float, default=None, help="Peak shaving: site import limit [kW].")
 @_cell_opt
 @click.option("--out", default="v2g.h5", show_default=True, help="HDF5 output.")
-def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_kW, max_export, pack_price, cell, out):
+def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_kW, max_export, pack_price, site_load,
+        peak_limit_kW, cell, out):
     """V2G arbitrage versus driving only: revenue, fade per ageing model, degradation cost, net value."""
     from .v2g import DEFAULT_MODELS, simulate_v2g
 
     r = _quiet(simulate_v2g, itinerary, prices, aging_models=aging_models or DEFAULT_MODELS, years=years,
                pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
-               max_export_kWh_per_day=max_export, pack_price_per_kWh=pack_price, cell=cell)
+               max_export_kWh_per_day=max_export, pack_price_per_kWh=pack_price, cell=cell, site_load_kW=site_load,
+               peak_limit_kW=peak_limit_kW)
     click.echo(f"exported: {r.exported_kWh_per_day:.2f} kWh/day, revenue: {r.revenue_per_day:.3f} /day, "
                f"extra EFC: {r.extra_efc_per_day:.3f} /day")
+    if site_load is not None:
+        click.echo(f"site peak: {r.peak_site_kW_drive:.2f} kW driving only, {r.peak_site_kW_v2g:.2f} kW with V2G")
     click.echo("model  fade_drive  fade_v2g  delta  sign  deg_cost_per_kWh  net_value")
     for row in r.table():
         click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:+.4f}  {row[4]}  {row[5]:.4f}  {row[6]:.1f}")

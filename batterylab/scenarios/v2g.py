@@ -12,8 +12,10 @@ Scenario (one day on a ``step_s`` grid, repeated over ``years``):
   ``|P_base + d - c| <= P_charger``, ``soc_min_v2g <= SOC <= soc_max`` (never lower than the
   driving-only SOC where that is already lower), SOC at each departure at least the driving-only
   SOC (the driver never notices), the same SOC at the end of the day (periodic) and
-  ``sum d dt <= max_export_kWh_per_day``. ``eta`` is the one-way charger efficiency; SOC is
-  counted at the pack terminals.
+  ``sum d dt <= max_export_kWh_per_day``; ``d`` is zero where the driving-only day charges, so
+  ``d`` is exported energy. ``eta`` is the one-way charger efficiency; SOC is counted at the pack
+  terminals. Optional peak shaving (``site_load_kW``, ``peak_limit_kW``) adds the site's peak
+  import to the objective and may move the driving-only charge.
 
 With zero export the V2G day *is* the driving-only day (no programme is solved), so both ageing
 runs are identical. Ageing: see :mod:`batterylab.scenarios.common` (bookkeeping or PyBaMM period,
@@ -130,8 +132,14 @@ def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: flo
 
 def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *, pack_energy_kWh: float,
                        charger_power_kW: float, efficiency: float, soc_min_v2g: float, soc_max: float,
-                       max_export_kWh_per_day: float | None):
-    """Arbitrage on top of a driving-only day (see module docstring). Returns (power_W, exported_kWh)."""
+                       max_export_kWh_per_day: float | None, site_load_W=None, peak_limit_W=None):
+    """Arbitrage on top of a driving-only day (see module docstring). Returns (power_W, exported_kWh).
+
+    With ``site_load_W`` (per step [W]) and ``peak_limit_W`` [W] the programme also shaves the
+    site's peak import (load plus the car's grid power) while plugged in: one more variable
+    ``z >= peak_limit_W`` bounds every plugged step's import and costs ``M = 1000 (max price + 1)``
+    per kW, so the peak is lowered as far as possible (not below the limit) before arbitrage.
+    """
     from scipy.optimize import linprog
 
     n = plugged.size
@@ -143,16 +151,23 @@ def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *
     m = idx.size
     if m == 0 or (max_export_kWh_per_day is not None and max_export_kWh_per_day == 0):
         return base_power_W.copy(), 0.0
-    # variables x = [d (m), c (m)] in W; objective: minimise -revenue
+    # variables x = [d (m), c (m)] in W (+ [s (m)] with peak shaving); objective: minimise -revenue
     cost = np.concatenate([-pr[idx] * efficiency * h, pr[idx] / efficiency * h]) / 1000.0
+    shave = site_load_W is not None and peak_limit_W is not None
+    nv = 2 * m + 1 if shave else 2 * m
+    if shave:
+        cost = np.concatenate([cost, [1000.0 * (np.max(np.abs(pr)) + 1.0) / 1000.0]])
     A, b = [], []
     # charger limits
     for j, i in enumerate(idx):
-        row = np.zeros(2 * m); row[j] = 1; row[m + j] = -1
+        row = np.zeros(nv); row[j] = 1; row[m + j] = -1
         A.append(row); b.append(P - base_power_W[i])
         A.append(-row); b.append(P + base_power_W[i])
+        if shave:  # load + base import + c / eta - eta d - z <= 0
+            row = np.zeros(nv); row[j] = -efficiency; row[m + j] = 1.0 / efficiency; row[2 * m] = -1.0
+            A.append(row); b.append(-site_load_W[i] - max(0.0, -base_power_W[i]) / efficiency)
     # cumulative deficit D_k = sum_{i<k} (d_i - c_i) h [W.h]; SOC_k = base_k - D_k / E
-    cum = np.zeros((n + 1, 2 * m))
+    cum = np.zeros((n + 1, nv))
     for j, i in enumerate(idx):
         cum[i + 1:, j] = h
         cum[i + 1:, m + j] = -h
@@ -165,17 +180,22 @@ def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *
     for k in departures:
         A.append(cum[k]); b.append(0.0)
     if max_export_kWh_per_day is not None:
-        row = np.zeros(2 * m); row[:m] = h / 1000.0
+        row = np.zeros(nv); row[:m] = h / 1000.0
         A.append(row); b.append(max_export_kWh_per_day)
+    # Arbitrage only adds export and recharge on top of the driving-only day: no extra discharge
+    # d where the driving-only day is charging (that would only move the charge, not export).
+    # Peak shaving may move that charge (d there cancels it).
+    d_bounds = [(0, None) if (shave or base_power_W[i] >= 0) else (0, 0) for i in idx]
     res = linprog(cost, A_ub=np.array(A), b_ub=np.array(b), A_eq=cum[n][None, :], b_eq=[0.0],
-                  bounds=[(0, None)] * (2 * m), method="highs")
+                  bounds=d_bounds + [(0, None)] * m + ([(peak_limit_W, None)] if shave else []), method="highs")
     if not res.success:
         raise InputError(f"the V2G dispatch has no feasible solution ({res.message})")
     x = np.clip(res.x, 0.0, None)
     p = base_power_W.copy()
-    p[idx] += x[:m] - x[m:]
+    p[idx] += x[:m] - x[m:2 * m]
     p[n] = p[0]
-    return p, float(x[:m].sum() * h / 1000.0)
+    exported = float(np.sum(np.clip(p[idx], 0.0, None)) * h / 1000.0)  # pack-side energy sent to the grid
+    return p, exported
 
 
 @dataclass
@@ -187,7 +207,7 @@ class V2GResult:
     revenue_per_day (grid cost of driving only minus grid cost with V2G); extra_efc_per_day [-];
     per ageing model (dicts by model name): capacity_fade_drive / _v2g [-], resistance_growth_drive / _v2g
     [-] (NaN without a resistance model), degradation_cost, degradation_cost_per_kWh, net_value
-    (over ``years``).
+    (over ``years``); peak_site_kW_drive / _v2g: site import peak with peak shaving [kW] (NaN without).
     """
 
     time_s: np.ndarray
@@ -211,6 +231,8 @@ class V2GResult:
     degradation_cost_per_kWh: dict = field(default_factory=dict)
     net_value: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    peak_site_kW_drive: float = math.nan
+    peak_site_kW_v2g: float = math.nan
 
     def table(self) -> list[list]:
         """Rows: model, fade drive, fade V2G, delta fade, sign, degradation cost per kWh, net value."""
@@ -254,7 +276,7 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                  soc_min_v2g: float = 0.3, soc_max: float = 0.95, efficiency: float = 0.95,
                  max_export_kWh_per_day: float | None = None, pack_price_per_kWh: float = 150.0,
                  ambient_temperature_K: float = 298.15, cell: str | None = None, step_s: float = 900.0,
-                 eol_threshold: float = 0.8) -> V2GResult:
+                 eol_threshold: float = 0.8, site_load_kW=None, peak_limit_kW: float | None = None) -> V2GResult:
     """V2G arbitrage versus driving only, with capacity and resistance fade for each ageing model.
 
     Parameters
@@ -274,6 +296,9 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
     cell : None (bookkeeping, cell at ambient) or a shipped cell set for the PyBaMM electro-thermal pass
     step_s : time step [s] (divides one day)
     eol_threshold : relative capacity at end of life [-] (values the degradation cost)
+    site_load_kW, peak_limit_kW : optional peak shaving: the site's other load (24 hourly values
+        [kW], or a CSV ``hour,load_kW``) and the import limit [kW] the car shaves down to while
+        plugged in (with arbitrage on top); ``peak_site_kW_drive`` / ``_v2g`` report the result
     """
     from .common import example
 
@@ -309,10 +334,25 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                                        pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
                                        target_soc=target_soc, step_s=step_s)
     price = hourly[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)]
+    site = None
+    if (site_load_kW is None) != (peak_limit_kW is None):
+        raise InputError("peak shaving needs both site_load_kW and peak_limit_kW "
+                         f"(got site_load_kW={'set' if site_load_kW is not None else None}, peak_limit_kW={peak_limit_kW})")
+    if site_load_kW is not None:
+        if isinstance(site_load_kW, (str, bytes)) or hasattr(site_load_kW, "__fspath__"):
+            from .mw_backup import read_household_load
+
+            site_load_kW = read_household_load(site_load_kW)
+        sl = checks.as_float_array("site_load_kW", site_load_kW)
+        if sl.size != 24:
+            raise InputError(f"site_load_kW must have 24 hourly values, got {sl.size}")
+        checks.finite_scalar("peak_limit_kW", peak_limit_kW, low=0.0, unit="kW")
+        site = sl[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)] * 1000.0
     p1, exported = dispatch_arbitrage(t, p0, plugged, soc0, price, pack_energy_kWh=pack_energy_kWh,
                                       charger_power_kW=charger_power_kW, efficiency=efficiency,
                                       soc_min_v2g=soc_min_v2g, soc_max=soc_max,
-                                      max_export_kWh_per_day=max_export_kWh_per_day)
+                                      max_export_kWh_per_day=max_export_kWh_per_day, site_load_W=site,
+                                      peak_limit_W=None if peak_limit_kW is None else peak_limit_kW * 1000.0)
     h = step_s / SECONDS_PER_HOUR
 
     def grid_cost(p):
@@ -322,6 +362,13 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                      - np.sum(np.where(pl & (q > 0), q * efficiency * price[:-1], 0.0)))
 
     revenue = grid_cost(p0) - grid_cost(p1)
+
+    def site_peak(p):
+        if site is None:
+            return math.nan
+        car = np.where(plugged, np.where(p[:-1] < 0, -p[:-1] / efficiency, -p[:-1] * efficiency), 0.0)
+        return float(np.max(site[:-1] + car) / 1000.0)
+
     E = pack_energy_kWh * 1000.0
     per0 = pack_period(t, p0, E, soc0[0], ambient_temperature_K, cell)
     same = exported == 0.0 and np.array_equal(p1, p0)
@@ -333,7 +380,9 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                             "efficiency": efficiency, "pack_price_per_kWh": pack_price_per_kWh,
                             "max_export_kWh_per_day": -1.0 if max_export_kWh_per_day is None else max_export_kWh_per_day,
                             "ambient_temperature_K": ambient_temperature_K, "cell": cell or "bookkeeping",
-                            "years": years, "step_s": step_s, "models": ",".join(models)})
+                            "years": years, "step_s": step_s, "models": ",".join(models),
+                            "peak_limit_kW": -1.0 if peak_limit_kW is None else peak_limit_kW})
+    out.peak_site_kW_drive, out.peak_site_kW_v2g = site_peak(p0), site_peak(p1)
     days = years * 365.0
     for m in models:
         r0 = age_period(m, per0, years)
