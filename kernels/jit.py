@@ -45,7 +45,7 @@ def kernel(*args, parallel: bool = False, **overrides):
 
 
 def helper(func=None, **overrides):
-    """An inlined helper of a kernel (same policy, inlined at the Numba IR level)."""
+    """A helper function of a kernel, compiled with the same policy (pass inline="always" to inline it)."""
     options = {**_POLICY, "fastmath": set(FASTMATH), **overrides}
     if func is None:
         return lambda f: numba.njit(**options)(f)

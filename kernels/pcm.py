@@ -60,11 +60,7 @@ import math
 
 import numpy as np
 
-from .jit import FASTMATH, helper, kernel, prange
-
-# numba 0.68 accepts fastmath as a bool, dict or set (not a frozenset): pass the policy's flag set
-# as a plain set. Same flags as the policy (no nnan/ninf).
-_FM = set(FASTMATH)
+from .jit import helper, kernel, prange
 
 N_MATERIAL = 8
 RHO, C_S, C_L, LATENT, T_SOL, T_LIQ, K_S, K_L = range(N_MATERIAL)
@@ -88,14 +84,14 @@ N_LEDGER = len(LEDGER_COLUMNS)
 SAFETY = 0.9
 
 
-@helper(fastmath=_FM)
+@helper
 def liquid_enthalpy(material):
     """h at the liquidus [J kg-1]."""
     c_m = 0.5 * (material[C_S] + material[C_L])
     return c_m * (material[T_LIQ] - material[T_SOL]) + material[LATENT]
 
 
-@helper(fastmath=_FM)
+@helper
 def temperature_of(h, material, h_liq):
     """Temperature [K] of specific enthalpy ``h`` [J kg-1] (see module docstring)."""
     if h <= 0.0 or h_liq <= 0.0:
@@ -107,7 +103,7 @@ def temperature_of(h, material, h_liq):
     return material[T_SOL] + (material[T_LIQ] - material[T_SOL]) * (h / h_liq)
 
 
-@helper(fastmath=_FM)
+@helper
 def fraction_of(h, h_liq):
     """Liquid fraction [-] of specific enthalpy ``h`` [J kg-1]."""
     if h <= 0.0:
@@ -117,7 +113,7 @@ def fraction_of(h, h_liq):
     return h / h_liq
 
 
-@kernel(fastmath=_FM)
+@kernel
 def enthalpy_of_temperature(temperature_K, material):
     """Specific enthalpy [J kg-1] of each temperature [K] (inverse of the T(h) relation)."""
     out = np.empty(temperature_K.shape[0])
@@ -135,7 +131,7 @@ def enthalpy_of_temperature(temperature_K, material):
     return out
 
 
-@kernel(fastmath=_FM)
+@kernel
 def temperature_of_enthalpy(h_J_kg, material):
     """Temperature [K] and liquid fraction [-] of each specific enthalpy [J kg-1]."""
     n = h_J_kg.shape[0]
@@ -148,7 +144,7 @@ def temperature_of_enthalpy(h_J_kg, material):
     return t, f
 
 
-@helper(fastmath=_FM)
+@helper
 def _boundary_conductance(code, coef, area, half, k):
     """Conductance [W K-1] between the boundary and the adjacent node (0 for a flux condition)."""
     if code == 1:
@@ -160,7 +156,7 @@ def _boundary_conductance(code, coef, area, half, k):
     return 0.0
 
 
-@kernel(fastmath=_FM)
+@kernel
 def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_codes, bc_coefs,
                    cell_capacity_J_K, cell_ambient_W_K):
     """Largest stable explicit step [s] of :func:`enthalpy_1d` (before the safety factor)."""
@@ -187,7 +183,7 @@ def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_c
     return dt
 
 
-@kernel(fastmath=_FM)
+@kernel
 def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material, h0_J_kg,
                 bc_codes, bc_coefs, left_value, right_value, cell_capacity_J_K, cell_T0_K,
                 cell_ambient_W_K, cell_ambient_K, safety):
@@ -330,7 +326,7 @@ def enthalpy_1d(time_s, volume_m3, area_m2, half_left_m, half_right_m, material,
     return out_h, out_cell, ledger
 
 
-@helper(fastmath=_FM)
+@helper
 def _row(arr, i):
     """Row ``i`` of a (1 or n, m) array: broadcasting without copies."""
     if arr.shape[0] == 1:
@@ -338,7 +334,7 @@ def _row(arr, i):
     return i
 
 
-@kernel(parallel=True, fastmath=_FM)
+@kernel(parallel=True)
 def lumped_two_node(time_s, heat_W, heater_W, ambient_K, material, mass_kg, cell_capacity_J_K,
                     g_cell_pcm_W_K, g_pcm_amb_W_K, g_cell_amb_W_K, heater_setpoint_K, cell_T0_K,
                     pcm_h0_J_kg, record_every, safety):

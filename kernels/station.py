@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import FASTMATH, helper, kernel, prange
-
-# numba wants a plain set for fastmath; the shared policy holds a frozenset.
-_FM = set(FASTMATH)
+from .jit import helper, kernel, prange
 
 # indices into the float parameter vector ``par``
 P_CHARGER_W = 0
@@ -77,12 +74,12 @@ CHARGING_VALLEY = 2
 FULL_TOL = 1e-12
 
 
-@helper(fastmath=_FM)
+@helper
 def _hour_of(t_s):
     return int((t_s % 86400.0) // 3600.0) % 24
 
 
-@helper(fastmath=_FM)
+@helper
 def _cum_arrivals(rate_h, cum_h, t_s):
     """Expected arrivals in [0, t) from the hourly rate profile [1/h]; ``cum_h[h]`` is the
     expected count from 00:00 to hour h of a day (``cum_h[24]`` a whole day)."""
@@ -94,7 +91,7 @@ def _cum_arrivals(rate_h, cum_h, t_s):
     return days * cum_h[24] + cum_h[h] + rate_h[h] * (r - h * 3600.0) / 3600.0
 
 
-@helper(fastmath=_FM)
+@helper
 def _expected_arrivals(rate_h, cum_h, t_s, horizon_s):
     """Expected number of arrivals in [t, t + horizon) [-]."""
     if horizon_s <= 0.0:
@@ -103,7 +100,7 @@ def _expected_arrivals(rate_h, cum_h, t_s, horizon_s):
     return e if e > 0.0 else 0.0
 
 
-@helper(fastmath=_FM)
+@helper
 def _valley_level(base_h, t_s, horizon_s, energy_Wh, cap_W, seg_base, seg_h):
     """Water level L [W] with sum over the horizon of max(0, L - base) dt = energy [Wh].
 
@@ -154,7 +151,7 @@ def _valley_level(base_h, t_s, horizon_s, energy_Wh, cap_W, seg_base, seg_h):
     return level
 
 
-@helper(fastmath=_FM)
+@helper
 def _pick_handout(code, t_s, soc, avail_s, cycles, soh):
     """Index of the ready pack (avail <= t) to hand out by the policy, or -1."""
     best = -1
@@ -176,7 +173,7 @@ def _pick_handout(code, t_s, soc, avail_s, cycles, soh):
     return best
 
 
-@helper(fastmath=_FM)
+@helper
 def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh, blk_power_W,
             blk_abs_power_W, b, w, pack_charged_Wh):
     """Charge pack j at grid power p from start to te; return grid energy drawn [Wh]."""
@@ -203,7 +200,7 @@ def _charge(j, p_W, start_s, te_s, dt_s, eff, soc_full, soc, avail_s, energy_Wh,
     return e / eff
 
 
-@kernel(fastmath=_FM)
+@kernel
 def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                   arr_time_s, arr_trip_Wh,
                   energy_Wh, soh, cycles, soc, avail_s, place_s, bay_free_s, ist, fst,
@@ -464,7 +461,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
         out_queue[k] = nxt - head
 
 
-@kernel(parallel=True, fastmath=_FM)
+@kernel(parallel=True)
 def station_sweep(t0_s, dt_s, n_days, par, codes, tariff_h, base_h, rate_h,
                   arr_time_s, arr_trip_Wh, arr_offset, energy_Wh, soh, cycles, soc, avail_s,
                   place_s, bay_free_s, ist, fst, day_import_Wh, day_export_Wh, day_peak_W,
