@@ -350,8 +350,12 @@ def _value(stype, store, p):
 
 @hot
 def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, state_i, state_f,
-                   expr_i, expr_f, prod_i, prod_f, term_i, term_f):
+                   expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre, gpre):
     """Advance every state of one driver family (0: step context, 1: cycle context).
+
+    In the step context a state with ``pre[s] != 0`` takes its POWER increment coefficient
+    k^(1/p) from ``gpre[s]`` (precomputed by ``_power_coef`` for this step's stress) instead of
+    evaluating its expression: ``u += gpre[s] dx``, the same number.
 
     The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
     call of ``_expr``: each inlined call would bind its seven arrays again in every step.
@@ -375,6 +379,12 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
             else:
                 continue
         if dx <= 0.0:
+            continue
+        if driver_kind == 0 and pre[s] != 0.0:
+            u = st[HEAD + s] + gpre[s] * dx
+            if u > BIG:
+                u = BIG
+            st[HEAD + s] = u
             continue
         stype = state_i[s, 0]
         e0 = state_i[s, 3]
@@ -463,6 +473,71 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
         st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
 
+@helper
+def _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                term_f):
+    """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
+    is ``u += g dx`` (0 when k <= 0). Same arithmetic as ``_update_states``."""
+    T = stress[0]
+    e0 = state_i[s, 3]
+    p = state_f[s, 0]
+    if expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0:
+        j = expr_i[e0, 0]
+        c = prod_f[j] * mult[s]
+        ok = c > 0.0
+        logk = 0.0
+        if ok:
+            logk = math.log(c)
+            for i in range(prod_i[j, 0], prod_i[j, 1]):
+                code = term_i[i, 0]
+                x = stress[term_i[i, 1]]
+                if code == 0:
+                    continue
+                if code == 2:
+                    logk += term_f[i, 0] * (x - term_f[i, 1])
+                elif code == 3 and x > 0.0:
+                    logk += term_f[i, 0] / x + term_f[i, 1]
+                elif code == 5 and T > 0.0:
+                    logk += term_f[i, 0] * (x / T - term_f[i, 1])
+                else:
+                    if code == 9:
+                        v = _exp_powprod(x, stress[int(term_f[i, 3])], term_f, i)
+                    else:
+                        v = _term(code, x, T, term_f, i)
+                    if v > 0.0:
+                        logk += math.log(v)
+                    else:
+                        ok = False
+                        break
+        if ok and logk <= math.log(expr_f[e0, 1] * mult[s]) and expr_f[e0, 0] <= 0.0:
+            a = logk / p
+            if a > 700.0:
+                a = 700.0
+            return math.exp(a)
+    k = _expr(e0, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f) * mult[s]
+    if k <= 0.0:
+        return 0.0
+    if p == 1.0:
+        return k
+    return k ** (1.0 / p)
+
+
+@helper
+def _uses_stressor(e, which, expr_i, prod_i, term_i, term_f):
+    """Whether expression ``e`` reads stressor ``which``."""
+    for j in range(expr_i[e, 0], expr_i[e, 1]):
+        for i in range(prod_i[j, 0], prod_i[j, 1]):
+            if term_i[i, 0] == 0:
+                continue
+            if term_i[i, 1] == which:
+                return True
+            if term_i[i, 0] == 9 and int(term_f[i, 3]) == which:
+                return True
+            if (term_i[i, 0] == 5 or term_i[i, 0] == 7) and which == 0:
+                return True
+    return False
+
+
 @hot
 def _track(stress, smin, smax, first, last):
     for i in range(first, last):
@@ -513,7 +588,7 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     if settings[7] != 0.0:
         thr = rng * st[H_QF]  # cycle throughput against the nominal capacity
     _update_states(1, 0.0, 0.0, count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f,
-                   prod_i, prod_f, term_i, term_f)
+                   prod_i, prod_f, term_i, term_f, mult, mult)
     if count == 1.0:
         st[H_NFULL] += 1.0
     else:
@@ -726,23 +801,113 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     period = time_s[n - 1] - time_s[0]
     n_out = out_t.shape[0]
     k_out = 0
+    # A repeated profile: the step stress of every step but the first two of the call is the same
+    # in every repetition, so it is computed once per cell (row j: step j-1 -> j; row 0: the
+    # step n-1 -> 1 that opens each later repetition), with the increment coefficient
+    # g = k^(1/p) of every POWER step state whose k reads no state-dependent stressor. The
+    # repetitions then reuse these numbers (the same arithmetic, so the same results).
+    use_pre = repeat > 1 and n >= 3
+    npre = n if use_pre else 1
+    nopre = np.zeros(ns)
+    pre = np.zeros(ns)
+    pre_x = np.zeros(npre)
+    pre_T = np.zeros(npre)
+    pre_I = np.zeros(npre)
+    pds = np.zeros(npre)
+    ps = np.zeros((npre, N_STRESS))
+    gp = np.zeros((npre, ns))
+    if use_pre:
+        for s in range(ns):
+            drv = state_i[s, 1]
+            if (drv == 0 or drv == 1) and state_i[s, 0] == 0:
+                if has_cur or not _uses_stressor(state_i[s, 3], 4, expr_i, prod_i, term_i, term_f):
+                    pre[s] = 1.0
+        for j in range(n):
+            xj = soc[row_soc, j]
+            if us != 1.0:
+                xj = top - us * (top - xj)
+                if xj < 0.0:
+                    xj = 0.0
+                elif xj > 1.0:
+                    xj = 1.0
+            pre_x[j] = xj
+            pre_T[j] = temp[row_T, j] + dT
+            if has_cur:
+                pre_I[j] = cur[row_I, j] * us
+        for r in range(n):
+            if r == 1:
+                continue
+            j = 1 if r == 0 else r
+            jp = n - 1 if r == 0 else r - 1
+            sm = 0.5 * (pre_x[jp] + pre_x[j])
+            ps[r, 0] = 0.5 * (pre_T[jp] + pre_T[j])
+            ps[r, 1] = sm
+            if need_v:
+                ps[r, 2] = _table(ocv, sm)
+            if need_ua:
+                ps[r, 3] = _table(ua, sm)
+            if has_cur:
+                ps[r, 4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
+            pds[r] = abs(pre_x[j] - pre_x[jp])
+            for i in range(4):
+                v = ps[r, i]
+                if v < smin_c[i]:
+                    smin_c[i] = v
+                if v > smax_c[i]:
+                    smax_c[i] = v
+            for s in range(ns):
+                if pre[s] != 0.0:
+                    gp[r, s] = _power_coef(s, ps[r], m, state_i, state_f, expr_i, expr_f, prod_i,
+                                           prod_f, term_i, term_f)
     for rep in range(repeat):
         j0 = 1 if rep > 0 else 0
         offset = rep * period
         for j in range(j0, n):
             t1 = time_s[j] + offset
-            x1 = soc[row_soc, j]
-            if us != 1.0:
-                x1 = top - us * (top - x1)
-                if x1 < 0.0:
-                    x1 = 0.0
-                elif x1 > 1.0:
-                    x1 = 1.0
-            T1 = temp[row_T, j] + dT
-            I1 = 0.0
-            if has_cur:
-                I1 = cur[row_I, j] * us
-            if st[H_NSEEN] > 0.0:
+            fast = use_pre and (j >= 2 or rep > 0)
+            r = j if j >= 2 else 0
+            if fast:
+                x1 = pre_x[j]
+                T1 = pre_T[j]
+                I1 = pre_I[j]
+            else:
+                x1 = soc[row_soc, j]
+                if us != 1.0:
+                    x1 = top - us * (top - x1)
+                    if x1 < 0.0:
+                        x1 = 0.0
+                    elif x1 > 1.0:
+                        x1 = 1.0
+                T1 = temp[row_T, j] + dT
+                I1 = 0.0
+                if has_cur:
+                    I1 = cur[row_I, j] * us
+            if fast and st[H_NSEEN] > 0.0:
+                dt = t1 - st[H_T]
+                dsoc = pds[r]
+                qf = st[H_QF] if nominal else 1.0
+                if dt > 0.0:
+                    Tm = ps[r, 0]
+                    if has_cur:
+                        cr = ps[r, 4]
+                    else:
+                        cr = dsoc * qf * 3600.0 / dt
+                    for i in range(4):
+                        stress[i] = ps[r, i]
+                    stress[4] = cr
+                    stress[5] = 0.0
+                    _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
+                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre,
+                                   gp[r])
+                    st[H_CUMT] += Tm * dt
+                    st[H_CUMC] += cr * dt
+                    if cr > 0.0:
+                        st[H_CUMA] += dt
+                else:
+                    if not has_cur:
+                        st[H_CUMC] += dsoc * qf * 3600.0
+                st[H_EFC] += 0.5 * dsoc * qf
+            elif st[H_NSEEN] > 0.0:
                 t0 = st[H_T]
                 x0 = st[H_SOC]
                 T0 = st[H_TK]
@@ -771,7 +936,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                         if stress[i] > smax_c[i]:
                             smax_c[i] = stress[i]
                     _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
-                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, nopre,
+                                   nopre)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
                     if cr > 0.0:
