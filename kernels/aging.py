@@ -353,9 +353,9 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre, gpre):
     """Advance every state of one driver family (0: step context, 1: cycle context).
 
-    In the step context a state with ``pre[s] != 0`` takes its POWER increment coefficient
-    k^(1/p) from ``gpre[s]`` (precomputed by ``_power_coef`` for this step's stress) instead of
-    evaluating its expression: ``u += gpre[s] dx``, the same number.
+    In the step context a state with ``pre[s] != 0`` is skipped: the caller advances it as
+    ``u += g dx`` with its increment coefficient g = k^(1/p) precomputed by ``_power_coef`` for
+    this step's stress (the same number). ``gpre`` is unused.
 
     The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
     call of ``_expr``: each inlined call would bind its seven arrays again in every step.
@@ -381,11 +381,7 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
         if dx <= 0.0:
             continue
         if driver_kind == 0 and pre[s] != 0.0:
-            u = st[HEAD + s] + gpre[s] * dx
-            if u > BIG:
-                u = BIG
-            st[HEAD + s] = u
-            continue
+            continue  # advanced by the caller with its precomputed coefficient
         stype = state_i[s, 0]
         e0 = state_i[s, 3]
         if stype == 0 and expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0:
@@ -816,12 +812,26 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     pds = np.zeros(npre)
     ps = np.zeros((npre, N_STRESS))
     gp = np.zeros((npre, ns))
+    # the precomputed states as a list (index, driver, driver scale); any_gen: some step state
+    # still evaluates its expressions in every step
+    plist = np.zeros(ns, dtype=np.int64)
+    pdrv = np.zeros(ns, dtype=np.int64)
+    pscale = np.zeros(ns)
+    npl = 0
+    any_gen = False
     if use_pre:
         for s in range(ns):
             drv = state_i[s, 1]
-            if (drv == 0 or drv == 1) and state_i[s, 0] == 0:
-                if has_cur or not _uses_stressor(state_i[s, 3], 4, expr_i, prod_i, term_i, term_f):
+            if drv == 0 or drv == 1:
+                if state_i[s, 0] == 0 and (
+                        has_cur or not _uses_stressor(state_i[s, 3], 4, expr_i, prod_i, term_i, term_f)):
                     pre[s] = 1.0
+                    plist[npl] = s
+                    pdrv[npl] = drv
+                    pscale[npl] = state_f[s, 1]
+                    npl += 1
+                else:
+                    any_gen = True
         for j in range(n):
             xj = soc[row_soc, j]
             if us != 1.0:
@@ -892,13 +902,25 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                         cr = ps[r, 4]
                     else:
                         cr = dsoc * qf * 3600.0 / dt
-                    for i in range(4):
-                        stress[i] = ps[r, i]
-                    stress[4] = cr
-                    stress[5] = 0.0
-                    _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
-                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre,
-                                   gp[r])
+                    dxe = 0.5 * dsoc * qf
+                    for kp in range(npl):
+                        sp = plist[kp]
+                        if pdrv[kp] == 0:
+                            dxp = dt * pscale[kp]
+                        else:
+                            dxp = dxe * pscale[kp]
+                        if dxp > 0.0:
+                            u = st[HEAD + sp] + gp[r, sp] * dxp
+                            if u > BIG:
+                                u = BIG
+                            st[HEAD + sp] = u
+                    if any_gen:
+                        for i in range(4):
+                            stress[i] = ps[r, i]
+                        stress[4] = cr
+                        stress[5] = 0.0
+                        _update_states(0, dt, dxe, 0.0, 0.0, stress, st, m, state_i, state_f,
+                                       expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre, gp[r])
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
                     if cr > 0.0:
