@@ -188,6 +188,74 @@ def test_fleet_sharing_balance_and_identical_trucks(tmp_path):
         simulate_fleet_sharing(aging_model=FAST, years=0.5, grid_limit_kW=50.0)
 
 
+# Depot of 3 route trucks (150 kWh each) and 2 spares: truck 0 runs hot, truck 4 cool. A 35 kW
+# connection delivers 420 kWh overnight (12 h) against 450 kWh of routes: only the spares' packs,
+# refilled by the otherwise idle connection during the day, can close the gap.
+TIGHT = {"route_energy_kWh": np.array([0.0, 150.0, 150.0, 150.0, 0.0]),
+         "temperature_offset_K": np.array([6.0, 0.0, 0.0, 0.0, -6.0])}
+
+
+def test_fleet_transfer_serves_routes_the_grid_cannot():
+    from batterylab.scenarios.fleet_sharing import MODES, simulate_fleet_sharing
+
+    kw = dict(aging_model=FAST, years=0.2, grid_limit_kW=35.0, coefficient_spread=0.0)  # one 91-day block
+    with pytest.raises(InputError, match="grid limit"):  # without transfer a route is not served
+        simulate_fleet_sharing(TIGHT, **kw)
+    r = simulate_fleet_sharing(TIGHT, transfer_power_kW=150.0, transfer_efficiency=0.9, **kw)
+    h, eta = 0.25, 0.9
+    for md in MODES:
+        d = r.last_day[md]
+        tr, p, soc, E = d["transfer_W"], d["power_W"], d["soc"], d["energy_Wh"]
+        driven = np.clip(p, 0.0, None)[:, 24:72].sum() * h  # away 06-18 h
+        assert driven == pytest.approx(450e3, rel=1e-12)
+        given = tr.clip(min=0.0).sum() * h
+        received = -tr.clip(max=0.0).sum() * h
+        # transfer conserves energy minus its losses, step by step and over the day
+        # atol 1e-6 W: round-off on powers of order 1e5 W
+        assert np.allclose(tr.sum(axis=0), (1 - eta) * tr.clip(min=0.0).sum(axis=0), rtol=1e-12, atol=1e-6)
+        assert received == pytest.approx(eta * given, rel=1e-12)
+        loss = r.transfer_loss_kWh_per_day[md][-1] * 1e3
+        assert loss == pytest.approx((1 - eta) * given, rel=1e-12) and given > 0
+        # the overnight shortfall is 450 - 420 kWh; the receivers get exactly that
+        assert received == pytest.approx(30e3, rel=1e-9)
+        # energy balance: grid x efficiency = driven + change in stored + transfer losses
+        stored = float((soc[:, -1] - soc[:, 0]) @ E)
+        assert d["grid_W"].sum() * h * 0.95 == pytest.approx(driven + stored + loss, rel=1e-12)
+        assert r.grid_kWh_per_day[md][-1] == pytest.approx((450.0 + loss / 1e3) / 0.95, rel=1e-12)
+        # SOC window and power limits
+        assert soc.min() >= 0.15 - 1e-9 and soc.max() <= 0.95 + 1e-9
+        assert np.abs(tr).max() <= 150e3 * (1 + 1e-12)
+        # the extra throughput is in the pack's SOC history: a donor's SOC falls while it is parked
+        donor = np.flatnonzero(tr.clip(min=0.0).sum(axis=1) > 0)
+        assert donor.size == 1 and r.transfer_throughput_kWh_per_day[md][-1][donor[0]] == pytest.approx(given / 1e3)
+        assert np.all(np.diff(soc[donor[0], 72:]) <= 1e-12) and soc[donor[0], 72] > soc[donor[0], 24]
+        spares = np.flatnonzero(p[:, 24:72].max(axis=1) <= 0)
+        if md == "naive":
+            assert donor[0] == 0  # truck order: the hot spare
+        else:  # the aware dispatch leaves the two worst-scored trucks home and draws on the cooler one
+            assert set(spares) == {0, 3} and donor[0] == 3
+
+
+def test_fleet_transfer_off_or_unneeded_is_exact(tmp_path):
+    from batterylab.scenarios.fleet_sharing import MODES, simulate_fleet_sharing
+
+    kw = dict(aging_model=FAST, years=0.2)
+    base = simulate_fleet_sharing(TIGHT, **kw)  # 800 kW: the grid alone suffices
+    on = simulate_fleet_sharing(TIGHT, transfer_power_kW=150.0, **kw)
+    for md in MODES:
+        assert np.array_equal(on.soh[md], base.soh[md])
+        assert np.array_equal(on.energy_cost_per_year[md], base.energy_cost_per_year[md])
+        assert np.array_equal(on.last_day[md]["power_W"], base.last_day[md]["power_W"])
+        assert np.all(on.transfer_kWh_per_day[md] == 0.0) and np.all(base.transfer_kWh_per_day[md] == 0.0)
+    path = on.save(tmp_path / "t.h5")
+    with h5py.File(path) as f:
+        assert f["aware/transfer_kWh_per_day"].attrs["units"] in ("kWh", b"kWh")
+    with pytest.raises(InputError, match="transfer_efficiency"):
+        simulate_fleet_sharing(TIGHT, transfer_power_kW=10.0, transfer_efficiency=1.5, **kw)
+    with pytest.raises(InputError, match="transfer_power_kW"):  # too little transfer power for the gap
+        simulate_fleet_sharing(TIGHT, transfer_power_kW=0.5, grid_limit_kW=35.0, **kw)
+
+
 def test_scenario_cli_other_commands(tmp_path):
     from batterylab.scenarios.cli import scenario
 

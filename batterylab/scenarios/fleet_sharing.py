@@ -15,7 +15,26 @@ most ``grid_limit_kW`` in total, each charger at most ``charger_power_kW``.
 Ageing: :func:`batterylab.aging.simulate_fleet` per block (each truck its own SOC row and
 temperature offset; the state is resumed exactly between blocks), cell-to-cell variability from
 a seeded lognormal coefficient spread. The capacity the aware dispatch plans with is the SOH at
-the start of the block. Moving energy directly between packs (vehicle-to-vehicle) is not modelled.
+the start of the block.
+
+**Pack-to-pack transfer** (``transfer_power_kW > 0``): packs at the depot can move energy through
+the depot's DC bus, at most ``transfer_power_kW`` in or out of each pack (and never more than
+``charger_power_kW`` in total at a pack's connector), with efficiency ``transfer_efficiency``
+(a donor gives ``x`` [W.h], the receiver stores ``eta_tr x``). Transfer is used only when the
+shared grid connection cannot recharge every truck for its next route overnight: after the
+grid-only plan, each truck's shortfall is filled, step by step from arrival, from the donors,
+the trucks without a route that day (``route_energy_kWh`` 0: spares parked and plugged all day).
+A donor gives down to ``reserve_soc``; it starts the night at ``full_soc`` (naive) or at
+``reserve_soc`` plus what it will give (aware), and the grid refills it during the day while the
+route trucks are away (when the connection is otherwise idle), immediately (naive) or in the
+cheapest day steps (aware). The naive dispatch takes donors in truck order; the aware dispatch
+takes the healthiest, coolest first (same score as the route assignment). Transfer losses are
+accounted in the grid energy, and each pack's transfer throughput is in its SOC history, so it
+ages in the compiled core like the driving and charging. With ``transfer_power_kW = 0`` (the
+default), or when the grid suffices, the results are those without transfer, bit for bit.
+
+Energy balance of the periodic depot day: ``grid x efficiency = route energy + transfer losses``
+(the packs' stored energy returns to its start).
 """
 
 from __future__ import annotations
@@ -52,7 +71,7 @@ def _charge_naive(soc_arr, plugged_steps, full_soc, E, P_ch, P_grid, h):
     return p
 
 
-def _charge_cheapest(soc_arr, target, plugged_steps, price, E, P_ch, P_grid, h):
+def _charge_cheapest(soc_arr, target, plugged_steps, price, E, P_ch, P_grid, h, strict=True):
     n_tr = soc_arr.size
     need = np.maximum(0.0, (target - soc_arr) * E)  # W.h
     p = np.zeros((n_tr, len(plugged_steps)))
@@ -66,15 +85,57 @@ def _charge_cheapest(soc_arr, target, plugged_steps, price, E, P_ch, P_grid, h):
             p[i, j] = give
             need[i] -= give * h
             room -= give
-    if np.any(need > 1e-6):
+    if strict and np.any(need > 1e-6):
         raise InputError("the depot's grid limit cannot recharge the fleet overnight: raise grid_limit_kW")
     return p
+
+
+def _transfer_plan(need, pch, donors, avail, P_tr, P_ch, eta, h):
+    """Pack-side transfer power (n_trucks, n_steps) [W], + out of a donor, - into a receiver.
+
+    Step by step (chronologically), receivers with the largest remaining ``need`` [W.h] first take
+    from ``donors`` (in the given order), each donor at most ``P_tr`` and its ``avail`` [W.h], each
+    receiver at most ``min(P_tr, P_ch - grid charging)``; the receiver stores ``eta`` of what the
+    donor gives. ``need`` and ``avail`` are updated in place.
+    """
+    n_tr, n_st = pch.shape
+    tr = np.zeros((n_tr, n_st))
+    P_tr = min(P_tr, P_ch)
+    for j in range(n_st):
+        out = np.zeros(n_tr)
+        for i in np.argsort(-need, kind="stable"):
+            if need[i] <= 1e-9:
+                break
+            want = min(need[i] / h, P_tr, P_ch - pch[i, j])  # W into the receiver
+            for d in donors:
+                if want <= 1e-12:
+                    break
+                give = min(avail[d] / h, P_tr - out[d], want / eta)  # W out of the donor
+                if give <= 0:
+                    continue
+                tr[d, j] += give
+                tr[i, j] -= eta * give
+                out[d] += give
+                avail[d] -= give * h
+                need[i] -= eta * give * h
+                want -= eta * give
+    return tr
 
 
 @dataclass
 class FleetSharingResult:
     """Per mode (``naive``, ``aware``): soh (n_blocks + 1, n_trucks) [-], energy_cost_per_year
-    [currency] per block, grid_kWh_per_day per block [kW.h]; block_start_years [years]."""
+    [currency] per block, grid_kWh_per_day per block [kW.h] (at the grid side of the chargers);
+    block_start_years [years].
+
+    Pack-to-pack transfer per mode: transfer_kWh_per_day per block [kW.h] (given by donors),
+    transfer_loss_kWh_per_day per block [kW.h], transfer_throughput_kWh_per_day (n_blocks,
+    n_trucks) [kW.h] (in plus out of each pack). ``last_day[mode]``: the last block's day,
+    ``time_s`` (n + 1,) [s], ``power_W`` (n_trucks, n) pack power, discharge positive [W],
+    ``grid_W`` (n_trucks, n) grid-side charging power [W], ``transfer_W`` (n_trucks, n) pack-side
+    transfer power, + out of a donor [W], ``soc`` (n_trucks, n + 1) [-], ``energy_Wh`` (n_trucks,)
+    pack energy the day was planned with [W.h].
+    """
 
     block_start_years: np.ndarray
     soh: dict
@@ -84,6 +145,10 @@ class FleetSharingResult:
     temperature_offset_K: np.ndarray
     model: str
     config: dict = field(default_factory=dict)
+    transfer_kWh_per_day: dict = field(default_factory=dict)
+    transfer_loss_kWh_per_day: dict = field(default_factory=dict)
+    transfer_throughput_kWh_per_day: dict = field(default_factory=dict)
+    last_day: dict = field(default_factory=dict)
 
     def spread(self, mode: str) -> np.ndarray:
         """max - min SOH across the fleet at each block boundary [-]."""
@@ -101,6 +166,14 @@ class FleetSharingResult:
             v[f"{m}/soh_spread"] = Variable(self.spread(m), "1", "Fleet SOH spread, max - min [-]", ("time_years",))
             v[f"{m}/energy_cost_per_year"] = Variable(self.energy_cost_per_year[m], "currency",
                                                       "Energy cost per year in each block [currency]", ("block",))
+            if m in self.transfer_kWh_per_day:
+                v[f"{m}/transfer_kWh_per_day"] = Variable(self.transfer_kWh_per_day[m], "kWh",
+                                                          "Pack-to-pack transfer given by donors per day [kW.h]", ("block",))
+                v[f"{m}/transfer_loss_kWh_per_day"] = Variable(self.transfer_loss_kWh_per_day[m], "kWh",
+                                                               "Pack-to-pack transfer losses per day [kW.h]", ("block",))
+                v[f"{m}/transfer_throughput_kWh_per_day"] = Variable(
+                    self.transfer_throughput_kWh_per_day[m], "kWh",
+                    "Transfer throughput of each pack per day, in plus out [kW.h]", ("block", "truck"))
         return write_results(path, v, config={"scenario": "fleet_sharing", **self.config})
 
 
@@ -110,12 +183,19 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                            arrival_h: float = 18.0, full_soc: float = 0.95, reserve_soc: float = 0.15,
                            efficiency: float = 0.95, ambient_temperature_K: float = 298.15,
                            temperature_weight_per_K: float = 0.01, coefficient_spread: float = 0.1,
-                           seed=0, step_s: float = 900.0) -> FleetSharingResult:
+                           seed=0, step_s: float = 900.0, transfer_power_kW: float = 0.0,
+                           transfer_efficiency: float = 0.95) -> FleetSharingResult:
     """Naive versus SOH/temperature-aware depot dispatch over ``years``.
 
     ``fleet``: dict or CSV (default shipped ``fleet_depot.csv``, 20 trucks); ``tariff_per_kWh``:
     24 hourly prices or CSV (default ``tou_tariff.csv``). The horizon is covered by whole blocks
     (``years`` rounded up to a multiple of ``block_days``). See the module docstring.
+
+    ``transfer_power_kW`` [kW]: per-vehicle bidirectional limit of pack-to-pack transfer through
+    the depot DC bus (0: no transfer); ``transfer_efficiency`` [-] in (0, 1]: share of the energy a
+    donor gives that the receiver stores. Donors are trucks with ``route_energy_kWh`` 0 (spares).
+    Raises InputError when the grid limit (with transfer, if enabled) cannot recharge every truck
+    for its next route.
     """
     from .. import aging
     from .common import example
@@ -139,6 +219,12 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     if not 0 <= departure_h < arrival_h <= 24:
         raise InputError(f"need 0 <= departure_h < arrival_h <= 24, got {departure_h}, {arrival_h}")
     checks.positive("years", years, unit="years")
+    P_tr = checks.finite_scalar("transfer_power_kW", transfer_power_kW, low=0.0) * 1000.0
+    eta_tr = checks.finite_scalar("transfer_efficiency", transfer_efficiency, low=0.0)
+    if not 0.0 < eta_tr <= 1.0:
+        raise InputError(f"transfer_efficiency must be in (0, 1], got {transfer_efficiency}")
+    if np.any(routes < 0):
+        raise InputError(f"route_energy_kWh must be >= 0 (0: a spare truck), got {routes.min()}")
     m = aging.load(aging_model)
     n_tr = routes.size
     E = pack_energy_kWh * 1000.0
@@ -160,6 +246,11 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     out_soh = {md: np.ones((n_blocks + 1, n_tr)) for md in MODES}
     cost = {md: np.zeros(n_blocks) for md in MODES}
     grid = {md: np.zeros(n_blocks) for md in MODES}
+    tr_kWh = {md: np.zeros(n_blocks) for md in MODES}
+    tr_loss = {md: np.zeros(n_blocks) for md in MODES}
+    tr_thr = {md: np.zeros((n_blocks, n_tr)) for md in MODES}
+    last_day = {}
+    day_steps = list(range(k0, k1))
     for md in MODES:
         state = None
         soh = np.ones(n_tr)
@@ -174,6 +265,7 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
             cap = E * soh  # usable pack energy now [W.h]
             drive = e_route / ((k1 - k0) * h)  # W while away
             if md == "naive":
+                target = np.full(n_tr, full_soc)
                 soc_arr = full_soc - e_route / cap
                 pch = _charge_naive(soc_arr, plugged_steps, full_soc, cap, charger_power_kW * 1000.0,
                                     grid_limit_kW * 1000.0, h)
@@ -181,11 +273,46 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                 target = np.minimum(full_soc, e_route / cap + reserve_soc)
                 soc_arr = target - e_route / cap
                 pch = _charge_cheapest(soc_arr, target, plugged_steps, price, cap, charger_power_kW * 1000.0,
-                                       grid_limit_kW * 1000.0, h)
+                                       grid_limit_kW * 1000.0, h, strict=P_tr <= 0)
+            short = np.maximum(0.0, (target - soc_arr) * cap - pch.sum(axis=1) * h)  # W.h still missing
+            tr = pday = None
+            if P_tr > 0 and np.any(short > 1e-6):
+                donors = np.flatnonzero(e_route <= 0)
+                if md == "aware":
+                    donors = donors[np.argsort(-(soh - temperature_weight_per_K * toff)[donors], kind="stable")]
+                avail = np.zeros(n_tr)
+                avail[donors] = (full_soc - reserve_soc) * cap[donors]
+                tr = _transfer_plan(short, pch, donors, avail, P_tr, charger_power_kW * 1000.0, eta_tr, h)
+                if np.any(short > 1e-6):
+                    raise InputError(f"the depot's grid limit ({grid_limit_kW} kW) with pack-to-pack transfer "
+                                     f"({transfer_power_kW} kW per pack) cannot recharge every truck for its next "
+                                     "route: raise grid_limit_kW or transfer_power_kW, or add spare trucks "
+                                     "(route_energy_kWh 0)")
+                given = tr.clip(min=0.0).sum(axis=1) * h  # W.h out of each donor
+                if md == "aware":  # a donor holds only what it will give, above its reserve
+                    soc_arr = np.where(given > 0, reserve_soc + given / cap, soc_arr)
+                # refill the donors during the day, while the route trucks are away
+                s0 = soc_arr[donors] - given[donors] / cap[donors]
+                if md == "naive":
+                    pday = _charge_naive(s0, day_steps, soc_arr[donors], cap[donors], charger_power_kW * 1000.0,
+                                         grid_limit_kW * 1000.0, h)
+                else:
+                    pday = _charge_cheapest(s0, soc_arr[donors], day_steps, price, cap[donors],
+                                            charger_power_kW * 1000.0, grid_limit_kW * 1000.0, h)
+                tr_kWh[md][b] = float(given.sum()) / 1000.0
+                tr_loss[md][b] = float(given.sum()) * (1.0 - eta_tr) / 1000.0
+                tr_thr[md][b] = np.abs(tr).sum(axis=1) * h / 1000.0
+            elif md == "aware" and np.any(short > 1e-6):
+                raise InputError("the depot's grid limit cannot recharge the fleet overnight: raise grid_limit_kW")
             p = np.zeros((n_tr, n))  # discharge positive
             p[:, away] = drive[:, None]
-            p[:, plugged_steps] = -pch
-            soc_dep = soc_arr + pch.sum(axis=1) * h / cap  # SOC at departure
+            if tr is None:
+                p[:, plugged_steps] = -pch
+                soc_dep = soc_arr + pch.sum(axis=1) * h / cap  # SOC at departure
+            else:
+                p[:, plugged_steps] = -pch + tr
+                p[np.ix_(donors, day_steps)] = -pday
+                soc_dep = soc_arr - p[:, plugged_steps].sum(axis=1) * h / cap
             soc = np.empty((n_tr, n + 1))
             soc[:, k0] = soc_dep
             for i in range(k0, k0 + n):  # integrate from departure around the day
@@ -195,8 +322,11 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                 if nxt is not None:
                     soc[:, nxt] = val
             soc[:, n] = soc[:, 0]
-            if np.any(np.abs(soc[:, k0] - soc_dep) > 1e-9) or soc.min() < -1e-9 or soc.max() > 1 + 1e-9:
-                raise InputError("the depot day is not periodic or leaves [0, 1]: check routes, pack and grid limit")
+            # val: SOC back at the next departure; a truck short of charge does not close the day
+            if np.any(np.abs(val - soc_dep) > 1e-9) or soc.min() < -1e-9 or soc.max() > 1 + 1e-9:
+                raise InputError("the depot day is not periodic (the depot's grid limit cannot recharge every truck "
+                                 "for its next route: raise grid_limit_kW, or enable transfer_power_kW with spare "
+                                 "trucks) or leaves [0, 1]: check routes, pack and grid limit")
             soc = np.clip(soc, 0.0, 1.0)
             crate = np.empty_like(soc)
             crate[:, :-1] = p / cap[:, None]
@@ -204,6 +334,19 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
             grid_Wh = pch.sum() * h / efficiency
             grid[md][b] = grid_Wh / 1000.0
             cost[md][b] = float(np.sum(pch.sum(axis=0) * price[plugged_steps]) * h / efficiency / 1000.0 * 365.0)
+            g = np.zeros((n_tr, n))  # grid-side charging power [W]
+            g[:, plugged_steps] = pch / efficiency
+            if pday is not None:
+                grid_Wh += pday.sum() * h / efficiency
+                grid[md][b] = grid_Wh / 1000.0
+                cost[md][b] += float(np.sum(pday.sum(axis=0) * price[day_steps]) * h / efficiency / 1000.0 * 365.0)
+                g[np.ix_(donors, day_steps)] = pday / efficiency
+            if b == n_blocks - 1:
+                trw = np.zeros((n_tr, n))
+                if tr is not None:
+                    trw[:, plugged_steps] = tr
+                last_day[md] = {"time_s": t.copy(), "power_W": p, "grid_W": g, "transfer_W": trw, "soc": soc.copy(),
+                                "energy_Wh": cap.copy()}
             t_b = t + b * block_days * 86400.0
             r = aging.simulate_fleet(m, t_b, soc, ambient_temperature_K, crate * m.nominal_capacity_Ah,
                                      temperature_offset_K=toff, coefficient_multipliers=mult, repeat=block_days,
@@ -218,4 +361,8 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                                       "efficiency": efficiency, "ambient_temperature_K": ambient_temperature_K,
                                       "temperature_weight_per_K": temperature_weight_per_K,
                                       "coefficient_spread": coefficient_spread,
-                                      "seed": seed if isinstance(seed, (int, type(None))) else "generator"})
+                                      "transfer_power_kW": transfer_power_kW,
+                                      "transfer_efficiency": transfer_efficiency,
+                                      "seed": seed if isinstance(seed, (int, type(None))) else "generator"},
+                              transfer_kWh_per_day=tr_kWh, transfer_loss_kWh_per_day=tr_loss,
+                              transfer_throughput_kWh_per_day=tr_thr, last_day=last_day)
