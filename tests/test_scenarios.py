@@ -254,6 +254,15 @@ def test_fleet_transfer_off_or_unneeded_is_exact(tmp_path):
         simulate_fleet_sharing(TIGHT, transfer_power_kW=10.0, transfer_efficiency=1.5, **kw)
     with pytest.raises(InputError, match="transfer_power_kW"):  # too little transfer power for the gap
         simulate_fleet_sharing(TIGHT, transfer_power_kW=0.5, grid_limit_kW=35.0, **kw)
+    from batterylab.scenarios.cli import scenario
+
+    csv = tmp_path / "tight.csv"
+    csv.write_text("truck,route_energy_kWh,temperature_offset_K\n"
+                   + "".join(f"{i},{e},{k}\n" for i, (e, k) in enumerate(zip(*TIGHT.values()))))
+    res = CliRunner().invoke(scenario, ["fleet-sharing", "--fleet", str(csv), "--years", "0.2", "--grid-limit-kW", "35",
+                                        "--transfer-power-kW", "150", "--out", str(tmp_path / "c.h5")])
+    assert res.exit_code == 0, res.output
+    assert "transfer 31.6 kWh/day" in res.output  # 30 kWh received at the default efficiency 0.95
 
 
 def test_scenario_cli_other_commands(tmp_path):

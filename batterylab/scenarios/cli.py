@@ -150,17 +150,22 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
 @click.option("--aging-model", default="blast_nca_panasonic18650b", show_default=True, help="Ageing model.")
 @click.option("--years", default=5.0, show_default=True, help="Horizon [years].")
 @click.option("--grid-limit-kW", "grid_limit_kW", default=800.0, show_default=True, help="Depot grid connection [kW].")
+@click.option("--transfer-power-kW", "transfer_power_kW", default=0.0, show_default=True,
+              help="Pack-to-pack transfer limit per vehicle through the depot DC bus [kW] (0: no transfer; "
+                   "donors are spare trucks with route_energy_kWh 0).")
+@click.option("--transfer-efficiency", default=0.95, show_default=True, help="Pack-to-pack transfer efficiency [-].")
 @click.option("--seed", default=0, show_default=True, help="Seed of the cell-to-cell coefficient spread.")
 @click.option("--out", default="fleet_sharing.h5", show_default=True, help="HDF5 output.")
-def fleet_sharing(fleet, tariff, aging_model, years, grid_limit_kW, seed, out):
+def fleet_sharing(fleet, tariff, aging_model, years, grid_limit_kW, transfer_power_kW, transfer_efficiency, seed, out):
     """Depot with a shared grid connection: SOH/temperature-aware vs naive dispatch (SOH spread, energy cost)."""
     from .fleet_sharing import MODES, simulate_fleet_sharing
 
     r = _quiet(simulate_fleet_sharing, fleet, tariff, aging_model=aging_model, years=years, grid_limit_kW=grid_limit_kW,
-               seed=seed)
+               transfer_power_kW=transfer_power_kW, transfer_efficiency=transfer_efficiency, seed=seed)
     for md in MODES:
         s = r.soh[md][-1]
         click.echo(f"{md}: after {r.block_start_years[-1]:.2f} y SOH mean {s.mean():.4f}, min {s.min():.4f}, "
                    f"spread {r.spread(md)[-1]:.4f}; energy cost {r.energy_cost_per_year[md].mean():.0f}/year, "
-                   f"grid {r.grid_kWh_per_day[md].mean():.0f} kWh/day")
+                   f"grid {r.grid_kWh_per_day[md].mean():.0f} kWh/day; pack-to-pack transfer "
+                   f"{r.transfer_kWh_per_day[md].mean():.1f} kWh/day (loss {r.transfer_loss_kWh_per_day[md].mean():.1f})")
     click.echo(f"wrote {r.save(out)}")
