@@ -235,6 +235,7 @@ CASES += [
 def run_fleet(quick: bool) -> CaseResult:
     from matplotlib.figure import Figure
 
+    from ...errors import InputError
     from ...scenarios.fleet_sharing import MODES, simulate_fleet_sharing
 
     model = "blast_nca_panasonic18650b"
@@ -243,15 +244,48 @@ def run_fleet(quick: bool) -> CaseResult:
         r = simulate_fleet_sharing(aging_model=model, years=1.0 if quick else 5.0)
         same = simulate_fleet_sharing({"route_energy_kWh": np.full(4, 150.0), "temperature_offset_K": np.zeros(4)},
                                       aging_model=model, years=0.5, coefficient_spread=0.0)
+        # transfer enabled on the shipped depot: the 800 kW connection suffices, so nothing moves
+        r_on = simulate_fleet_sharing(aging_model=model, years=1.0 if quick else 5.0, transfer_power_kW=150.0)
+        # 3 route trucks of 150 kWh and 2 spares behind 35 kW: 420 kWh overnight against 450 kWh of routes
+        tight = {"route_energy_kWh": np.array([0.0, 150.0, 150.0, 150.0, 0.0]),
+                 "temperature_offset_K": np.array([6.0, 0.0, 0.0, 0.0, -6.0])}
+        try:
+            simulate_fleet_sharing(tight, aging_model=model, years=0.2, grid_limit_kW=35.0)
+            unserved = 0.0
+        except InputError:
+            unserved = 1.0
+        rt = simulate_fleet_sharing(tight, aging_model=model, years=1.0 if quick else 3.0, grid_limit_kW=35.0,
+                                    transfer_power_kW=150.0)
     finally:
         w.__exit__(None, None, None)
+    bal_tr = max(float(np.max(np.abs(rt.grid_kWh_per_day[md] * 0.95 / (450.0 + rt.transfer_loss_kWh_per_day[md]) - 1.0)))
+                 for md in MODES)
+    cons = 0.0
+    for md in MODES:
+        tw = rt.last_day[md]["transfer_W"]
+        given, received = tw.clip(min=0.0).sum(), -tw.clip(max=0.0).sum()
+        cons = max(cons, abs(received / given - 0.95))
+    same_on = max(float(np.max(np.abs(r_on.soh[md] - r.soh[md]))) for md in MODES)
     bal = max(float(np.max(np.abs(r.grid_kWh_per_day[md] * 0.95 / r.route_energy_kWh.sum() - 1.0))) for md in MODES)
     metrics = [
         Metric("grid energy x efficiency = route energy, every block and dispatch (relative)", bal, 1e-9, "1", "<=",
                "energy balance of the periodic depot day; round-off only"),
         Metric("identical trucks: max SOH spread", float(max(same.spread(md).max() for md in MODES)), 0.0, "1", "<=",
                "limiting case: identical duties and cells must age identically"),
+        Metric("transfer enabled but not needed: max |SOH difference| from no transfer", same_on, 0.0, "1", "<=",
+               "limiting case: transfer is used only when the grid cannot recharge the fleet; bit-identical otherwise"),
+        Metric("tight depot (35 kW, 450 kWh routes) without transfer: routes unserved (1 = yes)", unserved, 1.0, "1",
+               ">=", "420 kWh overnight cannot replace 450 kWh of routes: the run must refuse"),
+        Metric("tight depot with transfer: grid x efficiency = route energy + transfer losses (relative)", bal_tr, 1e-9,
+               "1", "<=", "energy balance of the periodic day with pack-to-pack transfer; round-off only"),
+        Metric("tight depot: |energy received / given - transfer efficiency|", cons, 1e-12, "1", "<=",
+               "transfer conserves energy minus its losses"),
     ]
+    for md in MODES:
+        metrics.append(Metric(f"tight depot, {md}: pack-to-pack transfer per day", float(rt.transfer_kWh_per_day[md].mean()),
+                              None, "kWh", "info", f"loss {rt.transfer_loss_kWh_per_day[md].mean():.2f} kWh/day; "
+                              f"main donor truck {int(np.argmax(rt.transfer_throughput_kWh_per_day[md][-1]))}, "
+                              f"fleet SOH {rt.soh[md][-1].round(4)} after {rt.block_start_years[-1]:.2f} y"))
     for md in MODES:
         metrics.append(Metric(f"{md}: SOH spread at {r.block_start_years[-1]:.2f} y", float(r.spread(md)[-1]), None, "1",
                               "info", f"mean SOH {r.soh[md][-1].mean():.4f}; energy cost "
@@ -271,9 +305,11 @@ CASES += [
         name="scenario_fleet_sharing",
         title="Depot fleet charging: SOH/temperature-aware vs naive dispatch under a shared grid limit",
         capability="grid-interaction scenarios",
-        reference="energy balance; identical-fleet limiting case (zero SOH spread)",
+        reference="energy balance (with and without pack-to-pack transfer); identical-fleet and transfer-not-needed "
+                  "limiting cases",
         validity="shipped 20-truck depot, 500 kWh packs, 800 kW connection, time-of-use tariff, 25 C ambient plus "
-                 "per-truck offsets, BLAST-Lite NCA, 1 (quick) or 5 years; no vehicle-to-vehicle transfer",
+                 "per-truck offsets, BLAST-Lite NCA, 1 (quick) or 5 years; pack-to-pack transfer (150 kW, 95 %) from spare "
+                 "trucks on a tight 5-truck, 35 kW depot",
         run=run_fleet,
     ),
 ]
