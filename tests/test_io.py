@@ -78,3 +78,11 @@ def test_killed_writer_leaves_previous_file_intact(tmp_path):
     assert target.read_bytes() == before
     with h5py.File(target) as f:
         assert f["voltage_V"].attrs["units"] == "V"
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Not mkstemp's private 0600: what any new file gets under the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    p = write_results(tmp_path / "r.h5", _example())
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -197,6 +197,9 @@ def _output_times(t: np.ndarray, repeat: int, output_interval_s, max_rows: int |
 
 
 def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usage, mult, states, finalize):
+    # contiguous arrays only: a strided view would make Numba compile the whole kernel again
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    out_t = np.ascontiguousarray(out_t, dtype=np.float64)
     nc = states.shape[0]
     no = out_t.size
     ns = model.n_states

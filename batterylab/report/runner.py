@@ -373,17 +373,7 @@ def run_report(
     report.total_s = time.perf_counter() - t0
     report.provenance["total_runtime_s"] = report.total_s
     report.html_path = write_html(report, out / REPORT_HTML)
-    for path in (report.h5_path, report.html_path):
-        if path is not None:
-            _make_readable(path)
     return report
-
-
-def _make_readable(path: Path) -> None:
-    """Give the report files the usual permissions (the atomic temporary file is private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 
 def previous_runtimes(path: Path, quick: bool) -> dict[str, float]:
