@@ -2,9 +2,12 @@
 
 - ``cache=True``: compiled code is cached on disk. Numba raises at import when the cache folder is
   not writable (e.g. a read-only site-packages), so unless the user set ``NUMBA_CACHE_DIR`` the
-  cache goes to a per-user folder (``$XDG_CACHE_HOME/batterylab/numba``).
+  cache goes to a per-user folder (``$XDG_CACHE_HOME/batterylab/numba-<policy>``, named after the
+  flags below: Numba's cache does not notice a change of flags, a new folder does).
 - ``fastmath`` with an explicit flag set that keeps NaN and inf semantics (no ``nnan``/``ninf``),
-  so NaN guards inside kernels stay effective.
+  so NaN guards inside kernels stay effective, and without ``reassoc``: with reassociation the
+  optimiser's choices (which differ between a fresh compile and a cached one) changed results in
+  the last digits, so the same call gave different numbers in different processes.
 - ``error_model="numpy"``: division by zero gives inf/NaN (then caught by guards) instead of
   raising from inside a parallel loop.
 
@@ -18,20 +21,21 @@ import os
 from pathlib import Path
 
 
+#: fastmath flags: no nnan/ninf (NaN guards work), no reassoc (results reproducible across
+#: processes). Numba accepts a plain set here, not a frozenset.
+FASTMATH = {"nsz", "arcp", "contract", "afn"}
+
+
 def _default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return str(Path(base) / "batterylab" / "numba")
+    policy = "-".join(sorted(FASTMATH))
+    return str(Path(base) / "batterylab" / f"numba-{policy}")
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
     os.environ["NUMBA_CACHE_DIR"] = _default_cache_dir()
 
 import numba  # noqa: E402  (NUMBA_CACHE_DIR must be set first)
-
-#: fastmath flags without nnan/ninf: reassociation and contraction only. Reassociation changes
-#: last digits between the kernel and its naive reference, never NaN handling. (Numba accepts a
-#: plain set here, not a frozenset.)
-FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 _POLICY = dict(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 
