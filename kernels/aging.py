@@ -64,29 +64,13 @@ import math
 
 import numpy as np
 
-from .jit import FASTMATH
-from .jit import helper as _helper
-from .jit import kernel as _kernel
-from .jit import prange
-
-# numba wants a plain set for fastmath; the shared policy holds a frozenset.
-_FM = set(FASTMATH)
-
-
-def helper(func):
-    return _helper(func, fastmath=_FM)
+from .jit import helper, kernel, prange
 
 
 def hot(func):
     """A helper of the per-step loop: inlined at the Numba IR level, so that no call boundary
     (and no reference counting of its many array arguments) costs time in every step."""
-    return _helper(func, fastmath=_FM, inline="always")
-
-
-def kernel(func=None, *, parallel=False):
-    if func is None:
-        return lambda f: _kernel(f, parallel=parallel, fastmath=_FM)
-    return _kernel(func, parallel=parallel, fastmath=_FM)
+    return helper(func, inline="always")
 
 # ---- codes (mirrored in batterylab.aging.models; keep in sync) ---------------------------------
 N_STRESS = 6
@@ -473,7 +457,9 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
 def _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
                 term_f):
     """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
-    is ``u += g dx`` (0 when k <= 0). Same arithmetic as ``_update_states``."""
+    is ``u += g dx`` (0 when k <= 0). Same arithmetic as the fast path of ``_update_states``,
+    which keeps its own inlined copy: calling a shared helper from the step loop measured 40 %
+    slower on materialised profiles."""
     T = stress[0]
     e0 = state_i[s, 3]
     p = state_f[s, 0]
