@@ -190,6 +190,19 @@ def _interval_mean(t, y):
 # --------------------------------------------------------------------------- preheat
 
 
+def _write_scenario(path, result, scenario: str):
+    """HDF5 of a scenario result: its variables, configuration, notes and summary, with the
+    material and PCM files hashed into the provenance."""
+    import json
+
+    from ..io import write_results
+
+    files = [p for p in (result.config.get("material_file"), result.config.get("pcm_file")) if p]
+    return write_results(path, result.variables(), config=result.config, parameter_files=files,
+                         attrs={"scenario": scenario, "notes": "; ".join(result.notes),
+                                "summary_json": json.dumps(result.summary())})
+
+
 @dataclass
 class PreheatResult:
     """Cold-weather preheat: per-cell thermal histories and pack-level outputs."""
@@ -285,12 +298,7 @@ class PreheatResult:
         return fig
 
     def write(self, path):
-        from ..io import write_results
-
-        files = [p for p in [self.config.get("material_file"), self.config.get("pcm_file")] if p]
-        return write_results(path, self.variables(), config=self.config, parameter_files=files,
-                             attrs={"scenario": "preheat", "notes": "; ".join(self.notes),
-                                    "summary_json": __import__("json").dumps(self.summary())})
+        return _write_scenario(path, self, "preheat")
 
 
 def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: float = 30.0,
@@ -529,14 +537,7 @@ class FastChargeResult:
         return fig
 
     def write(self, path):
-        import json
-
-        from ..io import write_results
-
-        files = [p for p in [self.config.get("material_file"), self.config.get("pcm_file")] if p]
-        return write_results(path, self.variables(), config=self.config, parameter_files=files,
-                             attrs={"scenario": "fast-charge", "notes": "; ".join(self.notes),
-                                    "summary_json": json.dumps(self.summary())})
+        return _write_scenario(path, self, "fast-charge")
 
 
 def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_cell_kg: float = 0.015,

@@ -64,6 +64,39 @@ def example(name: str):
     return _path("scenarios", name)
 
 
+def read_itinerary(path) -> dict:
+    """Itinerary CSV: ``departure_h``, ``arrival_h`` [h of day], ``trip_energy_kWh`` [kW.h] per trip."""
+    return read_csv(path, ("departure_h", "arrival_h", "trip_energy_kWh"), "itinerary")
+
+
+def read_prices(path) -> np.ndarray:
+    """Price CSV: ``hour`` (0..23) and ``price_per_kWh`` [currency/kW.h]; returns 24 hourly prices."""
+    d = read_csv(path, ("hour", "price_per_kWh"), "price")
+    h = d["hour"]
+    if h.size != 24 or not np.array_equal(np.sort(h), np.arange(24.0)):
+        raise InputError(f"price file {str(path)!r} must have one row per hour 0..23, got hours {h.tolist()}")
+    return d["price_per_kWh"][np.argsort(h)]
+
+
+def itinerary_input(itinerary) -> dict:
+    """An itinerary given as a dict of columns, a CSV path, or None (the shipped example)."""
+    if itinerary is None:
+        itinerary = example("v2g_itinerary.csv")
+    return itinerary if isinstance(itinerary, dict) else read_itinerary(itinerary)
+
+
+def hourly_prices(name: str, value, default_file: str) -> np.ndarray:
+    """24 hourly prices [currency/kW.h] from an array, a CSV path, or None (a shipped example)."""
+    if value is None:
+        value = example(default_file)
+    if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
+        value = read_prices(value)
+    hourly = checks.as_float_array(name, value)
+    if hourly.size != 24:
+        raise InputError(f"{name} must have 24 hourly values, got {hourly.size}")
+    return hourly
+
+
 def soc_from_power(time_s, power_W, energy_Wh: float, soc0: float, efficiency: float = 1.0) -> np.ndarray:
     """Pack SOC from piecewise-constant power (value held over each step ``[t_i, t_{i+1})``).
 

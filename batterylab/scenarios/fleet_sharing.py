@@ -198,8 +198,7 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     for its next route.
     """
     from .. import aging
-    from .common import example
-    from .v2g import read_prices
+    from .common import example, hourly_prices
 
     if fleet is None:
         fleet = example("fleet_depot.csv")
@@ -209,13 +208,7 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     toff = checks.as_float_array("temperature_offset_K", fleet["temperature_offset_K"])
     if routes.size != toff.size or routes.size < 1:
         raise InputError(f"route_energy_kWh and temperature_offset_K need one value per truck, got {routes.size}, {toff.size}")
-    if tariff_per_kWh is None:
-        tariff_per_kWh = example("tou_tariff.csv")
-    if isinstance(tariff_per_kWh, (str, bytes)) or hasattr(tariff_per_kWh, "__fspath__"):
-        tariff_per_kWh = read_prices(tariff_per_kWh)
-    hourly = checks.as_float_array("tariff_per_kWh", tariff_per_kWh)
-    if hourly.size != 24:
-        raise InputError(f"tariff_per_kWh must have 24 hourly values, got {hourly.size}")
+    hourly = hourly_prices("tariff_per_kWh", tariff_per_kWh, "tou_tariff.csv")
     if not 0 <= departure_h < arrival_h <= 24:
         raise InputError(f"need 0 <= departure_h < arrival_h <= 24, got {departure_h}, {arrival_h}")
     checks.positive("years", years, unit="years")

@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from .common import SECONDS_PER_HOUR, age_period, fade, pack_period
-from .v2g import driving_day, read_itinerary, read_prices
+from .common import SECONDS_PER_HOUR, age_period, fade, hourly_prices, itinerary_input, pack_period
+from .v2g import driving_day
 
 STRATEGIES = ("immediate", "delayed", "capped")
 
@@ -113,19 +113,8 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
     ``cap_soc`` the SOC the capped strategy stops at [-].
     """
     from .. import aging
-    from .common import example
-
-    if itinerary is None:
-        itinerary = example("v2g_itinerary.csv")
-    if not isinstance(itinerary, dict):
-        itinerary = read_itinerary(itinerary)
-    if tariff_per_kWh is None:
-        tariff_per_kWh = example("tou_tariff.csv")
-    if isinstance(tariff_per_kWh, (str, bytes)) or hasattr(tariff_per_kWh, "__fspath__"):
-        tariff_per_kWh = read_prices(tariff_per_kWh)
-    hourly = checks.as_float_array("tariff_per_kWh", tariff_per_kWh)
-    if hourly.size != 24:
-        raise InputError(f"tariff_per_kWh must have 24 hourly values, got {hourly.size}")
+    itinerary = itinerary_input(itinerary)
+    hourly = hourly_prices("tariff_per_kWh", tariff_per_kWh, "tou_tariff.csv")
     for nm, val in (("target_soc", target_soc), ("cap_soc", cap_soc), ("efficiency", efficiency)):
         checks.finite_scalar(nm, val, low=0.0, high=1.0)
     models = [aging_models] if isinstance(aging_models, str) else list(aging_models)

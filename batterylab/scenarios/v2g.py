@@ -40,23 +40,10 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, pack_period, read_csv
+from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, hourly_prices,
+                     itinerary_input, pack_period)
 
 DEFAULT_MODELS = ("blast_nmc811_lgm50", "blast_nca_panasonic18650b", "blast_lfp_sonymurata3ah")
-
-
-def read_itinerary(path) -> dict:
-    """Itinerary CSV: ``departure_h``, ``arrival_h`` [h of day], ``trip_energy_kWh`` [kW.h] per trip."""
-    return read_csv(path, ("departure_h", "arrival_h", "trip_energy_kWh"), "itinerary")
-
-
-def read_prices(path) -> np.ndarray:
-    """Price CSV: ``hour`` (0..23) and ``price_per_kWh`` [currency/kW.h]; returns 24 hourly prices."""
-    d = read_csv(path, ("hour", "price_per_kWh"), "price")
-    h = d["hour"]
-    if h.size != 24 or not np.array_equal(np.sort(h), np.arange(24.0)):
-        raise InputError(f"price file {str(path)!r} must have one row per hour 0..23, got hours {h.tolist()}")
-    return d["price_per_kWh"][np.argsort(h)]
 
 
 def _grid(step_s: float) -> np.ndarray:
@@ -300,19 +287,8 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         [kW], or a CSV ``hour,load_kW``) and the import limit [kW] the car shaves down to while
         plugged in (with arbitrage on top); ``peak_site_kW_drive`` / ``_v2g`` report the result
     """
-    from .common import example
-
-    if itinerary is None:
-        itinerary = example("v2g_itinerary.csv")
-    if not isinstance(itinerary, dict):
-        itinerary = read_itinerary(itinerary)
-    if price_per_kWh is None:
-        price_per_kWh = example("v2g_prices.csv")
-    if isinstance(price_per_kWh, (str, bytes)) or hasattr(price_per_kWh, "__fspath__"):
-        price_per_kWh = read_prices(price_per_kWh)
-    hourly = checks.as_float_array("price_per_kWh", price_per_kWh)
-    if hourly.size != 24:
-        raise InputError(f"price_per_kWh must have 24 hourly values, got {hourly.size}")
+    itinerary = itinerary_input(itinerary)
+    hourly = hourly_prices("price_per_kWh", price_per_kWh, "v2g_prices.csv")
     for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
                     ("efficiency", efficiency)):
         checks.finite_scalar(nm, val, low=0.0, high=1.0)

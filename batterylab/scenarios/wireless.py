@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from .common import SECONDS_PER_HOUR, age_period, efc_per_period, fade, pack_period
-from .v2g import driving_day, read_itinerary
+from .common import SECONDS_PER_HOUR, age_period, efc_per_period, fade, itinerary_input, pack_period
+from .v2g import driving_day
 
 
 @dataclass
@@ -80,12 +80,7 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     other parameters: see :func:`batterylab.scenarios.v2g.simulate_v2g`
     """
     from .. import aging
-    from .common import example
-
-    if itinerary is None:
-        itinerary = example("v2g_itinerary.csv")
-    if not isinstance(itinerary, dict):
-        itinerary = read_itinerary(itinerary)
+    itinerary = itinerary_input(itinerary)
     checks.finite_scalar("wireless_power_kW", wireless_power_kW, low=0.0, unit="kW")
     checks.positive("segment_s", segment_s, unit="s")
     checks.positive("spacing_s", spacing_s, unit="s")
