@@ -749,6 +749,188 @@ def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, sta
         rec_g[c, k, g] = gval[g]
 
 
+# ---- compressed repetitions ---------------------------------------------------------------
+#: columns of the per-step increments of a compressed repetition: running integrals of
+#: temperature, C-rate and active time, throughput (x q), then one per precomputed POWER state
+V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
+
+
+@helper
+def _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum):
+    """Per-step increments of a repeated profile (``val``, row r as in ``ps``) and their running
+    sums over steps 2 .. n-1 (``psum[j]``: steps 2 .. j; rows 0 and 1 are zero)."""
+    n = time_s.shape[0]
+    nval = val.shape[1]
+    for r in range(n):
+        if r == 0:
+            dt = time_s[1] - time_s[0]
+        else:
+            dt = time_s[r] - time_s[r - 1]
+        dsoc = pds[r]
+        val[r, V_EFC] = 0.5 * dsoc
+        if dt > 0.0:
+            val[r, V_CUMT] = ps[r, 0] * dt
+            if has_cur:
+                val[r, V_CUMC] = ps[r, 4] * dt
+                if ps[r, 4] > 0.0:
+                    val[r, V_CUMA] = dt
+            else:
+                val[r, V_CUMC] = dsoc * 3600.0
+                if dsoc > 0.0:
+                    val[r, V_CUMA] = dt
+            for kp in range(npl):
+                g = gp[r, plist[kp]]
+                val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
+        elif not has_cur:
+            val[r, V_CUMC] = dsoc * 3600.0
+    for j in range(2, n):
+        for q in range(nval):
+            psum[j, q] = psum[j - 1, q] + val[j, q]
+
+
+@hot
+def _seg(st, a, b, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale):
+    """Apply the steps to samples a+1 .. b of a repetition at once (a = 0: from its start, whose
+    opening step is row ``open_row``). ``qf`` is constant between reversals, which bound a
+    segment, so the throughput-driven increments are the summed ones times ``qf``."""
+    if b <= a:
+        return
+    for q in range(V_STATE + npl):
+        if a == 0:
+            d = val[open_row, q] + psum[b, q]
+        else:
+            d = psum[b, q] - psum[a, q]
+        if q == V_CUMT:
+            st[H_CUMT] += d
+        elif q == V_CUMC:
+            st[H_CUMC] += d if has_cur else qf * d
+        elif q == V_CUMA:
+            if has_cur or qf > 0.0:
+                st[H_CUMA] += d
+        elif q == V_EFC:
+            st[H_EFC] += qf * d
+        else:
+            kp = q - V_STATE
+            inc = d * pscale[kp]
+            if pdrv[kp] == 1:
+                inc *= qf
+            if inc > 0.0:
+                sp = HEAD + plist[kp]
+                u = st[sp] + inc
+                if u > BIG:
+                    u = BIG
+                st[sp] = u
+
+
+@hot
+def _at(st, j, offset, time_s, pre_x, pre_T, pre_I):
+    """The sample values of sample j of the repetition starting at ``offset``."""
+    st[H_T] = time_s[j] + offset
+    st[H_SOC] = pre_x[j]
+    st[H_TK] = pre_T[j]
+    st[H_I] = pre_I[j]
+
+
+@hot
+def _first_at(time_s, offset, lo, hi, t_out):
+    """The smallest j in [lo, hi] with time_s[j] + offset >= t_out (hi + 1 if none): the same
+    comparison as the step-by-step output test."""
+    if time_s[hi] + offset < t_out:
+        return hi + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if time_s[mid] + offset >= t_out:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@helper
+def _schedule(st, pre_x, det, sched):
+    """The reversal confirmations of one pass over samples 1 .. n-1 from the detector state in
+    ``st`` (``_detect`` on a copy ``det``): ``sched`` gets the sample indices j at which a
+    reversal is confirmed (the reversal point is sample j-1); ``det`` ends in the detector state
+    after the pass. Returns the number of confirmations."""
+    for i in range(HEAD):
+        det[i] = st[i]
+    m = 0
+    for j in range(1, pre_x.shape[0]):
+        push, _x, _t, _ct, _cc, _ca = _detect(det, pre_x[j], 0.0, 0.0, 0.0, 0.0)
+        if push:
+            sched[m] = j
+            m += 1
+    return m
+
+
+@helper
+def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
+            pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
+            state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
+            rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval):
+    """One repetition (samples 1 .. n-1) from event to event, the same updates as step by step.
+
+    Between events every step state moves by a precomputed sum (``_seg``); at each scheduled
+    reversal confirmation the reversal point (the sample before) is pushed onto the rainflow
+    stack with its running integrals, after q is refreshed, exactly as ``_detect`` and ``_push``
+    do step by step; output rows are recorded at the samples the step-by-step test picks.
+    Returns the next output row.
+    """
+    n = time_s.shape[0]
+    has_cur = settings[SET_HAS_CURRENT] != 0.0
+    nominal = settings[SET_EFC_NOMINAL] != 0.0
+    base_v = HEAD + state_i.shape[0]
+    n_out = out_t.shape[0]
+    cur = 0
+    for ip in range(n_push + 1):
+        target = sched[ip] - 1 if ip < n_push else n - 1
+        while cur < target:
+            stop = target
+            if k_out < n_out:
+                jo = _first_at(time_s, offset, cur + 1, target, out_t[k_out])
+                if jo < stop:
+                    stop = jo
+            qf = st[H_QF] if nominal else 1.0
+            _seg(st, cur, stop, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale)
+            _at(st, stop, offset, time_s, pre_x, pre_T, pre_I)
+            cur = stop
+            while k_out < n_out and st[H_T] >= out_t[k_out]:
+                _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g,
+                        state_i, state_f, group_i, group_f, settings, gval)
+                k_out += 1
+        if ip == n_push:
+            break
+        # the reversal point: sample cur, as the detector holds it
+        px = st[H_SOC]
+        pt = st[H_T]
+        pct = st[H_CUMT]
+        pcc = st[H_CUMC]
+        pca = st[H_CUMA]
+        jp = sched[ip]
+        qf = st[H_QF] if nominal else 1.0
+        _seg(st, cur, jp, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale)
+        _at(st, jp, offset, time_s, pre_x, pre_T, pre_I)
+        cur = jp
+        if nominal:
+            st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
+        _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i, state_f,
+              expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK])
+        while k_out < n_out and st[H_T] >= out_t[k_out]:
+            _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
+                    state_f, group_i, group_f, settings, gval)
+            k_out += 1
+    # the detector as after the pass: its reversal candidate is the last sample
+    st[H_NSEEN] = det[H_NSEEN]
+    st[H_RF_XLAST] = det[H_RF_XLAST]
+    st[H_RF_X] = det[H_RF_X]
+    st[H_RF_DLAST] = det[H_RF_DLAST]
+    st[H_CAND_T] = st[H_T]
+    st[H_CAND_CT] = st[H_CUMT]
+    st[H_CAND_CC] = st[H_CUMC]
+    st[H_CAND_CA] = st[H_CUMA]
+    return k_out
+
+
 @helper
 def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
               settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
@@ -831,8 +1013,6 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             if has_cur:
                 pre_I[j] = cur[row_I, j] * us
         for r in range(n):
-            if r == 1:
-                continue
             j = 1 if r == 0 else r
             jp = n - 1 if r == 0 else r - 1
             sm = 0.5 * (pre_x[jp] + pre_x[j])
@@ -855,10 +1035,24 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 if pre[s] != 0.0:
                     gp[r, s] = _power_coef(s, ps[r], m, state_i, state_f, expr_i, expr_f, prod_i,
                                            prod_f, term_i, term_f)
+    # Compressed repetitions: with every step state precomputed, a repetition is replayed from
+    # event to event (reversal confirmations, output samples) with the step increments summed
+    # between events; see _replay. The first repetition's sample 0 still goes step by step.
+    compress = use_pre and not any_gen
+    nval = V_STATE + npl if compress else 1
+    val = np.zeros((n if compress else 1, nval))
+    psum = np.zeros((n if compress else 1, nval))
+    sched = np.zeros(n if compress else 1, dtype=np.int64)
+    det = np.zeros(HEAD)
+    key = np.full(4, np.nan)
+    n_push = 0
+    if compress:
+        _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum)
     for rep in range(repeat):
         j0 = 1 if rep > 0 else 0
         offset = rep * period
-        for j in range(j0, n):
+        j_end = 1 if compress else n
+        for j in range(j0, j_end):
             t1 = time_s[j] + offset
             fast = use_pre and (j >= 2 or rep > 0)
             r = j if j >= 2 else 0
@@ -968,6 +1162,22 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                         state_f, group_i, group_f, settings, gval)
                 k_out += 1
+        if compress:
+            # the reversals confirmed in this repetition depend only on the SOC samples and the
+            # detector state it starts from: recount them when that state differs from the last
+            if not (st[H_NSEEN] == key[0] and st[H_RF_XLAST] == key[1] and st[H_RF_X] == key[2]
+                    and st[H_RF_DLAST] == key[3]):
+                key[0] = st[H_NSEEN]
+                key[1] = st[H_RF_XLAST]
+                key[2] = st[H_RF_X]
+                key[3] = st[H_RF_DLAST]
+                n_push = _schedule(st, pre_x, det, sched)
+            open_row = 1 if rep == 0 else 0
+            k_out = _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T,
+                            pre_I, npl, plist, pdrv, pscale, sched, n_push, det, out_t, k_out,
+                            stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
+                            prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
+                            rec_y, rec_g, smin_c, smax_c, gval)
     # rows never reached (out_t beyond the end) repeat the last state
     while k_out < n_out:
         _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
