@@ -333,13 +333,13 @@ def _value(stype, store, p):
 
 
 @hot
-def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, state_i, state_f,
-                   expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre, gpre):
-    """Advance every state of one driver family (0: step context, 1: cycle context).
+def _update_states(dx_time, dx_efc, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i,
+                   prod_f, term_i, term_f, pre):
+    """Advance every step-driven state (time, step throughput) over one profile step.
 
-    In the step context a state with ``pre[s] != 0`` is skipped: the caller advances it as
-    ``u += g dx`` with its increment coefficient g = k^(1/p) precomputed by ``_power_coef`` for
-    this step's stress (the same number). ``gpre`` is unused.
+    A state with ``pre[s] != 0`` is skipped: the caller advances it as ``u += g dx`` with its
+    increment coefficient g = k^(1/p) precomputed by ``_power_coef`` for this step's stress (the
+    same number).
 
     The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
     call of ``_expr``: each inlined call would bind its seven arrays again in every step.
@@ -348,23 +348,15 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
     T = stress[0]
     for s in range(ns):
         drv = state_i[s, 1]
-        if driver_kind == 0:
-            if drv == 0:
-                dx = dx_time * state_f[s, 1]
-            elif drv == 1:
-                dx = dx_efc * state_f[s, 1]
-            else:
-                continue
+        if drv == 0:
+            dx = dx_time * state_f[s, 1]
+        elif drv == 1:
+            dx = dx_efc * state_f[s, 1]
         else:
-            if drv == 2:
-                dx = count * rng * state_f[s, 1]
-            elif drv == 3:
-                dx = count * state_f[s, 1]
-            else:
-                continue
+            continue
         if dx <= 0.0:
             continue
-        if driver_kind == 0 and pre[s] != 0.0:
+        if pre[s] != 0.0:
             continue  # advanced by the caller with its precomputed coefficient
         stype = state_i[s, 0]
         e0 = state_i[s, 3]
@@ -453,7 +445,7 @@ def _update_states(driver_kind, dx_time, dx_efc, count, rng, stress, st, mult, s
         st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
 
-@helper
+@helper(borrows=True)
 def _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
                 term_f):
     """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
@@ -504,7 +496,7 @@ def _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_
     return k ** (1.0 / p)
 
 
-@helper
+@helper(borrows=True)
 def _uses_stressor(e, which, expr_i, prod_i, term_i, term_f):
     """Whether expression ``e`` reads stressor ``which``."""
     for j in range(expr_i[e, 0], expr_i[e, 1]):
@@ -530,9 +522,75 @@ def _track(stress, smin, smax, first, last):
             smax[i] = v
 
 
-@helper
+#: cycle-coefficient cache control (int64 array ``cinfo``): mode (0 off, 1 record, 2 reuse),
+#: ordinal of the next cycle in the repetition, number of cycles recorded
+C_MODE, C_SLOT, C_FILLED = range(3)
+
+
+@helper(borrows=True)
+def _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                 term_f):
+    """Rate coefficients of state ``s`` under ``stress``: (k, y_inf, exponent), where k is the
+    increment coefficient g = k^(1/p) for a POWER state (the number ``_advance`` would use)."""
+    stype = state_i[s, 0]
+    p = state_f[s, 0]
+    if stype == 0:
+        return _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
+                           term_i, term_f), 0.0, p
+    k = _expr(state_i[s, 3], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f) * mult[s]
+    aux = 0.0
+    if state_i[s, 4] >= 0:
+        aux = _expr(state_i[s, 4], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+    if state_i[s, 5] >= 0 and (stype == 3 or stype == 1):
+        p = _expr(state_i[s, 5], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+    return k, aux, p
+
+
+@hot
+def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
+                  term_i, term_f, coef, cmask, use, rec):
+    """Advance the cycle-driven states over one rainflow (half) cycle of weight ``count`` and
+    throughput ``thr`` [range x capacity basis].
+
+    ``coef`` is this cycle's row of the coefficient cache, (n_states, 3): with ``use`` a state
+    with ``cmask[s] != 0`` takes its coefficients from it instead of evaluating them; with
+    ``rec`` they are stored there.
+    """
+    for s in range(state_i.shape[0]):
+        drv = state_i[s, 1]
+        if drv == 2:
+            dx = count * thr * state_f[s, 1]
+        elif drv == 3:
+            dx = count * state_f[s, 1]
+        else:
+            continue
+        if dx <= 0.0:
+            continue
+        if use and cmask[s] != 0.0:
+            k = coef[s, 0]
+            aux = coef[s, 1]
+            p = coef[s, 2]
+        else:
+            k, aux, p = _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i,
+                                     prod_f, term_i, term_f)
+            if rec:
+                coef[s, 0] = k
+                coef[s, 1] = aux
+                coef[s, 2] = p
+        stype = state_i[s, 0]
+        if stype == 0:  # POWER: k is the increment coefficient g
+            if k > 0.0:
+                u = st[HEAD + s] + k * dx
+                if u > BIG:
+                    u = BIG
+                st[HEAD + s] = u
+        else:
+            st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
+
+
+@hot
 def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
+           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask):
     """Apply one rainflow (half) cycle between stack points i1 and i2 to the cycle states."""
     x1 = st[base_v + i1]
     x2 = st[base_v + i2]
@@ -569,24 +627,35 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     thr = rng
     if settings[7] != 0.0:
         thr = rng * st[H_QF]  # cycle throughput against the nominal capacity
-    _update_states(1, 0.0, 0.0, count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f,
-                   prod_i, prod_f, term_i, term_f, mult, mult)
+    slot = cinfo[C_SLOT]
+    cinfo[C_SLOT] = slot + 1
+    use = cinfo[C_MODE] == 2 and slot < cinfo[C_FILLED]
+    rec = cinfo[C_MODE] == 1 and slot < cache.shape[0]
+    if rec:
+        cinfo[C_FILLED] = slot + 1
+    _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
+                  term_i, term_f, cache[slot if (use or rec) else 0], cmask, use, rec)
     if count == 1.0:
         st[H_NFULL] += 1.0
     else:
         st[H_NHALF] += 1.0
 
 
-@helper
+#: ``_cycle`` as a called function, for the rare call sites (stack overflow, residue at the end)
+_cycle_call = helper(getattr(_cycle, "py_func", _cycle), borrows=True)
+
+
+@helper(borrows=True)
 def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow):
+          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask):
     """Push a reversal point and extract the cycles it closes (ASTM E1049-85 5.4.4)."""
     nstk = STACK
     n = int(st[H_NSTACK])
     if n == nstk:
         # overflow: count the oldest range as a half cycle and drop the starting point
-        _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-               expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+        _cycle_call(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
+                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
+                    cmask)
         for a in range(5):
             off = base_v + a * nstk
             for j in range(n - 1):
@@ -604,17 +673,21 @@ def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
         Y = abs(st[base_v + n - 2] - st[base_v + n - 3])
         if X < Y:
             break
-        if n == 3:
-            _cycle(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
-                   expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+        # one call site, so that the inlined cycle code exists once: the half cycle from the
+        # starting point (n == 3) or the full cycle of the two points before the newest
+        half = n == 3
+        i1 = 0 if half else n - 3
+        weight = 0.5 if half else 1.0
+        _cycle(st, base_v, i1, i1 + 1, weight, stress, mult, settings, ocv, ua, state_i, state_f,
+               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
+               cmask)
+        if half:
             for a in range(5):
                 off = base_v + a * nstk
                 st[off] = st[off + 1]
                 st[off + 1] = st[off + 2]
             n = 2
         else:
-            _cycle(st, base_v, n - 3, n - 2, 1.0, stress, mult, settings, ocv, ua, state_i,
-                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
             for a in range(5):
                 off = base_v + a * nstk
                 st[off + n - 3] = st[off + n - 1]
@@ -670,25 +743,26 @@ def _detect(st, x, t, ct, cc, ca):
     return push, xc, pt, pct, pcc, pca
 
 
-@helper
+@helper(borrows=True)
 def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
-           prod_f, term_i, term_f, smin, smax, Tnow):
+           prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask):
     """End of series: push the last sample as a reversal, then count the residue as half cycles.
 
     Modifies ``st`` in place: call it on a copy to keep a resumable state.
     """
     if st[H_NSEEN] >= 3.0:
-        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult, settings, ocv,
-              ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax,
-              Tnow)
+        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult,
+              settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
+              smin, smax, Tnow, cache, cinfo, cmask)
     n = int(st[H_NSTACK])
     for j in range(n - 1):
-        _cycle(st, base_v, j, j + 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
-               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow)
+        _cycle_call(st, base_v, j, j + 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
+                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
+                    cmask)
     st[H_NSTACK] = 0.0 if n == 0 else 1.0
 
 
-@helper
+@helper(borrows=True)
 def _combine(st, state_i, state_f, group_i, group_f, settings, gval):
     """Capacity fraction q and resistance factor r from the states; fills group values."""
     ns = state_i.shape[0]
@@ -735,7 +809,7 @@ def _combine(st, state_i, state_f, group_i, group_f, settings, gval):
     return q, r
 
 
-@helper
+@helper(borrows=True)
 def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i, state_f,
             group_i, group_f, settings, gval):
     q, r = _combine(st, state_i, state_f, group_i, group_f, settings, gval)
@@ -755,7 +829,7 @@ def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, sta
 V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
 
 
-@helper
+@helper(borrows=True)
 def _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum):
     """Per-step increments of a repeated profile (``val``, row r as in ``ps``) and their running
     sums over steps 2 .. n-1 (``psum[j]``: steps 2 .. j; rows 0 and 1 are zero)."""
@@ -846,7 +920,7 @@ def _first_at(time_s, offset, lo, hi, t_out):
     return lo
 
 
-@helper
+@helper(borrows=True)
 def _schedule(st, pre_x, det, sched):
     """The reversal confirmations of one pass over samples 1 .. n-1 from the detector state in
     ``st`` (``_detect`` on a copy ``det``): ``sched`` gets the sample indices j at which a
@@ -863,11 +937,28 @@ def _schedule(st, pre_x, det, sched):
     return m
 
 
-@helper
+@helper(borrows=True)
+def _stack_repeats(st, base_v, ref, period, tol):
+    """Whether the rainflow stack holds the reference stack's points one period later (the same
+    SOC values, times one ``period`` on within ``tol``); the reference becomes this stack."""
+    n = int(st[H_NSTACK])
+    same = n == int(ref[2, 0])
+    for i in range(n):
+        x = st[base_v + i]
+        t = st[base_v + STACK + i]
+        if same and not (x == ref[0, i] and abs(t - ref[1, i] - period) <= tol):
+            same = False
+        ref[0, i] = x
+        ref[1, i] = t
+    ref[2, 0] = n
+    return same
+
+
+@helper(borrows=True)
 def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
             pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
             state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
-            rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval):
+            rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask):
     """One repetition (samples 1 .. n-1) from event to event, the same updates as step by step.
 
     Between events every step state moves by a precomputed sum (``_seg``); at each scheduled
@@ -914,7 +1005,8 @@ def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl
         if nominal:
             st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
         _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i, state_f,
-              expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK])
+              expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache,
+              cinfo, cmask)
         while k_out < n_out and st[H_T] >= out_t[k_out]:
             _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                     state_f, group_i, group_f, settings, gval)
@@ -1046,8 +1138,30 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     det = np.zeros(HEAD)
     key = np.full(4, np.nan)
     n_push = 0
+    # cycle-coefficient cache (see _cycle_states): which cycle states may use it (their stress
+    # repeats with the profile: not a C-rate that scales with the present capacity), the cache,
+    # its control and the reference stack (SOC, time; row 2: size)
+    cmask = np.zeros(ns)
+    for s in range(ns):
+        if state_i[s, 1] >= 2:
+            cmask[s] = 1.0
+            if nominal and not has_cur:
+                for slot in range(3):
+                    e = state_i[s, 3 + slot]
+                    if e >= 0 and _uses_stressor(e, 4, expr_i, prod_i, term_i, term_f):
+                        cmask[s] = 0.0
+    cache = np.zeros((1, ns, 3))
+    cinfo = np.zeros(3, dtype=np.int64)
+    ref = np.zeros((3, STACK))
+    ref[2, 0] = -1.0
+    tol = 0.0
     if compress:
         _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum)
+        # two samples closer than this cannot be mistaken for each other
+        tol = 0.25 * (time_s[1] - time_s[0])
+        for j in range(2, n):
+            if 0.25 * (time_s[j] - time_s[j - 1]) < tol:
+                tol = 0.25 * (time_s[j] - time_s[j - 1])
     for rep in range(repeat):
         j0 = 1 if rep > 0 else 0
         offset = rep * period
@@ -1099,8 +1213,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                             stress[i] = ps[r, i]
                         stress[4] = cr
                         stress[5] = 0.0
-                        _update_states(0, dt, dxe, 0.0, 0.0, stress, st, m, state_i, state_f,
-                                       expr_i, expr_f, prod_i, prod_f, term_i, term_f, pre, gp[r])
+                        _update_states(dt, dxe, stress, st, m, state_i, state_f, expr_i, expr_f,
+                                       prod_i, prod_f, term_i, term_f, pre)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
                     if cr > 0.0:
@@ -1137,9 +1251,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                             smin_c[i] = stress[i]
                         if stress[i] > smax_c[i]:
                             smax_c[i] = stress[i]
-                    _update_states(0, dt, 0.5 * dsoc * qf, 0.0, 0.0, stress, st, m, state_i,
-                                   state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, nopre,
-                                   nopre)
+                    _update_states(dt, 0.5 * dsoc * qf, stress, st, m, state_i, state_f, expr_i,
+                                   expr_f, prod_i, prod_f, term_i, term_f, nopre)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
                     if cr > 0.0:
@@ -1157,7 +1270,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
                     st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
                 _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
-                      state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1)
+                      state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1,
+                      cache, cinfo, cmask)
             while k_out < n_out and t1 >= out_t[k_out]:
                 _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                         state_f, group_i, group_f, settings, gval)
@@ -1165,6 +1279,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
         if compress:
             # the reversals confirmed in this repetition depend only on the SOC samples and the
             # detector state it starts from: recount them when that state differs from the last
+            rebuilt = False
             if not (st[H_NSEEN] == key[0] and st[H_RF_XLAST] == key[1] and st[H_RF_X] == key[2]
                     and st[H_RF_DLAST] == key[3]):
                 key[0] = st[H_NSEEN]
@@ -1172,12 +1287,25 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 key[2] = st[H_RF_X]
                 key[3] = st[H_RF_DLAST]
                 n_push = _schedule(st, pre_x, det, sched)
+                rebuilt = True
+                if n_push + STACK + 1 > cache.shape[0]:
+                    cache = np.zeros((n_push + STACK + 1, ns, 3))
+            # A repetition that starts from the previous one's reversals and stack, one period on,
+            # closes the same cycles in the same order: their rate coefficients are reused.
+            repeats = _stack_repeats(st, base_v, ref, period, tol)
+            if rebuilt or not repeats:
+                cinfo[C_MODE] = 1
+                cinfo[C_FILLED] = 0
+            else:
+                cinfo[C_MODE] = 2
+            cinfo[C_SLOT] = 0
             open_row = 1 if rep == 0 else 0
             k_out = _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T,
                             pre_I, npl, plist, pdrv, pscale, sched, n_push, det, out_t, k_out,
                             stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
                             prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
-                            rec_y, rec_g, smin_c, smax_c, gval)
+                            rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask)
+            cinfo[C_MODE] = 0
     # rows never reached (out_t beyond the end) repeat the last state
     while k_out < n_out:
         _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
@@ -1187,8 +1315,9 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
         tmp = st.copy()
         if nominal and tmp[H_NSEEN] >= 3.0:  # the flush pushes the last sample as a reversal
             tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval)[0]
+        cinfo[C_MODE] = 0
         _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
-               prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK])
+               prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache, cinfo, cmask)
         _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                 state_f, group_i, group_f, settings, gval)
 
