@@ -445,45 +445,58 @@ def _update_states(dx_time, dx_efc, stress, st, mult, state_i, state_f, expr_i, 
         st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
 
-@helper(borrows=True)
-def _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
-                term_f):
+@hot
+def _power_logs(s, mult, state_i, expr_i, expr_f, prod_f):
+    """The per-cell constants of POWER state ``s``'s fast path in ``_power_coef``: (log of its
+    coefficient, log of its upper clip), both times the cell's multiplier ``mult[s]``; the first
+    is NaN where the fast path does not apply (k not one product, a power applied, a positive
+    lower clip, or a coefficient <= 0)."""
+    e0 = state_i[s, 3]
+    if expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0 and expr_f[e0, 0] <= 0.0:
+        c = prod_f[expr_i[e0, 0]] * mult[s]
+        if c > 0.0:
+            return math.log(c), math.log(expr_f[e0, 1] * mult[s])
+    return np.nan, 0.0
+
+
+@hot
+def _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
+                term_i, term_f):
     """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
-    is ``u += g dx`` (0 when k <= 0). Same arithmetic as the fast path of ``_update_states``,
-    which keeps its own inlined copy: calling a shared helper from the step loop measured 40 %
-    slower on materialised profiles."""
+    is ``u += g dx`` (0 when k <= 0). ``logc, loghi`` from ``_power_logs``. Same arithmetic as the
+    fast path of ``_update_states``, which keeps its own inlined copy: calling a shared helper
+    from the step loop measured 40 % slower on materialised profiles."""
     T = stress[0]
     e0 = state_i[s, 3]
     p = state_f[s, 0]
-    if expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0:
+    if logc == logc:
+        # k^(1/p) = exp(log k / p), log k summed term by term (exponential terms contribute their
+        # argument); a product <= 0 or above the upper clip falls back to the general path
         j = expr_i[e0, 0]
-        c = prod_f[j] * mult[s]
-        ok = c > 0.0
-        logk = 0.0
-        if ok:
-            logk = math.log(c)
-            for i in range(prod_i[j, 0], prod_i[j, 1]):
-                code = term_i[i, 0]
-                x = stress[term_i[i, 1]]
-                if code == 0:
-                    continue
-                if code == 2:
-                    logk += term_f[i, 0] * (x - term_f[i, 1])
-                elif code == 3 and x > 0.0:
-                    logk += term_f[i, 0] / x + term_f[i, 1]
-                elif code == 5 and T > 0.0:
-                    logk += term_f[i, 0] * (x / T - term_f[i, 1])
+        ok = True
+        logk = logc
+        for i in range(prod_i[j, 0], prod_i[j, 1]):
+            code = term_i[i, 0]
+            x = stress[term_i[i, 1]]
+            if code == 0:
+                continue
+            if code == 2:
+                logk += term_f[i, 0] * (x - term_f[i, 1])
+            elif code == 3 and x > 0.0:
+                logk += term_f[i, 0] / x + term_f[i, 1]
+            elif code == 5 and T > 0.0:
+                logk += term_f[i, 0] * (x / T - term_f[i, 1])
+            else:
+                if code == 9:
+                    v = _exp_powprod(x, stress[int(term_f[i, 3])], term_f, i)
                 else:
-                    if code == 9:
-                        v = _exp_powprod(x, stress[int(term_f[i, 3])], term_f, i)
-                    else:
-                        v = _term(code, x, T, term_f, i)
-                    if v > 0.0:
-                        logk += math.log(v)
-                    else:
-                        ok = False
-                        break
-        if ok and logk <= math.log(expr_f[e0, 1] * mult[s]) and expr_f[e0, 0] <= 0.0:
+                    v = _term(code, x, T, term_f, i)
+                if v > 0.0:
+                    logk += math.log(v)
+                else:
+                    ok = False
+                    break
+        if ok and logk <= loghi:
             a = logk / p
             if a > 700.0:
                 a = 700.0
@@ -535,8 +548,9 @@ def _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod
     stype = state_i[s, 0]
     p = state_f[s, 0]
     if stype == 0:
-        return _power_coef(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                           term_i, term_f), 0.0, p
+        logc, loghi = _power_logs(s, mult, state_i, expr_i, expr_f, prod_f)
+        return _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, prod_i,
+                           prod_f, term_i, term_f), 0.0, p
     k = _expr(state_i[s, 3], stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f) * mult[s]
     aux = 0.0
     if state_i[s, 4] >= 0:
@@ -830,36 +844,69 @@ V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
 
 
 @helper(borrows=True)
-def _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum):
-    """Per-step increments of a repeated profile (``val``, row r as in ``ps``) and their running
-    sums over steps 2 .. n-1 (``psum[j]``: steps 2 .. j; rows 0 and 1 are zero)."""
+def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
+                plist, pdrv, logs, row, compress, ps, pds, gp, val, psum, smin_c, smax_c, state_i,
+                state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
+    """The steps of a repeated profile, computed once per cell.
+
+    Row r is the step r-1 -> r; row 0 is the step n-1 -> 1 that opens every later repetition.
+    Each row's step stress (tracked into ``smin_c, smax_c``) and the increment coefficient
+    g = k^(1/p) of each precomputed POWER state (``plist``) are stored for the step-by-step path
+    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments ``val``
+    of a compressed repetition (columns V_*) and their running sums ``psum[j]`` over steps
+    2 .. j (rows 0 and 1 stay zero).
+    """
     n = time_s.shape[0]
-    nval = val.shape[1]
+    for kp in range(npl):
+        lc, lh = _power_logs(plist[kp], m, state_i, expr_i, expr_f, prod_f)
+        logs[kp, 0] = lc
+        logs[kp, 1] = lh
     for r in range(n):
-        if r == 0:
-            dt = time_s[1] - time_s[0]
-        else:
-            dt = time_s[r] - time_s[r - 1]
-        dsoc = pds[r]
+        j = 1 if r == 0 else r
+        jp = n - 1 if r == 0 else r - 1
+        sm = 0.5 * (pre_x[jp] + pre_x[j])
+        row[0] = 0.5 * (pre_T[jp] + pre_T[j])
+        row[1] = sm
+        if need_v:
+            row[2] = _table(ocv, sm)
+        if need_ua:
+            row[3] = _table(ua, sm)
+        if has_cur:
+            row[4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
+        dsoc = abs(pre_x[j] - pre_x[jp])
+        _track(row, smin_c, smax_c, 0, 4)
+        if not compress:
+            for i in range(N_STRESS):
+                ps[r, i] = row[i]
+            pds[r] = dsoc
+            for kp in range(npl):
+                sp = plist[kp]
+                gp[r, sp] = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1], state_i, state_f,
+                                        expr_i, expr_f, prod_i, prod_f, term_i, term_f)
+            continue
+        dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
         val[r, V_EFC] = 0.5 * dsoc
         if dt > 0.0:
-            val[r, V_CUMT] = ps[r, 0] * dt
+            val[r, V_CUMT] = row[0] * dt
             if has_cur:
-                val[r, V_CUMC] = ps[r, 4] * dt
-                if ps[r, 4] > 0.0:
+                val[r, V_CUMC] = row[4] * dt
+                if row[4] > 0.0:
                     val[r, V_CUMA] = dt
             else:
                 val[r, V_CUMC] = dsoc * 3600.0
                 if dsoc > 0.0:
                     val[r, V_CUMA] = dt
             for kp in range(npl):
-                g = gp[r, plist[kp]]
+                sp = plist[kp]
+                g = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1], state_i, state_f, expr_i,
+                                expr_f, prod_i, prod_f, term_i, term_f)
                 val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
         elif not has_cur:
             val[r, V_CUMC] = dsoc * 3600.0
-    for j in range(2, n):
-        for q in range(nval):
-            psum[j, q] = psum[j - 1, q] + val[j, q]
+    if compress:
+        for j in range(2, n):
+            for q in range(val.shape[1]):
+                psum[j, q] = psum[j - 1, q] + val[j, q]
 
 
 @hot
@@ -1069,9 +1116,6 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     pre_x = np.zeros(npre)
     pre_T = np.zeros(npre)
     pre_I = np.zeros(npre)
-    pds = np.zeros(npre)
-    ps = np.zeros((npre, N_STRESS))
-    gp = np.zeros((npre, ns))
     # the precomputed states as a list (index, driver, driver scale); any_gen: some step state
     # still evaluates its expressions in every step
     plist = np.zeros(ns, dtype=np.int64)
@@ -1104,36 +1148,23 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             pre_T[j] = temp[row_T, j] + dT
             if has_cur:
                 pre_I[j] = cur[row_I, j] * us
-        for r in range(n):
-            j = 1 if r == 0 else r
-            jp = n - 1 if r == 0 else r - 1
-            sm = 0.5 * (pre_x[jp] + pre_x[j])
-            ps[r, 0] = 0.5 * (pre_T[jp] + pre_T[j])
-            ps[r, 1] = sm
-            if need_v:
-                ps[r, 2] = _table(ocv, sm)
-            if need_ua:
-                ps[r, 3] = _table(ua, sm)
-            if has_cur:
-                ps[r, 4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
-            pds[r] = abs(pre_x[j] - pre_x[jp])
-            for i in range(4):
-                v = ps[r, i]
-                if v < smin_c[i]:
-                    smin_c[i] = v
-                if v > smax_c[i]:
-                    smax_c[i] = v
-            for s in range(ns):
-                if pre[s] != 0.0:
-                    gp[r, s] = _power_coef(s, ps[r], m, state_i, state_f, expr_i, expr_f, prod_i,
-                                           prod_f, term_i, term_f)
     # Compressed repetitions: with every step state precomputed, a repetition is replayed from
     # event to event (reversal confirmations, output samples) with the step increments summed
     # between events; see _replay. The first repetition's sample 0 still goes step by step.
+    # Otherwise the step-by-step path reuses each step's precomputed stress and coefficients.
     compress = use_pre and not any_gen
+    nrow = n if use_pre and not compress else 1
+    pds = np.zeros(nrow)
+    ps = np.zeros((nrow, N_STRESS))
+    gp = np.zeros((nrow, ns))
     nval = V_STATE + npl if compress else 1
     val = np.zeros((n if compress else 1, nval))
     psum = np.zeros((n if compress else 1, nval))
+    if use_pre:
+        _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
+                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS), compress, ps, pds, gp, val,
+                    psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                    term_f)
     sched = np.zeros(n if compress else 1, dtype=np.int64)
     det = np.zeros(HEAD)
     key = np.full(4, np.nan)
@@ -1156,7 +1187,6 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     ref[2, 0] = -1.0
     tol = 0.0
     if compress:
-        _step_sums(time_s, pds, ps, gp, has_cur, npl, plist, pdrv, val, psum)
         # two samples closer than this cannot be mistaken for each other
         tol = 0.25 * (time_s[1] - time_s[0])
         for j in range(2, n):
