@@ -659,7 +659,7 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
 _cycle_call = helper(getattr(_cycle, "py_func", _cycle), borrows=True)
 
 
-@helper(borrows=True)
+@hot
 def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask):
     """Push a reversal point and extract the cycles it closes (ASTM E1049-85 5.4.4)."""
@@ -707,6 +707,11 @@ def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
                 st[off + n - 3] = st[off + n - 1]
             n -= 2
     st[H_NSTACK] = n
+
+
+#: ``_push`` as a called function, for the step-by-step path and the end of a series (the
+#: compressed repetitions inline it)
+_push_call = helper(getattr(_push, "py_func", _push), borrows=True)
 
 
 @hot
@@ -765,7 +770,7 @@ def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i
     Modifies ``st`` in place: call it on a copy to keep a resumable state.
     """
     if st[H_NSEEN] >= 3.0:
-        _push(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult,
+        _push_call(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult,
               settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
               smin, smax, Tnow, cache, cinfo, cmask)
     n = int(st[H_NSTACK])
@@ -1299,7 +1304,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             if push:
                 if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
                     st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
-                _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
+                _push_call(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
                       state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1,
                       cache, cinfo, cmask)
             while k_out < n_out and t1 >= out_t[k_out]:
