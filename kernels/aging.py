@@ -782,13 +782,25 @@ def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i
 
 
 @helper(borrows=True)
-def _combine(st, state_i, state_f, group_i, group_f, settings, gval):
-    """Capacity fraction q and resistance factor r from the states; fills group values."""
+def _combine(st, state_i, state_f, group_i, group_f, settings, gval, q_only):
+    """Capacity fraction q and resistance factor r from the states; fills group values.
+
+    ``q_only``: skip the states that only resistance depends on (r and their groups' values are
+    then not meaningful); q is the same number.
+    """
     ns = state_i.shape[0]
     ng = group_i.shape[0]
     for g in range(ng):
         gval[g] = group_f[g, 0]
     for s in range(ns):
+        gs = state_i[s, 2]
+        if q_only and group_i[gs, 0] != 0:
+            feeds_q = False  # through a capacity group defined as the inverse of this one
+            for h in range(ng):
+                if group_i[h, 0] == 0 and group_i[h, 1] == 1 and group_i[h, 2] == gs:
+                    feeds_q = True
+            if not feeds_q:
+                continue
         y = _value(state_i[s, 0], st[HEAD + s], state_f[s, 0])
         gval[state_i[s, 2]] += state_f[s, 2] * y
     for g in range(ng):
@@ -831,7 +843,7 @@ def _combine(st, state_i, state_f, group_i, group_f, settings, gval):
 @helper(borrows=True)
 def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i, state_f,
             group_i, group_f, settings, gval):
-    q, r = _combine(st, state_i, state_f, group_i, group_f, settings, gval)
+    q, r = _combine(st, state_i, state_f, group_i, group_f, settings, gval, False)
     rec_t[c, k] = out_row_t
     rec_q[c, k] = q
     rec_r[c, k] = r
@@ -850,16 +862,16 @@ V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
 
 @helper(borrows=True)
 def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                plist, pdrv, logs, row, compress, ps, pds, gp, val, psum, smin_c, smax_c, state_i,
+                plist, pdrv, logs, row, compress, ps, pds, gp, open_val, psum, smin_c, smax_c, state_i,
                 state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
     """The steps of a repeated profile, computed once per cell.
 
     Row r is the step r-1 -> r; row 0 is the step n-1 -> 1 that opens every later repetition.
     Each row's step stress (tracked into ``smin_c, smax_c``) and the increment coefficient
     g = k^(1/p) of each precomputed POWER state (``plist``) are stored for the step-by-step path
-    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments ``val``
-    of a compressed repetition (columns V_*) and their running sums ``psum[j]`` over steps
-    2 .. j (rows 0 and 1 stay zero).
+    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments of a
+    compressed repetition (columns V_*): rows 0 and 1 in ``open_val``, and the running sums
+    ``psum[j]`` of rows 2 .. j (``psum`` rows 0 and 1 stay zero).
     """
     n = time_s.shape[0]
     for kp in range(npl):
@@ -890,6 +902,7 @@ def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv
                                         expr_i, expr_f, prod_i, prod_f, term_i, term_f)
             continue
         dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
+        val = open_val if r < 2 else psum
         val[r, V_EFC] = 0.5 * dsoc
         if dt > 0.0:
             val[r, V_CUMT] = row[0] * dt
@@ -909,13 +922,13 @@ def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv
         elif not has_cur:
             val[r, V_CUMC] = dsoc * 3600.0
     if compress:
-        for j in range(2, n):
-            for q in range(val.shape[1]):
-                psum[j, q] = psum[j - 1, q] + val[j, q]
+        for j in range(3, n):
+            for q in range(psum.shape[1]):
+                psum[j, q] += psum[j - 1, q]
 
 
 @hot
-def _seg(st, a, b, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale):
+def _seg(st, a, b, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale):
     """Apply the steps to samples a+1 .. b of a repetition at once (a = 0: from its start, whose
     opening step is row ``open_row``). ``qf`` is constant between reversals, which bound a
     segment, so the throughput-driven increments are the summed ones times ``qf``."""
@@ -923,7 +936,7 @@ def _seg(st, a, b, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale):
         return
     for q in range(V_STATE + npl):
         if a == 0:
-            d = val[open_row, q] + psum[b, q]
+            d = open_val[open_row, q] + psum[b, q]
         else:
             d = psum[b, q] - psum[a, q]
         if q == V_CUMT:
@@ -1007,7 +1020,7 @@ def _stack_repeats(st, base_v, ref, period, tol):
 
 
 @helper(borrows=True)
-def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
+def _replay(st, c, offset, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
             pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
             state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
             rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask):
@@ -1034,7 +1047,7 @@ def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl
                 if jo < stop:
                     stop = jo
             qf = st[H_QF] if nominal else 1.0
-            _seg(st, cur, stop, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale)
+            _seg(st, cur, stop, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale)
             _at(st, stop, offset, time_s, pre_x, pre_T, pre_I)
             cur = stop
             while k_out < n_out and st[H_T] >= out_t[k_out]:
@@ -1051,11 +1064,11 @@ def _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T, pre_I, npl
         pca = st[H_CUMA]
         jp = sched[ip]
         qf = st[H_QF] if nominal else 1.0
-        _seg(st, cur, jp, open_row, val, psum, qf, has_cur, npl, plist, pdrv, pscale)
+        _seg(st, cur, jp, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale)
         _at(st, jp, offset, time_s, pre_x, pre_T, pre_I)
         cur = jp
         if nominal:
-            st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
+            st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
         _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i, state_f,
               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache,
               cinfo, cmask)
@@ -1163,12 +1176,12 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     ps = np.zeros((nrow, N_STRESS))
     gp = np.zeros((nrow, ns))
     nval = V_STATE + npl if compress else 1
-    val = np.zeros((n if compress else 1, nval))
+    open_val = np.zeros((2, nval))
     psum = np.zeros((n if compress else 1, nval))
     if use_pre:
         _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS), compress, ps, pds, gp, val,
-                    psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
+                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS), compress, ps, pds, gp,
+                    open_val, psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
                     term_f)
     sched = np.zeros(n if compress else 1, dtype=np.int64)
     det = np.zeros(HEAD)
@@ -1303,7 +1316,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             push, px, pt, pct, pcc, pca = _detect(st, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA])
             if push:
                 if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
-                    st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval)[0]
+                    st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
                 _push_call(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
                       state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1,
                       cache, cinfo, cmask)
@@ -1335,7 +1348,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 cinfo[C_MODE] = 2
             cinfo[C_SLOT] = 0
             open_row = 1 if rep == 0 else 0
-            k_out = _replay(st, c, offset, time_s, open_row, val, psum, pre_x, pre_T,
+            k_out = _replay(st, c, offset, time_s, open_row, open_val, psum, pre_x, pre_T,
                             pre_I, npl, plist, pdrv, pscale, sched, n_push, det, out_t, k_out,
                             stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
                             prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
@@ -1349,7 +1362,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     if settings[6] != 0.0 and n_out > 0:
         tmp = st.copy()
         if nominal and tmp[H_NSEEN] >= 3.0:  # the flush pushes the last sample as a reversal
-            tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval)[0]
+            tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval, True)[0]
         cinfo[C_MODE] = 0
         _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
                prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache, cinfo, cmask)

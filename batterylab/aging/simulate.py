@@ -388,7 +388,9 @@ def simulate_fleet(
         Draw extra per-cell variability from ``numpy.random.default_rng(seed)`` (or a Generator):
         temperature offsets ~ N(0, spread) [K], multipliers ~ lognormal(0, spread) [-].
     chunk_size, progress
-        Cells per kernel call, and whether to show a tqdm bar over the chunks.
+        Cells per kernel call, and whether to show a tqdm bar over the chunks. Without a bar the
+        default is one call for all cells (the threads share them evenly); with a bar, about 50
+        calls.
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this Dask cluster (see :mod:`batterylab.distributed`); the
         result is bit-identical to the in-process run. ``chunk_size`` defaults to a size that gives
@@ -448,7 +450,10 @@ def simulate_fleet(
         raise InputError(f"temperature_K + temperature_offset_K goes down to {T_eff_min} K, below {checks.KELVIN_FLOOR_K} K")
     st = _state_in(m, state, n_cells, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, max_output_rows)
-    chunk = int(chunk_size) if chunk_size else max(16, int(math.ceil(n_cells / 50)))
+    if chunk_size:
+        chunk = int(chunk_size)
+    else:
+        chunk = max(16, int(math.ceil(n_cells / 50))) if progress else max(1, n_cells)
     no, ns, ng = out_t.size, m.n_states, len(m.group_names)
     q = np.zeros((n_cells, no))
     r = np.zeros((n_cells, no))
