@@ -28,7 +28,9 @@ Stressor vector (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-ci
 Time-driven and step-throughput states see *step* stress (mean of the two samples of a step;
 depth 0). Cycle-driven states see *cycle* stress of each rainflow half/full cycle when it closes:
 depth = range, SOC = mean of the two reversal points, temperature = time mean over the cycle's
-own segment, C-rate = mean over the time current flowed in that segment (rests excluded), voltage and anode potential from the tables at the mean SOC.
+own segment, C-rate = mean over the time current flowed in that segment (rests excluded: steps
+without current, or, when no current is given, steps in which SOC does not change), voltage and
+anode potential from the tables at the mean SOC.
 
 Rainflow counting follows ASTM E1049-85 section 5.4.4 exactly as the ``rainflow`` package
 (three-point rule with the starting-point half cycle), streaming: the reversal stack lives in the
@@ -109,6 +111,9 @@ H_QF = 18
 #: running time with current flowing [s], and its value at the reversal candidate: a cycle's mean
 #: C-rate is its charge throughput over the time current flowed (rests excluded)
 H_CUMA, H_CAND_CA = 20, 21
+#: counters: repetitions replayed event to event (``_replay``), and rainflow cycles whose rate
+#: coefficients were reused from the previous repetition
+H_REPLAYED, H_REUSED = 19, 22
 HEAD = 24
 #: Reversal-stack capacity per cell. Rainflow ranges on the stack strictly decrease, so a SOC
 #: profile needs more than this many nested, ever-smaller oscillations to overflow; on overflow
@@ -647,6 +652,8 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     rec = cinfo[C_MODE] == 1 and slot < cache.shape[0]
     if rec:
         cinfo[C_FILLED] = slot + 1
+    if use:
+        st[H_REUSED] += 1.0
     _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
                   term_i, term_f, cache[slot if (use or rec) else 0], cmask, use, rec)
     if count == 1.0:
@@ -944,8 +951,7 @@ def _seg(st, a, b, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, psca
         elif q == V_CUMC:
             st[H_CUMC] += d if has_cur else qf * d
         elif q == V_CUMA:
-            if has_cur or qf > 0.0:
-                st[H_CUMA] += d
+            st[H_CUMA] += d
         elif q == V_EFC:
             st[H_EFC] += qf * d
         else:
@@ -1003,15 +1009,19 @@ def _schedule(st, pre_x, det, sched):
 
 
 @helper(borrows=True)
-def _stack_repeats(st, base_v, ref, period, tol):
-    """Whether the rainflow stack holds the reference stack's points one period later (the same
-    SOC values, times one ``period`` on within ``tol``); the reference becomes this stack."""
+def _stack_repeats(st, base_v, ref, period, tol, t_first):
+    """Whether the rainflow stack holds the reference stack's points one period later, as the
+    same samples of the profile: the same SOC values, times one ``period`` on (within ``tol``),
+    and no reference point at or before the call's first sample ``t_first`` (that sample, and
+    anything from an earlier call, is not followed by the profile's regular steps). The
+    reference becomes this stack."""
     n = int(st[H_NSTACK])
     same = n == int(ref[2, 0])
     for i in range(n):
         x = st[base_v + i]
         t = st[base_v + STACK + i]
-        if same and not (x == ref[0, i] and abs(t - ref[1, i] - period) <= tol):
+        if same and not (x == ref[0, i] and ref[1, i] > t_first
+                         and abs(t - ref[1, i] - period) <= tol):
             same = False
         ref[0, i] = x
         ref[1, i] = t
@@ -1265,7 +1275,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                                        prod_i, prod_f, term_i, term_f, pre)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
-                    if cr > 0.0:
+                    if (cr > 0.0) if has_cur else (dsoc > 0.0):  # current flows
                         st[H_CUMA] += dt
                 else:
                     if not has_cur:
@@ -1303,7 +1313,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                                    expr_f, prod_i, prod_f, term_i, term_f, nopre)
                     st[H_CUMT] += Tm * dt
                     st[H_CUMC] += cr * dt
-                    if cr > 0.0:
+                    if (cr > 0.0) if has_cur else (dsoc > 0.0):  # current flows
                         st[H_CUMA] += dt
                 else:
                     if not has_cur:
@@ -1340,7 +1350,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                     cache = np.zeros((n_push + STACK + 1, ns, 3))
             # A repetition that starts from the previous one's reversals and stack, one period on,
             # closes the same cycles in the same order: their rate coefficients are reused.
-            repeats = _stack_repeats(st, base_v, ref, period, tol)
+            repeats = _stack_repeats(st, base_v, ref, period, tol, time_s[0])
             if rebuilt or not repeats:
                 cinfo[C_MODE] = 1
                 cinfo[C_FILLED] = 0
@@ -1354,6 +1364,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                             prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
                             rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask)
             cinfo[C_MODE] = 0
+            st[H_REPLAYED] += 1.0
     # rows never reached (out_t beyond the end) repeat the last state
     while k_out < n_out:
         _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,

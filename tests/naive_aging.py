@@ -17,9 +17,10 @@ R_DEFAULT = 8.314462618
 STRESSORS = ["temperature_K", "soc", "voltage_V", "anode_potential_V", "crate_per_h", "dod"]
 
 
-def segment_means(time_s, soc, temp, crate, i1, i2):
+def segment_means(time_s, soc, temp, crate, i1, i2, from_current=False):
     """Between samples i1 and i2: time mean of temperature (trapezoid), and mean |C-rate| over the
-    steps in which current flowed (rests excluded)."""
+    steps in which current flowed (rests excluded: steps with zero C-rate when it comes from a
+    current, else steps in which SOC does not change)."""
     a, b = min(i1, i2), max(i1, i2)
     dur = time_s[b] - time_s[a]
     tsum = 0.0
@@ -29,7 +30,7 @@ def segment_means(time_s, soc, temp, crate, i1, i2):
         dt = time_s[k + 1] - time_s[k]
         tsum += 0.5 * (temp[k] + temp[k + 1]) * dt
         csum += crate[k] * dt
-        if crate[k] > 0:
+        if (crate[k] > 0) if from_current else (soc[k + 1] != soc[k]):
             active += dt
     cmean = csum / active if active > 0 else 0.0
     if dur <= 0:
@@ -50,11 +51,11 @@ def step_crates(time_s, soc, current_A=None, qnom=1.0):
     return c
 
 
-def cycles(time_s, soc, temp, crate):
+def cycles(time_s, soc, temp, crate, from_current=False):
     """Rainflow cycles with means: list of (range, mean, count, mean_T, mean_crate)."""
     out = []
     for rng, mean, cnt, i1, i2 in rainflow.extract_cycles(list(soc)):
-        Tm, cm = segment_means(time_s, soc, temp, crate, i1, i2)
+        Tm, cm = segment_means(time_s, soc, temp, crate, i1, i2, from_current)
         if Tm is None:
             Tm = temp[-1]
         out.append((rng, mean, cnt, Tm, cm))
@@ -237,7 +238,7 @@ def simulate(spec, time_s, soc, temperature_K, current_A=None, multipliers=None)
             else:
                 continue
             y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
-    for rng, mean, cnt, Tm, cm in cycles(t, x, T, crate):
+    for rng, mean, cnt, Tm, cm in cycles(t, x, T, crate, current_A is not None):
         st = _stress(spec, Tm, mean, cm, rng)
         for i, s in enumerate(states):
             if s["driver"] in ("cycle_efc", "cycle_throughput_Ah"):
@@ -312,7 +313,7 @@ def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multiplie
         (i1, v1), (i2, v2) = p1, p2
         rng = abs(v1 - v2)
         found.append((rng, 0.5 * (v1 + v2), cnt, i1, i2))
-        Tm, cm = segment_means(t, x, T, crate, i1, i2)
+        Tm, cm = segment_means(t, x, T, crate, i1, i2, current_A is not None)
         if Tm is None:
             Tm = T[state["now"]]
         st = _stress(spec, Tm, 0.5 * (v1 + v2), cm, rng)

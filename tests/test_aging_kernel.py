@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import batterylab.aging as aging
+from batterylab.kernels import aging as K
 from batterylab.aging.models import OutOfRangeWarning
 
 import naive_aging as naive
@@ -61,13 +62,58 @@ ALL_TERMS = {
          "k": {"coef": 1e-4, "terms": [{"type": "const"}]}},
     ],
 }
+#: A model whose step states are all POWER states that read no C-rate (so a repeated profile is
+#: replayed event to event), with every state type on the cycle drivers, a cycle rate that reads
+#: the C-rate and throughput counted against the nominal capacity (so that C-rate changes as the
+#: capacity fades: its cycles never reuse coefficients, the others do).
+CYCLE_TERMS = {
+    "name": "test_cycle_terms",
+    "nominal_capacity_Ah": 2.0,
+    "throughput_basis": "nominal_capacity",
+    "ocv_table": {"soc": [0, 0.5, 1], "voltage_V": [3.0, 3.6, 4.2]},
+    "anode_potential_table": {"soc": [0, 0.1, 1], "potential_V": [0.8, 0.2, 0.08]},
+    "groups": {
+        "LLI": {"target": "capacity", "offset": 1.0},
+        "LAM": {"target": "capacity", "offset": 1.01},
+        "R1": {"target": "resistance", "offset": 1.0},
+        "R_LAM": {"target": "resistance", "kind": "inverse_of", "of": "LAM", "c0": -0.08, "c1": 1.09},
+    },
+    "capacity_combine": "min",
+    "resistance_combine": "max",
+    "states": [
+        ALL_TERMS["states"][0],
+        {"name": "stepq", "type": "power", "driver": "step_efc", "exponent": 0.8, "group": "LLI",
+         "k": {"coef": 2e-4, "terms": [{"type": "arrhenius_raw", "a_K": -800.0, "b": 2.68}]}},
+        {"name": "cyc_crate", "type": "power", "driver": "cycle_efc", "exponent": 0.7, "group": "LLI",
+         "k": {"coef": 1e-3, "terms": [{"type": "table", "stressor": "crate_per_h", "x": [0.1, 1, 3], "y": [1, 2, 4]},
+                                       {"type": "power", "stressor": "dod", "exponent": 1.5}]}},
+        {"name": "cyc_T", "type": "power", "driver": "cycle_efc", "exponent": 0.6, "group": "LLI",
+         "k": {"coef": 5e-4, "terms": [{"type": "arrhenius", "activation_energy_J_per_mol": 40000,
+                                        "reference_temperature_K": 298.15},
+                                       {"type": "exp_exp", "stressor": "dod", "outer": 0.5, "inner": 1.0, "power": 2.0}]}},
+        {"name": "lam", "type": "sigmoid", "driver": "cycle_efc", "exponent": 3.0, "group": "LAM", "initial": 1e-8,
+         "k": {"coef": 1.0, "terms": [{"type": "linear_T", "stressor": "dod", "c0": 50.0, "c1": -2.0,
+                                       "reference_temperature_K": 328.15}], "lo": 1.0, "power": -1.0},
+         "y_inf": 0.5},
+        {"name": "relax", "type": "exp_relax", "driver": "cycle_throughput_Ah", "group": "LLI",
+         "k": {"coef": 1e-3, "terms": [{"type": "arrhenius_raw", "a_K": -1000.0, "b": 3.35}]}, "y_inf": 0.02},
+        {"name": "pvar", "type": "power_var", "driver": "cycle_count", "group": "R1",
+         "exponent": {"coef": 0.5, "terms": [{"type": "poly", "stressor": "temperature_K", "coefficients": [1.0, 0.01],
+                                              "center": 298.15}], "lo": 0.1, "hi": 2.0},
+         "k": {"coef": 1e-4, "terms": [{"type": "poly", "stressor": "voltage_V", "coefficients": [0.1, 1.0, 0.5, 0.1],
+                                        "center": 3.5}]}},
+    ],
+}
 SHIPPED = ["naumann2020", "schmalstieg2014", "wang2011"]
 SPECS = {name: json.loads(aging.load(name).path.read_text()) for name in SHIPPED}
 SPECS["test_all_terms"] = ALL_TERMS
+SPECS["test_cycle_terms"] = CYCLE_TERMS
 
 
 def model_of(name):
-    return aging.load(copy.deepcopy(ALL_TERMS)) if name == "test_all_terms" else aging.load(name)
+    if name in ("test_all_terms", "test_cycle_terms"):
+        return aging.load(copy.deepcopy(SPECS[name]))
+    return aging.load(name)
 
 
 @st.composite
@@ -178,6 +224,55 @@ def test_repeated_equals_materialised(name, p, repeat):
         np.testing.assert_allclose(rep.states[s], mat.states[s][idx], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("name", ["test_cycle_terms", "naumann2020", "blast_nmc111_kokam75ah"])
+@given(p=profiles(3, 14), repeat=st.integers(3, 9), rows=st.integers(2, 40))
+@settings(max_examples=15)
+def test_replayed_repetitions_equal_materialised_row_by_row(name, p, repeat, rows):
+    # A repeated profile whose step states are all precomputable is replayed from event to event
+    # (reversal confirmations, output samples) with the step increments summed in between, and
+    # the rainflow cycles of a repetition that repeats the one before reuse its rate
+    # coefficients. Output rows fall inside repetitions here: every row equals the materialised
+    # run's row at the same sample, to rounding (the sums are taken in another order).
+    t, soc, T = p
+    m = model_of(name)
+    interval = (t[-1] - t[0]) * repeat / rows
+    rep = quiet(aging.simulate, m, t, soc, T, repeat=repeat, output_interval_s=interval)
+    tm, sm = naive.materialise(t, soc, repeat)
+    _, Tm = naive.materialise(t, T, repeat)
+    mat = quiet(aging.simulate, m, tm, sm, Tm, output_interval_s=interval)
+    assert rep.state.data[0, K.H_REPLAYED] == repeat  # the replay path was taken
+    np.testing.assert_array_equal(rep.time_s, mat.time_s)
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=1e-12, atol=1e-15)
+    if rep.resistance_factor is not None:
+        np.testing.assert_allclose(rep.resistance_factor, mat.resistance_factor, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rep.efc, mat.efc, rtol=1e-12, atol=1e-15)
+    for s in rep.states:
+        np.testing.assert_allclose(rep.states[s], mat.states[s], rtol=1e-12, atol=1e-15, err_msg=s)
+    # the resumable state continues both the same way (the next call shares the last sample)
+    t2 = t - t[0] + tm[-1]
+    t2[0] = tm[-1]
+    more = quiet(aging.simulate, m, t2, soc, T, repeat=2, state=rep.state)
+    more_m = quiet(aging.simulate, m, t2, soc, T, repeat=2, state=mat.state)
+    np.testing.assert_allclose(more.capacity_fraction, more_m.capacity_fraction, rtol=1e-12, atol=1e-15)
+
+
+def test_cycles_of_a_repeated_period_reuse_their_coefficients():
+    # two reversals a day, repeated for 30 days: from the third repetition on, each repetition
+    # starts from the previous one's rainflow stack one period later, so its cycles are the same
+    # cycles; the C-rate-dependent state (nominal throughput basis) is still evaluated afresh
+    t = np.arange(0.0, 86400.0 + 1.0, 3600.0)
+    soc = 0.5 + 0.4 * np.cos(2 * np.pi * t / 86400.0)
+    T = 295.0 + 8.0 * np.sin(2 * np.pi * t / 86400.0)
+    res = quiet(aging.simulate, model_of("test_cycle_terms"), t, soc, T, repeat=30)
+    cycles = res.state.data[0, K.H_NFULL] + res.state.data[0, K.H_NHALF]
+    assert res.state.data[0, K.H_REPLAYED] == 30
+    assert res.state.data[0, K.H_REUSED] >= cycles - 3 * 2  # all but the first two repetitions'
+    tm, sm = naive.materialise(t, soc, 30)
+    _, Tm = naive.materialise(t, T, 30)
+    ref = naive.simulate(CYCLE_TERMS, tm, sm, Tm)
+    assert_close_to_naive(res, ref, REL)
+
+
 @pytest.mark.parametrize("name", sorted(SPECS))
 @given(p=profiles(2, 25))
 @settings(max_examples=20)
@@ -257,6 +352,7 @@ def test_kernels_run_as_plain_python():
          "--hypothesis-profile=batterylab", str(here / "test_rainflow.py"),
          str(here / "test_aging_kernel.py") + "::test_kernel_matches_naive",
          str(here / "test_aging_kernel.py") + "::test_long_run_knee_matches_naive",
+         str(here / "test_aging_kernel.py") + "::test_cycles_of_a_repeated_period_reuse_their_coefficients",
          "-k", "not drive_like and (test_all_terms or naumann2020 or not matches_naive)"],
         env=env, capture_output=True, text=True, cwd=here.parent,
     )
