@@ -115,16 +115,24 @@ class AgingResult:
         return write_results(path, v, config={"model": self.model, **self.config}, parameter_files=files)
 
 
-def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> float:
-    below = np.flatnonzero(q <= thr)
-    if below.size == 0:
-        return math.inf
-    i = int(below[0])
-    if i == 0:
-        return float(t[0])
-    q0, q1 = q[i - 1], q[i]
-    w = (q0 - thr) / (q0 - q1) if q0 != q1 else 1.0
-    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> np.ndarray:
+    """Time at which each row of ``q`` (over times ``t``) first falls to ``thr``, interpolated
+    linearly between output rows [s]; inf where it never does, ``t[0]`` where it starts there."""
+    q = np.atleast_2d(q)
+    below = q <= thr
+    reached = below.any(axis=1)
+    i = np.argmax(below, axis=1)
+    eol = np.full(q.shape[0], math.inf)
+    at_start = reached & (i == 0)
+    eol[at_start] = t[0]
+    k = np.flatnonzero(reached & (i > 0))
+    if k.size:
+        j = i[k]
+        q0, q1 = q[k, j - 1], q[k, j]
+        dq = q0 - q1
+        w = np.divide(q0 - thr, dq, out=np.ones_like(dq), where=dq != 0)
+        eol[k] = t[j - 1] + w * (t[j] - t[j - 1])
+    return eol
 
 
 def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_length: int = 2):
@@ -317,7 +325,7 @@ def simulate(
         states={n: rec["y"][0, :, i] for i, n in enumerate(m.state_names)},
         groups={n: rec["g"][0, :, i] for i, n in enumerate(m.group_names)},
         eol_threshold=float(eol_threshold),
-        eol_time_s=_eol(tt, q, eol_threshold),
+        eol_time_s=float(_eol(tt, q, eol_threshold)[0]),
         state=AgingState(m.name, st),
         full_cycles=st[:, K.H_NFULL].copy(),
         half_cycles=st[:, K.H_NHALF].copy(),
@@ -497,7 +505,7 @@ def simulate_fleet(
         if bar is not None:
             bar.close()
     check_validity(m, smin, smax)
-    eol = np.array([_eol(tt, q[i], eol_threshold) for i in range(n_cells)])
+    eol = _eol(tt, q, eol_threshold)
     return AgingResult(
         model=m.name,
         time_s=tt,
