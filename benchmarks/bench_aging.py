@@ -40,6 +40,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +143,12 @@ def main(argv=None) -> int:
         args.years, args.blast_cells, args.big_cells = 1.0, 5, 500
 
     from batterylab.aging import simulate, simulate_fleet
+    from batterylab.aging.models import OutOfRangeWarning
     from batterylab.kernels.jit import get_num_threads, set_num_threads
+
+    # the continental winter is below both models' fitted temperature range (BLAST-Lite is run
+    # on the same profile): the extrapolation is intended here, so its warnings are not repeated
+    warnings.simplefilter("ignore", OutOfRangeWarning)
 
     t, soc, T = load_profile(args.years)
     n_steps = t.size - 1

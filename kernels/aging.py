@@ -252,7 +252,7 @@ def _exp_powprod(x, w, cf, i):
     return _exp(cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5])))
 
 
-@hot
+@helper(borrows=True)
 def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
     total = 0.0
     T = stress[0]
@@ -898,7 +898,7 @@ def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv
     Row r is the step r-1 -> r; row 0 is the step n-1 -> 1 that opens every later repetition.
     Each row's step stress (tracked into ``smin_c, smax_c``) and the increment coefficient
     g = k^(1/p) of each precomputed POWER state (``plist``) are stored for the step-by-step path
-    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments of a
+    (``ps``, ``pds``, ``gp``), or, with ``compress`` (``gp`` then holds one row, the present one), turned into the per-step increments of a
     compressed repetition (columns V_*): rows 0 and 1 in ``open_val``, and the running sums
     ``psum[j]`` of rows 2 .. j (``psum`` rows 0 and 1 stay zero).
     """
@@ -921,14 +921,15 @@ def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv
             row[4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
         dsoc = abs(pre_x[j] - pre_x[jp])
         _track(row, smin_c, smax_c, 0, 4)
+        for kp in range(npl):  # one call site: _power_coef is inlined
+            sp = plist[kp]
+            gp[r if not compress else 0, sp] = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1],
+                                                           state_i, state_f, expr_i, expr_f,
+                                                           prod_i, prod_f, term_i, term_f)
         if not compress:
             for i in range(N_STRESS):
                 ps[r, i] = row[i]
             pds[r] = dsoc
-            for kp in range(npl):
-                sp = plist[kp]
-                gp[r, sp] = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1], state_i, state_f,
-                                        expr_i, expr_f, prod_i, prod_f, term_i, term_f)
             continue
         dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
         val = open_val if r < 2 else psum
@@ -944,9 +945,7 @@ def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv
                 if dsoc > 0.0:
                     val[r, V_CUMA] = dt
             for kp in range(npl):
-                sp = plist[kp]
-                g = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1], state_i, state_f, expr_i,
-                                expr_f, prod_i, prod_f, term_i, term_f)
+                g = gp[0, plist[kp]]
                 val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
         elif not has_cur:
             val[r, V_CUMC] = dsoc * 3600.0
