@@ -149,6 +149,15 @@ def assert_close_to_naive(res, ref, rel):
 # amplification (Ea/RT ~ 10-30) of 1e-9 relative differences in mean temperatures.
 REL = 1e-7
 
+# A repeated profile against the same profile written out. The repeated run sums the steps
+# between events (reversals, outputs) from precomputed running sums, i.e. in another order, so
+# running integrals differ in their last bits; a cycle's mean temperature and C-rate are
+# differences of such integrals over the cycle (relative ~1e-13 for a one-minute cycle after a
+# day of integrals) and a rate like Wang's exp((-Ea + b C) / RT) amplifies them ~20-fold (found
+# by hypothesis at 1.9e-12). 1e-10 bounds this rounding and stays far below the effect of a cycle
+# evaluated at a wrong stress (1e-7 and more on these short profiles).
+REPLAY_REL = 1e-10
+
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 @given(p=profiles(), repeat=st.integers(1, 3))
@@ -219,9 +228,9 @@ def test_repeated_equals_materialised(name, p, repeat):
     mat = quiet(aging.simulate, m, tm, sm, Tm, output_interval_s=None)
     # the repeated run records once per repetition: compare at those instants
     idx = np.searchsorted(mat.time_s, rep.time_s)
-    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction[idx], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction[idx], rtol=REPLAY_REL, atol=1e-15)
     for s in rep.states:
-        np.testing.assert_allclose(rep.states[s], mat.states[s][idx], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(rep.states[s], mat.states[s][idx], rtol=REPLAY_REL, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["test_cycle_terms", "naumann2020", "blast_nmc111_kokam75ah"])
@@ -242,18 +251,18 @@ def test_replayed_repetitions_equal_materialised_row_by_row(name, p, repeat, row
     mat = quiet(aging.simulate, m, tm, sm, Tm, output_interval_s=interval)
     assert rep.state.data[0, K.H_REPLAYED] == repeat  # the replay path was taken
     np.testing.assert_array_equal(rep.time_s, mat.time_s)
-    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
     if rep.resistance_factor is not None:
-        np.testing.assert_allclose(rep.resistance_factor, mat.resistance_factor, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(rep.efc, mat.efc, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(rep.resistance_factor, mat.resistance_factor, rtol=REPLAY_REL, atol=1e-15)
+    np.testing.assert_allclose(rep.efc, mat.efc, rtol=REPLAY_REL, atol=1e-15)
     for s in rep.states:
-        np.testing.assert_allclose(rep.states[s], mat.states[s], rtol=1e-12, atol=1e-15, err_msg=s)
+        np.testing.assert_allclose(rep.states[s], mat.states[s], rtol=REPLAY_REL, atol=1e-15, err_msg=s)
     # the resumable state continues both the same way (the next call shares the last sample)
     t2 = t - t[0] + tm[-1]
     t2[0] = tm[-1]
     more = quiet(aging.simulate, m, t2, soc, T, repeat=2, state=rep.state)
     more_m = quiet(aging.simulate, m, t2, soc, T, repeat=2, state=mat.state)
-    np.testing.assert_allclose(more.capacity_fraction, more_m.capacity_fraction, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(more.capacity_fraction, more_m.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
 
 
 def test_cycles_of_a_repeated_period_reuse_their_coefficients():
@@ -386,9 +395,9 @@ def test_repeated_fleet_with_overrides_equals_materialised(name, with_current):
     _, Tm = naive.materialise(t, T, repeat)
     Im = naive.materialise(t, I, repeat)[1] if with_current else None
     mat, w_mat = run(tm, sm, Tm, Im)
-    np.testing.assert_allclose(rep.capacity_fraction[:, -1], mat.capacity_fraction[:, -1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rep.capacity_fraction[:, -1], mat.capacity_fraction[:, -1], rtol=REPLAY_REL, atol=1e-15)
     for s in rep.states:
-        np.testing.assert_allclose(rep.states[s][:, -1], mat.states[s][:, -1], rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(rep.efc[:, -1], mat.efc[:, -1], rtol=1e-12)
+        np.testing.assert_allclose(rep.states[s][:, -1], mat.states[s][:, -1], rtol=REPLAY_REL, atol=1e-15)
+    np.testing.assert_allclose(rep.efc[:, -1], mat.efc[:, -1], rtol=REPLAY_REL)
     assert w_rep == w_mat
     assert np.all(rep.capacity_fraction[:, -1] < 1.0)
