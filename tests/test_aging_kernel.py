@@ -65,21 +65,14 @@ ALL_TERMS = {
 #: A model whose step states are all POWER states that read no C-rate (so a repeated profile is
 #: replayed event to event), with every state type on the cycle drivers, a cycle rate that reads
 #: the C-rate and throughput counted against the nominal capacity (so that C-rate changes as the
-#: capacity fades: its cycles never reuse coefficients, the others do).
+#: capacity fades: the C-rate terms are evaluated afresh, the others' values reused). Tables,
+#: groups and combination rules as in ALL_TERMS.
 CYCLE_TERMS = {
+    **{key: ALL_TERMS[key] for key in ("ocv_table", "anode_potential_table", "groups",
+                                       "capacity_combine", "resistance_combine")},
     "name": "test_cycle_terms",
     "nominal_capacity_Ah": 2.0,
     "throughput_basis": "nominal_capacity",
-    "ocv_table": {"soc": [0, 0.5, 1], "voltage_V": [3.0, 3.6, 4.2]},
-    "anode_potential_table": {"soc": [0, 0.1, 1], "potential_V": [0.8, 0.2, 0.08]},
-    "groups": {
-        "LLI": {"target": "capacity", "offset": 1.0},
-        "LAM": {"target": "capacity", "offset": 1.01},
-        "R1": {"target": "resistance", "offset": 1.0},
-        "R_LAM": {"target": "resistance", "kind": "inverse_of", "of": "LAM", "c0": -0.08, "c1": 1.09},
-    },
-    "capacity_combine": "min",
-    "resistance_combine": "max",
     "states": [
         ALL_TERMS["states"][0],
         {"name": "stepq", "type": "power", "driver": "step_efc", "exponent": 0.8, "group": "LLI",
