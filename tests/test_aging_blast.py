@@ -49,27 +49,16 @@ from functools import lru_cache
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from batterylab import aging
 from batterylab.aging.models import OutOfRangeWarning
 from batterylab.parameter_sets import path as pset_path
-from batterylab.validation import __file__ as _validation_init
 from batterylab.validation.cases import _blast_profiles as P
+from batterylab.validation.cases.aging_blast import DATA, MODELS
 
 import naive_aging as naive
+from strategies import soc_profiles
 
-DATA = __import__("pathlib").Path(_validation_init).parent / "data" / "blast_lite"
-
-MODELS = (
-    "blast_nmc111_kokam75ah",
-    "blast_lfp_250ah_prismatic",
-    "blast_nca_panasonic18650b",
-    "blast_lfp_sonymurata3ah",
-    "blast_nmc811_lgm50",
-    "blast_lmo_nissanleaf_2ndlife",
-)
 #: batterylab state -> (BLAST-Lite state, kind): "cal" driven by time, "cyc" by throughput,
 #: "r" marks resistance states (compared relatively).
 STATE_MAP = {
@@ -294,18 +283,6 @@ def test_out_of_range_warning_names_the_stressor():
         aging.simulate("blast_nca_panasonic18650b", t, np.full(t.size, 0.5), 243.15)
 
 
-@st.composite
-def short_profiles(draw):
-    n = draw(st.integers(3, 30))
-    soc = draw(st.one_of(
-        arrays(np.float64, n, elements=st.floats(0, 1, width=64)),
-        arrays(np.float64, n, elements=st.sampled_from([0.1, 0.3, 0.5, 0.9])),
-    ))
-    dt = draw(arrays(np.float64, n, elements=st.floats(60.0, 5e5, width=64)))
-    T = draw(arrays(np.float64, n, elements=st.floats(243.15, 333.15, width=64)))
-    return np.cumsum(dt), soc, T
-
-
 # Kernel vs the naive reference (tests/naive_aging.py, written from the JSON and the documented
 # equations, with the nominal-capacity throughput applied in time order): both are exact
 # arithmetic of the same equations, so they agree to accumulated rounding. 1e-7 relative as in
@@ -313,7 +290,7 @@ def short_profiles(draw):
 # temperatures); the Sony/Murata calendar exponent exp(b T^-4 U_a^(1/3)) ... multiplies several
 # exponentials of magnitude ~100 that cancel, which costs another factor of ~10 in rounding.
 @pytest.mark.parametrize("model", MODELS)
-@given(p=short_profiles())
+@given(p=soc_profiles(3, 30, max_dt=5e5))
 @settings(max_examples=15)
 def test_kernel_matches_naive(model, p):
     import json

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import batterylab.aging as aging
 from batterylab.kernels import aging as K
 from batterylab.aging.models import OutOfRangeWarning
 
 import naive_aging as naive
+from strategies import soc_profiles as profiles
 
 #: A model exercising every term type, state type, driver and combination rule.
 ALL_TERMS = {
@@ -107,18 +107,6 @@ def model_of(name):
     if name in ("test_all_terms", "test_cycle_terms"):
         return aging.load(copy.deepcopy(SPECS[name]))
     return aging.load(name)
-
-
-@st.composite
-def profiles(draw, min_size=2, max_size=25):
-    n = draw(st.integers(min_size, max_size))
-    soc = draw(st.one_of(
-        arrays(np.float64, n, elements=st.floats(0, 1, width=64)),
-        arrays(np.float64, n, elements=st.sampled_from([0.1, 0.3, 0.5, 0.9])),
-    ))
-    dt = draw(arrays(np.float64, n, elements=st.floats(60.0, 20000.0, width=64)))
-    T = draw(arrays(np.float64, n, elements=st.floats(243.15, 333.15, width=64)))
-    return np.cumsum(dt), soc, T
 
 
 def quiet(fn, *a, **k):

@@ -5,29 +5,16 @@ import pytest
 import rainflow
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from batterylab.kernels import rainflow as rf
 
 import naive_aging as naive
+from strategies import soc_profiles
 
 
 def profiles(min_size=2, max_size=60):
     """SOC series with repeated values (plateaus, equal extremes) and random times/temperatures."""
-    soc = st.one_of(
-        arrays(np.float64, st.integers(min_size, max_size), elements=st.floats(0, 1, width=64)),
-        arrays(np.float64, st.integers(min_size, max_size), elements=st.sampled_from([0.0, 0.2, 0.5, 0.5, 0.8, 1.0])),
-    )
-
-    @st.composite
-    def build(draw):
-        x = draw(soc)
-        n = x.size
-        dt = draw(arrays(np.float64, n, elements=st.floats(1.0, 7200.0, width=64)))
-        T = draw(arrays(np.float64, n, elements=st.floats(243.15, 333.15, width=64)))
-        return np.cumsum(dt), x, T
-
-    return build()
+    return soc_profiles(min_size, max_size, min_dt=1.0, max_dt=7200.0, levels=(0.0, 0.2, 0.5, 0.5, 0.8, 1.0))
 
 
 def ref_cycles(x):
