@@ -500,8 +500,9 @@ def _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, 
                 term_i, term_f, tval, tvar, tmode):
     """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
     is ``u += g dx`` (0 when k <= 0). ``logc, loghi`` from ``_power_logs``. Same arithmetic as the
-    fast path of ``_update_states``, which keeps its own inlined copy: calling a shared helper
-    from the step loop measured 40 % slower on materialised profiles."""
+    fast path of ``_update_states``, which keeps its own inlined copy: advancing the step states
+    through ``_state_coefs`` instead measured 1.7-2x slower on materialised profiles (40 cells, 3
+    years hourly: Kokam 0.053 -> 0.091 s, LFP 250 Ah 0.030 -> 0.054 s)."""
     T = stress[0]
     e0 = state_i[s, 3]
     p = state_f[s, 0]
