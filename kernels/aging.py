@@ -52,10 +52,12 @@ their steps:
   the running integrals move by a difference of precomputed running sums (q, the capacity basis
   of throughput, only changes at reversals). Reversals are pushed onto the rainflow stack exactly
   as step by step.
-- A repetition that starts from the previous one's rainflow stack one period on, as the same
-  samples of the profile, closes the same cycles in the same order: their rate coefficients are
-  taken from the previous repetition (``_cycle_states``), except for states whose rate reads a
-  C-rate that scales with the present capacity.
+- A rainflow cycle between two samples of the profile has the same stress in every repetition
+  that closes a cycle between the same two samples (the same start sample in the period, the
+  same number of samples spanned): its rate coefficients are computed once and then reused
+  (``_cycle``, ``_cycle_states``), except for states whose rate reads a C-rate that scales with
+  the present capacity, which re-evaluate their C-rate terms only.
+- A SIGMOID cycle state carries its scaled virtual time from one advance to the next.
 
 The results equal those of the written-out profile to rounding: the running integrals behind a
 cycle's mean temperature and C-rate are summed in another order, and a rate's exponentials
@@ -293,6 +295,39 @@ def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar,
 
 
 @hot
+def _sigmoid_w(y, aux, p):
+    """SIGMOID state: its scaled virtual time w = k x_eq = z^(1/p), where y = y_inf tanh(z/2)
+    (= 2 y_inf (1/2 - 1/(1 + exp(z)))) and ``aux`` = y_inf; -1 when y is at or beyond y_inf.
+    atanh keeps full relative precision for small y, where the published form's
+    log((1 + r)/(1 - r)) loses digits (see ``_sigmoid_y``)."""
+    ratio = y / aux
+    if ratio >= 1.0:
+        return -1.0
+    if ratio <= 0.0:
+        return 0.0
+    return (2.0 * math.atanh(ratio)) ** (1.0 / p)
+
+
+@hot
+def _sigmoid_y(w, store, aux, p):
+    """SIGMOID state value at scaled virtual time ``w``, never behind the present value ``store``
+    (rounding near saturation must not step backwards)."""
+    h = 0.5 * w ** p
+    if h < 0.02:  # tanh h by its series: exact to rounding here, where 1 - 2/(1 + e^2h) is not
+        h2 = h * h
+        t = h * (1.0 + h2 * (-1.0 / 3.0 + h2 * (2.0 / 15.0 + h2 * (-17.0 / 315.0
+                                                          + h2 * (62.0 / 2835.0)))))
+    else:  # math.tanh is several times slower than exp
+        if h > 350.0:
+            h = 350.0
+        t = 1.0 - 2.0 / (1.0 + math.exp(2.0 * h))
+    y = aux * t
+    if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
+        y = store
+    return y
+
+
+@hot
 def _advance(stype, store, k, dx, p, aux):
     """Advance one state's stored value by the exact virtual-time update.
 
@@ -312,20 +347,10 @@ def _advance(stype, store, k, dx, p, aux):
     if stype == 1:  # SIGMOID y = 2 yinf (1/2 - 1/(1+exp((k x)^p)))
         if aux == 0.0 or p <= 0.0:
             return store
-        ratio = store / aux
-        if ratio >= 1.0:
+        w = _sigmoid_w(store, aux, p)
+        if w < 0.0:
             return store
-        x_eq = 0.0
-        if ratio > 0.0:
-            z = math.log((1.0 + ratio) / (1.0 - ratio))
-            x_eq = z ** (1.0 / p) / k
-        arg = (k * (x_eq + dx)) ** p
-        if arg > 700.0:
-            arg = 700.0
-        y = 2.0 * aux * (0.5 - 1.0 / (1.0 + math.exp(arg)))
-        if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
-            y = store  # rounding near saturation: never step backwards
-        return y
+        return _sigmoid_y(w + k * dx, store, aux, p)
     if stype == 2:  # EXP_RELAX y = yinf (1 - exp(-k x))
         if aux == 0.0:
             return store
@@ -573,9 +598,14 @@ def _track(stress, smin, smax, first, last):
             smax[i] = v
 
 
-#: cycle-coefficient cache control (int64 array ``cinfo``): mode (0 off, 1 record, 2 reuse),
-#: ordinal of the next cycle in the repetition, number of cycles recorded
-C_MODE, C_SLOT, C_FILLED = range(3)
+#: Cycle-coefficient cache. A rainflow cycle between the same two samples of a repeated profile
+#: (sample ids: ``C_SID``; its start sample within the period and the samples it spans form the
+#: key) has the same stress in every repetition. ``cinfo`` (int64, length ``C_SID + STACK``): 1
+#: when the cache is on, samples per period, slots filled, then the sample id of each point on
+#: the rainflow stack (-1: the call's first sample or an earlier call's point, never cached).
+#: ``cache`` (slots, n_states + 1, 3): per slot the coefficients of each state, and in row
+#: n_states the key (start sample, samples spanned, 1 when filled); open addressing.
+C_ON, C_PERIOD, C_FILL, C_SID = range(4)
 
 
 @helper(borrows=True)
@@ -608,7 +638,7 @@ def _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod
 
 @hot
 def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                  term_i, term_f, coef, cmask, use, rec, tval, tvar):
+                  term_i, term_f, coef, cmask, use, rec, tval, tvar, carry):
     """Advance the cycle-driven states over one rainflow (half) cycle of weight ``count`` and
     throughput ``thr`` [range x capacity basis].
 
@@ -616,7 +646,8 @@ def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f
     term-value caches. With ``use`` (the cycle repeats one recorded before) a state with
     ``cmask[s] != 0`` takes its coefficients from ``coef``, and the others evaluate their
     expressions with the recorded values of the terms whose stressors repeat (``tvar[i] == 0``);
-    with ``rec`` both caches are filled.
+    with ``rec`` both caches are filled. ``carry`` (n_states, 4): per SIGMOID state the scaled
+    virtual time w of its last advance, the value y it gave, and the y_inf and exponent used.
     """
     tmode = 2 if use else (1 if rec else 0)
     for s in range(state_i.shape[0]):
@@ -647,6 +678,22 @@ def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f
                 if u > BIG:
                     u = BIG
                 st[HEAD + s] = u
+        elif stype == 1 and k > 0.0 and aux != 0.0 and p > 0.0:
+            # SIGMOID: its scaled virtual time is carried from its last advance while y_inf and
+            # p stay the same (_advance's update to rounding, without a logarithm and a power)
+            y = st[HEAD + s]
+            if carry[s, 1] == y and carry[s, 2] == aux and carry[s, 3] == p:
+                w = carry[s, 0]
+            else:
+                w = _sigmoid_w(y, aux, p)
+            if w >= 0.0:
+                w += k * dx
+                y = _sigmoid_y(w, y, aux, p)
+                st[HEAD + s] = y
+                carry[s, 0] = w
+                carry[s, 1] = y
+                carry[s, 2] = aux
+                carry[s, 3] = p
         else:
             st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
 
@@ -654,7 +701,7 @@ def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f
 @hot
 def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
            expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache,
-           tvar):
+           tvar, carry):
     """Apply one rainflow (half) cycle between stack points i1 and i2 to the cycle states."""
     x1 = st[base_v + i1]
     x2 = st[base_v + i2]
@@ -691,17 +738,30 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
     thr = rng
     if settings[7] != 0.0:
         thr = rng * st[H_QF]  # cycle throughput against the nominal capacity
-    slot = cinfo[C_SLOT]
-    cinfo[C_SLOT] = slot + 1
-    use = cinfo[C_MODE] == 2 and slot < cinfo[C_FILLED]
-    rec = cinfo[C_MODE] == 1 and slot < cache.shape[0]
-    if rec:
-        cinfo[C_FILLED] = slot + 1
-    if use:
-        st[H_REUSED] += 1.0
-    row = slot if (use or rec) else 0
+    use = False
+    rec = False
+    row = 0
+    g1 = cinfo[C_SID + i1]
+    g2 = cinfo[C_SID + i2]
+    if cinfo[C_ON] != 0 and g1 >= 0 and g2 > g1:
+        a = g1 % cinfo[C_PERIOD]
+        d = g2 - g1
+        kr = cache.shape[1] - 1
+        mask = cache.shape[0] - 1
+        row = (a * 31 + d * 7919) & mask
+        while cache[row, kr, 2] != 0.0 and not (cache[row, kr, 0] == a and cache[row, kr, 1] == d):
+            row = (row + 1) & mask
+        if cache[row, kr, 2] != 0.0:
+            use = True
+            st[H_REUSED] += 1.0
+        elif 2 * cinfo[C_FILL] < cache.shape[0]:  # at most half full: probes stay short
+            rec = True
+            cache[row, kr, 0] = a
+            cache[row, kr, 1] = d
+            cache[row, kr, 2] = 1.0
+            cinfo[C_FILL] += 1
     _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                  term_i, term_f, cache[row], cmask, use, rec, tcache[row], tvar)
+                  term_i, term_f, cache[row], cmask, use, rec, tcache[row], tvar, carry)
     if count == 1.0:
         st[H_NFULL] += 1.0
     else:
@@ -713,21 +773,24 @@ _cycle_call = helper(getattr(_cycle, "py_func", _cycle), borrows=True)
 
 
 @hot
-def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
+def _push(st, base_v, x, t, ct, cc, ca, gid, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache,
-          tvar):
-    """Push a reversal point and extract the cycles it closes (ASTM E1049-85 5.4.4)."""
+          tvar, carry):
+    """Push a reversal point (sample id ``gid``, see ``C_SID``) and extract the cycles it closes
+    (ASTM E1049-85 5.4.4)."""
     nstk = STACK
     n = int(st[H_NSTACK])
     if n == nstk:
         # overflow: count the oldest range as a half cycle and drop the starting point
         _cycle_call(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
                     expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-                    cmask, tcache, tvar)
+                    cmask, tcache, tvar, carry)
         for a in range(5):
             off = base_v + a * nstk
             for j in range(n - 1):
                 st[off + j] = st[off + j + 1]
+        for j in range(n - 1):
+            cinfo[C_SID + j] = cinfo[C_SID + j + 1]
         n -= 1
         st[H_OVERFLOW] += 1.0
     st[base_v + n] = x
@@ -735,6 +798,7 @@ def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
     st[base_v + 2 * nstk + n] = ct
     st[base_v + 3 * nstk + n] = cc
     st[base_v + 4 * nstk + n] = ca
+    cinfo[C_SID + n] = gid
     n += 1
     while n >= 3:
         X = abs(st[base_v + n - 1] - st[base_v + n - 2])
@@ -748,17 +812,20 @@ def _push(st, base_v, x, t, ct, cc, ca, stress, mult, settings, ocv, ua, state_i
         weight = 0.5 if half else 1.0
         _cycle(st, base_v, i1, i1 + 1, weight, stress, mult, settings, ocv, ua, state_i, state_f,
                expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-               cmask, tcache, tvar)
+               cmask, tcache, tvar, carry)
         if half:
             for a in range(5):
                 off = base_v + a * nstk
                 st[off] = st[off + 1]
                 st[off + 1] = st[off + 2]
+            cinfo[C_SID] = cinfo[C_SID + 1]
+            cinfo[C_SID + 1] = cinfo[C_SID + 2]
             n = 2
         else:
             for a in range(5):
                 off = base_v + a * nstk
                 st[off + n - 3] = st[off + n - 1]
+            cinfo[C_SID + n - 3] = cinfo[C_SID + n - 1]
             n -= 2
     st[H_NSTACK] = n
 
@@ -818,20 +885,21 @@ def _detect(st, x, t, ct, cc, ca):
 
 @helper(borrows=True)
 def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
-           prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar):
+           prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar, carry):
     """End of series: push the last sample as a reversal, then count the residue as half cycles.
 
     Modifies ``st`` in place: call it on a copy to keep a resumable state.
     """
     if st[H_NSEEN] >= 3.0:
-        _push_call(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], stress, mult,
+        _push_call(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], -1, stress,
+                   mult,
               settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
-              smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar)
+              smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar, carry)
     n = int(st[H_NSTACK])
     for j in range(n - 1):
         _cycle_call(st, base_v, j, j + 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
                     expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-                    cmask, tcache, tvar)
+                    cmask, tcache, tvar, carry)
     st[H_NSTACK] = 0.0 if n == 0 else 1.0
 
 
@@ -914,71 +982,140 @@ def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, sta
 V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
 
 
+#: rows of a repeated profile precomputed together (``_precompute``)
+PRE_BLOCK = 256
+
+
+@hot
+def _power_block(kp, nb, sx, g, row, m, logs, plist, state_i, state_f, expr_i, expr_f, prod_i,
+                 prod_f, term_i, term_f):
+    """Increment coefficients g = k^(1/p) of precomputed POWER state ``plist[kp]`` for ``nb``
+    rows of step stress (``sx[i, b]``: stressor i of row b) into ``g[kp, :nb]``.
+
+    ``_power_coef`` row by row, term by term over the rows: the same numbers (log k is summed in
+    the same order), with each term's coefficients loaded once per block and no dispatch on its
+    code per row. A row whose product is <= 0 or above the upper clip takes ``_power_coef``.
+    """
+    s = plist[kp]
+    lc = logs[kp, 0]
+    lh = logs[kp, 1]
+    p = state_f[s, 0]
+    if lc == lc:
+        for b in range(nb):
+            g[kp, b] = lc
+        j = expr_i[state_i[s, 3], 0]
+        for i in range(prod_i[j, 0], prod_i[j, 1]):
+            code = term_i[i, 0]
+            si = term_i[i, 1]
+            c0 = term_f[i, 0]
+            c1 = term_f[i, 1]
+            if code == 0:
+                continue
+            if code == 2:
+                for b in range(nb):
+                    g[kp, b] += c0 * (sx[si, b] - c1)
+            elif code == 3:
+                for b in range(nb):
+                    x = sx[si, b]
+                    g[kp, b] += c0 / x + c1 if x > 0.0 else np.nan
+            elif code == 5:
+                for b in range(nb):
+                    T = sx[0, b]
+                    g[kp, b] += c0 * (sx[si, b] / T - c1) if T > 0.0 else np.nan
+            else:
+                for b in range(nb):
+                    if code == 9:
+                        v = _exp_powprod(sx[si, b], sx[int(term_f[i, 3]), b], term_f, i)
+                    else:
+                        v = _term(code, sx[si, b], sx[0, b], term_f, i)
+                    g[kp, b] += math.log(v) if v > 0.0 else np.nan
+    for b in range(nb):
+        a = g[kp, b]
+        if lc == lc and a <= lh:  # False for NaN
+            a = a / p
+            if a > 700.0:
+                a = 700.0
+            g[kp, b] = math.exp(a)
+        else:
+            for i in range(N_STRESS):
+                row[i] = sx[i, b]
+            g[kp, b] = _power_coef(s, row, m, lc, lh, state_i, state_f, expr_i, expr_f, prod_i,
+                                   prod_f, term_i, term_f, row, row, 0)
+
+
 @helper(borrows=True)
 def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                plist, pdrv, logs, row, compress, ps, pds, gp, open_val, psum, smin_c, smax_c, state_i,
-                state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
-    """The steps of a repeated profile, computed once per cell.
+                plist, pdrv, logs, row, sx, gb, compress, ps, pds, gp, open_val, psum, smin_c,
+                smax_c, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
+    """The steps of a repeated profile, computed once per cell, ``PRE_BLOCK`` rows at a time.
 
     Row r is the step r-1 -> r; row 0 is the step n-1 -> 1 that opens every later repetition.
     Each row's step stress (tracked into ``smin_c, smax_c``) and the increment coefficient
     g = k^(1/p) of each precomputed POWER state (``plist``) are stored for the step-by-step path
-    (``ps``, ``pds``, ``gp``), or, with ``compress`` (``gp`` then holds one row, the present one), turned into the per-step increments of a
+    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments of a
     compressed repetition (columns V_*): rows 0 and 1 in ``open_val``, and the running sums
-    ``psum[j]`` of rows 2 .. j (``psum`` rows 0 and 1 stay zero).
+    ``psum[j]`` of rows 2 .. j (``psum`` rows 0 and 1 stay zero). Scratch: ``logs`` (n_states, 2),
+    ``row`` (N_STRESS), ``sx`` (N_STRESS, PRE_BLOCK), ``gb`` (n_states, PRE_BLOCK).
     """
     n = time_s.shape[0]
     for kp in range(npl):
         lc, lh = _power_logs(plist[kp], m, state_i, expr_i, expr_f, prod_f)
         logs[kp, 0] = lc
         logs[kp, 1] = lh
-    for r in range(n):
-        j = 1 if r == 0 else r
-        jp = n - 1 if r == 0 else r - 1
-        sm = 0.5 * (pre_x[jp] + pre_x[j])
-        row[0] = 0.5 * (pre_T[jp] + pre_T[j])
-        row[1] = sm
-        if need_v:
-            row[2] = _table(ocv, sm)
-        if need_ua:
-            row[3] = _table(ua, sm)
-        if has_cur:
-            row[4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
-        dsoc = abs(pre_x[j] - pre_x[jp])
-        _track(row, smin_c, smax_c, 0, 4)
-        for kp in range(npl):  # one call site: _power_coef is inlined
-            sp = plist[kp]
-            gp[r if not compress else 0, sp] = _power_coef(sp, row, m, logs[kp, 0], logs[kp, 1],
-                                                           state_i, state_f, expr_i, expr_f,
-                                                           prod_i, prod_f, term_i, term_f, row,
-                                                           row, 0)
-        if not compress:
-            for i in range(N_STRESS):
-                ps[r, i] = row[i]
-            pds[r] = dsoc
-            continue
-        dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
-        val = open_val if r < 2 else psum
-        val[r, V_EFC] = 0.5 * dsoc
-        if dt > 0.0:
-            val[r, V_CUMT] = row[0] * dt
+    for b0 in range(0, n, PRE_BLOCK):
+        nb = min(PRE_BLOCK, n - b0)
+        for b in range(nb):  # the step stress of the block's rows
+            r = b0 + b
+            j = 1 if r == 0 else r
+            jp = n - 1 if r == 0 else r - 1
+            sm = 0.5 * (pre_x[jp] + pre_x[j])
+            row[0] = 0.5 * (pre_T[jp] + pre_T[j])
+            row[1] = sm
+            if need_v:
+                row[2] = _table(ocv, sm)
+            if need_ua:
+                row[3] = _table(ua, sm)
             if has_cur:
-                val[r, V_CUMC] = row[4] * dt
-                if row[4] > 0.0:
-                    val[r, V_CUMA] = dt
-            else:
+                row[4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
+            _track(row, smin_c, smax_c, 0, 4)
+            for i in range(N_STRESS):
+                sx[i, b] = row[i]
+        for kp in range(npl):
+            _power_block(kp, nb, sx, gb, row, m, logs, plist, state_i, state_f, expr_i, expr_f,
+                         prod_i, prod_f, term_i, term_f)
+        for b in range(nb):
+            r = b0 + b
+            j = 1 if r == 0 else r
+            jp = n - 1 if r == 0 else r - 1
+            dsoc = abs(pre_x[j] - pre_x[jp])
+            if not compress:
+                for i in range(N_STRESS):
+                    ps[r, i] = sx[i, b]
+                pds[r] = dsoc
+                for kp in range(npl):
+                    gp[r, plist[kp]] = gb[kp, b]
+                continue
+            dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
+            val = open_val if r < 2 else psum
+            val[r, V_EFC] = 0.5 * dsoc
+            if dt > 0.0:
+                val[r, V_CUMT] = sx[0, b] * dt
+                if has_cur:
+                    val[r, V_CUMC] = sx[4, b] * dt
+                    if sx[4, b] > 0.0:
+                        val[r, V_CUMA] = dt
+                else:
+                    val[r, V_CUMC] = dsoc * 3600.0
+                    if dsoc > 0.0:
+                        val[r, V_CUMA] = dt
+                for kp in range(npl):
+                    g = gb[kp, b]
+                    val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
+            elif not has_cur:
                 val[r, V_CUMC] = dsoc * 3600.0
-                if dsoc > 0.0:
-                    val[r, V_CUMA] = dt
-            for kp in range(npl):
-                g = gp[0, plist[kp]]
-                val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
-        elif not has_cur:
-            val[r, V_CUMC] = dsoc * 3600.0
-    if compress:
-        for j in range(3, n):
-            for q in range(psum.shape[1]):
-                psum[j, q] += psum[j - 1, q]
+            if r >= 3:
+                for q in range(psum.shape[1]):
+                    psum[r, q] += psum[r - 1, q]
 
 
 @hot
@@ -1058,39 +1195,18 @@ def _schedule(st, pre_x, det, sched):
 
 
 @helper(borrows=True)
-def _stack_repeats(st, base_v, ref, period, tol, t_first):
-    """Whether the rainflow stack holds the reference stack's points one period later, as the
-    same samples of the profile: the same SOC values, times one ``period`` on (within ``tol``),
-    and no reference point at or before the call's first sample ``t_first`` (that sample, and
-    anything from an earlier call, is not followed by the profile's regular steps). The
-    reference becomes this stack."""
-    n = int(st[H_NSTACK])
-    same = n == int(ref[2, 0])
-    for i in range(n):
-        x = st[base_v + i]
-        t = st[base_v + STACK + i]
-        if same and not (x == ref[0, i] and ref[1, i] > t_first
-                         and abs(t - ref[1, i] - period) <= tol):
-            same = False
-        ref[0, i] = x
-        ref[1, i] = t
-    ref[2, 0] = n
-    return same
-
-
-@helper(borrows=True)
-def _replay(st, c, offset, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
+def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
             pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
             state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
             rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask,
-            tcache, tvar):
+            tcache, tvar, carry):
     """One repetition (samples 1 .. n-1) from event to event, the same updates as step by step.
 
     Between events every step state moves by a precomputed sum (``_seg``); at each scheduled
     reversal confirmation the reversal point (the sample before) is pushed onto the rainflow
     stack with its running integrals, after q is refreshed, exactly as ``_detect`` and ``_push``
     do step by step; output rows are recorded at the samples the step-by-step test picks.
-    Returns the next output row.
+    ``gbase + j`` is the sample id of sample j (see ``C_SID``). Returns the next output row.
     """
     n = time_s.shape[0]
     has_cur = settings[SET_HAS_CURRENT] != 0.0
@@ -1129,9 +1245,9 @@ def _replay(st, c, offset, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I
         cur = jp
         if nominal:
             st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-        _push(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i, state_f,
+        _push(st, base_v, px, pt, pct, pcc, pca, gbase + cur, stress, m, settings, ocv, ua, state_i, state_f,
               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache,
-              cinfo, cmask, tcache, tvar)
+              cinfo, cmask, tcache, tvar, carry)
         while k_out < n_out and st[H_T] >= out_t[k_out]:
             _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                     state_f, group_i, group_f, settings, gval)
@@ -1239,8 +1355,9 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     psum = np.zeros((n if compress else 1, nval))
     if use_pre:
         _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS), compress, ps, pds, gp,
-                    open_val, psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i,
+                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS),
+                    np.zeros((N_STRESS, PRE_BLOCK)), np.zeros((ns, PRE_BLOCK)), compress, ps, pds,
+                    gp, open_val, psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i,
                     prod_f, term_i, term_f)
     sched = np.zeros(n if compress else 1, dtype=np.int64)
     det = np.zeros(HEAD)
@@ -1258,8 +1375,12 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                     e = state_i[s, 3 + slot]
                     if e >= 0 and _uses_stressor(e, 4, expr_i, prod_i, term_i, term_f):
                         cmask[s] = 0.0
-    cache = np.zeros((1, ns, 3))
+    cache = np.zeros((1, ns + 1, 3))
     tcache = np.zeros((1, term_i.shape[0]))
+    # the carried scaled virtual time of SIGMOID cycle states (w, the y it gave, y_inf, p)
+    carry = np.zeros((ns, 4))
+    for s in range(ns):
+        carry[s, 1] = np.nan
     # terms whose stressor does not repeat with the profile: the C-rate when it scales with q
     tvar = np.zeros(term_i.shape[0])
     if nominal and not has_cur:
@@ -1267,16 +1388,10 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             if term_i[i, 0] != 0 and (term_i[i, 1] == S_CRATE
                                       or (term_i[i, 0] == 9 and int(term_f[i, 3]) == S_CRATE)):
                 tvar[i] = 1.0
-    cinfo = np.zeros(3, dtype=np.int64)
-    ref = np.zeros((3, STACK))
-    ref[2, 0] = -1.0
-    tol = 0.0
-    if compress:
-        # two samples closer than this cannot be mistaken for each other
-        tol = 0.25 * (time_s[1] - time_s[0])
-        for j in range(2, n):
-            if 0.25 * (time_s[j] - time_s[j - 1]) < tol:
-                tol = 0.25 * (time_s[j] - time_s[j - 1])
+    cinfo = np.full(C_SID + STACK, -1, dtype=np.int64)
+    cinfo[C_ON] = 0
+    cinfo[C_PERIOD] = n - 1
+    cinfo[C_FILL] = 0
     for rep in range(repeat):
         j0 = 1 if rep > 0 else 0
         offset = rep * period
@@ -1384,9 +1499,9 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
             if push:
                 if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
                     st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-                _push_call(st, base_v, px, pt, pct, pcc, pca, stress, m, settings, ocv, ua, state_i,
+                _push_call(st, base_v, px, pt, pct, pcc, pca, -1, stress, m, settings, ocv, ua, state_i,
                       state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1,
-                      cache, cinfo, cmask, tcache, tvar)
+                      cache, cinfo, cmask, tcache, tvar, carry)
             while k_out < n_out and t1 >= out_t[k_out]:
                 _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                         state_f, group_i, group_f, settings, gval)
@@ -1394,7 +1509,6 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
         if compress:
             # the reversals confirmed in this repetition depend only on the SOC samples and the
             # detector state it starts from: recount them when that state differs from the last
-            rebuilt = False
             if not (st[H_NSEEN] == key[0] and st[H_RF_XLAST] == key[1] and st[H_RF_X] == key[2]
                     and st[H_RF_DLAST] == key[3]):
                 key[0] = st[H_NSEEN]
@@ -1402,27 +1516,26 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                 key[2] = st[H_RF_X]
                 key[3] = st[H_RF_DLAST]
                 n_push = _schedule(st, pre_x, det, sched)
-                rebuilt = True
-                if n_push + STACK + 1 > cache.shape[0]:
-                    cache = np.zeros((n_push + STACK + 1, ns, 3))
-                    tcache = np.zeros((n_push + STACK + 1, term_i.shape[0]))
-            # A repetition that starts from the previous one's reversals and stack, one period on,
-            # closes the same cycles in the same order: their rate coefficients are reused.
-            repeats = _stack_repeats(st, base_v, ref, period, tol, time_s[0])
-            if rebuilt or not repeats:
-                cinfo[C_MODE] = 1
-                cinfo[C_FILLED] = 0
-            else:
-                cinfo[C_MODE] = 2
-            cinfo[C_SLOT] = 0
+                # the cycles of a repetition (at most one per reversal and per stack point), at
+                # most half of the cache's slots (a power of two)
+                slots = 1
+                while slots < 2 * (n_push + STACK + 1):
+                    slots *= 2
+                if slots > cache.shape[0]:  # a new, larger cache (what was cached is dropped)
+                    cache = np.zeros((slots, ns + 1, 3))
+                    tcache = np.zeros((slots, term_i.shape[0]))
+                    cinfo[C_FILL] = 0
+            # a rainflow cycle between two samples of the profile seen before, the same number of
+            # samples apart, has the same stress: its rate coefficients are reused
+            cinfo[C_ON] = 1
             open_row = 1 if rep == 0 else 0
-            k_out = _replay(st, c, offset, time_s, open_row, open_val, psum, pre_x, pre_T,
+            k_out = _replay(st, c, offset, rep * (n - 1) - 1, time_s, open_row, open_val, psum, pre_x, pre_T,
                             pre_I, npl, plist, pdrv, pscale, sched, n_push, det, out_t, k_out,
                             stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
                             prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
                             rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask, tcache,
-                            tvar)
-            cinfo[C_MODE] = 0
+                            tvar, carry)
+            cinfo[C_ON] = 0
             st[H_REPLAYED] += 1.0
     # rows never reached (out_t beyond the end) repeat the last state
     while k_out < n_out:
@@ -1433,10 +1546,9 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
         tmp = st.copy()
         if nominal and tmp[H_NSEEN] >= 3.0:  # the flush pushes the last sample as a reversal
             tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-        cinfo[C_MODE] = 0
         _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
                prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache, cinfo, cmask,
-               tcache, tvar)
+               tcache, tvar, carry)
         _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                 state_f, group_i, group_f, settings, gval)
 
