@@ -754,7 +754,7 @@ def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, 
         if cache[row, kr, 2] != 0.0:
             use = True
             st[H_REUSED] += 1.0
-        elif 2 * cinfo[C_FILL] < cache.shape[0]:  # at most half full: probes stay short
+        elif 2 * (cinfo[C_FILL] + 1) <= cache.shape[0]:  # at most half full: probes end soon
             rec = True
             cache[row, kr, 0] = a
             cache[row, kr, 1] = d
@@ -1267,7 +1267,11 @@ def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T
 @helper
 def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
               settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
-              group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin, smax):
+              group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin, smax, cache,
+              tcache):
+    """Age cell ``c`` (see ``integrate_fleet``). ``cache, tcache``: the cycle-coefficient cache
+    (see ``C_ON``) of the cells before on this thread, any contents; returned, grown if this cell
+    needed more slots (its keys are cleared here, so no cell sees another's coefficients)."""
     c = np.int64(c)  # prange may hand out an unsigned index; keep index arithmetic in int64
     n = time_s.shape[0]
     ns = state_i.shape[0]
@@ -1375,8 +1379,8 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                     e = state_i[s, 3 + slot]
                     if e >= 0 and _uses_stressor(e, 4, expr_i, prod_i, term_i, term_f):
                         cmask[s] = 0.0
-    cache = np.zeros((1, ns + 1, 3))
-    tcache = np.zeros((1, term_i.shape[0]))
+    for h in range(cache.shape[0]):
+        cache[h, ns, 2] = 0.0  # no slot filled
     # the carried scaled virtual time of SIGMOID cycle states (w, the y it gave, y_inf, p)
     carry = np.zeros((ns, 4))
     for s in range(ns):
@@ -1551,6 +1555,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                tcache, tvar, carry)
         _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                 state_f, group_i, group_f, settings, gval)
+    return cache, tcache
 
 
 # ============================================================================================
@@ -1562,8 +1567,12 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
 def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
                     settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
                     term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
-                    smax):
-    """Age ``states.shape[0]`` cells over a (repeated) profile; one cell per prange iteration.
+                    smax, n_blocks):
+    """Age ``states.shape[0]`` cells over a (repeated) profile.
+
+    The cells are split into ``n_blocks`` contiguous blocks run in parallel (one per thread is
+    best); a block's cells run one after the other and reuse its scratch memory. A cell's
+    results never depend on the cells before it, so they do not depend on ``n_blocks``.
 
     Parameters (float64 unless said)
     ----------
@@ -1579,13 +1588,19 @@ def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top
     states : (n_cells, L) per-cell state vectors, advanced in place (see ``state_length``)
     settings, ocv, ua, state_i ... group_f : the compiled model (see batterylab.aging.models)
     rec_* : outputs (n_cells, n_out[, n_states | n_groups]); smin, smax: (n_cells, 6) stress range
+    n_blocks : int, number of blocks of cells
     """
     nc = states.shape[0]
-    for c in prange(nc):
-        _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
-                  settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
-                  term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
-                  smax)
+    nb = max(1, min(nc, n_blocks))
+    for b in prange(nb):
+        cache = np.zeros((1, state_i.shape[0] + 1, 3))
+        tcache = np.zeros((1, term_i.shape[0]))
+        for c in range(b * nc // nb, (b + 1) * nc // nb):
+            cache, tcache = _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage,
+                                      soc_top, mult, states, settings, ocv, ua, state_i, state_f,
+                                      expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i,
+                                      group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
+                                      smax, cache, tcache)
 
 
 # ---- standalone rainflow counting (same helpers, no ageing states) --------------------------

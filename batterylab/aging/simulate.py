@@ -11,6 +11,7 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..kernels import aging as K
+from ..kernels.jit import get_num_threads
 from .models import SECONDS_PER_YEAR, AgingModel, check_validity, load
 
 
@@ -225,6 +226,7 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
         t, soc, T, I, repeat, out_t, t_off, usage, soc_top, mult, states,
         *model.kernel_arrays(settings),
         rec["t"], rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"], rec["smin"], rec["smax"],
+        get_num_threads(),
     )
     return rec
 
