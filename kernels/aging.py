@@ -257,23 +257,35 @@ def _exp_powprod(x, w, cf, i):
 
 @helper(borrows=True)
 def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar, tmode):
-    """Value of expression ``e`` under ``stress``. Term values go through ``tval`` (one per term)
-    by ``tmode``: 0 evaluate, 1 evaluate and store, 2 take the stored value of every term with
-    ``tvar[i] == 0`` (a term whose stressors repeat; see ``_cycle_states``)."""
+    """Value of expression ``e`` under ``stress``, with a cache of product values ``tval`` (one
+    per product) by ``tmode``: 0 evaluate; 1 evaluate and store each product's coefficient times
+    its terms with ``tvar[i] == 0`` (terms whose stressors repeat; see ``_cycle_states``); 2 take
+    that stored part and multiply in only the other terms, of the products with
+    ``tvar[n_terms + j] != 0``."""
     total = 0.0
     T = stress[0]
+    nt = term_i.shape[0]
     for j in range(expr_i[e, 0], expr_i[e, 1]):
-        v = prod_f[j]
+        if tmode == 2:
+            v = tval[j]
+            if tvar[nt + j] == 0.0:
+                total += v
+                continue
+        else:
+            v = prod_f[j]
+        part = v
         for i in range(prod_i[j, 0], prod_i[j, 1]):
             if tmode == 2 and tvar[i] == 0.0:
-                w = tval[i]
-            elif term_i[i, 0] == 9:
+                continue
+            if term_i[i, 0] == 9:
                 w = _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
             else:
                 w = _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
-            if tmode == 1:
-                tval[i] = w
             v *= w
+            if tmode == 1 and tvar[i] == 0.0:
+                part *= w
+        if tmode == 1:
+            tval[j] = part
         total += v
     lo = expr_f[e, 0]
     hi = expr_f[e, 1]
@@ -613,7 +625,7 @@ def _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod
                  term_f, tval, tvar, tmode):
     """Rate coefficients of state ``s`` under ``stress``: (k, y_inf, exponent), where k is the
     increment coefficient g = k^(1/p) for a POWER state (the number ``_advance`` would use).
-    ``tval, tvar, tmode``: the term-value cache of ``_expr``."""
+    ``tval, tvar, tmode``: the product-value cache of ``_expr``."""
     stype = state_i[s, 0]
     p = state_f[s, 0]
     if stype == 0:
@@ -642,8 +654,8 @@ def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f
     """Advance the cycle-driven states over one rainflow (half) cycle of weight ``count`` and
     throughput ``thr`` [range x capacity basis].
 
-    ``coef`` (n_states, 3) and ``tval`` (n_terms) are this cycle's rows of the coefficient and
-    term-value caches. With ``use`` (the cycle repeats one recorded before) a state with
+    ``coef`` (n_states, 3) and ``tval`` (n_products) are this cycle's rows of the coefficient and
+    product-value caches. With ``use`` (the cycle repeats one recorded before) a state with
     ``cmask[s] != 0`` takes its coefficients from ``coef``, and the others evaluate their
     expressions with the recorded values of the terms whose stressors repeat (``tvar[i] == 0``);
     with ``rec`` both caches are filled. ``carry`` (n_states, 4): per SIGMOID state the scaled
@@ -1385,13 +1397,19 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
     carry = np.zeros((ns, 4))
     for s in range(ns):
         carry[s, 1] = np.nan
-    # terms whose stressor does not repeat with the profile: the C-rate when it scales with q
-    tvar = np.zeros(term_i.shape[0])
+    # terms whose stressor does not repeat with the profile (the C-rate when it scales with q),
+    # then the products that have such a term
+    nt = term_i.shape[0]
+    tvar = np.zeros(nt + prod_i.shape[0])
     if nominal and not has_cur:
-        for i in range(term_i.shape[0]):
+        for i in range(nt):
             if term_i[i, 0] != 0 and (term_i[i, 1] == S_CRATE
                                       or (term_i[i, 0] == 9 and int(term_f[i, 3]) == S_CRATE)):
                 tvar[i] = 1.0
+        for j in range(prod_i.shape[0]):
+            for i in range(prod_i[j, 0], prod_i[j, 1]):
+                if tvar[i] != 0.0:
+                    tvar[nt + j] = 1.0
     cinfo = np.full(C_SID + STACK, -1, dtype=np.int64)
     cinfo[C_ON] = 0
     cinfo[C_PERIOD] = n - 1
@@ -1527,7 +1545,7 @@ def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, m
                     slots *= 2
                 if slots > cache.shape[0]:  # a new, larger cache (what was cached is dropped)
                     cache = np.zeros((slots, ns + 1, 3))
-                    tcache = np.zeros((slots, term_i.shape[0]))
+                    tcache = np.zeros((slots, prod_i.shape[0]))
                     cinfo[C_FILL] = 0
             # a rainflow cycle between two samples of the profile seen before, the same number of
             # samples apart, has the same stress: its rate coefficients are reused
@@ -1594,7 +1612,7 @@ def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top
     nb = max(1, min(nc, n_blocks))
     for b in prange(nb):
         cache = np.zeros((1, state_i.shape[0] + 1, 3))
-        tcache = np.zeros((1, term_i.shape[0]))
+        tcache = np.zeros((1, prod_i.shape[0]))
         for c in range(b * nc // nb, (b + 1) * nc // nb):
             cache, tcache = _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage,
                                       soc_top, mult, states, settings, ocv, ua, state_i, state_f,
