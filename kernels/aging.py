@@ -255,38 +255,9 @@ def _exp_powprod(x, w, cf, i):
     return _exp(cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5])))
 
 
-@helper(borrows=True)
-def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar, tmode):
-    """Value of expression ``e`` under ``stress``, with a cache of product values ``tval`` (one
-    per product) by ``tmode``: 0 evaluate; 1 evaluate and store each product's coefficient times
-    its terms with ``tvar[i] == 0`` (terms whose stressors repeat; see ``_cycle_states``); 2 take
-    that stored part and multiply in only the other terms, of the products with
-    ``tvar[n_terms + j] != 0``."""
-    total = 0.0
-    T = stress[0]
-    nt = term_i.shape[0]
-    for j in range(expr_i[e, 0], expr_i[e, 1]):
-        if tmode == 2:
-            v = tval[j]
-            if tvar[nt + j] == 0.0:
-                total += v
-                continue
-        else:
-            v = prod_f[j]
-        part = v
-        for i in range(prod_i[j, 0], prod_i[j, 1]):
-            if tmode == 2 and tvar[i] == 0.0:
-                continue
-            if term_i[i, 0] == 9:
-                w = _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
-            else:
-                w = _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
-            v *= w
-            if tmode == 1 and tvar[i] == 0.0:
-                part *= w
-        if tmode == 1:
-            tval[j] = part
-        total += v
+@hot
+def _clip_pow(e, total, expr_f):
+    """Expression ``e``'s sum of products clipped to [lo, hi] and raised to its power."""
     lo = expr_f[e, 0]
     hi = expr_f[e, 1]
     if not (total >= lo):  # also catches NaN
@@ -304,6 +275,73 @@ def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar,
         else:
             total = BIG
     return total
+
+
+@hot
+def _term_at(i, stress, term_i, term_f):
+    """Value of term ``i`` under ``stress``."""
+    if term_i[i, 0] == 9:
+        return _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
+    return _term(term_i[i, 0], stress[term_i[i, 1]], stress[0], term_f, i)
+
+
+#: ``_term_at`` as a called function: ``_expr_reused`` is inlined in several places, and
+#: inlining every term code there made the kernel compile a third longer (it inlines POLY only)
+_term_call = helper(getattr(_term_at, "py_func", _term_at), borrows=True)
+
+
+@hot
+def _expr_reused(e, stress, expr_i, expr_f, prod_i, term_i, term_f, tval, tvar):
+    """``_expr(..., tmode=2)`` inlined: expression ``e`` from the stored products ``tval`` and
+    only the terms with ``tvar[i] != 0``. A cycle state whose rate reads a C-rate that scales
+    with capacity evaluates this once per reused cycle: as a call it cost a tenth of a repeated
+    LFP profile's time (LFP 250 Ah fleet, 68 -> 61 ms)."""
+    total = 0.0
+    nt = term_i.shape[0]
+    for j in range(expr_i[e, 0], expr_i[e, 1]):
+        v = tval[j]
+        if tvar[nt + j] != 0.0:
+            for i in range(prod_i[j, 0], prod_i[j, 1]):
+                if tvar[i] == 0.0:
+                    continue
+                if term_i[i, 0] == 1:  # POLY, the usual form of a C-rate factor
+                    z = stress[term_i[i, 1]] - term_f[i, 4]
+                    v *= term_f[i, 0] + z * (term_f[i, 1] + z * (term_f[i, 2] + z * term_f[i, 3]))
+                else:
+                    v *= _term_call(i, stress, term_i, term_f)
+        total += v
+    return _clip_pow(e, total, expr_f)
+
+
+@helper(borrows=True)
+def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar, tmode):
+    """Value of expression ``e`` under ``stress``, with a cache of product values ``tval`` (one
+    per product) by ``tmode``: 0 evaluate; 1 evaluate and store each product's coefficient times
+    its terms with ``tvar[i] == 0`` (terms whose stressors repeat; see ``_cycle_states``); 2 take
+    that stored part and multiply in only the other terms, of the products with
+    ``tvar[n_terms + j] != 0``."""
+    total = 0.0
+    nt = term_i.shape[0]
+    for j in range(expr_i[e, 0], expr_i[e, 1]):
+        if tmode == 2:
+            v = tval[j]
+            if tvar[nt + j] == 0.0:
+                total += v
+                continue
+        else:
+            v = prod_f[j]
+        part = v
+        for i in range(prod_i[j, 0], prod_i[j, 1]):
+            if tmode == 2 and tvar[i] == 0.0:
+                continue
+            w = _term_at(i, stress, term_i, term_f)
+            v *= w
+            if tmode == 1 and tvar[i] == 0.0:
+                part *= w
+        if tmode == 1:
+            tval[j] = part
+        total += v
+    return _clip_pow(e, total, expr_f)
 
 
 @hot
@@ -533,6 +571,13 @@ def _power_logs(s, mult, state_i, expr_i, expr_f, prod_f):
 
 
 @hot
+def _fast_power(s, mult, state_i, expr_i, expr_f, prod_f):
+    """Whether POWER state ``s`` takes the log-sum fast path of ``_power_coef``."""
+    logc, _loghi = _power_logs(s, mult, state_i, expr_i, expr_f, prod_f)
+    return logc == logc
+
+
+@hot
 def _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
                 term_i, term_f, tval, tvar, tmode):
     """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
@@ -575,8 +620,9 @@ def _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, 
             if a > 700.0:
                 a = 700.0
             return math.exp(a)
+    # a state recorded on the fast path stored no products: evaluate it in full
     k = _expr(e0, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar,
-              tmode) * mult[s]
+              0 if logc == logc else tmode) * mult[s]
     if k <= 0.0:
         return 0.0
     if p == 1.0:
@@ -676,6 +722,18 @@ def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f
             k = coef[s, 0]
             aux = coef[s, 1]
             p = coef[s, 2]
+        elif use and state_i[s, 0] == 0 and not _fast_power(s, mult, state_i, expr_i, expr_f,
+                                                             prod_f):
+            # POWER state off the log-sum fast path (so its products were stored): increment
+            # coefficient g = k^(1/p)
+            p = state_f[s, 0]
+            aux = 0.0
+            k = _expr_reused(state_i[s, 3], stress, expr_i, expr_f, prod_i, term_i, term_f, tval,
+                             tvar) * mult[s]
+            if k <= 0.0:
+                k = 0.0
+            elif p != 1.0:
+                k = k ** (1.0 / p)
         else:
             k, aux, p = _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i,
                                      prod_f, term_i, term_f, tval, tvar, tmode)

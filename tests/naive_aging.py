@@ -174,9 +174,11 @@ def advance(state, y, k, dx, stress):
             p = expr_value(p, stress)
             if p <= 0:
                 return y
+        # y = 2 y_inf (1/2 - 1/(1 + exp(z))) = y_inf tanh(z/2), z = (k x)^p: the tanh form keeps
+        # its digits for small z, where the published one rounds a loss of 1e-16 to zero
         r = y / yinf
-        x_eq = math.log((1 + r) / (1 - r)) ** (1 / p) / k if r > 0 else 0.0
-        new = 2 * yinf * (0.5 - 1 / (1 + math.exp(min((k * (x_eq + dx)) ** p, 700.0))))
+        x_eq = (2 * math.atanh(r)) ** (1 / p) / k if r > 0 else 0.0
+        new = yinf * math.tanh(0.5 * (k * (x_eq + dx)) ** p)
     else:  # exp_relax
         r = y / yinf
         x_eq = -math.log(1 - r) / k if r > 0 else 0.0
