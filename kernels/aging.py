@@ -843,9 +843,9 @@ _cycle_call = helper(getattr(_cycle, "py_func", _cycle), borrows=True)
 
 
 @hot
-def _push(st, base_v, x, t, ct, cc, ca, gid, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-          expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache,
-          tvar, carry):
+def _push(st, base_v, x, t, ct, cc, ca, gid, stress, mult, settings, ocv, ua, state_i, state_f,
+          expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask,
+          tcache, tvar, carry):
     """Push a reversal point (sample id ``gid``, see ``C_SID``) and extract the cycles it closes
     (ASTM E1049-85 5.4.4)."""
     nstk = STACK
@@ -1265,8 +1265,8 @@ def _schedule(st, pre_x, det, sched):
 
 
 @helper(borrows=True)
-def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist, pdrv,
-            pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
+def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist,
+            pdrv, pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
             state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
             rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask,
             tcache, tvar, carry):
@@ -1315,9 +1315,9 @@ def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T
         cur = jp
         if nominal:
             st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-        _push(st, base_v, px, pt, pct, pcc, pca, gbase + cur, stress, m, settings, ocv, ua, state_i, state_f,
-              expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache,
-              cinfo, cmask, tcache, tvar, carry)
+        _push(st, base_v, px, pt, pct, pcc, pca, gbase + cur, stress, m, settings, ocv, ua,
+              state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c,
+              st[H_TK], cache, cinfo, cmask, tcache, tvar, carry)
         while k_out < n_out and st[H_T] >= out_t[k_out]:
             _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
                     state_f, group_i, group_f, settings, gval)
