@@ -453,7 +453,10 @@ def _update_states(dx_time, dx_efc, stress, st, mult, state_i, state_f, expr_i, 
     same number).
 
     The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
-    call of ``_expr``: each inlined call would bind its seven arrays again in every step.
+    call of ``_expr``: each inlined call would bind its seven arrays again in every step. Measured
+    on materialised profiles (40 cells, 3 years hourly; the same numbers either way): taking the
+    POWER fast path through the inlined ``_power_coef`` doubled the time (Kokam 0.055 -> 0.105 s,
+    LFP 250 Ah 0.033 -> 0.066 s), and the clip through ``_clip_pow`` cost about 4 %.
     """
     ns = state_i.shape[0]
     T = stress[0]
