@@ -162,6 +162,18 @@ def run_pair(pair):
     return header, rows, summary
 
 
+def profile_hashes(prof, names):
+    """sha256 of the float64 bytes of each profile's arrays as BLAST-Lite received them."""
+    import numpy as np
+
+    out = {}
+    for name in names:
+        arrays = prof.PROFILES[name]()
+        out[name] = {key: hashlib.sha256(np.ascontiguousarray(a, dtype=np.float64).tobytes()).hexdigest()
+                     for key, a in zip(("time_s", "soc", "temperature_C"), arrays)}
+    return out
+
+
 def csv_text(header, rows) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -221,6 +233,7 @@ def inside(check: bool) -> int:
         "models": {k: v[0] for k, v in MODELS.items()},
         "profiles_module": "validation/blast_sbl_profiles.py",
         "profiles": {p: prof.DESCRIPTIONS[p] for p in sorted({p for _, p in pairs})},
+        "profile_array_sha256": profile_hashes(prof, sorted({p for _, p in pairs})),
         "matrix": [list(p) for p in pairs],
         "row_cap": ROW_CAP,
         "total_run_s_2_processes": round(total, 1),
