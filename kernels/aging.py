@@ -1,173 +1,187 @@
-"""Compiled ageing core: a generic semi-empirical ageing integrator with streaming rainflow counting.
+"""Compiled ageing core: one integrator for every semi-empirical ageing model, and rainflow counting.
 
-An ageing model is data (``parameter_sets/aging/*.json``, compiled by
-:mod:`batterylab.aging.models` into the flat arrays below); this file holds the only compiled
-code. See ``kernels/AGING_MODELS.md`` for how to add a model.
+An ageing model is data (``parameter_sets/aging/*.json``); :mod:`batterylab.aging.models`
+compiles it into the arrays of a :class:`Model` and this file advances it. ``AGING_MODELS.md``
+beside this file describes the JSON and how to add a model.
 
-States
-------
-Every degradation state ``y`` follows a closed-form trajectory in a driver ``x`` (time, charge
-throughput or rainflow cycles) whose rate coefficient ``k`` depends on stress:
-
-- ``POWER``      y = k x^p                       (p constant; SEI-like, sqrt-time, linear)
-- ``SIGMOID``    y = 2 y_inf (1/2 - 1/(1 + exp((k x)^p)))   (knee / LAM, BLAST-Lite form)
-- ``EXP_RELAX``  y = y_inf (1 - exp(-k x))
-- ``POWER_VAR``  y = k x^p with a stress-dependent exponent p
-
-Under time-varying stress each state advances by the exact *virtual-time* (equivalent-time)
-update: the state's current value is mapped back to the driver value ``x_eq`` that gives it under
-the new stress, and the trajectory is followed from ``x_eq`` to ``x_eq + dx``. For POWER this is
-``y_new = k (x_eq + dx)^p`` with ``x_eq = (y/k)^(1/p)``, computed as ``u = y^(1/p)``,
-``u_new = u + k^(1/p) dx`` (the same number, one power per step). No Euler steps: splitting a
-profile into chunks gives the same answer to rounding.
-
-Stress
-------
-Stressor vector (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-circuit voltage
-[V] (model table), 3 anode potential [V] (model table), 4 |C-rate| [1/h], 5 depth of cycle [-].
-Time-driven and step-throughput states see *step* stress (mean of the two samples of a step;
-depth 0). Cycle-driven states see *cycle* stress of each rainflow half/full cycle when it closes:
-depth = range, SOC = mean of the two reversal points, temperature = time mean over the cycle's
-own segment, C-rate = mean over the time current flowed in that segment (rests excluded: steps
-without current, or, when no current is given, steps in which SOC does not change), voltage and
-anode potential from the tables at the mean SOC.
-
-Rainflow counting follows ASTM E1049-85 section 5.4.4 exactly as the ``rainflow`` package
-(three-point rule with the starting-point half cycle), streaming: the reversal stack lives in the
-per-cell state vector, so counting continues across calls. The residue (points left on the stack)
-is counted as half cycles only when a call is *finalised*, on copies, so the returned state
-continues the count exactly.
-
-Repeated profiles
------------------
-A profile repeated ``repeat`` times is never written out, and its repetitions cost far less than
-their steps:
-
-- Every step's stress, and the increment coefficient g = k^(1/p) of every POWER step state
-  whose k reads no capacity-dependent stressor, is computed once per cell (``_precompute``).
-- When every step state is such a state, a repetition is *replayed* from event to event
-  (``_replay``): the reversal detector's confirmations in a repetition depend only on the SOC
-  samples and the detector state it starts from, so they are found once (``_schedule``); between
-  two events (a reversal, its confirmation, an output sample) each state, the throughput and
-  the running integrals move by a difference of precomputed running sums (q, the capacity basis
-  of throughput, only changes at reversals). Reversals are pushed onto the rainflow stack exactly
-  as step by step.
-- A rainflow cycle between two samples of the profile has the same stress in every repetition
-  that closes a cycle between the same two samples (the same start sample in the period, the
-  same number of samples spanned): its rate coefficients are computed once and then reused
-  (``_cycle``, ``_cycle_states``), except for states whose rate reads a C-rate that scales with
-  the present capacity, which re-evaluate their C-rate terms only.
-- A SIGMOID cycle state carries its scaled virtual time from one advance to the next.
-
-The results equal those of the written-out profile to rounding: the running integrals behind a
-cycle's mean temperature and C-rate are summed in another order, and a rate's exponentials
-amplify their last bits (the tests hold them to 1e-10 relative, row by row).
-
-Rate expressions
+What is computed
 ----------------
-``k`` (and ``y_inf``, and a variable exponent) is an *expression*: a sum of products of
-stress-factor *terms*, clipped to [lo, hi] and optionally raised to a power:
-``e = clip(sum_j c_j prod_i term_ij, lo, hi) ** pow``. Terms (code: value):
+Every degradation state ``y`` follows a closed-form trajectory in a driver ``x`` (time, charge
+throughput or rainflow cycles) whose rate coefficient ``k`` (and, for some forms, saturation
+``y_inf`` and exponent ``p``) is an *expression* of stress:
 
-0 CONST        1
-1 POLY         c0 + c1 z + c2 z^2 + c3 z^3, z = x - c4     (x the term's stressor)
-2 EXP          exp(c0 (x - c1))
-3 ARRHENIUS    exp(c0 / x + c1)        (c0 = -Ea/R, c1 = Ea/(R T_ref); x normally temperature)
-4 POWER        max(x, c1) ** c0
-5 EXP_OVER_T   exp(c0 (x / T - c1))    (Tafel-like in a potential over temperature; T = stressor 0)
-6 EXP_EXP      exp(c0 exp(c1 x ** c2))
-7 LINEAR_T     c0 + c1 (T - c2) x      (a temperature-coupled linear term)
-8 TABLE4       piecewise linear through (c0, c4) ... (c3, c7), constant beyond the ends
-9 EXP_POWPROD  exp(c0 max(x, c4)^c1 max(w, c5)^c2), w = stressor number int(c3) (0: temperature)
+- ``ST_POWER``      y = k x^p
+- ``ST_SIGMOID``    y = 2 y_inf (1/2 - 1/(1 + exp((k x)^p)))     (BLAST-Lite's knee / LAM form)
+- ``ST_EXP_RELAX``  y = y_inf (1 - exp(-k x))
+- ``ST_POWER_VAR``  y = k x^p with a stress-dependent p
 
-Bounds that keep every published form finite (no NaN, ever): an expression is clipped to
-[lo, hi] (default [0, 1e300]); a negative base is never raised to a fractional power; overflowing
-exponentials saturate; states are bounded to |y| <= 1e300; q and r are bounded to [0, 1e12].
+Under changing stress a state advances by the exact *virtual-time* update: its present value is
+mapped back to the driver value ``x_eq`` that gives it under the new coefficients, and the
+trajectory is followed from ``x_eq`` to ``x_eq + dx``. A POWER state stores ``u = y^(1/p)`` and
+adds ``k^(1/p) dx`` (the same number). Constant stress therefore reproduces the closed form
+whatever the step, and a profile split into chunks gives the one-shot answer to rounding.
+
+How stress is aggregated is model data (``SET_AGGREGATION``):
+
+``AGG_SAMPLE`` (batterylab's exact form)
+    Time- and step-throughput-driven states advance every profile step with that step's stress
+    (mean of its two samples). Cycle-driven states advance when a rainflow cycle closes (ASTM
+    E1049-85 5.4.4, the cycles of the ``rainflow`` package, counted as the samples stream in),
+    with the cycle's stress: depth = range, SOC = mean of its reversal points, temperature = time
+    mean over its own segment, C-rate = charge moved over the time current flowed in the
+    model's current direction (``SET_CRATE_RESTS`` 1: over the whole segment instead).
+
+``AGG_WINDOW`` (NREL BLAST-Lite 1.1.1, ``BatteryDegradationModel.simulate_battery_life``)
+    The profile is cut into update windows at breakpoints (rainflow turning points at least
+    ``SET_WIN_EFC`` equivalent full cycles apart, or, where cycling is slower, one breakpoint per
+    ``SET_WIN_TIME`` seconds; window ``w`` runs from sample ``bp[w-1] + 1`` to ``bp[w]``). In each
+    window the SOC swing is rescaled by 1/q (``SET_WIN_RESCALE``, BLAST-Lite's
+    ``is_conserve_energy_throughput``) and clipped to [0, 1]; each expression is evaluated at
+    every sample with per-sample temperature, SOC, OCV and anode potential and with the window's
+    depth (max - min SOC), mean SOC and time-mean C-rate (rests count as zero, steps below
+    0.01 1/h too; x q), and averaged by the trapezoid rule over the window's time; every state
+    then advances once over the window's span (time in days, EFC = sum |dSOC| / 2 x q), by
+    BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update). The model
+    clock is the sum of the window spans (the step between two windows is not aged, as in
+    BLAST-Lite), and the run continues through the profile, repeated, until that clock passes
+    the horizon (the profile's span times ``repeat``, less one second).
+
+Stressors (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-circuit voltage [V]
+(model table), 3 anode potential [V] (model table), 4 C-rate [1/h] in the model's current
+direction (``SET_CRATE_DIRECTION``: both, charge or discharge), 5 depth of cycle [-], 6 mean SOC
+[-] (the window mean under ``AGG_WINDOW``; otherwise the context's SOC), 7 charge C-rate [1/h],
+8 discharge C-rate [1/h], 9 throughput rate [EFC/day] (the window's EFC over its span; a step's).
+Current is discharge positive.
+
+Expressions: ``clip(sum_j c_j prod_i term_ij, lo, hi) ** power``. In a product the exponential
+terms add their arguments and take one ``exp`` (``_product``). Term codes: 0 CONST 1;
+1 POLY c0 + c1 z + c2 z^2 + c3 z^3, z = x - c4; 2 EXP exp(c0 (x - c1)); 3 ARRHENIUS
+exp(c0 / x + c1); 4 POWER max(x, c1)^c0; 5 EXP_OVER_T exp(c0 (x / T - c1)); 6 EXP_EXP
+exp(c0 exp(c1 x^c2)); 7 LINEAR_T c0 + c1 (T - c2) x; 8 TABLE4 piecewise linear through
+(c0..c3, c4..c7); 9 EXP_POWPROD exp(c0 max(x, c4)^c1 max(w, c5)^c2), w = stressor int(c3);
+10 SKEWNORM 2 phi(z) Phi(c0 z), z = (x - c2) / c1 (skew-normal density, phi and Phi the standard
+normal density and distribution); 11 SIGMOID 2 c0 (1/2 - 1/(1 + exp((c1 x)^c2))).
+
+Bounds (no NaN ever leaves the kernel): an expression is clipped to [lo, hi]; a negative base is
+never raised to a fractional power; exponentials saturate at exp(700); a state whose group is a
+loss fraction is bounded to [0, 1] (``SF_MAX``; the number of states that hit a bound is counted
+in ``H_SATURATED``); q and r are bounded to [0, 1e12].
+
+Layout
+------
+Per cell one float64 state vector (``state_length``): a head (``H_*``), the stored value of each
+degradation state, then the rainflow stack (``STACK`` points of ``N_PT`` fields). The one
+rainflow stack (``_feed``, ``_rf_append``, ``_rf_next``) serves the ageing cycles, the
+standalone ``rainflow_count`` and the window breakpoints.
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from .jit import helper, kernel, prange
 
+#: A compiled ageing model: the arrays :mod:`batterylab.aging.models` builds.
+Model = namedtuple("Model", "settings ocv ua state_i state_f expr_i expr_f prod_i prod_f term_i term_f group_i group_f")
+#: The per-call profile: times (n,), and SOC, temperature [K], current [A] of shape (1 or cells, n).
+Profile = namedtuple("Profile", "time_s soc temp cur")
+#: Per-cell settings: temperature offset [K], usage scale [-], top SOC kept by usage scaling, and
+#: multipliers of each state's rate coefficient (cells, states).
+Cells = namedtuple("Cells", "t_off usage soc_top mult")
+#: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells, N_STRESS).
+Records = namedtuple("Records", "t q r efc y g smin smax")
 
-def hot(func):
-    """A helper of the per-step loop: inlined at the Numba IR level, so that no call boundary
-    (and no reference counting of its many array arguments) costs time in every step."""
-    return helper(func, inline="always")
+# ---- codes (named in batterylab.aging.models) ---------------------------------------------------
+N_STRESS = 10
+S_T, S_SOC, S_V, S_UA, S_CRATE, S_DOD, S_SOC_MEAN, S_CHARGE, S_DISCHARGE, S_EFC_RATE = range(N_STRESS)
 
-# ---- codes (mirrored in batterylab.aging.models; keep in sync) ---------------------------------
-N_STRESS = 6
-S_T, S_SOC, S_V, S_UA, S_CRATE, S_DOD = 0, 1, 2, 3, 4, 5
-
-T_CONST, T_POLY, T_EXP, T_ARRHENIUS, T_POWER, T_EXP_OVER_T, T_EXP_EXP, T_LINEAR_T, T_TABLE4, T_EXP_POWPROD = range(10)
+(T_CONST, T_POLY, T_EXP, T_ARRHENIUS, T_POWER, T_EXP_OVER_T, T_EXP_EXP, T_LINEAR_T, T_TABLE4,
+ T_EXP_POWPROD, T_SKEWNORM, T_SIGMOID) = range(12)
 N_TERM_COEF = 8
+TI_CODE, TI_STRESSOR = range(2)
 
 ST_POWER, ST_SIGMOID, ST_EXP_RELAX, ST_POWER_VAR = range(4)
-
 D_TIME, D_STEP_EFC, D_CYCLE_EFC, D_CYCLE_COUNT = range(4)
 
-# state_i columns
+# state_i columns: type, driver, group, expressions of k, y_inf, exponent (-1: none)
 SI_TYPE, SI_DRIVER, SI_GROUP, SI_EK, SI_EAUX, SI_EP = range(6)
-# state_f columns
-SF_P, SF_SCALE, SF_SIGN, SF_INIT = range(4)
-# group_i columns: target (0 capacity, 1 resistance), kind (0 sum of states, 1 c0 + c1/G[ref]), ref
+# state_f columns: exponent, driver scale, sign in its group, initial value, upper bound of the
+# stored value (1 for a loss fraction: u = y^(1/p) <= 1 exactly when y <= 1)
+SF_P, SF_SCALE, SF_SIGN, SF_INIT, SF_MAX = range(5)
+# expr_i: first and end product; expr_f: lo, hi, power
+EI_FIRST, EI_END = range(2)
+EF_LO, EF_HI, EF_POW = range(3)
+# prod_i: first and end term
+PI_FIRST, PI_END = range(2)
+# group_i: target (0 capacity, 1 resistance), kind (0 sum of states, 1 c0 + c1 / G[ref]), ref
 GI_TARGET, GI_KIND, GI_REF = range(3)
-# group_f columns
+G_CAPACITY, G_RESISTANCE = 0, 1
+G_SUM, G_INVERSE = 0, 1
 GF_OFFSET, GF_C0, GF_C1 = range(3)
-# settings (float64 array)
-SET_QNOM, SET_HAS_CURRENT, SET_CAP_COMBINE, SET_RES_COMBINE, SET_NEED_V, SET_NEED_UA, SET_FINALIZE = range(7)
-#: 1.0: throughput (EFC) and the SOC-derived C-rate count against the NOMINAL capacity: each SOC
-#: swing is scaled by the relative capacity q, refreshed at every confirmed SOC reversal (once
-#: per half cycle; BLAST-Lite refreshes it once per day); 0.0: against the present capacity
-#: (plain sum |dSOC| / 2).
-SET_EFC_NOMINAL = 7
-N_SETTINGS = 8
 
-# ---- per-cell state vector layout ------------------------------------------------------------
-H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_CUMT, H_CUMC = range(8)
-H_RF_XLAST, H_RF_X, H_RF_DLAST, H_CAND_T, H_CAND_CT, H_CAND_CC, H_NSTACK, H_OVERFLOW = range(8, 16)
-H_NFULL, H_NHALF = 16, 17
-#: relative capacity q at the last confirmed SOC reversal (SET_EFC_NOMINAL models)
-H_QF = 18
-#: running time with current flowing [s], and its value at the reversal candidate: a cycle's mean
-#: C-rate is its charge throughput over the time current flowed (rests excluded)
-H_CUMA, H_CAND_CA = 20, 21
-#: counters: repetitions replayed event to event (``_replay``), and rainflow cycles whose rate
-#: coefficients were reused from the previous repetition
-H_REPLAYED, H_REUSED = 19, 22
-HEAD = 24
+AGG_SAMPLE, AGG_WINDOW = 0, 1
+DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
+
+# settings (float64 array)
+(SET_QNOM, SET_HAS_CURRENT, SET_CAP_MIN, SET_RES_MAX, SET_NEED_V, SET_NEED_UA, SET_FINALIZE,
+ SET_EFC_NOMINAL, SET_AGGREGATION, SET_CRATE_DIRECTION, SET_CRATE_RESTS, SET_WIN_TIME, SET_WIN_EFC,
+ SET_WIN_RESCALE, SET_WIN_CRATE_FLOOR, SET_WIN_EULER, SET_HORIZON) = range(17)
+N_SETTINGS = 17
+
+# ---- per-cell state vector ----------------------------------------------------------------------
+# last sample: time [s], SOC, temperature [K], current [A]; samples seen by the reversal detector
+# (H_EFC: equivalent full cycles; H_QF: q at the last confirmed reversal, ``SET_EFC_NOMINAL``;
+# H_CLOCK: the model clock of ``AGG_WINDOW`` [s]; H_SATURATED: state advances cut at a bound;
+# H_RF_*: reversal detector and the stack's pending pop, see ``_rf_next``)
+(H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_NFULL, H_NHALF, H_OVERFLOW, H_QF, H_NSTACK,
+ H_RF_XLAST, H_RF_X, H_RF_DLAST, H_RF_PENDING, H_CLOCK, H_SATURATED) = range(17)
+#: running integrals carried by every stack point (the point's time first), and their values at
+#: the present reversal candidate: time [s]; temperature x time [K s]; C-rate x time and time
+#: with current in the model's direction; the same for charge and for discharge
+N_PT = 9
+P_X, P_T, P_CT, P_CC, P_CA, P_CCC, P_CCA, P_CDC, P_CDA = range(N_PT)
+H_CUM = 17          # running integrals, fields P_T..P_CDA at H_CUM + field - 1
+H_CAND = H_CUM + N_PT - 1   # the reversal candidate's integrals (same order)
+HEAD = H_CAND + N_PT - 1
 #: Reversal-stack capacity per cell. Rainflow ranges on the stack strictly decrease, so a SOC
 #: profile needs more than this many nested, ever-smaller oscillations to overflow; on overflow
-#: the oldest range is counted as a half cycle (counted in ``H_OVERFLOW``).
+#: the oldest range is counted as a half cycle (``H_OVERFLOW``).
 STACK = 64
 
 BIG = 1e300
 QR_MAX = 1e12
+EXP_MAX = 700.0
 
 
 def state_length(n_states: int, stack: int = STACK) -> int:
     """Length of one cell's state vector for a model with ``n_states`` states."""
-    return HEAD + n_states + 5 * stack
+    return HEAD + n_states + N_PT * (stack + 1)
 
 
-# ============================================================================================
-# helpers
-# ============================================================================================
+def new_model(settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
+              group_i, group_f) -> Model:
+    """A :class:`Model` with contiguous arrays of the types the kernels are compiled for."""
+    f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    i = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    return Model(f(settings), f(ocv), f(ua), i(state_i), f(state_f), i(expr_i), f(expr_f), i(prod_i),
+                 f(prod_f), i(term_i), f(term_f), i(group_i), f(group_f))
 
 
-@hot
+# ================================================================================================
+# leaves (small, inlined)
+# ================================================================================================
+
+
+@helper(inline="always")
 def _exp(x):
-    # exp that saturates instead of overflowing to inf
-    if x > 700.0:
-        x = 700.0
-    return math.exp(x)
+    """exp that saturates instead of overflowing to inf."""
+    return math.exp(x if x < EXP_MAX else EXP_MAX)
 
 
-@hot
+@helper(inline="always")
 def _table(table, x):
     """Linear interpolation on a uniform grid over [0, 1], clamped at the ends."""
     n = table.shape[0]
@@ -176,180 +190,123 @@ def _table(table, x):
     if x >= 1.0:
         return table[n - 1]
     pos = x * (n - 1)
-    j = int(pos)
-    if j >= n - 1:
-        j = n - 2
+    j = min(int(pos), n - 2)
     w = pos - j
     return table[j] + w * (table[j + 1] - table[j])
 
 
-@hot
-def _term(code, x, T, cf, i):
-    if code == 0:
-        return 1.0
-    if code == 1:
-        z = x - cf[i, 4]
-        return cf[i, 0] + z * (cf[i, 1] + z * (cf[i, 2] + z * cf[i, 3]))
-    if code == 2:
-        return _exp(cf[i, 0] * (x - cf[i, 1]))
-    if code == 3:
-        if x <= 0.0:
-            return 0.0
-        return _exp(cf[i, 0] / x + cf[i, 1])
-    if code == 4:
-        b = x if x > cf[i, 1] else cf[i, 1]
-        if b <= 0.0:
-            if cf[i, 0] > 0.0:
-                return 0.0
-            if cf[i, 0] == 0.0:
-                return 1.0
-            return BIG
-        return b ** cf[i, 0]
-    if code == 5:
-        if T <= 0.0:
-            return 0.0
-        return _exp(cf[i, 0] * (x / T - cf[i, 1]))
-    if code == 6:
-        b = x if x > 0.0 else 0.0
-        inner = _exp(cf[i, 1] * b ** cf[i, 2])
-        return _exp(cf[i, 0] * inner)
-    if code == 7:
-        return cf[i, 0] + cf[i, 1] * (T - cf[i, 2]) * x
-    if code == 8:
-        # piecewise linear through (c0, c4), (c1, c5), (c2, c6), (c3, c7), clamped at the ends
-        if x <= cf[i, 0]:
-            return cf[i, 4]
-        for j in range(3):
-            if x <= cf[i, j + 1]:
-                w = cf[i, j + 1] - cf[i, j]
-                if w <= 0.0:
-                    return cf[i, j + 5]
-                return cf[i, j + 4] + (x - cf[i, j]) * (cf[i, j + 5] - cf[i, j + 4]) / w
-        return cf[i, 7]
-    return 0.0
-
-
-@hot
+@helper(inline="always")
 def _pow_floor(x, e, floor):
     """max(x, floor)^e without NaN: a non-positive base gives 0, 1 or BIG by the sign of e."""
     b = x if x > floor else floor
-    if b <= 0.0:
-        if e > 0.0:
-            return 0.0
-        if e == 0.0:
-            return 1.0
-        return BIG
     if e == 0.0:
         return 1.0
-    v = b ** e
-    if v > BIG:
-        v = BIG
-    return v
+    if b <= 0.0:
+        return 0.0 if e > 0.0 else BIG
+    return min(b ** e, BIG)
 
 
-@hot
-def _exp_powprod(x, w, cf, i):
-    """Term 9: exp(c0 max(x, c4)^c1 max(w, c5)^c2), two stressors inside one exponential."""
-    if cf[i, 0] == 0.0:
-        return 1.0
-    return _exp(cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5])))
-
-
-@hot
-def _clip_pow(e, total, expr_f):
-    """Expression ``e``'s sum of products clipped to [lo, hi] and raised to its power."""
-    lo = expr_f[e, 0]
-    hi = expr_f[e, 1]
-    if not (total >= lo):  # also catches NaN
-        total = lo
-    if total > hi:
-        total = hi
-    pw = expr_f[e, 2]
-    if pw != 1.0:
-        if total > 0.0:
-            total = total ** pw
-            if total > BIG:
-                total = BIG
-        elif pw > 0.0:
-            total = 0.0
-        else:
-            total = BIG
-    return total
-
-
-@hot
-def _term_at(i, stress, term_i, term_f):
-    """Value of term ``i`` under ``stress``."""
-    if term_i[i, 0] == 9:
-        return _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
-    return _term(term_i[i, 0], stress[term_i[i, 1]], stress[0], term_f, i)
-
-
-#: ``_term_at`` as a called function: ``_expr_reused`` is inlined in several places, and
-#: inlining every term code there made the kernel compile a third longer (it inlines POLY only)
-_term_call = helper(getattr(_term_at, "py_func", _term_at), borrows=True)
-
-
-@hot
-def _expr_reused(e, stress, expr_i, expr_f, prod_i, term_i, term_f, tval, tvar):
-    """``_expr(..., tmode=2)`` inlined: expression ``e`` from the stored products ``tval`` and
-    only the terms with ``tvar[i] != 0``. A cycle state whose rate reads a C-rate that scales
-    with capacity evaluates this once per reused cycle: as a call it cost a tenth of a repeated
-    LFP profile's time (LFP 250 Ah fleet, 68 -> 61 ms)."""
-    total = 0.0
-    nt = term_i.shape[0]
-    for j in range(expr_i[e, 0], expr_i[e, 1]):
-        v = tval[j]
-        if tvar[nt + j] != 0.0:
-            for i in range(prod_i[j, 0], prod_i[j, 1]):
-                if tvar[i] == 0.0:
-                    continue
-                if term_i[i, 0] == 1:  # POLY, the usual form of a C-rate factor
-                    z = stress[term_i[i, 1]] - term_f[i, 4]
-                    v *= term_f[i, 0] + z * (term_f[i, 1] + z * (term_f[i, 2] + z * term_f[i, 3]))
-                else:
-                    v *= _term_call(i, stress, term_i, term_f)
-        total += v
-    return _clip_pow(e, total, expr_f)
+# ================================================================================================
+# expressions (the one evaluator)
+# ================================================================================================
 
 
 @helper(borrows=True)
-def _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar, tmode):
-    """Value of expression ``e`` under ``stress``, with a cache of product values ``tval`` (one
-    per product) by ``tmode``: 0 evaluate; 1 evaluate and store each product's coefficient times
-    its terms with ``tvar[i] == 0`` (terms whose stressors repeat; see ``_cycle_states``); 2 take
-    that stored part and multiply in only the other terms, of the products with
-    ``tvar[n_terms + j] != 0``."""
+def _product(j, stress, m):
+    """Product ``j``: its coefficient times its terms under ``stress``. Exponential terms add
+    their arguments, and the product takes one exponential of the sum."""
+    v = m.prod_f[j]
+    la = 0.0
+    T = stress[S_T]
+    cf = m.term_f
+    for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
+        code = m.term_i[i, TI_CODE]
+        x = stress[m.term_i[i, TI_STRESSOR]]
+        if code == T_CONST:
+            continue
+        if code == T_POLY:
+            z = x - cf[i, 4]
+            v *= cf[i, 0] + z * (cf[i, 1] + z * (cf[i, 2] + z * cf[i, 3]))
+        elif code == T_EXP:
+            la += cf[i, 0] * (x - cf[i, 1])
+        elif code == T_ARRHENIUS:
+            if x <= 0.0:
+                return 0.0
+            la += cf[i, 0] / x + cf[i, 1]
+        elif code == T_POWER:
+            v *= _pow_floor(x, cf[i, 0], cf[i, 1])
+        elif code == T_EXP_OVER_T:
+            if T <= 0.0:
+                return 0.0
+            la += cf[i, 0] * (x / T - cf[i, 1])
+        elif code == T_EXP_EXP:
+            la += cf[i, 0] * _exp(cf[i, 1] * _pow_floor(x, cf[i, 2], 0.0))
+        elif code == T_LINEAR_T:
+            v *= cf[i, 0] + cf[i, 1] * (T - cf[i, 2]) * x
+        elif code == T_TABLE4:
+            if x <= cf[i, 0]:
+                v *= cf[i, 4]
+            elif x >= cf[i, 3]:
+                v *= cf[i, 7]
+            else:
+                for s in range(3):
+                    if x <= cf[i, s + 1]:
+                        w = cf[i, s + 1] - cf[i, s]
+                        if w <= 0.0:
+                            v *= cf[i, s + 5]
+                        else:
+                            v *= cf[i, s + 4] + (x - cf[i, s]) * (cf[i, s + 5] - cf[i, s + 4]) / w
+                        break
+        elif code == T_EXP_POWPROD:
+            if cf[i, 0] != 0.0:
+                w = stress[int(cf[i, 3])]
+                la += cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5]))
+        elif code == T_SKEWNORM:
+            z = (x - cf[i, 2]) / cf[i, 1]
+            la -= 0.5 * z * z
+            v *= 0.7978845608028654 * 0.5 * math.erfc(-cf[i, 0] * z * 0.7071067811865476)  # 2/sqrt(2 pi) Phi
+        elif code == T_SIGMOID:
+            v *= 2.0 * cf[i, 0] * (0.5 - 1.0 / (1.0 + _exp(_pow_floor(cf[i, 1] * x, cf[i, 2], 0.0))))
+    if v == 0.0:
+        return 0.0
+    return v * _exp(la)
+
+
+@helper(borrows=True)
+def _raw(e, stress, m):
+    """Expression ``e``'s sum of products under ``stress``, before its clip and power."""
     total = 0.0
-    nt = term_i.shape[0]
-    for j in range(expr_i[e, 0], expr_i[e, 1]):
-        if tmode == 2:
-            v = tval[j]
-            if tvar[nt + j] == 0.0:
-                total += v
-                continue
+    for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
+        total += _product(j, stress, m)
+    return total
+
+
+@helper(inline="always")
+def _finish(e, total, m):
+    """An expression's sum of products clipped to [lo, hi] and raised to its power."""
+    lo = m.expr_f[e, EF_LO]
+    if not (total >= lo):  # also catches NaN
+        total = lo
+    total = min(total, m.expr_f[e, EF_HI])
+    pw = m.expr_f[e, EF_POW]
+    if pw != 1.0:
+        if total > 0.0:
+            total = min(total ** pw, BIG)
         else:
-            v = prod_f[j]
-        part = v
-        for i in range(prod_i[j, 0], prod_i[j, 1]):
-            if tmode == 2 and tvar[i] == 0.0:
-                continue
-            w = _term_at(i, stress, term_i, term_f)
-            v *= w
-            if tmode == 1 and tvar[i] == 0.0:
-                part *= w
-        if tmode == 1:
-            tval[j] = part
-        total += v
-    return _clip_pow(e, total, expr_f)
+            total = 0.0 if pw > 0.0 else BIG
+    return total
 
 
-@hot
+# ================================================================================================
+# degradation states
+# ================================================================================================
+
+
+@helper(inline="always")
 def _sigmoid_w(y, aux, p):
-    """SIGMOID state: its scaled virtual time w = k x_eq = z^(1/p), where y = y_inf tanh(z/2)
-    (= 2 y_inf (1/2 - 1/(1 + exp(z)))) and ``aux`` = y_inf; -1 when y is at or beyond y_inf.
-    atanh keeps full relative precision for small y, where the published form's
-    log((1 + r)/(1 - r)) loses digits (see ``_sigmoid_y``)."""
+    """SIGMOID scaled virtual time w = k x_eq = z^(1/p), where y = y_inf tanh(z/2) (the same as
+    2 y_inf (1/2 - 1/(1 + exp(z)))); -1 when y is at or beyond y_inf. atanh keeps full precision
+    for small y, where log((1 + r)/(1 - r)) loses digits."""
     ratio = y / aux
     if ratio >= 1.0:
         return -1.0
@@ -358,1489 +315,835 @@ def _sigmoid_w(y, aux, p):
     return (2.0 * math.atanh(ratio)) ** (1.0 / p)
 
 
-@hot
-def _sigmoid_y(w, store, aux, p):
-    """SIGMOID state value at scaled virtual time ``w``, never behind the present value ``store``
-    (rounding near saturation must not step backwards)."""
-    h = 0.5 * w ** p
-    if h < 0.02:  # tanh h by its series: exact to rounding here, where 1 - 2/(1 + e^2h) is not
-        h2 = h * h
-        t = h * (1.0 + h2 * (-1.0 / 3.0 + h2 * (2.0 / 15.0 + h2 * (-17.0 / 315.0
-                                                          + h2 * (62.0 / 2835.0)))))
-    else:  # math.tanh is several times slower than exp
-        if h > 350.0:
-            h = 350.0
-        t = 1.0 - 2.0 / (1.0 + math.exp(2.0 * h))
-    y = aux * t
-    if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
-        y = store
-    return y
-
-
-@hot
+@helper(borrows=True)
 def _advance(stype, store, k, dx, p, aux):
-    """Advance one state's stored value by the exact virtual-time update.
-
-    ``store`` is u = y^(1/p) for POWER and y otherwise; returns the new stored value.
-    """
+    """Advance one state's stored value (u = y^(1/p) for POWER, y otherwise) by the exact
+    virtual-time update over driver increment ``dx``; returns the new stored value."""
     if dx <= 0.0 or k <= 0.0:
         return store
-    if stype == 0:  # POWER: u += k^(1/p) dx
-        if p == 1.0:
-            g = k
-        else:
-            g = k ** (1.0 / p)
-        u = store + g * dx
-        if u > BIG:
-            u = BIG
-        return u
-    if stype == 1:  # SIGMOID y = 2 yinf (1/2 - 1/(1+exp((k x)^p)))
+    if stype == ST_POWER:
+        g = k if p == 1.0 else k ** (1.0 / p)
+        return min(store + g * dx, BIG)
+    if stype == ST_SIGMOID:
         if aux == 0.0 or p <= 0.0:
             return store
         w = _sigmoid_w(store, aux, p)
         if w < 0.0:
             return store
-        return _sigmoid_y(w + k * dx, store, aux, p)
-    if stype == 2:  # EXP_RELAX y = yinf (1 - exp(-k x))
+        h = 0.5 * (w + k * dx) ** p
+        if h < 0.02:  # tanh by its series: exact to rounding, where 1 - 2/(1 + e^2h) is not
+            h2 = h * h
+            t = h * (1.0 + h2 * (-1.0 / 3.0 + h2 * (2.0 / 15.0 + h2 * (-17.0 / 315.0 + h2 * (62.0 / 2835.0)))))
+        else:
+            t = 1.0 - 2.0 / (1.0 + math.exp(min(2.0 * h, EXP_MAX)))
+        y = aux * t
+        return max(y, store) if aux > 0.0 else min(y, store)
+    if stype == ST_EXP_RELAX:
         if aux == 0.0:
             return store
         ratio = store / aux
         if ratio >= 1.0:
             return store
-        x_eq = 0.0
-        if ratio > 0.0:
-            x_eq = -math.log(1.0 - ratio) / k
+        x_eq = -math.log(1.0 - ratio) / k if ratio > 0.0 else 0.0
         y = aux * (1.0 - math.exp(-k * (x_eq + dx)))
-        if (aux > 0.0 and y < store) or (aux < 0.0 and y > store):
-            y = store
-        return y
-    # POWER_VAR y = k x^p, p from an expression (passed in as p)
+        return max(y, store) if aux > 0.0 else min(y, store)
+    # ST_POWER_VAR: y = k x^p with p from an expression
     if p <= 0.0:
         return store
-    x_eq = 0.0
-    if store > 0.0:
-        x_eq = (store / k) ** (1.0 / p)
-    y = k * (x_eq + dx) ** p
-    if y > BIG:
-        y = BIG
-    if y < store:
-        y = store
-    return y
+    x_eq = (store / k) ** (1.0 / p) if store > 0.0 else 0.0
+    return max(min(k * (x_eq + dx) ** p, BIG), store)
 
 
-@hot
+@helper(borrows=True)
+def _euler(stype, y0, k, dx, p, aux):
+    """BLAST-Lite's forward-Euler update of one state's value y over driver increment ``dx``
+    (its ``_update_power_state``, ``_update_sigmoid_state``, ``_update_exponential_relax_state``:
+    the slope of the trajectory at the equivalent driver value of y0, times dx; from y0 = 0 the
+    closed form); returns the new y. Where BLAST-Lite's formulas give NaN (k <= 0, a sigmoid at or
+    beyond its plateau) the state stays."""
+    if dx <= 0.0 or k <= 0.0:
+        return y0
+    if stype == ST_POWER or stype == ST_POWER_VAR:
+        if p <= 0.0:
+            return y0
+        if y0 <= 0.0:
+            return min(k * dx ** p, BIG)
+        return min(y0 + k * p * (y0 / k) ** ((p - 1.0) / p) * dx, BIG)
+    if stype == ST_SIGMOID:
+        if aux <= 0.0 or p <= 0.0:
+            return y0
+        if y0 <= 0.0:
+            return 2.0 * aux * (0.5 - 1.0 / (1.0 + _exp((k * dx) ** p)))
+        arg = -(2.0 * aux / (y0 - aux)) - 1.0
+        if not (arg > 1.0):
+            return y0
+        x_inv = math.log(arg) ** (1.0 / p) / k
+        z = (k * x_inv) ** p
+        w = math.exp(-z)  # exp(z) / (exp(z) + 1)^2 = w / (1 + w)^2
+        return y0 + 2.0 * aux * p * z * (w / ((1.0 + w) * (1.0 + w))) / x_inv * dx
+    # ST_EXP_RELAX: dy/dx = k y_inf^2 / (y_inf - y), never negative
+    if aux == y0:
+        return y0
+    return y0 + max(k * aux * aux / (aux - y0), 0.0) * dx
+
+
+@helper(inline="always")
 def _value(stype, store, p):
-    """State value y from the stored value."""
-    if stype == 0:
+    """State value y from its stored value."""
+    if stype == ST_POWER:
         if store <= 0.0:
             return 0.0
-        if p == 1.0:
-            return store
-        y = store ** p
-        if y > BIG:
-            y = BIG
-        return y
+        return store if p == 1.0 else min(store ** p, BIG)
     return store
 
 
-@hot
-def _update_states(dx_time, dx_efc, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i,
-                   prod_f, term_i, term_f, pre):
-    """Advance every step-driven state (time, step throughput) over one profile step.
-
-    A state with ``pre[s] != 0`` is skipped: the caller advances it as ``u += g dx`` with its
-    increment coefficient g = k^(1/p) precomputed by ``_power_coef`` for this step's stress (the
-    same number).
-
-    The expressions (k, y_inf, variable exponent) are evaluated here in a loop rather than by a
-    call of ``_expr``: each inlined call would bind its seven arrays again in every step. Measured
-    on materialised profiles (40 cells, 3 years hourly; the same numbers either way): taking the
-    POWER fast path through the inlined ``_power_coef`` doubled the time (Kokam 0.055 -> 0.105 s,
-    LFP 250 Ah 0.033 -> 0.066 s), and the clip through ``_clip_pow`` cost about 4 %.
-    """
-    ns = state_i.shape[0]
-    T = stress[0]
-    for s in range(ns):
-        drv = state_i[s, 1]
-        if drv == 0:
-            dx = dx_time * state_f[s, 1]
-        elif drv == 1:
-            dx = dx_efc * state_f[s, 1]
-        else:
-            continue
-        if dx <= 0.0:
-            continue
-        if pre[s] != 0.0:
-            continue  # advanced by the caller with its precomputed coefficient
-        stype = state_i[s, 0]
-        e0 = state_i[s, 3]
-        if stype == 0 and expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0:
-            # Fast path, POWER state whose k is one product: u += k^(1/p) dx with
-            # k^(1/p) = exp(log k / p) and log k summed term by term (exponential terms contribute
-            # their argument), one exp per state and step instead of one per term plus a power.
-            # Same number as the general path; a product <= 0 or above hi falls back to it.
-            j = expr_i[e0, 0]
-            c = prod_f[j] * mult[s]
-            ok = c > 0.0
-            logk = 0.0
-            if ok:
-                logk = math.log(c)
-                for i in range(prod_i[j, 0], prod_i[j, 1]):
-                    code = term_i[i, 0]
-                    x = stress[term_i[i, 1]]
-                    if code == 0:
-                        continue
-                    if code == 2:
-                        logk += term_f[i, 0] * (x - term_f[i, 1])
-                    elif code == 3 and x > 0.0:
-                        logk += term_f[i, 0] / x + term_f[i, 1]
-                    elif code == 5 and T > 0.0:
-                        logk += term_f[i, 0] * (x / T - term_f[i, 1])
-                    else:
-                        if code == 9:
-                            v = _exp_powprod(x, stress[int(term_f[i, 3])], term_f, i)
-                        else:
-                            v = _term(code, x, T, term_f, i)
-                        if v > 0.0:
-                            logk += math.log(v)
-                        else:
-                            ok = False
-                            break
-            if ok and logk <= math.log(expr_f[e0, 1] * mult[s]) and expr_f[e0, 0] <= 0.0:
-                if dx > 0.0:
-                    a = logk / state_f[s, 0]
-                    if a > 700.0:
-                        a = 700.0
-                    u = st[HEAD + s] + math.exp(a) * dx
-                    if u > BIG:
-                        u = BIG
-                    st[HEAD + s] = u
-                continue
-        k = 0.0
-        p = state_f[s, 0]
-        aux = 0.0
-        for slot in range(3):
-            e = state_i[s, 3 + slot]
-            if e < 0 or (slot == 2 and not (stype == 3 or stype == 1)):
-                continue
-            # ---- expression e (same arithmetic as _expr) ----
-            total = 0.0
-            for j in range(expr_i[e, 0], expr_i[e, 1]):
-                v = prod_f[j]
-                for i in range(prod_i[j, 0], prod_i[j, 1]):
-                    if term_i[i, 0] == 9:
-                        v *= _exp_powprod(stress[term_i[i, 1]], stress[int(term_f[i, 3])], term_f, i)
-                    else:
-                        v *= _term(term_i[i, 0], stress[term_i[i, 1]], T, term_f, i)
-                total += v
-            lo = expr_f[e, 0]
-            hi = expr_f[e, 1]
-            if not (total >= lo):  # also catches NaN
-                total = lo
-            if total > hi:
-                total = hi
-            pw = expr_f[e, 2]
-            if pw != 1.0:
-                if total > 0.0:
-                    total = total ** pw
-                    if total > BIG:
-                        total = BIG
-                elif pw > 0.0:
-                    total = 0.0
-                else:
-                    total = BIG
-            # ---------------------------------------------------
-            if slot == 0:
-                k = total * mult[s]
-            elif slot == 1:
-                aux = total
-            else:
-                p = total
-        st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
-
-
-@hot
-def _power_logs(s, mult, state_i, expr_i, expr_f, prod_f):
-    """The per-cell constants of POWER state ``s``'s fast path in ``_power_coef``: (log of its
-    coefficient, log of its upper clip), both times the cell's multiplier ``mult[s]``; the first
-    is NaN where the fast path does not apply (k not one product, a power applied, a positive
-    lower clip, or a coefficient <= 0)."""
-    e0 = state_i[s, 3]
-    if expr_i[e0, 1] - expr_i[e0, 0] == 1 and expr_f[e0, 2] == 1.0 and expr_f[e0, 0] <= 0.0:
-        c = prod_f[expr_i[e0, 0]] * mult[s]
-        if c > 0.0:
-            return math.log(c), math.log(expr_f[e0, 1] * mult[s])
-    return np.nan, 0.0
-
-
-@hot
-def _fast_power(s, mult, state_i, expr_i, expr_f, prod_f):
-    """Whether POWER state ``s`` takes the log-sum fast path of ``_power_coef``."""
-    logc, _loghi = _power_logs(s, mult, state_i, expr_i, expr_f, prod_f)
-    return logc == logc
-
-
-@hot
-def _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                term_i, term_f, tval, tvar, tmode):
-    """Increment coefficient g = k^(1/p) of POWER state ``s`` under ``stress``: the state update
-    is ``u += g dx`` (0 when k <= 0). ``logc, loghi`` from ``_power_logs``. Same arithmetic as the
-    fast path of ``_update_states``, which keeps its own inlined copy: advancing the step states
-    through ``_state_coefs`` instead measured 1.7-2x slower on materialised profiles (40 cells, 3
-    years hourly: Kokam 0.053 -> 0.091 s, LFP 250 Ah 0.030 -> 0.054 s)."""
-    T = stress[0]
-    e0 = state_i[s, 3]
-    p = state_f[s, 0]
-    if logc == logc:
-        # k^(1/p) = exp(log k / p), log k summed term by term (exponential terms contribute their
-        # argument); a product <= 0 or above the upper clip falls back to the general path
-        j = expr_i[e0, 0]
-        ok = True
-        logk = logc
-        for i in range(prod_i[j, 0], prod_i[j, 1]):
-            code = term_i[i, 0]
-            x = stress[term_i[i, 1]]
-            if code == 0:
-                continue
-            if code == 2:
-                logk += term_f[i, 0] * (x - term_f[i, 1])
-            elif code == 3 and x > 0.0:
-                logk += term_f[i, 0] / x + term_f[i, 1]
-            elif code == 5 and T > 0.0:
-                logk += term_f[i, 0] * (x / T - term_f[i, 1])
-            else:
-                if code == 9:
-                    v = _exp_powprod(x, stress[int(term_f[i, 3])], term_f, i)
-                else:
-                    v = _term(code, x, T, term_f, i)
-                if v > 0.0:
-                    logk += math.log(v)
-                else:
-                    ok = False
-                    break
-        if ok and logk <= loghi:
-            a = logk / p
-            if a > 700.0:
-                a = 700.0
-            return math.exp(a)
-    # a state recorded on the fast path stored no products: evaluate it in full
-    k = _expr(e0, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar,
-              0 if logc == logc else tmode) * mult[s]
-    if k <= 0.0:
-        return 0.0
-    if p == 1.0:
-        return k
-    return k ** (1.0 / p)
+@helper(inline="always")
+def _bound(st, s, m):
+    """Keep state ``s``'s stored value at or below its bound (``SF_MAX``: 1 for a loss fraction)."""
+    if st[HEAD + s] > m.state_f[s, SF_MAX]:
+        st[HEAD + s] = m.state_f[s, SF_MAX]
+        st[H_SATURATED] += 1.0
 
 
 @helper(borrows=True)
-def _uses_stressor(e, which, expr_i, prod_i, term_i, term_f):
-    """Whether expression ``e`` reads stressor ``which``."""
-    for j in range(expr_i[e, 0], expr_i[e, 1]):
-        for i in range(prod_i[j, 0], prod_i[j, 1]):
-            if term_i[i, 0] == 0:
-                continue
-            if term_i[i, 1] == which:
-                return True
-            if term_i[i, 0] == 9 and int(term_f[i, 3]) == which:
-                return True
-            if (term_i[i, 0] == 5 or term_i[i, 0] == 7) and which == 0:
-                return True
-    return False
+def _advance_state(st, s, dx, stress, mult, m):
+    """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
+    if dx <= 0.0:
+        return
+    k = _finish(m.state_i[s, SI_EK], _raw(m.state_i[s, SI_EK], stress, m), m) * mult[s]
+    aux = 0.0
+    p = m.state_f[s, SF_P]
+    stype = m.state_i[s, SI_TYPE]
+    if m.state_i[s, SI_EAUX] >= 0:
+        e = m.state_i[s, SI_EAUX]
+        aux = _finish(e, _raw(e, stress, m), m)
+    if m.state_i[s, SI_EP] >= 0:
+        e = m.state_i[s, SI_EP]
+        p = _finish(e, _raw(e, stress, m), m)
+    st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
+    _bound(st, s, m)
 
 
-@hot
+@helper(borrows=True)
+def _combine(st, m, gval):
+    """Relative capacity q and resistance r from the states; fills the group values ``gval``."""
+    ng = m.group_i.shape[0]
+    for g in range(ng):
+        gval[g] = m.group_f[g, GF_OFFSET]
+    for s in range(m.state_i.shape[0]):
+        y = _value(m.state_i[s, SI_TYPE], st[HEAD + s], m.state_f[s, SF_P])
+        gval[m.state_i[s, SI_GROUP]] += m.state_f[s, SF_SIGN] * y
+    for g in range(ng):
+        if m.group_i[g, GI_KIND] == G_INVERSE:
+            gval[g] = m.group_f[g, GF_C0] + m.group_f[g, GF_C1] / max(gval[m.group_i[g, GI_REF]], 1e-6)
+    q = 1.0
+    r = 1.0
+    first_q = True
+    first_r = True
+    cap_min = m.settings[SET_CAP_MIN] != 0.0
+    res_max = m.settings[SET_RES_MAX] != 0.0
+    for g in range(ng):
+        v = gval[g]
+        if m.group_i[g, GI_TARGET] == G_CAPACITY:
+            if cap_min:
+                q = v if (first_q or v < q) else q
+            else:
+                q += v - m.group_f[g, GF_OFFSET]
+            first_q = False
+        else:
+            if res_max:
+                r = v if (first_r or v > r) else r
+            else:
+                r += v - m.group_f[g, GF_OFFSET]
+            first_r = False
+    q = min(q, QR_MAX) if q >= 0.0 else 0.0
+    r = min(r, QR_MAX) if r >= 0.0 else 0.0
+    return q, r
+
+
+@helper(borrows=True)
+def _record(st, c, k, t, m, rec, gval):
+    """Output row ``k`` of cell ``c`` at time ``t``."""
+    q, r = _combine(st, m, gval)
+    rec.t[c, k] = t
+    rec.q[c, k] = q
+    rec.r[c, k] = r
+    rec.efc[c, k] = st[H_EFC]
+    for s in range(m.state_i.shape[0]):
+        rec.y[c, k, s] = _value(m.state_i[s, SI_TYPE], st[HEAD + s], m.state_f[s, SF_P])
+    for g in range(m.group_i.shape[0]):
+        rec.g[c, k, g] = gval[g]
+
+
+@helper(inline="always")
 def _track(stress, smin, smax, first, last):
     for i in range(first, last):
-        v = stress[i]
-        if v < smin[i]:
-            smin[i] = v
-        if v > smax[i]:
-            smax[i] = v
+        smin[i] = min(smin[i], stress[i])
+        smax[i] = max(smax[i], stress[i])
 
 
-#: Cycle-coefficient cache. A rainflow cycle between the same two samples of a repeated profile
-#: (sample ids: ``C_SID``; its start sample within the period and the samples it spans form the
-#: key) has the same stress in every repetition. ``cinfo`` (int64, length ``C_SID + STACK``): 1
-#: when the cache is on, samples per period, slots filled, then the sample id of each point on
-#: the rainflow stack (-1: the call's first sample or an earlier call's point, never cached).
-#: ``cache`` (slots, n_states + 1, 3): per slot the coefficients of each state, and in row
-#: n_states the key (start sample, samples spanned, 1 when filled); open addressing.
-C_ON, C_PERIOD, C_FILL, C_SID = range(4)
+# ================================================================================================
+# the rainflow stack (ASTM E1049-85 5.4.4, as the rainflow package)
+# ================================================================================================
+# Use: ``_feed`` each sample; when it confirms a reversal, ``_rf_append`` its point and take the
+# cycles it closes from ``_rf_next`` until it returns i1 < 0; at the end of a series
+# ``_last_point`` is appended the same way and the residue is the points' consecutive pairs.
 
 
 @helper(borrows=True)
-def _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
-                 term_f, tval, tvar, tmode):
-    """Rate coefficients of state ``s`` under ``stress``: (k, y_inf, exponent), where k is the
-    increment coefficient g = k^(1/p) for a POWER state (the number ``_advance`` would use).
-    ``tval, tvar, tmode``: the product-value cache of ``_expr``."""
-    stype = state_i[s, 0]
-    p = state_f[s, 0]
-    if stype == 0:
-        logc, loghi = _power_logs(s, mult, state_i, expr_i, expr_f, prod_f)
-        return _power_coef(s, stress, mult, logc, loghi, state_i, state_f, expr_i, expr_f, prod_i,
-                           prod_f, term_i, term_f, tval, tvar, tmode), 0.0, p
-    k = 0.0
-    aux = 0.0
-    for slot in range(3):  # k, y_inf, exponent: one _expr call site
-        e = state_i[s, 3 + slot]
-        if e < 0 or (slot == 2 and not (stype == 3 or stype == 1)):
-            continue
-        v = _expr(e, stress, expr_i, expr_f, prod_i, prod_f, term_i, term_f, tval, tvar, tmode)
-        if slot == 0:
-            k = v * mult[s]
-        elif slot == 1:
-            aux = v
-        else:
-            p = v
-    return k, aux, p
-
-
-@hot
-def _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                  term_i, term_f, coef, cmask, use, rec, tval, tvar, carry):
-    """Advance the cycle-driven states over one rainflow (half) cycle of weight ``count`` and
-    throughput ``thr`` [range x capacity basis].
-
-    ``coef`` (n_states, 3) and ``tval`` (n_products) are this cycle's rows of the coefficient and
-    product-value caches. With ``use`` (the cycle repeats one recorded before) a state with
-    ``cmask[s] != 0`` takes its coefficients from ``coef``, and the others evaluate their
-    expressions with the recorded values of the terms whose stressors repeat (``tvar[i] == 0``);
-    with ``rec`` both caches are filled. ``carry`` (n_states, 4): per SIGMOID state the scaled
-    virtual time w of its last advance, the value y it gave, and the y_inf and exponent used.
-    """
-    tmode = 2 if use else (1 if rec else 0)
-    for s in range(state_i.shape[0]):
-        drv = state_i[s, 1]
-        if drv == 2:
-            dx = count * thr * state_f[s, 1]
-        elif drv == 3:
-            dx = count * state_f[s, 1]
-        else:
-            continue
-        if dx <= 0.0:
-            continue
-        if use and cmask[s] != 0.0:
-            k = coef[s, 0]
-            aux = coef[s, 1]
-            p = coef[s, 2]
-        elif use and state_i[s, 0] == 0 and not _fast_power(s, mult, state_i, expr_i, expr_f,
-                                                             prod_f):
-            # POWER state off the log-sum fast path (so its products were stored): increment
-            # coefficient g = k^(1/p)
-            p = state_f[s, 0]
-            aux = 0.0
-            k = _expr_reused(state_i[s, 3], stress, expr_i, expr_f, prod_i, term_i, term_f, tval,
-                             tvar) * mult[s]
-            if k <= 0.0:
-                k = 0.0
-            elif p != 1.0:
-                k = k ** (1.0 / p)
-        else:
-            k, aux, p = _state_coefs(s, stress, mult, state_i, state_f, expr_i, expr_f, prod_i,
-                                     prod_f, term_i, term_f, tval, tvar, tmode)
-            if rec:
-                coef[s, 0] = k
-                coef[s, 1] = aux
-                coef[s, 2] = p
-        stype = state_i[s, 0]
-        if stype == 0:  # POWER: k is the increment coefficient g
-            if k > 0.0:
-                u = st[HEAD + s] + k * dx
-                if u > BIG:
-                    u = BIG
-                st[HEAD + s] = u
-        elif stype == 1 and k > 0.0 and aux != 0.0 and p > 0.0:
-            # SIGMOID: its scaled virtual time is carried from its last advance while y_inf and
-            # p stay the same (_advance's update to rounding, without a logarithm and a power)
-            y = st[HEAD + s]
-            if carry[s, 1] == y and carry[s, 2] == aux and carry[s, 3] == p:
-                w = carry[s, 0]
-            else:
-                w = _sigmoid_w(y, aux, p)
-            if w >= 0.0:
-                w += k * dx
-                y = _sigmoid_y(w, y, aux, p)
-                st[HEAD + s] = y
-                carry[s, 0] = w
-                carry[s, 1] = y
-                carry[s, 2] = aux
-                carry[s, 3] = p
-        else:
-            st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
-
-
-@hot
-def _cycle(st, base_v, i1, i2, count, stress, mult, settings, ocv, ua, state_i, state_f, expr_i,
-           expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache,
-           tvar, carry):
-    """Apply one rainflow (half) cycle between stack points i1 and i2 to the cycle states."""
-    x1 = st[base_v + i1]
-    x2 = st[base_v + i2]
-    nstk = STACK
-    t1 = st[base_v + nstk + i1]
-    t2 = st[base_v + nstk + i2]
-    ct1 = st[base_v + 2 * nstk + i1]
-    ct2 = st[base_v + 2 * nstk + i2]
-    cc1 = st[base_v + 3 * nstk + i1]
-    cc2 = st[base_v + 3 * nstk + i2]
-    act = abs(st[base_v + 4 * nstk + i2] - st[base_v + 4 * nstk + i1])
-    rng = abs(x1 - x2)
-    dur = t2 - t1
-    if dur < 0.0:
-        dur = -dur
-    if dur > 0.0:
-        Tm = abs(ct2 - ct1) / dur
+def _feed(st, x, t, pt):
+    """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``); the
+    running integrals at ``H_CUM`` are the sample's. Returns True when a point must be pushed,
+    with that point in ``pt``: the series' first sample, or a confirmed reversal (the last
+    sample of a plateau)."""
+    nseen = st[H_NSEEN]
+    push = False
+    if nseen == 0.0:
+        st[H_RF_XLAST] = x
+        st[H_NSEEN] = 1.0
+        _last_point(st, pt)
+        return True
+    if nseen == 1.0:
+        st[H_RF_X] = x
+        st[H_RF_DLAST] = x - st[H_RF_XLAST]
+        st[H_NSEEN] = 2.0
     else:
-        Tm = Tnow
-    cr = 0.0
-    if act > 0.0:
-        cr = abs(cc2 - cc1) / act
+        st[H_NSEEN] = 3.0
+        xc = st[H_RF_X]
+        if x != xc:  # on a plateau the candidate moves to the plateau's last sample
+            d_next = x - xc
+            if st[H_RF_DLAST] * d_next < 0.0:
+                push = True
+                pt[P_X] = xc
+                for f in range(1, N_PT):
+                    pt[f] = st[H_CAND + f - 1]
+            st[H_RF_XLAST] = xc
+            st[H_RF_X] = x
+            st[H_RF_DLAST] = d_next
+    st[H_CAND] = t  # the present sample becomes the reversal candidate
+    for f in range(2, N_PT):
+        st[H_CAND + f - 1] = st[H_CUM + f - 1]
+    return push
+
+
+@helper(borrows=True)
+def _last_point(st, pt):
+    """The present sample as a stack point (SOC, time, running integrals)."""
+    pt[P_X] = st[H_SOC]
+    pt[P_T] = st[H_T]
+    for f in range(2, N_PT):
+        pt[f] = st[H_CUM + f - 1]
+
+
+@helper(borrows=True)
+def _rf_append(st, base, pt):
+    """Put point ``pt`` on the stack at ``st[base:]`` (it has room for one point beyond
+    ``STACK``: ``_rf_next`` then counts the oldest range as a half cycle)."""
+    n = int(st[H_NSTACK])
+    for f in range(N_PT):
+        st[base + f * (STACK + 1) + n] = pt[f]
+    st[H_NSTACK] = n + 1
+    st[H_RF_PENDING] = 0.0
+
+
+@helper(borrows=True)
+def _rf_pop(st, base, code):
+    """Remove the points of a counted cycle: 1 the oldest point (half cycle from the start),
+    2 the two points before the newest (full cycle)."""
+    n = int(st[H_NSTACK])
+    for f in range(N_PT):
+        off = base + f * (STACK + 1)
+        if code == 1:
+            for j in range(n - 1):
+                st[off + j] = st[off + j + 1]
+        else:
+            st[off + n - 3] = st[off + n - 1]
+    st[H_NSTACK] = n - 1 if code == 1 else n - 2
+
+
+@helper(borrows=True)
+def _rf_next(st, base):
+    """The next cycle the newest point closes: (i1, weight), the cycle of stack points i1 and
+    i1 + 1 with weight 0.5 (half) or 1; i1 = -1 when there is none. The points of the cycle
+    returned stay on the stack until this is called again."""
+    pend = st[H_RF_PENDING]
+    if pend != 0.0:
+        _rf_pop(st, base, int(pend))
+        st[H_RF_PENDING] = 0.0
+    n = int(st[H_NSTACK])
+    if n > STACK:  # full: the oldest range counts as a half cycle
+        st[H_OVERFLOW] += 1.0
+        st[H_RF_PENDING] = 1.0
+        return 0, 0.5
+    if n < 3:
+        return -1, 0.0
+    X = abs(st[base + n - 1] - st[base + n - 2])
+    Y = abs(st[base + n - 2] - st[base + n - 3])
+    if X < Y:
+        return -1, 0.0
+    if n == 3:  # Y holds the starting point
+        st[H_RF_PENDING] = 1.0
+        return 0, 0.5
+    st[H_RF_PENDING] = 2.0
+    return n - 3, 1.0
+
+
+@helper(inline="always")
+def _pt(st, base, i, field):
+    """Field ``field`` of stack point ``i``."""
+    return st[base + field * (STACK + 1) + i]
+
+
+@helper(borrows=True)
+def _cycle_stress(st, base, i1, stress, m, Tnow):
+    """Stress of the cycle of stack points i1, i1 + 1 (depth, SOC, temperature and C-rates
+    over its own segment); returns its range."""
+    i2 = i1 + 1
+    x1 = _pt(st, base, i1, P_X)
+    x2 = _pt(st, base, i2, P_X)
+    dur = abs(_pt(st, base, i2, P_T) - _pt(st, base, i1, P_T))
+    stress[S_T] = abs(_pt(st, base, i2, P_CT) - _pt(st, base, i1, P_CT)) / dur if dur > 0.0 else Tnow
     sm = 0.5 * (x1 + x2)
-    stress[0] = Tm
-    stress[1] = sm
-    if settings[4] != 0.0:
-        stress[2] = _table(ocv, sm)
-    if settings[5] != 0.0:
-        stress[3] = _table(ua, sm)
-    stress[4] = cr
-    stress[5] = rng
-    if rng > 0.0:  # a zero-range residue is no cycle: it stresses nothing
+    stress[S_SOC] = sm
+    stress[S_SOC_MEAN] = sm
+    if m.settings[SET_NEED_V] != 0.0:
+        stress[S_V] = _table(m.ocv, sm)
+    if m.settings[SET_NEED_UA] != 0.0:
+        stress[S_UA] = _table(m.ua, sm)
+    rests = m.settings[SET_CRATE_RESTS] != 0.0
+    for s_out, fc in ((S_CRATE, P_CC), (S_CHARGE, P_CCC), (S_DISCHARGE, P_CDC)):
+        moved = abs(_pt(st, base, i2, fc) - _pt(st, base, i1, fc))
+        span = dur if rests else abs(_pt(st, base, i2, fc + 1) - _pt(st, base, i1, fc + 1))
+        stress[s_out] = moved / span if span > 0.0 else 0.0
+    rng = abs(x1 - x2)
+    stress[S_DOD] = rng
+    stress[S_EFC_RATE] = 0.5 * rng * 86400.0 / dur if dur > 0.0 else 0.0
+    return rng
+
+
+@helper(borrows=True)
+def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
+    """Advance the cycle-driven states over the rainflow cycle of stack points i1, i1 + 1."""
+    rng = _cycle_stress(st, base, i1, stress, m, Tnow)
+    if rng > 0.0:  # a zero-range residue stresses nothing
         _track(stress, smin, smax, 0, N_STRESS)
-    thr = rng
-    if settings[7] != 0.0:
-        thr = rng * st[H_QF]  # cycle throughput against the nominal capacity
-    use = False
-    rec = False
-    row = 0
-    g1 = cinfo[C_SID + i1]
-    g2 = cinfo[C_SID + i2]
-    if cinfo[C_ON] != 0 and g1 >= 0 and g2 > g1:
-        a = g1 % cinfo[C_PERIOD]
-        d = g2 - g1
-        kr = cache.shape[1] - 1
-        mask = cache.shape[0] - 1
-        row = (a * 31 + d * 7919) & mask
-        while cache[row, kr, 2] != 0.0 and not (cache[row, kr, 0] == a and cache[row, kr, 1] == d):
-            row = (row + 1) & mask
-        if cache[row, kr, 2] != 0.0:
-            use = True
-            st[H_REUSED] += 1.0
-        elif 2 * (cinfo[C_FILL] + 1) <= cache.shape[0]:  # at most half full: probes end soon
-            rec = True
-            cache[row, kr, 0] = a
-            cache[row, kr, 1] = d
-            cache[row, kr, 2] = 1.0
-            cinfo[C_FILL] += 1
-    _cycle_states(count, thr, stress, st, mult, state_i, state_f, expr_i, expr_f, prod_i, prod_f,
-                  term_i, term_f, cache[row], cmask, use, rec, tcache[row], tvar, carry)
-    if count == 1.0:
+    thr = rng * st[H_QF] if m.settings[SET_EFC_NOMINAL] != 0.0 else rng
+    for s in range(m.state_i.shape[0]):
+        drv = m.state_i[s, SI_DRIVER]
+        if drv == D_CYCLE_EFC:
+            _advance_state(st, s, weight * thr * m.state_f[s, SF_SCALE], stress, mult, m)
+        elif drv == D_CYCLE_COUNT:
+            _advance_state(st, s, weight * m.state_f[s, SF_SCALE], stress, mult, m)
+    if weight == 1.0:
         st[H_NFULL] += 1.0
     else:
         st[H_NHALF] += 1.0
 
 
-#: ``_cycle`` as a called function, for the rare call sites (stack overflow, residue at the end)
-_cycle_call = helper(getattr(_cycle, "py_func", _cycle), borrows=True)
-
-
-@hot
-def _push(st, base_v, x, t, ct, cc, ca, gid, stress, mult, settings, ocv, ua, state_i, state_f,
-          expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask,
-          tcache, tvar, carry):
-    """Push a reversal point (sample id ``gid``, see ``C_SID``) and extract the cycles it closes
-    (ASTM E1049-85 5.4.4)."""
-    nstk = STACK
-    n = int(st[H_NSTACK])
-    if n == nstk:
-        # overflow: count the oldest range as a half cycle and drop the starting point
-        _cycle_call(st, base_v, 0, 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
-                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-                    cmask, tcache, tvar, carry)
-        for a in range(5):
-            off = base_v + a * nstk
-            for j in range(n - 1):
-                st[off + j] = st[off + j + 1]
-        for j in range(n - 1):
-            cinfo[C_SID + j] = cinfo[C_SID + j + 1]
-        n -= 1
-        st[H_OVERFLOW] += 1.0
-    st[base_v + n] = x
-    st[base_v + nstk + n] = t
-    st[base_v + 2 * nstk + n] = ct
-    st[base_v + 3 * nstk + n] = cc
-    st[base_v + 4 * nstk + n] = ca
-    cinfo[C_SID + n] = gid
-    n += 1
-    while n >= 3:
-        X = abs(st[base_v + n - 1] - st[base_v + n - 2])
-        Y = abs(st[base_v + n - 2] - st[base_v + n - 3])
-        if X < Y:
+@helper(borrows=True)
+def _push(st, pt, stress, mult, m, smin, smax, Tnow):
+    """Push reversal point ``pt`` and advance the cycle states over the cycles it closes."""
+    base = HEAD + m.state_i.shape[0]
+    _rf_append(st, base, pt)
+    while True:
+        i1, weight = _rf_next(st, base)
+        if i1 < 0:
             break
-        # one call site, so that the inlined cycle code exists once: the half cycle from the
-        # starting point (n == 3) or the full cycle of the two points before the newest
-        half = n == 3
-        i1 = 0 if half else n - 3
-        weight = 0.5 if half else 1.0
-        _cycle(st, base_v, i1, i1 + 1, weight, stress, mult, settings, ocv, ua, state_i, state_f,
-               expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-               cmask, tcache, tvar, carry)
-        if half:
-            for a in range(5):
-                off = base_v + a * nstk
-                st[off] = st[off + 1]
-                st[off + 1] = st[off + 2]
-            cinfo[C_SID] = cinfo[C_SID + 1]
-            cinfo[C_SID + 1] = cinfo[C_SID + 2]
-            n = 2
-        else:
-            for a in range(5):
-                off = base_v + a * nstk
-                st[off + n - 3] = st[off + n - 1]
-            cinfo[C_SID + n - 3] = cinfo[C_SID + n - 1]
-            n -= 2
-    st[H_NSTACK] = n
-
-
-#: ``_push`` as a called function, for the step-by-step path and the end of a series (the
-#: compressed repetitions inline it)
-_push_call = helper(getattr(_push, "py_func", _push), borrows=True)
-
-
-@hot
-def _detect(st, x, t, ct, cc, ca):
-    """Feed one SOC sample to the streaming reversal detector (as ``rainflow.reversals``).
-
-    Returns (push, x, t, ct, cc, ca): whether a reversal point is confirmed and must be pushed
-    onto the rainflow stack, and that point. Only ``st`` is passed, so this per-step helper binds
-    one array (the pushes, with the model arrays, are rare).
-    """
-    nseen = st[H_NSEEN]
-    if nseen == 0.0:
-        st[H_RF_XLAST] = x
-        st[H_NSEEN] = 1.0
-        return True, x, t, ct, cc, ca
-    if nseen == 1.0:
-        st[H_RF_X] = x
-        st[H_RF_DLAST] = x - st[H_RF_XLAST]
-        st[H_CAND_T] = t
-        st[H_CAND_CT] = ct
-        st[H_CAND_CC] = cc
-        st[H_CAND_CA] = ca
-        st[H_NSEEN] = 2.0
-        return False, 0.0, 0.0, 0.0, 0.0, 0.0
-    if nseen == 2.0:
-        st[H_NSEEN] = 3.0
-    xc = st[H_RF_X]
-    if x == xc:
-        # plateau: like rainflow.reversals, a reversal sits at the plateau's last sample
-        st[H_CAND_T] = t
-        st[H_CAND_CT] = ct
-        st[H_CAND_CC] = cc
-        st[H_CAND_CA] = ca
-        return False, 0.0, 0.0, 0.0, 0.0, 0.0
-    d_next = x - xc
-    push = st[H_RF_DLAST] * d_next < 0.0
-    pt = st[H_CAND_T]
-    pct = st[H_CAND_CT]
-    pcc = st[H_CAND_CC]
-    pca = st[H_CAND_CA]
-    st[H_RF_XLAST] = xc
-    st[H_RF_X] = x
-    st[H_RF_DLAST] = d_next
-    st[H_CAND_T] = t
-    st[H_CAND_CT] = ct
-    st[H_CAND_CC] = cc
-    st[H_CAND_CA] = ca
-    return push, xc, pt, pct, pcc, pca
+        _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow)
 
 
 @helper(borrows=True)
-def _flush(st, base_v, stress, mult, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
-           prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar, carry):
+def _flush(st, pt, stress, mult, m, smin, smax):
     """End of series: push the last sample as a reversal, then count the residue as half cycles.
-
-    Modifies ``st`` in place: call it on a copy to keep a resumable state.
-    """
+    Changes ``st``: call it on a copy to keep a resumable state."""
+    base = HEAD + m.state_i.shape[0]
     if st[H_NSEEN] >= 3.0:
-        _push_call(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], -1, stress,
-                   mult,
-              settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
-              smin, smax, Tnow, cache, cinfo, cmask, tcache, tvar, carry)
+        _last_point(st, pt)
+        _push(st, pt, stress, mult, m, smin, smax, st[H_TK])
     n = int(st[H_NSTACK])
     for j in range(n - 1):
-        _cycle_call(st, base_v, j, j + 1, 0.5, stress, mult, settings, ocv, ua, state_i, state_f,
-                    expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin, smax, Tnow, cache, cinfo,
-                    cmask, tcache, tvar, carry)
+        _cycle_states(st, base, j, 0.5, stress, mult, m, smin, smax, st[H_TK])
     st[H_NSTACK] = 0.0 if n == 0 else 1.0
 
 
-@helper(borrows=True)
-def _combine(st, state_i, state_f, group_i, group_f, settings, gval, q_only):
-    """Capacity fraction q and resistance factor r from the states; fills group values.
-
-    ``q_only``: skip the states that only resistance depends on (r and their groups' values are
-    then not meaningful); q is the same number.
-    """
-    ns = state_i.shape[0]
-    ng = group_i.shape[0]
-    for g in range(ng):
-        gval[g] = group_f[g, 0]
-    for s in range(ns):
-        gs = state_i[s, 2]
-        if q_only and group_i[gs, 0] != 0:
-            feeds_q = False  # through a capacity group defined as the inverse of this one
-            for h in range(ng):
-                if group_i[h, 0] == 0 and group_i[h, 1] == 1 and group_i[h, 2] == gs:
-                    feeds_q = True
-            if not feeds_q:
-                continue
-        y = _value(state_i[s, 0], st[HEAD + s], state_f[s, 0])
-        gval[state_i[s, 2]] += state_f[s, 2] * y
-    for g in range(ng):
-        if group_i[g, 1] == 1:
-            ref = gval[group_i[g, 2]]
-            if ref < 1e-6:
-                ref = 1e-6
-            gval[g] = group_f[g, 1] + group_f[g, 2] / ref
-    q = 1.0
-    r = 1.0
-    first_q = True
-    first_r = True
-    for g in range(ng):
-        v = gval[g]
-        if group_i[g, 0] == 0:
-            if settings[2] == 1.0:
-                if first_q or v < q:
-                    q = v
-            else:
-                q += v - group_f[g, 0]
-            first_q = False
-        else:
-            if settings[3] == 1.0:
-                if first_r or v > r:
-                    r = v
-            else:
-                r += v - group_f[g, 0]
-            first_r = False
-    if not (q >= 0.0):
-        q = 0.0
-    if q > QR_MAX:
-        q = QR_MAX
-    if not (r >= 0.0):
-        r = 0.0
-    if r > QR_MAX:
-        r = QR_MAX
-    return q, r
+# ================================================================================================
+# AGG_SAMPLE: step by step
+# ================================================================================================
 
 
 @helper(borrows=True)
-def _record(st, k, c, out_row_t, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i, state_f,
-            group_i, group_f, settings, gval):
-    q, r = _combine(st, state_i, state_f, group_i, group_f, settings, gval, False)
-    rec_t[c, k] = out_row_t
-    rec_q[c, k] = q
-    rec_r[c, k] = r
-    rec_efc[c, k] = st[H_EFC]
-    for s in range(state_i.shape[0]):
-        rec_y[c, k, s] = _value(state_i[s, 0], st[HEAD + s], state_f[s, 0])
-    for g in range(group_i.shape[0]):
-        rec_g[c, k, g] = gval[g]
-
-
-# ---- compressed repetitions ---------------------------------------------------------------
-#: columns of the per-step increments of a compressed repetition: running integrals of
-#: temperature, C-rate and active time, throughput (x q), then one per precomputed POWER state
-V_CUMT, V_CUMC, V_CUMA, V_EFC, V_STATE = range(5)
-
-
-#: rows of a repeated profile precomputed together (``_precompute``)
-PRE_BLOCK = 256
-
-
-@hot
-def _power_block(kp, nb, sx, g, row, m, logs, plist, state_i, state_f, expr_i, expr_f, prod_i,
-                 prod_f, term_i, term_f):
-    """Increment coefficients g = k^(1/p) of precomputed POWER state ``plist[kp]`` for ``nb``
-    rows of step stress (``sx[i, b]``: stressor i of row b) into ``g[kp, :nb]``.
-
-    ``_power_coef`` row by row, term by term over the rows: the same numbers (log k is summed in
-    the same order), with each term's coefficients loaded once per block and no dispatch on its
-    code per row. A row whose product is <= 0 or above the upper clip takes ``_power_coef``.
-    """
-    s = plist[kp]
-    lc = logs[kp, 0]
-    lh = logs[kp, 1]
-    p = state_f[s, 0]
-    if lc == lc:
-        for b in range(nb):
-            g[kp, b] = lc
-        j = expr_i[state_i[s, 3], 0]
-        for i in range(prod_i[j, 0], prod_i[j, 1]):
-            code = term_i[i, 0]
-            si = term_i[i, 1]
-            c0 = term_f[i, 0]
-            c1 = term_f[i, 1]
-            if code == 0:
-                continue
-            if code == 2:
-                for b in range(nb):
-                    g[kp, b] += c0 * (sx[si, b] - c1)
-            elif code == 3:
-                for b in range(nb):
-                    x = sx[si, b]
-                    g[kp, b] += c0 / x + c1 if x > 0.0 else np.nan
-            elif code == 5:
-                for b in range(nb):
-                    T = sx[0, b]
-                    g[kp, b] += c0 * (sx[si, b] / T - c1) if T > 0.0 else np.nan
-            else:
-                for b in range(nb):
-                    if code == 9:
-                        v = _exp_powprod(sx[si, b], sx[int(term_f[i, 3]), b], term_f, i)
-                    else:
-                        v = _term(code, sx[si, b], sx[0, b], term_f, i)
-                    g[kp, b] += math.log(v) if v > 0.0 else np.nan
-    for b in range(nb):
-        a = g[kp, b]
-        if lc == lc and a <= lh:  # False for NaN
-            a = a / p
-            if a > 700.0:
-                a = 700.0
-            g[kp, b] = math.exp(a)
-        else:
-            for i in range(N_STRESS):
-                row[i] = sx[i, b]
-            g[kp, b] = _power_coef(s, row, m, lc, lh, state_i, state_f, expr_i, expr_f, prod_i,
-                                   prod_f, term_i, term_f, row, row, 0)
-
-
-@helper(borrows=True)
-def _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                plist, pdrv, logs, row, sx, gb, compress, ps, pds, gp, open_val, psum, smin_c,
-                smax_c, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f):
-    """The steps of a repeated profile, computed once per cell, ``PRE_BLOCK`` rows at a time.
-
-    Row r is the step r-1 -> r; row 0 is the step n-1 -> 1 that opens every later repetition.
-    Each row's step stress (tracked into ``smin_c, smax_c``) and the increment coefficient
-    g = k^(1/p) of each precomputed POWER state (``plist``) are stored for the step-by-step path
-    (``ps``, ``pds``, ``gp``), or, with ``compress``, turned into the per-step increments of a
-    compressed repetition (columns V_*): rows 0 and 1 in ``open_val``, and the running sums
-    ``psum[j]`` of rows 2 .. j (``psum`` rows 0 and 1 stay zero). Scratch: ``logs`` (n_states, 2),
-    ``row`` (N_STRESS), ``sx`` (N_STRESS, PRE_BLOCK), ``gb`` (n_states, PRE_BLOCK).
-    """
-    n = time_s.shape[0]
-    for kp in range(npl):
-        lc, lh = _power_logs(plist[kp], m, state_i, expr_i, expr_f, prod_f)
-        logs[kp, 0] = lc
-        logs[kp, 1] = lh
-    for b0 in range(0, n, PRE_BLOCK):
-        nb = min(PRE_BLOCK, n - b0)
-        for b in range(nb):  # the step stress of the block's rows
-            r = b0 + b
-            j = 1 if r == 0 else r
-            jp = n - 1 if r == 0 else r - 1
-            sm = 0.5 * (pre_x[jp] + pre_x[j])
-            row[0] = 0.5 * (pre_T[jp] + pre_T[j])
-            row[1] = sm
-            if need_v:
-                row[2] = _table(ocv, sm)
-            if need_ua:
-                row[3] = _table(ua, sm)
-            if has_cur:
-                row[4] = 0.5 * (abs(pre_I[jp]) + abs(pre_I[j])) / qnom
-            _track(row, smin_c, smax_c, 0, 4)
-            for i in range(N_STRESS):
-                sx[i, b] = row[i]
-        for kp in range(npl):
-            _power_block(kp, nb, sx, gb, row, m, logs, plist, state_i, state_f, expr_i, expr_f,
-                         prod_i, prod_f, term_i, term_f)
-        for b in range(nb):
-            r = b0 + b
-            j = 1 if r == 0 else r
-            jp = n - 1 if r == 0 else r - 1
-            dsoc = abs(pre_x[j] - pre_x[jp])
-            if not compress:
-                for i in range(N_STRESS):
-                    ps[r, i] = sx[i, b]
-                pds[r] = dsoc
-                for kp in range(npl):
-                    gp[r, plist[kp]] = gb[kp, b]
-                continue
-            dt = time_s[1] - time_s[0] if r == 0 else time_s[r] - time_s[r - 1]
-            val = open_val if r < 2 else psum
-            val[r, V_EFC] = 0.5 * dsoc
-            if dt > 0.0:
-                val[r, V_CUMT] = sx[0, b] * dt
-                if has_cur:
-                    val[r, V_CUMC] = sx[4, b] * dt
-                    if sx[4, b] > 0.0:
-                        val[r, V_CUMA] = dt
-                else:
-                    val[r, V_CUMC] = dsoc * 3600.0
-                    if dsoc > 0.0:
-                        val[r, V_CUMA] = dt
-                for kp in range(npl):
-                    g = gb[kp, b]
-                    val[r, V_STATE + kp] = g * dt if pdrv[kp] == 0 else g * (0.5 * dsoc)
-            elif not has_cur:
-                val[r, V_CUMC] = dsoc * 3600.0
-            if r >= 3:
-                for q in range(psum.shape[1]):
-                    psum[r, q] += psum[r - 1, q]
-
-
-@hot
-def _seg(st, a, b, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale):
-    """Apply the steps to samples a+1 .. b of a repetition at once (a = 0: from its start, whose
-    opening step is row ``open_row`` of ``open_val``). ``qf`` is constant between reversals,
-    which bound a segment, so the throughput-driven increments are the summed ones times ``qf``."""
-    if b <= a:
-        return
-    start = a != 0
-    ra = a if start else 0
-    if start:
-        dct, dcc, dca, defc = (psum[b, V_CUMT] - psum[ra, V_CUMT], psum[b, V_CUMC] - psum[ra, V_CUMC],
-                               psum[b, V_CUMA] - psum[ra, V_CUMA], psum[b, V_EFC] - psum[ra, V_EFC])
-    else:
-        dct = open_val[open_row, V_CUMT] + psum[b, V_CUMT]
-        dcc = open_val[open_row, V_CUMC] + psum[b, V_CUMC]
-        dca = open_val[open_row, V_CUMA] + psum[b, V_CUMA]
-        defc = open_val[open_row, V_EFC] + psum[b, V_EFC]
-    st[H_CUMT] += dct
-    st[H_CUMC] += dcc if has_cur else qf * dcc
-    st[H_CUMA] += dca
-    st[H_EFC] += qf * defc
-    for kp in range(npl):
-        q = V_STATE + kp
-        d = psum[b, q] - psum[ra, q] if start else open_val[open_row, q] + psum[b, q]
-        inc = d * pscale[kp]
-        if pdrv[kp] == 1:
-            inc *= qf
-        if inc > 0.0:
-            sp = HEAD + plist[kp]
-            u = st[sp] + inc
-            if u > BIG:
-                u = BIG
-            st[sp] = u
-
-
-@hot
-def _at(st, j, offset, time_s, pre_x, pre_T, pre_I):
-    """The sample values of sample j of the repetition starting at ``offset``."""
-    st[H_T] = time_s[j] + offset
-    st[H_SOC] = pre_x[j]
-    st[H_TK] = pre_T[j]
-    st[H_I] = pre_I[j]
-
-
-@hot
-def _first_at(time_s, offset, lo, hi, t_out):
-    """The smallest j in [lo, hi] with time_s[j] + offset >= t_out (hi + 1 if none): the same
-    comparison as the step-by-step output test."""
-    if time_s[hi] + offset < t_out:
-        return hi + 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if time_s[mid] + offset >= t_out:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-@helper(borrows=True)
-def _schedule(st, pre_x, det, sched):
-    """The reversal confirmations of one pass over samples 1 .. n-1 from the detector state in
-    ``st`` (``_detect`` on a copy ``det``): ``sched`` gets the sample indices j at which a
-    reversal is confirmed (the reversal point is sample j-1); ``det`` ends in the detector state
-    after the pass. Returns the number of confirmations."""
-    for i in range(HEAD):
-        det[i] = st[i]
-    m = 0
-    for j in range(1, pre_x.shape[0]):
-        push, _x, _t, _ct, _cc, _ca = _detect(det, pre_x[j], 0.0, 0.0, 0.0, 0.0)
-        if push:
-            sched[m] = j
-            m += 1
-    return m
-
-
-@helper(borrows=True)
-def _replay(st, c, offset, gbase, time_s, open_row, open_val, psum, pre_x, pre_T, pre_I, npl, plist,
-            pdrv, pscale, sched, n_push, det, out_t, k_out, stress, m, settings, ocv, ua, state_i,
-            state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i, group_f, rec_t,
-            rec_q, rec_r, rec_efc, rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask,
-            tcache, tvar, carry):
-    """One repetition (samples 1 .. n-1) from event to event, the same updates as step by step.
-
-    Between events every step state moves by a precomputed sum (``_seg``); at each scheduled
-    reversal confirmation the reversal point (the sample before) is pushed onto the rainflow
-    stack with its running integrals, after q is refreshed, exactly as ``_detect`` and ``_push``
-    do step by step; output rows are recorded at the samples the step-by-step test picks.
-    ``gbase + j`` is the sample id of sample j (see ``C_SID``). Returns the next output row.
-    """
-    n = time_s.shape[0]
-    has_cur = settings[SET_HAS_CURRENT] != 0.0
-    nominal = settings[SET_EFC_NOMINAL] != 0.0
-    base_v = HEAD + state_i.shape[0]
-    n_out = out_t.shape[0]
-    cur = 0
-    for ip in range(n_push + 1):
-        target = sched[ip] - 1 if ip < n_push else n - 1
-        while cur < target:
-            stop = target
-            if k_out < n_out:
-                jo = _first_at(time_s, offset, cur + 1, target, out_t[k_out])
-                if jo < stop:
-                    stop = jo
-            qf = st[H_QF] if nominal else 1.0
-            _seg(st, cur, stop, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale)
-            _at(st, stop, offset, time_s, pre_x, pre_T, pre_I)
-            cur = stop
-            while k_out < n_out and st[H_T] >= out_t[k_out]:
-                _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g,
-                        state_i, state_f, group_i, group_f, settings, gval)
-                k_out += 1
-        if ip == n_push:
-            break
-        # the reversal point: sample cur, as the detector holds it
-        px = st[H_SOC]
-        pt = st[H_T]
-        pct = st[H_CUMT]
-        pcc = st[H_CUMC]
-        pca = st[H_CUMA]
-        jp = sched[ip]
+def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
+    """Advance one cell to the sample (t1 [s], x1 SOC, T1 [K], I1 [A]) under ``AGG_SAMPLE``."""
+    has_cur = m.settings[SET_HAS_CURRENT] != 0.0
+    nominal = m.settings[SET_EFC_NOMINAL] != 0.0
+    if st[H_NSEEN] > 0.0:
+        dt = t1 - st[H_T]
+        x0 = st[H_SOC]
+        dsoc = abs(x1 - x0)
         qf = st[H_QF] if nominal else 1.0
-        _seg(st, cur, jp, open_row, open_val, psum, qf, has_cur, npl, plist, pdrv, pscale)
-        _at(st, jp, offset, time_s, pre_x, pre_T, pre_I)
-        cur = jp
-        if nominal:
-            st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-        _push(st, base_v, px, pt, pct, pcc, pca, gbase + cur, stress, m, settings, ocv, ua,
-              state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c,
-              st[H_TK], cache, cinfo, cmask, tcache, tvar, carry)
-        while k_out < n_out and st[H_T] >= out_t[k_out]:
-            _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
-                    state_f, group_i, group_f, settings, gval)
-            k_out += 1
-    # the detector as after the pass: its reversal candidate is the last sample
-    st[H_NSEEN] = det[H_NSEEN]
-    st[H_RF_XLAST] = det[H_RF_XLAST]
-    st[H_RF_X] = det[H_RF_X]
-    st[H_RF_DLAST] = det[H_RF_DLAST]
-    st[H_CAND_T] = st[H_T]
-    st[H_CAND_CT] = st[H_CUMT]
-    st[H_CAND_CC] = st[H_CUMC]
-    st[H_CAND_CA] = st[H_CUMA]
-    return k_out
+        if has_cur:  # C-rates from the current [1/h], charge moved = rate x time
+            qnom = m.settings[SET_QNOM]
+            I0 = st[H_I]
+            rate = 0.5 * (abs(I0) + abs(I1)) / qnom
+            rate_d = 0.5 * (max(I0, 0.0) + max(I1, 0.0)) / qnom
+            rate_c = 0.5 * (max(-I0, 0.0) + max(-I1, 0.0)) / qnom
+            dt_pos = dt if dt > 0.0 else 0.0
+            moved, moved_c, moved_d = rate * dt_pos, rate_c * dt_pos, rate_d * dt_pos
+        else:  # from the SOC swing against the capacity basis
+            moved = dsoc * qf * 3600.0
+            moved_c = moved if x1 > x0 else 0.0
+            moved_d = moved if x1 < x0 else 0.0
+            rate = moved / dt if dt > 0.0 else 0.0
+            rate_c = moved_c / dt if dt > 0.0 else 0.0
+            rate_d = moved_d / dt if dt > 0.0 else 0.0
+        direction = m.settings[SET_CRATE_DIRECTION]
+        if direction == DIR_CHARGE:
+            rate, moved = rate_c, moved_c
+        elif direction == DIR_DISCHARGE:
+            rate, moved = rate_d, moved_d
+        if dt > 0.0:
+            Tm = 0.5 * (st[H_TK] + T1)
+            sm = 0.5 * (x0 + x1)
+            stress[S_T] = Tm
+            stress[S_SOC] = sm
+            stress[S_SOC_MEAN] = sm
+            if m.settings[SET_NEED_V] != 0.0:
+                stress[S_V] = _table(m.ocv, sm)
+            if m.settings[SET_NEED_UA] != 0.0:
+                stress[S_UA] = _table(m.ua, sm)
+            stress[S_CRATE] = rate
+            stress[S_DOD] = 0.0
+            stress[S_CHARGE] = rate_c
+            stress[S_DISCHARGE] = rate_d
+            dxe = 0.5 * dsoc * qf
+            stress[S_EFC_RATE] = dxe * 86400.0 / dt
+            _track(stress, smin, smax, 0, 4)
+            for s in range(m.state_i.shape[0]):
+                drv = m.state_i[s, SI_DRIVER]
+                if drv == D_TIME:
+                    _advance_state(st, s, dt * m.state_f[s, SF_SCALE], stress, mult, m)
+                elif drv == D_STEP_EFC:
+                    _advance_state(st, s, dxe * m.state_f[s, SF_SCALE], stress, mult, m)
+            st[H_CUM + P_CT - 1] += Tm * dt
+            if rate > 0.0:
+                st[H_CUM + P_CA - 1] += dt
+            if rate_c > 0.0:
+                st[H_CUM + P_CCA - 1] += dt
+            if rate_d > 0.0:
+                st[H_CUM + P_CDA - 1] += dt
+        st[H_CUM + P_CC - 1] += moved
+        st[H_CUM + P_CCC - 1] += moved_c
+        st[H_CUM + P_CDC - 1] += moved_d
+        st[H_EFC] += 0.5 * dsoc * qf
+    st[H_T] = t1
+    st[H_SOC] = x1
+    st[H_TK] = T1
+    st[H_I] = I1
+    if _feed(st, x1, t1, pt):
+        if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
+            st[H_QF] = _combine(st, m, gval)[0]
+        _push(st, pt, stress, mult, m, smin, smax, T1)
+
+
+@helper(borrows=True)
+def _sample(prof, c, j, us, top, dT):
+    """Sample ``j`` of cell ``c``: SOC (its swing below the top SOC scaled by the usage scale
+    ``us``), temperature + ``dT`` [K], current x ``us`` [A]."""
+    soc = prof.soc
+    x = soc[c if soc.shape[0] > 1 else 0, j]
+    if us != 1.0:
+        x = min(max(top - us * (top - x), 0.0), 1.0)
+    T = prof.temp[c if prof.temp.shape[0] > 1 else 0, j] + dT
+    I = prof.cur[c if prof.cur.shape[0] > 1 else 0, j] * us
+    return x, T, I
 
 
 @helper
-def _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
-              settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f,
-              group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin, smax, cache,
-              tcache):
-    """Age cell ``c`` (see ``integrate_fleet``). ``cache, tcache``: the cycle-coefficient cache
-    (see ``C_ON``) of the cells before on this thread, any contents; returned, grown if this cell
-    needed more slots (its keys are cleared here, so no cell sees another's coefficients)."""
-    c = np.int64(c)  # prange may hand out an unsigned index; keep index arithmetic in int64
+def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval):
+    """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``)."""
+    time_s = prof.time_s
     n = time_s.shape[0]
-    ns = state_i.shape[0]
-    st = states[c]
-    base_v = HEAD + ns
-    stress = np.zeros(N_STRESS)
-    gval = np.zeros(group_i.shape[0])
-    smin_c = smin[c]
-    smax_c = smax[c]
-    for i in range(N_STRESS):
-        smin_c[i] = np.inf
-        smax_c[i] = -np.inf
-    row_soc = c if soc.shape[0] > 1 else 0
-    row_T = c if temp.shape[0] > 1 else 0
-    row_I = c if cur.shape[0] > 1 else 0
-    row_top = c if soc_top.shape[0] > 1 else 0
-    top = soc_top[row_top]
-    us = usage[c]
-    dT = t_off[c]
-    m = mult[c]
-    qnom = settings[0]
-    has_cur = settings[1] != 0.0
-    need_v = settings[4] != 0.0
-    need_ua = settings[5] != 0.0
-    nominal = settings[7] != 0.0
-    if nominal and st[H_NSEEN] == 0.0:
-        st[H_QF] = 1.0
     period = time_s[n - 1] - time_s[0]
+    smin = rec.smin[c]
+    smax = rec.smax[c]
+    mult = cells.mult[c]
+    us = cells.usage[c]
+    dT = cells.t_off[c]
+    top = cells.soc_top[c if cells.soc_top.shape[0] > 1 else 0]
+    if m.settings[SET_EFC_NOMINAL] != 0.0 and st[H_NSEEN] == 0.0:
+        st[H_QF] = 1.0
     n_out = out_t.shape[0]
     k_out = 0
-    # A repeated profile (see the module docstring): the step stress of every step is the same
-    # in every repetition, so it is computed once per cell (row j: step j-1 -> j; row 0: the
-    # step n-1 -> 1 that opens each later repetition), with the increment coefficient
-    # g = k^(1/p) of every POWER step state whose k reads no state-dependent stressor.
-    use_pre = repeat > 1 and n >= 3
-    npre = n if use_pre else 1
-    nopre = np.zeros(ns)
-    pre = np.zeros(ns)
-    pre_x = np.zeros(npre)
-    pre_T = np.zeros(npre)
-    pre_I = np.zeros(npre)
-    # the precomputed states as a list (index, driver, driver scale); any_gen: some step state
-    # still evaluates its expressions in every step
-    plist = np.zeros(ns, dtype=np.int64)
-    pdrv = np.zeros(ns, dtype=np.int64)
-    pscale = np.zeros(ns)
-    npl = 0
-    any_gen = False
-    if use_pre:
-        for s in range(ns):
-            drv = state_i[s, 1]
-            if drv == 0 or drv == 1:
-                if state_i[s, 0] == 0 and (
-                        has_cur or not _uses_stressor(state_i[s, 3], 4, expr_i, prod_i, term_i, term_f)):
-                    pre[s] = 1.0
-                    plist[npl] = s
-                    pdrv[npl] = drv
-                    pscale[npl] = state_f[s, 1]
-                    npl += 1
-                else:
-                    any_gen = True
-        for j in range(n):
-            xj = soc[row_soc, j]
-            if us != 1.0:
-                xj = top - us * (top - xj)
-                if xj < 0.0:
-                    xj = 0.0
-                elif xj > 1.0:
-                    xj = 1.0
-            pre_x[j] = xj
-            pre_T[j] = temp[row_T, j] + dT
-            if has_cur:
-                pre_I[j] = cur[row_I, j] * us
-    # Compressed repetitions: with every step state precomputed, a repetition is replayed from
-    # event to event (reversal confirmations, output samples) with the step increments summed
-    # between events; see _replay. The first repetition's sample 0 still goes step by step.
-    # Otherwise the step-by-step path reuses each step's precomputed stress and coefficients.
-    compress = use_pre and not any_gen
-    nrow = n if use_pre and not compress else 1
-    pds = np.zeros(nrow)
-    ps = np.zeros((nrow, N_STRESS))
-    gp = np.zeros((nrow, ns))
-    nval = V_STATE + npl if compress else 1
-    open_val = np.zeros((2, nval))
-    psum = np.zeros((n if compress else 1, nval))
-    if use_pre:
-        _precompute(time_s, pre_x, pre_T, pre_I, has_cur, need_v, need_ua, qnom, ocv, ua, m, npl,
-                    plist, pdrv, np.zeros((ns, 2)), np.zeros(N_STRESS),
-                    np.zeros((N_STRESS, PRE_BLOCK)), np.zeros((ns, PRE_BLOCK)), compress, ps, pds,
-                    gp, open_val, psum, smin_c, smax_c, state_i, state_f, expr_i, expr_f, prod_i,
-                    prod_f, term_i, term_f)
-    sched = np.zeros(n if compress else 1, dtype=np.int64)
-    det = np.zeros(HEAD)
-    key = np.full(4, np.nan)
-    n_push = 0
-    # cycle-coefficient cache (see _cycle_states): which cycle states may use it (their stress
-    # repeats with the profile: not a C-rate that scales with the present capacity), the cache,
-    # its control and the reference stack (SOC, time; row 2: size)
-    cmask = np.zeros(ns)
-    for s in range(ns):
-        if state_i[s, 1] >= 2:
-            cmask[s] = 1.0
-            if nominal and not has_cur:
-                for slot in range(3):
-                    e = state_i[s, 3 + slot]
-                    if e >= 0 and _uses_stressor(e, 4, expr_i, prod_i, term_i, term_f):
-                        cmask[s] = 0.0
-    for h in range(cache.shape[0]):
-        cache[h, ns, 2] = 0.0  # no slot filled
-    # the carried scaled virtual time of SIGMOID cycle states (w, the y it gave, y_inf, p)
-    carry = np.zeros((ns, 4))
-    for s in range(ns):
-        carry[s, 1] = np.nan
-    # terms whose stressor does not repeat with the profile (the C-rate when it scales with q),
-    # then the products that have such a term
-    nt = term_i.shape[0]
-    tvar = np.zeros(nt + prod_i.shape[0])
-    if nominal and not has_cur:
-        for i in range(nt):
-            if term_i[i, 0] != 0 and (term_i[i, 1] == S_CRATE
-                                      or (term_i[i, 0] == 9 and int(term_f[i, 3]) == S_CRATE)):
-                tvar[i] = 1.0
-        for j in range(prod_i.shape[0]):
-            for i in range(prod_i[j, 0], prod_i[j, 1]):
-                if tvar[i] != 0.0:
-                    tvar[nt + j] = 1.0
-    cinfo = np.full(C_SID + STACK, -1, dtype=np.int64)
-    cinfo[C_ON] = 0
-    cinfo[C_PERIOD] = n - 1
-    cinfo[C_FILL] = 0
     for rep in range(repeat):
-        j0 = 1 if rep > 0 else 0
         offset = rep * period
-        j_end = 1 if compress else n
-        for j in range(j0, j_end):
+        for j in range(1 if rep > 0 else 0, n):
             t1 = time_s[j] + offset
-            fast = use_pre and (j >= 2 or rep > 0)
-            r = j if j >= 2 else 0
-            if fast:
-                x1 = pre_x[j]
-                T1 = pre_T[j]
-                I1 = pre_I[j]
-            else:
-                x1 = soc[row_soc, j]
-                if us != 1.0:
-                    x1 = top - us * (top - x1)
-                    if x1 < 0.0:
-                        x1 = 0.0
-                    elif x1 > 1.0:
-                        x1 = 1.0
-                T1 = temp[row_T, j] + dT
-                I1 = 0.0
-                if has_cur:
-                    I1 = cur[row_I, j] * us
-            if fast and st[H_NSEEN] > 0.0:
-                dt = t1 - st[H_T]
-                dsoc = pds[r]
-                qf = st[H_QF] if nominal else 1.0
-                if dt > 0.0:
-                    Tm = ps[r, 0]
-                    if has_cur:
-                        cr = ps[r, 4]
-                    else:
-                        cr = dsoc * qf * 3600.0 / dt
-                    dxe = 0.5 * dsoc * qf
-                    for kp in range(npl):
-                        sp = plist[kp]
-                        if pdrv[kp] == 0:
-                            dxp = dt * pscale[kp]
-                        else:
-                            dxp = dxe * pscale[kp]
-                        if dxp > 0.0:
-                            u = st[HEAD + sp] + gp[r, sp] * dxp
-                            if u > BIG:
-                                u = BIG
-                            st[HEAD + sp] = u
-                    if any_gen:
-                        for i in range(4):
-                            stress[i] = ps[r, i]
-                        stress[4] = cr
-                        stress[5] = 0.0
-                        _update_states(dt, dxe, stress, st, m, state_i, state_f, expr_i, expr_f,
-                                       prod_i, prod_f, term_i, term_f, pre)
-                    st[H_CUMT] += Tm * dt
-                    st[H_CUMC] += cr * dt
-                    if (cr > 0.0) if has_cur else (dsoc > 0.0):  # current flows
-                        st[H_CUMA] += dt
-                else:
-                    if not has_cur:
-                        st[H_CUMC] += dsoc * qf * 3600.0
-                st[H_EFC] += 0.5 * dsoc * qf
-            elif st[H_NSEEN] > 0.0:
-                t0 = st[H_T]
-                x0 = st[H_SOC]
-                T0 = st[H_TK]
-                I0 = st[H_I]
-                dt = t1 - t0
-                dsoc = abs(x1 - x0)
-                qf = st[H_QF] if nominal else 1.0
-                if dt > 0.0:
-                    Tm = 0.5 * (T0 + T1)
-                    sm = 0.5 * (x0 + x1)
-                    if has_cur:
-                        cr = 0.5 * (abs(I0) + abs(I1)) / qnom
-                    else:
-                        cr = dsoc * qf * 3600.0 / dt
-                    stress[0] = Tm
-                    stress[1] = sm
-                    if need_v:
-                        stress[2] = _table(ocv, sm)
-                    if need_ua:
-                        stress[3] = _table(ua, sm)
-                    stress[4] = cr
-                    stress[5] = 0.0
-                    for i in range(4):  # stress range seen (inline: no array binding per step)
-                        if stress[i] < smin_c[i]:
-                            smin_c[i] = stress[i]
-                        if stress[i] > smax_c[i]:
-                            smax_c[i] = stress[i]
-                    _update_states(dt, 0.5 * dsoc * qf, stress, st, m, state_i, state_f, expr_i,
-                                   expr_f, prod_i, prod_f, term_i, term_f, nopre)
-                    st[H_CUMT] += Tm * dt
-                    st[H_CUMC] += cr * dt
-                    if (cr > 0.0) if has_cur else (dsoc > 0.0):  # current flows
-                        st[H_CUMA] += dt
-                else:
-                    if not has_cur:
-                        st[H_CUMC] += dsoc * qf * 3600.0
-                st[H_EFC] += 0.5 * dsoc * qf
-            st[H_T] = t1
-            st[H_SOC] = x1
-            st[H_TK] = T1
-            st[H_I] = I1
-            push, px, pt, pct, pcc, pca = _detect(st, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA])
-            if push:
-                if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
-                    st[H_QF] = _combine(st, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-                _push_call(st, base_v, px, pt, pct, pcc, pca, -1, stress, m, settings, ocv, ua, state_i,
-                      state_f, expr_i, expr_f, prod_i, prod_f, term_i, term_f, smin_c, smax_c, T1,
-                      cache, cinfo, cmask, tcache, tvar, carry)
+            x1, T1, I1 = _sample(prof, c, j, us, top, dT)
+            _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval)
             while k_out < n_out and t1 >= out_t[k_out]:
-                _record(st, k_out, c, t1, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
-                        state_f, group_i, group_f, settings, gval)
+                _record(st, c, k_out, t1, m, rec, gval)
                 k_out += 1
-        if compress:
-            # the reversals confirmed in this repetition depend only on the SOC samples and the
-            # detector state it starts from: recount them when that state differs from the last
-            if not (st[H_NSEEN] == key[0] and st[H_RF_XLAST] == key[1] and st[H_RF_X] == key[2]
-                    and st[H_RF_DLAST] == key[3]):
-                key[0] = st[H_NSEEN]
-                key[1] = st[H_RF_XLAST]
-                key[2] = st[H_RF_X]
-                key[3] = st[H_RF_DLAST]
-                n_push = _schedule(st, pre_x, det, sched)
-                # the cycles of a repetition (at most one per reversal and per stack point), at
-                # most half of the cache's slots (a power of two)
-                slots = 1
-                while slots < 2 * (n_push + STACK + 1):
-                    slots *= 2
-                if slots > cache.shape[0]:  # a new, larger cache (what was cached is dropped)
-                    cache = np.zeros((slots, ns + 1, 3))
-                    tcache = np.zeros((slots, prod_i.shape[0]))
-                    cinfo[C_FILL] = 0
-            # a rainflow cycle between two samples of the profile seen before, the same number of
-            # samples apart, has the same stress: its rate coefficients are reused
-            cinfo[C_ON] = 1
-            open_row = 1 if rep == 0 else 0
-            k_out = _replay(st, c, offset, rep * (n - 1) - 1, time_s, open_row, open_val, psum, pre_x, pre_T,
-                            pre_I, npl, plist, pdrv, pscale, sched, n_push, det, out_t, k_out,
-                            stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i,
-                            prod_f, term_i, term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc,
-                            rec_y, rec_g, smin_c, smax_c, gval, cache, cinfo, cmask, tcache,
-                            tvar, carry)
-            cinfo[C_ON] = 0
-            st[H_REPLAYED] += 1.0
-    # rows never reached (out_t beyond the end) repeat the last state
-    while k_out < n_out:
-        _record(st, k_out, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
-                state_f, group_i, group_f, settings, gval)
+    while k_out < n_out:  # rows beyond the end repeat the last state
+        _record(st, c, k_out, st[H_T], m, rec, gval)
         k_out += 1
-    if settings[6] != 0.0 and n_out > 0:
+    if m.settings[SET_FINALIZE] != 0.0 and n_out > 0:
         tmp = st.copy()
-        if nominal and tmp[H_NSEEN] >= 3.0:  # the flush pushes the last sample as a reversal
-            tmp[H_QF] = _combine(tmp, state_i, state_f, group_i, group_f, settings, gval, True)[0]
-        _flush(tmp, base_v, stress, m, settings, ocv, ua, state_i, state_f, expr_i, expr_f,
-               prod_i, prod_f, term_i, term_f, smin_c, smax_c, st[H_TK], cache, cinfo, cmask,
-               tcache, tvar, carry)
-        _record(tmp, n_out - 1, c, st[H_T], rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, state_i,
-                state_f, group_i, group_f, settings, gval)
-    return cache, tcache
+        if m.settings[SET_EFC_NOMINAL] != 0.0 and tmp[H_NSEEN] >= 3.0:
+            tmp[H_QF] = _combine(tmp, m, gval)[0]
+        _flush(tmp, pt, stress, mult, m, smin, smax)
+        _record(tmp, c, n_out - 1, st[H_T], m, rec, gval)
 
 
-# ============================================================================================
+# ================================================================================================
+# AGG_WINDOW: BLAST-Lite's update windows
+# ================================================================================================
+
+
+@helper
+def _turning_points(x, out):
+    """End indices of the rainflow cycles of the series ``x`` (as ``rainflow.extract_cycles``
+    yields them, residue included), sorted and unique, into ``out``; returns how many."""
+    n = x.shape[0]
+    st = np.zeros(HEAD + N_PT * (STACK + 1))
+    pt = np.zeros(N_PT)
+    mark = np.zeros(n, dtype=np.bool_)
+    base = HEAD
+    for j in range(n + 1):
+        if j < n:  # the stack's time field carries the sample index
+            st[H_T] = float(j)
+            st[H_SOC] = x[j]
+            push = _feed(st, x[j], float(j), pt)
+        else:  # the last sample is a reversal, then the residue's half cycles
+            push = st[H_NSEEN] >= 3.0
+            _last_point(st, pt)
+        if push:
+            _rf_append(st, base, pt)
+            while True:
+                i1, weight = _rf_next(st, base)
+                if i1 < 0:
+                    break
+                mark[int(_pt(st, base, i1 + 1, P_T))] = True
+    for i in range(1, int(st[H_NSTACK])):
+        mark[int(_pt(st, base, i, P_T))] = True
+    k = 0
+    for j in range(n):
+        if mark[j]:
+            out[k] = j
+            k += 1
+    return k
+
+
+@helper
+def _breakpoints(time_s, x, max_time, max_efc, bps):
+    """BLAST-Lite's ``_find_breakpoints`` on the series ``x``, plus the last sample: the end
+    sample of each update window into ``bps``; returns how many."""
+    n = x.shape[0]
+    tp = np.zeros(n, dtype=np.int64)
+    ntp = _turning_points(x, tp)
+    efc = np.zeros(n)
+    for j in range(1, n):
+        efc[j] = efc[j - 1] + 0.5 * abs(x[j] - x[j - 1])
+    nb = 0
+    last = 0
+    for k in range(ntp):
+        i = tp[k]
+        if time_s[i] - time_s[last] > max_time:  # slow cycling: a breakpoint a period
+            for it in range(last, i):
+                if time_s[it] - time_s[last] > max_time:
+                    bps[nb] = it
+                    nb += 1
+                    last = it
+        elif efc[i] - efc[last] > max_efc:
+            bps[nb] = i
+            nb += 1
+            last = i
+    if nb == 0 or bps[nb - 1] != n - 1:
+        bps[nb] = n - 1
+        nb += 1
+    return nb
+
+
+@helper(borrows=True)
+def _window_crate(time_s, s, a, b, direction, include_rests, floor):
+    """BLAST-Lite's window C-rate in ``direction`` [1/h on the SOC scale]: the per-step rates
+    |dSOC/dt| (those below ``floor`` taken as 0), placed at each step's end sample, averaged by
+    the trapezoid rule over the window's time with rests as 0 (``include_rests``), or over the
+    steps in the direction alone joined end to end (BLAST-Lite's discharge C-rate ``Cdis``)."""
+    area = 0.0
+    span = 0.0
+    prev = 0.0
+    nsel = 0
+    for j in range(a + 1, b + 1):
+        dt = time_s[j] - time_s[j - 1]
+        v = (s[j] - s[j - 1]) * 3600.0 / dt
+        if abs(v) < floor:
+            v = 0.0
+        sel = v > 0.0 if direction == DIR_CHARGE else (v < 0.0 if direction == DIR_DISCHARGE else True)
+        c = abs(v) if sel else 0.0
+        if include_rests:
+            if j > a + 1:
+                area += 0.5 * (prev + c) * dt
+            prev = c
+        elif sel and v != 0.0:
+            if nsel > 0:
+                area += 0.5 * (prev + c) * dt
+                span += dt
+            prev = c
+            nsel += 1
+    if include_rests:
+        return area / (time_s[b] - time_s[a]) if b > a else 0.0
+    if nsel == 1:
+        return prev
+    return area / span if span > 0.0 else 0.0
+
+
+@helper(borrows=True)
+def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc):
+    """Age over the update window of samples a..b (``AGG_WINDOW``); returns its span [s]."""
+    ns = m.state_i.shape[0]
+    ne = m.expr_i.shape[0]
+    q = _combine(st, m, gval)[0]
+    fac = 1.0 / max(q, 1e-6) if m.settings[SET_WIN_RESCALE] != 0.0 else 1.0
+    lo = 1.0
+    hi = 0.0
+    ssum = 0.0
+    moved = 0.0
+    for j in range(a, b + 1):  # the SOC swing rescaled about the window's first sample
+        v = min(max(x[a] + fac * (x[j] - x[a]), 0.0), 1.0)
+        s[j] = v
+        lo = min(lo, v)
+        hi = max(hi, v)
+        ssum += v
+        if j > a:
+            moved += abs(v - s[j - 1])
+    span = time_s[b] - time_s[a]
+    if span <= 0.0:
+        return 0.0
+    direction = int(m.settings[SET_CRATE_DIRECTION])
+    rests = m.settings[SET_CRATE_RESTS] != 0.0
+    floor = m.settings[SET_WIN_CRATE_FLOOR]
+    euler = m.settings[SET_WIN_EULER] != 0.0
+    defc = 0.5 * moved * q
+    stress[S_EFC_RATE] = defc / (span / 86400.0)
+    stress[S_DOD] = hi - lo
+    stress[S_SOC_MEAN] = ssum / (b - a + 1)
+    stress[S_CRATE] = q * _window_crate(time_s, s, a, b, direction, rests, floor)
+    stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, DIR_CHARGE, rests, floor)
+    stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
+    _track(stress, smin, smax, S_CRATE, N_STRESS)
+    for e in range(ne):
+        acc[e] = 0.0
+    for j in range(a, b + 1):  # every expression at every sample, trapezoid over time
+        stress[S_T] = T[j]
+        stress[S_SOC] = s[j]
+        if m.settings[SET_NEED_V] != 0.0:
+            stress[S_V] = _table(m.ocv, s[j])
+        if m.settings[SET_NEED_UA] != 0.0:
+            stress[S_UA] = _table(m.ua, s[j])
+        _track(stress, smin, smax, 0, 4)
+        half_dt = 0.5 * (time_s[j] - time_s[j - 1]) if j > a else 0.0
+        for e in range(ne):
+            if used[e]:
+                v = _raw(e, stress, m)
+                if j > a:
+                    acc[e] += (prev[e] + v) * half_dt
+                prev[e] = v
+    for e in range(ne):
+        if used[e]:
+            acc[e] = _finish(e, acc[e] / span, m)
+    for k in range(ns):
+        drv = m.state_i[k, SI_DRIVER]
+        dx = (span if drv == D_TIME else defc) * m.state_f[k, SF_SCALE]
+        ea = m.state_i[k, SI_EAUX]
+        ep = m.state_i[k, SI_EP]
+        aux = acc[ea] if ea >= 0 else 0.0
+        p = acc[ep] if ep >= 0 else m.state_f[k, SF_P]
+        stype = m.state_i[k, SI_TYPE]
+        kk = acc[m.state_i[k, SI_EK]] * mult[k]
+        if euler:
+            y = _euler(stype, _value(stype, st[HEAD + k], m.state_f[k, SF_P]), kk, dx, p, aux)
+            st[HEAD + k] = y ** (1.0 / m.state_f[k, SF_P]) if stype == ST_POWER and y > 0.0 else y
+        else:
+            st[HEAD + k] = _advance(stype, st[HEAD + k], kk, dx, p, aux)
+        _bound(st, k, m)
+    st[H_EFC] += defc
+    return span
+
+
+@helper
+def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch):
+    """Age cell ``c`` window by window (``AGG_WINDOW``) until the model clock passes the
+    horizon; output rows are stamped with the clock."""
+    time_s = prof.time_s
+    n = time_s.shape[0]
+    ne = m.expr_i.shape[0]
+    smin = rec.smin[c]
+    smax = rec.smax[c]
+    mult = cells.mult[c]
+    us = cells.usage[c]
+    dT = cells.t_off[c]
+    top = cells.soc_top[c if cells.soc_top.shape[0] > 1 else 0]
+    x = scratch[0]
+    T = scratch[1]
+    s = scratch[2]
+    for j in range(n):
+        x[j], T[j], _ = _sample(prof, c, j, us, top, dT)
+    bps = np.zeros(n + 1, dtype=np.int64)
+    nb = _breakpoints(time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps)
+    used = np.zeros(ne, dtype=np.bool_)  # the expressions the states read
+    for k in range(m.state_i.shape[0]):
+        for slot in (SI_EK, SI_EAUX, SI_EP):
+            if m.state_i[k, slot] >= 0:
+                used[m.state_i[k, slot]] = True
+    prev = np.zeros(ne)
+    acc = np.zeros(ne)
+    horizon = m.settings[SET_HORIZON]
+    clock0 = st[H_CLOCK]
+    t0 = time_s[0]
+    n_out = out_t.shape[0]
+    k_out = 0
+    done = False
+    while not done:
+        a = 0
+        advanced = 0.0
+        for w in range(nb):
+            b = bps[w]
+            span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc)
+            advanced += span
+            st[H_CLOCK] += span
+            tnow = t0 + (st[H_CLOCK] - clock0)
+            while k_out < n_out and tnow >= out_t[k_out]:
+                _record(st, c, k_out, tnow, m, rec, gval)
+                k_out += 1
+            a = b + 1
+            if st[H_CLOCK] - clock0 > horizon:
+                done = True
+                break
+        if advanced <= 0.0:
+            break
+    st[H_T] = t0 + (st[H_CLOCK] - clock0)
+    st[H_SOC] = x[n - 1]
+    st[H_TK] = T[n - 1]
+    while k_out < n_out:
+        _record(st, c, k_out, st[H_T], m, rec, gval)
+        k_out += 1
+
+
+# ================================================================================================
 # kernels
-# ============================================================================================
+# ================================================================================================
 
 
 @kernel(parallel=True)
-def integrate_fleet(time_s, soc, temp, cur, repeat, out_t, t_off, usage, soc_top, mult, states,
-                    settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_f, term_i,
-                    term_f, group_i, group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
-                    smax, n_blocks):
+def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
     """Age ``states.shape[0]`` cells over a (repeated) profile.
 
-    The cells are split into ``n_blocks`` contiguous blocks run in parallel (one per thread is
-    best); a block's cells run one after the other and reuse its scratch memory. A cell's
-    results never depend on the cells before it, so they do not depend on ``n_blocks``.
+    The cells are split into ``n_blocks`` contiguous blocks run in parallel (one per thread); a
+    cell's results never depend on the cells before it, so they do not depend on ``n_blocks``.
 
-    Parameters (float64 unless said)
-    ----------
-    time_s : (n,) strictly increasing sample times [s]; repeated ``repeat`` times with period
-        ``time_s[-1] - time_s[0]`` (sample 0 of a repetition is the last sample of the one before)
-    soc, temp, cur : (1 or n_cells, n) SOC [-], temperature [K], current [A] (discharge positive)
-    repeat : int, number of repetitions
+    prof : :class:`Profile`; ``time_s`` (n,) strictly increasing [s], repeated ``repeat`` times
+        with period ``time_s[-1] - time_s[0]`` (sample 0 of a repetition is the last sample of
+        the one before); ``soc``, ``temp`` [K], ``cur`` [A, discharge positive]: (1 or cells, n)
+    cells : :class:`Cells`
     out_t : (n_out,) output times [s]; row k holds the state at the first sample with t >= out_t[k]
-    t_off, usage : (n_cells,) temperature offset [K], usage scale [-] (SOC swing below ``soc_top``
-        and current are scaled by it)
-    soc_top : (1 or n_cells,) top SOC that usage scaling keeps fixed [-]
-    mult : (n_cells, n_states) multipliers of each state's rate coefficient k
-    states : (n_cells, L) per-cell state vectors, advanced in place (see ``state_length``)
-    settings, ocv, ua, state_i ... group_f : the compiled model (see batterylab.aging.models)
-    rec_* : outputs (n_cells, n_out[, n_states | n_groups]); smin, smax: (n_cells, 6) stress range
-    n_blocks : int, number of blocks of cells
+    states : (cells, L) per-cell state vectors, advanced in place (see ``state_length``)
+    m : :class:`Model`; rec : :class:`Records`, filled (``smin``, ``smax`` must come in as +inf, -inf)
     """
     nc = states.shape[0]
     nb = max(1, min(nc, n_blocks))
-    for b in prange(nb):
-        cache = np.zeros((1, state_i.shape[0] + 1, 3))
-        tcache = np.zeros((1, prod_i.shape[0]))
-        for c in range(b * nc // nb, (b + 1) * nc // nb):
-            cache, tcache = _run_cell(c, time_s, soc, temp, cur, repeat, out_t, t_off, usage,
-                                      soc_top, mult, states, settings, ocv, ua, state_i, state_f,
-                                      expr_i, expr_f, prod_i, prod_f, term_i, term_f, group_i,
-                                      group_f, rec_t, rec_q, rec_r, rec_efc, rec_y, rec_g, smin,
-                                      smax, cache, tcache)
+    n = prof.time_s.shape[0]
+    window = m.settings[SET_AGGREGATION] == AGG_WINDOW
+    for blk in prange(nb):
+        stress = np.zeros(N_STRESS)
+        pt = np.zeros(N_PT)
+        gval = np.zeros(m.group_i.shape[0])
+        scratch = np.zeros((3, n if window else 1))
+        for c in range(blk * nc // nb, (blk + 1) * nc // nb):
+            if window:
+                _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
+            else:
+                _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval)
 
 
-# ---- standalone rainflow counting (same helpers, no ageing states) --------------------------
+@kernel
+def window_breakpoints(time_s, soc, max_time_s, max_efc):
+    """The end sample of each ``AGG_WINDOW`` update window of a SOC series (BLAST-Lite's
+    breakpoints, the last sample included)."""
+    bps = np.zeros(soc.shape[0] + 1, dtype=np.int64)
+    nb = _breakpoints(time_s, soc, max_time_s, max_efc, bps)
+    return bps[:nb].copy()
 
 
 @kernel
 def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
     """Streaming rainflow counting of one SOC series; the cycles are written to ``cyc``.
 
-    ``states`` is a (1, L) state vector for a model with zero ageing states; ``cyc`` has
-    shape (max_cycles, 5): range, mean SOC, count (0.5 or 1), mean temperature [K], mean
-    |C-rate| [1/h]. With ``use_crate`` the C-rate of step i -> i+1 is ``crate[i]``; otherwise it is
-    ``|dSOC/dt|`` x 3600 of the step. Returns the number of cycles written. Temperature and C-rate means are time means over each
-    cycle's own segment (trapezoid in temperature, step-wise constant C-rate).
+    ``states`` is a (1, L) state vector for a model with zero ageing states; ``cyc`` has shape
+    (max_cycles, 5): range, mean SOC, count (0.5 or 1), mean temperature [K], mean |C-rate|
+    [1/h] over the time current flowed. With ``use_crate`` the C-rate of step i -> i+1 is
+    ``crate[i]``; otherwise ``|dSOC/dt|`` x 3600. Returns the number of cycles written. With
+    ``finalize`` the residue is counted on a copy, so the state continues the count exactly.
     """
     st = states[0]
-    base_v = HEAD
+    base = HEAD
     n = time_s.shape[0]
+    pt = np.zeros(N_PT)
     count = 0
-    # Cycle capture without ageing states: run the same stack logic and log each cycle.
-    for j in range(n):
-        x1 = soc[j]
-        t1 = time_s[j]
-        T1 = temp[j]
-        if st[H_NSEEN] > 0.0:
-            dt = t1 - st[H_T]
-            dsoc = abs(x1 - st[H_SOC])
-            if dt > 0.0:
-                st[H_CUMT] += 0.5 * (st[H_TK] + T1) * dt
-                if use_crate:
-                    st[H_CUMC] += st[H_I] * dt
-                    if st[H_I] > 0.0:
-                        st[H_CUMA] += dt
-                else:
-                    st[H_CUMC] += dsoc * 3600.0
-                    if dsoc > 0.0:
-                        st[H_CUMA] += dt
-            elif not use_crate:
-                st[H_CUMC] += dsoc * 3600.0
-            st[H_EFC] += 0.5 * dsoc
-        st[H_T] = t1
-        st[H_SOC] = x1
-        st[H_TK] = T1
-        st[H_I] = crate[j]
-        count = _rf_feed_log(st, base_v, x1, t1, st[H_CUMT], st[H_CUMC], st[H_CUMA], cyc, count, T1)
-    if finalize:
-        tmp = st.copy()
-        count = _rf_flush_log(tmp, base_v, cyc, count, st[H_TK])
+    for j in range(n + (1 if finalize else 0)):
+        if j < n:
+            x1 = soc[j]
+            t1 = time_s[j]
+            T1 = temp[j]
+            if st[H_NSEEN] > 0.0:
+                dt = t1 - st[H_T]
+                dsoc = abs(x1 - st[H_SOC])
+                if dt > 0.0:
+                    st[H_CUM + P_CT - 1] += 0.5 * (st[H_TK] + T1) * dt
+                    if use_crate:
+                        st[H_CUM + P_CC - 1] += st[H_I] * dt
+                        if st[H_I] > 0.0:
+                            st[H_CUM + P_CA - 1] += dt
+                    else:
+                        st[H_CUM + P_CC - 1] += dsoc * 3600.0
+                        if dsoc > 0.0:
+                            st[H_CUM + P_CA - 1] += dt
+                elif not use_crate:
+                    st[H_CUM + P_CC - 1] += dsoc * 3600.0
+                st[H_EFC] += 0.5 * dsoc
+            st[H_T] = t1
+            st[H_SOC] = x1
+            st[H_TK] = T1
+            st[H_I] = crate[j]
+            push = _feed(st, x1, t1, pt)
+        else:  # finalise on a copy: the last sample is a reversal, then the residue
+            st = st.copy()
+            push = st[H_NSEEN] >= 3.0
+            _last_point(st, pt)
+        if push:
+            _rf_append(st, base, pt)
+            while True:
+                i1, weight = _rf_next(st, base)
+                if i1 < 0:
+                    break
+                count = _log_cycle(st, base, i1, weight, cyc, count)
+        if j == n:
+            for k in range(int(st[H_NSTACK]) - 1):
+                count = _log_cycle(st, base, k, 0.5, cyc, count)
     return count
 
 
-@helper
-def _rf_log(st, base_v, i1, i2, cnt, cyc, count, Tnow):
-    nstk = STACK
-    x1 = st[base_v + i1]
-    x2 = st[base_v + i2]
-    dur = abs(st[base_v + nstk + i2] - st[base_v + nstk + i1])
-    act = abs(st[base_v + 4 * nstk + i2] - st[base_v + 4 * nstk + i1])
-    if dur > 0.0:
-        Tm = abs(st[base_v + 2 * nstk + i2] - st[base_v + 2 * nstk + i1]) / dur
-    else:
-        Tm = Tnow
-    cr = 0.0
-    if act > 0.0:
-        cr = abs(st[base_v + 3 * nstk + i2] - st[base_v + 3 * nstk + i1]) / act
+@helper(borrows=True)
+def _log_cycle(st, base, i1, weight, cyc, count):
+    """Write the cycle of stack points i1, i1 + 1 to row ``count`` of ``cyc``."""
+    i2 = i1 + 1
+    dur = abs(_pt(st, base, i2, P_T) - _pt(st, base, i1, P_T))
+    act = abs(_pt(st, base, i2, P_CA) - _pt(st, base, i1, P_CA))
     if count < cyc.shape[0]:
+        x1 = _pt(st, base, i1, P_X)
+        x2 = _pt(st, base, i2, P_X)
         cyc[count, 0] = abs(x1 - x2)
         cyc[count, 1] = 0.5 * (x1 + x2)
-        cyc[count, 2] = cnt
-        cyc[count, 3] = Tm
-        cyc[count, 4] = cr
+        cyc[count, 2] = weight
+        cyc[count, 3] = abs(_pt(st, base, i2, P_CT) - _pt(st, base, i1, P_CT)) / dur if dur > 0.0 else st[H_TK]
+        cyc[count, 4] = abs(_pt(st, base, i2, P_CC) - _pt(st, base, i1, P_CC)) / act if act > 0.0 else 0.0
     return count + 1
-
-
-@helper
-def _rf_push_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow):
-    nstk = STACK
-    n = int(st[H_NSTACK])
-    if n == nstk:
-        count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
-        for a in range(5):
-            off = base_v + a * nstk
-            for j in range(n - 1):
-                st[off + j] = st[off + j + 1]
-        n -= 1
-        st[H_OVERFLOW] += 1.0
-    st[base_v + n] = x
-    st[base_v + nstk + n] = t
-    st[base_v + 2 * nstk + n] = ct
-    st[base_v + 3 * nstk + n] = cc
-    st[base_v + 4 * nstk + n] = ca
-    n += 1
-    while n >= 3:
-        X = abs(st[base_v + n - 1] - st[base_v + n - 2])
-        Y = abs(st[base_v + n - 2] - st[base_v + n - 3])
-        if X < Y:
-            break
-        if n == 3:
-            count = _rf_log(st, base_v, 0, 1, 0.5, cyc, count, Tnow)
-            for a in range(5):
-                off = base_v + a * nstk
-                st[off] = st[off + 1]
-                st[off + 1] = st[off + 2]
-            n = 2
-        else:
-            count = _rf_log(st, base_v, n - 3, n - 2, 1.0, cyc, count, Tnow)
-            for a in range(5):
-                off = base_v + a * nstk
-                st[off + n - 3] = st[off + n - 1]
-            n -= 2
-    st[H_NSTACK] = n
-    return count
-
-
-@helper
-def _rf_feed_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow):
-    nseen = st[H_NSEEN]
-    if nseen == 0.0:
-        st[H_RF_XLAST] = x
-        count = _rf_push_log(st, base_v, x, t, ct, cc, ca, cyc, count, Tnow)
-        st[H_NSEEN] = 1.0
-        return count
-    if nseen == 1.0:
-        st[H_RF_X] = x
-        st[H_RF_DLAST] = x - st[H_RF_XLAST]
-        st[H_CAND_T] = t
-        st[H_CAND_CT] = ct
-        st[H_CAND_CC] = cc
-        st[H_CAND_CA] = ca
-        st[H_NSEEN] = 2.0
-        return count
-    if nseen == 2.0:
-        st[H_NSEEN] = 3.0
-    xc = st[H_RF_X]
-    if x == xc:
-        st[H_CAND_T] = t
-        st[H_CAND_CT] = ct
-        st[H_CAND_CC] = cc
-        st[H_CAND_CA] = ca
-        return count
-    d_next = x - xc
-    if st[H_RF_DLAST] * d_next < 0.0:
-        count = _rf_push_log(st, base_v, xc, st[H_CAND_T], st[H_CAND_CT], st[H_CAND_CC], st[H_CAND_CA], cyc,
-                             count, Tnow)
-    st[H_RF_XLAST] = xc
-    st[H_RF_X] = x
-    st[H_RF_DLAST] = d_next
-    st[H_CAND_T] = t
-    st[H_CAND_CT] = ct
-    st[H_CAND_CC] = cc
-    st[H_CAND_CA] = ca
-    return count
-
-
-@helper
-def _rf_flush_log(st, base_v, cyc, count, Tnow):
-    if st[H_NSEEN] >= 3.0:
-        count = _rf_push_log(st, base_v, st[H_SOC], st[H_T], st[H_CUMT], st[H_CUMC], st[H_CUMA], cyc, count,
-                             Tnow)
-    n = int(st[H_NSTACK])
-    for j in range(n - 1):
-        count = _rf_log(st, base_v, j, j + 1, 0.5, cyc, count, Tnow)
-    st[H_NSTACK] = 0.0 if n == 0 else 1.0
-    return count

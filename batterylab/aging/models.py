@@ -35,6 +35,10 @@ STRESSORS = {
     "anode_potential_V": K.S_UA,
     "crate_per_h": K.S_CRATE,
     "dod": K.S_DOD,
+    "soc_mean": K.S_SOC_MEAN,
+    "charge_crate_per_h": K.S_CHARGE,
+    "discharge_crate_per_h": K.S_DISCHARGE,
+    "efc_per_day": K.S_EFC_RATE,
 }
 STRESSOR_UNITS = {
     "temperature_K": "K",
@@ -43,7 +47,24 @@ STRESSOR_UNITS = {
     "anode_potential_V": "V",
     "crate_per_h": "1/h",
     "dod": "-",
+    "soc_mean": "-",
+    "charge_crate_per_h": "1/h",
+    "discharge_crate_per_h": "1/h",
+    "efc_per_day": "1/d",
 }
+#: How each model aggregates stress (``stress_definitions`` in its JSON; kernels/AGING_MODELS.md).
+STRESS_DEFINITION_KEYS = {
+    "aggregation", "crate_direction", "crate_rests", "window_max_time_s", "window_max_efc",
+    "window_soc_rescale", "window_crate_floor_per_h", "window_update", "source", "description",
+}
+WINDOW_UPDATES = {"euler": 1.0, "exact": 0.0}
+AGGREGATIONS = {"sample": K.AGG_SAMPLE, "window": K.AGG_WINDOW}
+CRATE_DIRECTIONS = {"both": K.DIR_BOTH, "charge": K.DIR_CHARGE, "discharge": K.DIR_DISCHARGE}
+CRATE_RESTS = {"exclude": 0.0, "include": 1.0}
+#: BLAST-Lite 1.1.1's ``simulate_battery_life`` defaults (breakpoints_max_time_diff_s,
+#: breakpoints_max_EFC_diff, is_conserve_energy_throughput, the C-rate floor of _extract_stressors).
+WINDOW_DEFAULTS = {"window_max_time_s": 86400.0, "window_max_efc": 1.0, "window_soc_rescale": True,
+                   "window_crate_floor_per_h": 1e-2, "window_update": "euler"}
 STATE_TYPES = {"power": K.ST_POWER, "sigmoid": K.ST_SIGMOID, "exp_relax": K.ST_EXP_RELAX, "power_var": K.ST_POWER_VAR}
 DRIVERS = {
     "time_s": (K.D_TIME, "s"),
@@ -67,19 +88,23 @@ TERM_KEYS = {
     "linear_T": {"stressor", "c0", "c1", "reference_temperature_K"},
     "table": {"stressor", "x", "y"},
     "exp_power_product": {"stressor", "exponent", "rate", "other_stressor", "other_exponent", "floor", "other_floor"},
+    "skewnorm": {"stressor", "skew", "width", "center"},
+    "sigmoid": {"stressor", "alpha", "beta", "gamma"},
 }
 _TERM_CODES = {
     "const": K.T_CONST, "poly": K.T_POLY, "exp": K.T_EXP, "arrhenius": K.T_ARRHENIUS,
     "arrhenius_raw": K.T_ARRHENIUS, "power": K.T_POWER, "exp_over_T": K.T_EXP_OVER_T,
     "exp_exp": K.T_EXP_EXP, "linear_T": K.T_LINEAR_T, "table": K.T_TABLE4,
-    "exp_power_product": K.T_EXP_POWPROD,
+    "exp_power_product": K.T_EXP_POWPROD, "skewnorm": K.T_SKEWNORM, "sigmoid": K.T_SIGMOID,
 }
 MODEL_KEYS = {
     "name", "title", "chemistry", "cell", "nominal_capacity_Ah", "citation", "citations", "licence",
     "description", "conventions", "throughput_factor", "ocv_table", "anode_potential_table",
     "validity", "validity_notes", "states", "groups", "capacity_combine", "resistance_combine",
     "anchors", "bounds_notes", "untraced", "format_version", "throughput_basis", "calibration",
+    "stress_definitions", "variants",
 }
+VARIANT_KEYS = {"title", "description", "stress_definitions", "conventions", "without_states"}
 STATE_KEYS = {"name", "type", "driver", "exponent", "k", "y_inf", "group", "sign", "initial", "description", "units", "driver_scale"}
 EXPR_KEYS = {"sum", "lo", "hi", "power", "coef", "terms", "description"}
 GROUP_KEYS = {"target", "offset", "kind", "of", "c0", "c1", "description"}
@@ -183,6 +208,18 @@ def _compile_term(t: dict, where: str):
         c[3] = float(_stressor({"stressor": t.get("other_stressor", "temperature_K")}, where))
         c[4] = _num(t, "floor", where, 0.0)
         c[5] = _num(t, "other_floor", where, 0.0)
+    elif typ == "skewnorm":
+        s = _stressor(t, where)
+        c[0] = _num(t, "skew", where)
+        c[1] = _num(t, "width", where)
+        c[2] = _num(t, "center", where, 0.0)
+        if c[1] <= 0:
+            raise ParameterError(f"'width'{_loc(where)} must be > 0, got {c[1]}")
+    elif typ == "sigmoid":
+        s = _stressor(t, where)
+        c[0] = _num(t, "alpha", where, 1.0)
+        c[1] = _num(t, "beta", where)
+        c[2] = _num(t, "gamma", where, 1.0)
     elif typ == "table":
         s = _stressor(t, where)
         x = [float(v) for v in t.get("x", [])]
@@ -199,11 +236,18 @@ def _compile_term(t: dict, where: str):
 class _Builder:
     def __init__(self):
         self.expr_i, self.expr_f, self.prod_i, self.prod_f, self.term_i, self.term_f = [], [], [], [], [], []
+        self.seen = {}
 
     def expr(self, e, where: str) -> int:
+        """Index of expression ``e``; an expression written twice is compiled once (under
+        window aggregation each distinct expression is evaluated once per sample)."""
         if isinstance(e, (int, float)) and not isinstance(e, bool):
             e = {"coef": float(e), "terms": []}
         _check_keys(e, EXPR_KEYS, where)
+        key = json.dumps({k: v for k, v in e.items() if k != "description"}, sort_keys=True)
+        if key in self.seen:
+            return self.seen[key]
+        self.seen[key] = len(self.expr_i)
         products = e.get("sum")
         if products is None:
             products = [{"coef": e.get("coef", 1.0), "terms": e.get("terms", [])}]
@@ -223,6 +267,33 @@ class _Builder:
         self.expr_i.append((start, len(self.prod_f)))
         self.expr_f.append((_num(e, "lo", where, 0.0), _num(e, "hi", where, K.BIG), _num(e, "power", where, 1.0)))
         return len(self.expr_i) - 1
+
+
+def _stress_definitions(d: dict, settings: np.ndarray, where: str) -> None:
+    """Fill the kernel settings of a model's ``stress_definitions`` (defaults: batterylab's
+    per-sample form, C-rate in both directions over the time current flows)."""
+    _check_keys(d, STRESS_DEFINITION_KEYS, where)
+
+    def choice(key, options, default):
+        v = d.get(key, default)
+        if v not in options:
+            raise unknown_option(f"{key} in {where}", v, options)
+        return options[v]
+
+    settings[K.SET_AGGREGATION] = choice("aggregation", AGGREGATIONS, "sample")
+    settings[K.SET_CRATE_DIRECTION] = choice("crate_direction", CRATE_DIRECTIONS, "both")
+    settings[K.SET_CRATE_RESTS] = choice("crate_rests", CRATE_RESTS, "exclude")
+    settings[K.SET_WIN_TIME] = _num(d, "window_max_time_s", where, WINDOW_DEFAULTS["window_max_time_s"])
+    settings[K.SET_WIN_EFC] = _num(d, "window_max_efc", where, WINDOW_DEFAULTS["window_max_efc"])
+    settings[K.SET_WIN_CRATE_FLOOR] = _num(d, "window_crate_floor_per_h", where,
+                                           WINDOW_DEFAULTS["window_crate_floor_per_h"])
+    rescale = d.get("window_soc_rescale", WINDOW_DEFAULTS["window_soc_rescale"])
+    if not isinstance(rescale, bool):
+        raise ParameterError(f"'window_soc_rescale' in {where} must be true or false, got {rescale!r}")
+    settings[K.SET_WIN_RESCALE] = 1.0 if rescale else 0.0
+    settings[K.SET_WIN_EULER] = choice("window_update", WINDOW_UPDATES, WINDOW_DEFAULTS["window_update"])
+    if settings[K.SET_WIN_TIME] <= 0 or settings[K.SET_WIN_EFC] <= 0:
+        raise ParameterError(f"window_max_time_s and window_max_efc in {where} must be > 0")
 
 
 def _table(spec: dict, ykey: str, where: str) -> np.ndarray:
@@ -275,10 +346,16 @@ class AgingModel:
     def state_length(self) -> int:
         return K.state_length(self.n_states)
 
-    def kernel_arrays(self, settings: np.ndarray | None = None) -> tuple:
-        s = self.settings if settings is None else settings
-        return (s, self.ocv, self.ua, self.state_i, self.state_f, self.expr_i, self.expr_f,
-                self.prod_i, self.prod_f, self.term_i, self.term_f, self.group_i, self.group_f)
+    @property
+    def aggregation(self) -> str:
+        """How the model aggregates stress: ``"sample"`` or ``"window"`` (see ``stress_definitions``)."""
+        return "window" if self.settings[K.SET_AGGREGATION] == K.AGG_WINDOW else "sample"
+
+    def kernel_model(self, settings: np.ndarray | None = None) -> K.Model:
+        """The arrays the kernel reads, as one :class:`batterylab.kernels.aging.Model`."""
+        return K.new_model(self.settings if settings is None else settings, self.ocv, self.ua,
+                           self.state_i, self.state_f, self.expr_i, self.expr_f, self.prod_i,
+                           self.prod_f, self.term_i, self.term_f, self.group_i, self.group_f)
 
     def initial_state(self, n_cells: int = 1) -> np.ndarray:
         """Fresh per-cell state vectors, shape (n_cells, L)."""
@@ -368,8 +445,11 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
             if not 0.0 < p <= 20.0:
                 raise ParameterError(f"'exponent' in {w} must be in (0, 20], got {p}")
         init = _num(sd, "initial", w, 0.0)
+        # a loss of capacity is a fraction: its stored value (u = y^(1/p) for a power state)
+        # is bounded by 1, which bounds y by 1 whatever p
+        is_loss = group_i[gi][0] == 0 and sign < 0
         state_i.append((STATE_TYPES[stype], dcode, gi, ek, eaux, ep))
-        state_f.append((p, scale, sign, init))
+        state_f.append((p, scale, sign, init, 1.0 if is_loss else K.BIG))
         names.append(sname)
     if not names:
         raise ParameterError(f"{where} has no 'states'")
@@ -395,14 +475,17 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
         ua = _table(spec["anode_potential_table"], "potential_V", f"{where} anode_potential_table")
     settings = np.zeros(K.N_SETTINGS)
     settings[K.SET_QNOM] = qnom
-    settings[K.SET_CAP_COMBINE] = 1.0 if ccomb == "min" else 0.0
-    settings[K.SET_RES_COMBINE] = 1.0 if rcomb == "max" else 0.0
+    settings[K.SET_CAP_MIN] = 1.0 if ccomb == "min" else 0.0
+    settings[K.SET_RES_MAX] = 1.0 if rcomb == "max" else 0.0
     settings[K.SET_NEED_V] = 1.0 if K.S_V in uses else 0.0
     settings[K.SET_NEED_UA] = 1.0 if K.S_UA in uses else 0.0
     basis = spec.get("throughput_basis", "present_capacity")
     if basis not in ("present_capacity", "nominal_capacity"):
         raise unknown_option("throughput_basis", basis, ["present_capacity", "nominal_capacity"])
     settings[K.SET_EFC_NOMINAL] = 1.0 if basis == "nominal_capacity" else 0.0
+    _stress_definitions(spec.get("stress_definitions", {}), settings, f"{where} stress_definitions")
+    if settings[K.SET_AGGREGATION] == K.AGG_WINDOW and any(d == K.D_CYCLE_COUNT for _, d, *_ in state_i):
+        raise ParameterError(f"{where}: the 'cycle_count' driver is not defined under window aggregation")
     validity = spec.get("validity", {})
     _check_keys(validity, set(STRESSORS), f"{where} validity")
 
@@ -412,7 +495,7 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
 
     return AgingModel(
         name=name, spec=spec, path=path, settings=settings, ocv=ocv, ua=ua,
-        state_i=arr(state_i, 6, np.int64), state_f=arr(state_f, 4, np.float64),
+        state_i=arr(state_i, 6, np.int64), state_f=arr(state_f, 5, np.float64),
         expr_i=arr(b.expr_i, 2, np.int64), expr_f=arr(b.expr_f, 3, np.float64),
         prod_i=arr(b.prod_i, 2, np.int64), prod_f=arr(b.prod_f, 0, np.float64),
         term_i=arr(b.term_i or np.zeros((0, 2)), 2, np.int64),
@@ -429,28 +512,61 @@ def _folder() -> Path:
     return parameter_sets.path("aging")
 
 
-def available() -> list[str]:
-    """Names of the shipped ageing models (``parameter_sets/aging/*.json``)."""
-    return sorted(p.stem for p in _folder().glob("*.json") if not p.stem.startswith("_"))
+def available(variants: bool = False) -> list[str]:
+    """Names of the shipped ageing models (``parameter_sets/aging/*.json``); with ``variants``
+    also each model's named variants as ``name:variant`` (e.g. ``blast_nmc111_kokam75ah:exact``)."""
+    names = sorted(p.stem for p in _folder().glob("*.json") if not p.stem.startswith("_"))
+    if not variants:
+        return names
+    out = []
+    for n in names:
+        out.append(n)
+        spec = json.loads((_folder() / f"{n}.json").read_text())
+        out += [f"{n}:{v}" for v in spec.get("variants", {})]
+    return out
+
+
+def apply_variant(spec: dict, variant: str) -> dict:
+    """The spec of a model's named variant: its ``variants[variant]`` keys replace the model's
+    (``stress_definitions`` key by key), and the name becomes ``name:variant``."""
+    variants = spec.get("variants", {})
+    if variant not in variants:
+        raise unknown_option(f"variant of ageing model {spec.get('name')!r}", variant, variants)
+    v = variants[variant]
+    _check_keys(v, VARIANT_KEYS, f"variant {variant!r} of {spec.get('name')!r}")
+    out = {k: val for k, val in spec.items() if k != "variants"}
+    for k, val in v.items():
+        if k == "without_states":
+            out["states"] = [sd for sd in spec.get("states", []) if sd.get("name") not in val]
+        else:
+            out[k] = {**spec.get(k, {}), **val} if k == "stress_definitions" else val
+    out["name"] = f"{spec['name']}:{variant}"
+    return out
 
 
 @functools.lru_cache(maxsize=64)
-def _load_cached(path: str, mtime: float) -> AgingModel:
+def _load_cached(path: str, mtime: float, variant: str = "") -> AgingModel:
     p = Path(path)
     try:
         spec = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
         raise ParameterError(f"ageing model file {p} is not valid JSON: {exc}") from None
     spec.setdefault("name", p.stem)
+    if variant:
+        spec = apply_variant(spec, variant)
     return compile_spec(spec, p)
 
 
 def load(model) -> AgingModel:
-    """An :class:`AgingModel` from a shipped name, a JSON path, a spec dict or a model."""
+    """An :class:`AgingModel` from a shipped name (``name`` or ``name:variant``), a JSON path, a
+    spec dict or a model."""
     if isinstance(model, AgingModel):
         return model
     if isinstance(model, dict):
         return compile_spec(model)
+    variant = ""
+    if isinstance(model, str) and ":" in model and not model.endswith(".json"):
+        model, variant = model.split(":", 1)
     if isinstance(model, Path) or (isinstance(model, str) and model.endswith(".json")):
         p = Path(model)
         if not p.is_file():
@@ -460,7 +576,7 @@ def load(model) -> AgingModel:
         if model not in names:
             raise unknown_option("ageing model", model, names)
         p = _folder() / f"{model}.json"
-    return _load_cached(str(p.resolve()), p.stat().st_mtime)
+    return _load_cached(str(p.resolve()), p.stat().st_mtime, variant)
 
 
 def check_validity(model: AgingModel, smin: np.ndarray, smax: np.ndarray, stacklevel: int = 3) -> list[str]:

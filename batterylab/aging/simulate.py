@@ -216,19 +216,19 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     settings = model.settings.copy()
     settings[K.SET_HAS_CURRENT] = 1.0 if has_current else 0.0
     settings[K.SET_FINALIZE] = 1.0 if finalize else 0.0
-    soc_top = np.ascontiguousarray(soc.max(axis=1))
-    rec = dict(
+    # window aggregation runs until its clock passes the profile's span (BLAST-Lite's stop rule)
+    settings[K.SET_HORIZON] = repeat * (t[-1] - t[0]) - 1.0
+    rec = K.Records(
         t=np.zeros((nc, no)), q=np.zeros((nc, no)), r=np.zeros((nc, no)), efc=np.zeros((nc, no)),
         y=np.zeros((nc, no, ns)), g=np.zeros((nc, no, ng)),
-        smin=np.zeros((nc, K.N_STRESS)), smax=np.zeros((nc, K.N_STRESS)),
+        smin=np.full((nc, K.N_STRESS), np.inf), smax=np.full((nc, K.N_STRESS), -np.inf),
     )
-    K.integrate_fleet(
-        t, soc, T, I, repeat, out_t, t_off, usage, soc_top, mult, states,
-        *model.kernel_arrays(settings),
-        rec["t"], rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"], rec["smin"], rec["smax"],
-        get_num_threads(),
-    )
-    return rec
+    f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    prof = K.Profile(t, f64(soc), f64(T), f64(I))
+    cells = K.Cells(f64(t_off), f64(usage), f64(soc.max(axis=1)), f64(mult))
+    K.integrate_fleet(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec,
+                      get_num_threads())
+    return rec._asdict()
 
 
 def _state_in(model: AgingModel, state, n_cells: int, t0: float) -> np.ndarray:
