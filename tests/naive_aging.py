@@ -105,6 +105,11 @@ def term_value(t, stress):
         return t["c0"] + t["c1"] * (T - t["reference_temperature_K"]) * x
     if typ == "table":
         return float(np.interp(x, t["x"], t["y"]))
+    if typ == "skewnorm":
+        z = (x - t.get("center", 0.0)) / t["width"]
+        return 2.0 * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * 0.5 * math.erfc(-t["skew"] * z / math.sqrt(2))
+    if typ == "sigmoid":
+        return 2 * t.get("alpha", 1.0) * (0.5 - 1.0 / (1.0 + math.exp(min(max(t["beta"] * x, 0.0) ** t.get("gamma", 1.0), 700.0))))
     if typ == "exp_power_product":
         if t["rate"] == 0:
             return 1.0
@@ -188,8 +193,18 @@ def advance(state, y, k, dx, stress):
     return new
 
 
+def bounded(spec, state, y):
+    """A loss of capacity is a fraction: at most 1 (kernels/AGING_MODELS.md, bounds)."""
+    target = spec["groups"][state["group"]]["target"]
+    sign = state.get("sign", -1.0 if target == "capacity" else 1.0)
+    return min(y, 1.0) if target == "capacity" and sign < 0 else y
+
+
 def _stress(spec, T, soc, crate, dod):
-    s = {"temperature_K": T, "soc": soc, "crate_per_h": crate, "dod": dod, "voltage_V": 0.0, "anode_potential_V": 0.0}
+    # soc_mean is the context's SOC (the step's, the cycle's); the signed C-rates and the EFC rate
+    # are not modelled here: NaN makes any model that reads them fail these comparisons loudly
+    s = {"temperature_K": T, "soc": soc, "crate_per_h": crate, "dod": dod, "voltage_V": 0.0, "anode_potential_V": 0.0,
+         "soc_mean": soc, "charge_crate_per_h": math.nan, "discharge_crate_per_h": math.nan, "efc_per_day": math.nan}
     if "ocv_table" in spec:
         s["voltage_V"] = _table(spec["ocv_table"], "voltage_V", soc)
     if "anode_potential_table" in spec:
@@ -239,7 +254,7 @@ def simulate(spec, time_s, soc, temperature_K, current_A=None, multipliers=None)
                 dx = 0.5 * dsoc * scale[i]
             else:
                 continue
-            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+            y[i] = bounded(spec, s, advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st))
     for rng, mean, cnt, Tm, cm in cycles(t, x, T, crate, current_A is not None):
         st = _stress(spec, Tm, mean, cm, rng)
         for i, s in enumerate(states):
@@ -249,7 +264,7 @@ def simulate(spec, time_s, soc, temperature_K, current_A=None, multipliers=None)
                 dx = cnt * scale[i]
             else:
                 continue
-            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+            y[i] = bounded(spec, s, advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st))
     q, r, groups = combine(spec, y)
     return {"states": {s["name"]: y[i] for i, s in enumerate(states)}, "q": q, "r": r, "efc": efc, "groups": groups}
 
@@ -326,7 +341,7 @@ def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multiplie
                 dx = cnt * scale[i]
             else:
                 continue
-            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+            y[i] = bounded(spec, s, advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st))
 
     def push(point):
         state["qf"] = combine(spec, y)[0]
@@ -365,7 +380,7 @@ def simulate_nominal(spec, time_s, soc, temperature_K, current_A=None, multiplie
                 dx = 0.5 * dsoc * qf * scale[i]
             else:
                 continue
-            y[i] = advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st)
+            y[i] = bounded(spec, s, advance(s, y[i], expr_value(s["k"], st) * mult[i], dx, st))
         state["now"] = k + 1
         if k + 1 in interior:
             push(interior[k + 1])

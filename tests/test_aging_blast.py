@@ -1,4 +1,7 @@
-"""The BLAST family (``parameter_sets/aging/blast_*.json``) against NREL BLAST-Lite 1.1.1.
+"""The BLAST family's per-sample variant (``blast_*:exact``) against NREL BLAST-Lite 1.1.1 driven
+once a day: the same coefficients, conventions and trajectory forms (the default ``blast_*``
+models, BLAST-Lite's own windows, are checked against ``simulate_battery_life`` in
+``test_aging_blast_sbl.py``).
 
 Reference files: ``validation/data/blast_lite/`` (written by ``benchmarks/blast_lite_reference.py``
 in BLAST-Lite's own environment; see the README there). Profiles: the eight hourly 10-year
@@ -122,7 +125,7 @@ def run(model: str, profile: str, years: float = 10.0):
     with warnings.catch_warnings():
         # Several profiles leave the fitted ranges on purpose (continental cold, 35 C storage).
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        return aging.simulate(model, t, soc, T, output_interval_s=30 * 86400.0)
+        return aging.simulate(f"{model}:exact", t, soc, T, output_interval_s=30 * 86400.0)
 
 
 def test_models_are_shipped_and_described():
@@ -265,10 +268,11 @@ def test_no_nan_over_the_whole_stress_range(model):
     t = np.arange(0.0, 400 * 86400.0 + 1, 3600.0)
     rng = np.random.default_rng(7)
     soc = np.clip(0.5 + 0.5 * np.sin(2 * np.pi * t / 86400.0) + 0.05 * rng.standard_normal(t.size), 0, 1)
-    for T_C in (-30.0, 0.0, 25.0, 60.0):
+    for T_C, name in ((-30.0, model), (0.0, model), (25.0, model), (60.0, model), (-30.0, f"{model}:exact"),
+                      (60.0, f"{model}:exact")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OutOfRangeWarning)
-            res = aging.simulate(model, t, soc, 273.15 + T_C + 5 * np.sin(2 * np.pi * t / 86400.0),
+            res = aging.simulate(name, t, soc, 273.15 + T_C + 5 * np.sin(2 * np.pi * t / 86400.0),
                                  output_interval_s=5 * 86400.0)
         q = res.capacity_fraction
         assert np.all(np.isfinite(q)) and np.all((q >= 0) & (q <= 1.0))
@@ -295,11 +299,13 @@ def test_out_of_range_warning_names_the_stressor():
 def test_kernel_matches_naive(model, p):
     import json
 
+    from batterylab.aging.models import apply_variant
+
     t, soc, T = p
-    spec = json.loads(pset_path("aging", f"{model}.json").read_text())
+    spec = apply_variant(json.loads(pset_path("aging", f"{model}.json").read_text()), "exact")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
-        res = aging.simulate(model, t, soc, T)
+        res = aging.simulate(f"{model}:exact", t, soc, T)
     ref = naive.simulate(spec, t, soc, T)
     rel = 1e-6 if model == "blast_lfp_sonymurata3ah" else 1e-7
     for name, y in ref["states"].items():
