@@ -800,14 +800,17 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval):
 
 
 @helper
-def _turning_points(x, out):
+def _turning_points(x, out, full, half):
     """End indices of the rainflow cycles of the series ``x`` (as ``rainflow.extract_cycles``
-    yields them, residue included), sorted and unique, into ``out``; returns how many."""
+    yields them, residue included), sorted and unique, into ``out``; returns how many. ``full``
+    and ``half`` (length n) count the full and half cycles ending at each sample."""
     n = x.shape[0]
     st = np.zeros(HEAD + N_PT * (STACK + 1))
     pt = np.zeros(N_PT)
-    mark = np.zeros(n, dtype=np.bool_)
     base = HEAD
+    for j in range(n):
+        full[j] = 0.0
+        half[j] = 0.0
     for j in range(n + 1):
         if j < n:  # the stack's time field carries the sample index
             st[H_T] = float(j)
@@ -822,24 +825,29 @@ def _turning_points(x, out):
                 i1, weight = _rf_next(st, base)
                 if i1 < 0:
                     break
-                mark[int(_pt(st, base, i1 + 1, P_T))] = True
+                end = int(_pt(st, base, i1 + 1, P_T))
+                if weight == 1.0:
+                    full[end] += 1.0
+                else:
+                    half[end] += 1.0
     for i in range(1, int(st[H_NSTACK])):
-        mark[int(_pt(st, base, i, P_T))] = True
+        half[int(_pt(st, base, i, P_T))] += 1.0
     k = 0
     for j in range(n):
-        if mark[j]:
+        if full[j] + half[j] > 0.0:
             out[k] = j
             k += 1
     return k
 
 
 @helper
-def _breakpoints(time_s, x, max_time, max_efc, bps):
+def _breakpoints(time_s, x, max_time, max_efc, bps, full, half):
     """BLAST-Lite's ``_find_breakpoints`` on the series ``x``, plus the last sample: the end
-    sample of each update window into ``bps``; returns how many."""
+    sample of each update window into ``bps``; returns how many. ``full``, ``half``: the rainflow
+    cycles ending at each sample (``_turning_points``)."""
     n = x.shape[0]
     tp = np.zeros(n, dtype=np.int64)
-    ntp = _turning_points(x, tp)
+    ntp = _turning_points(x, tp, full, half)
     efc = np.zeros(n)
     for j in range(1, n):
         efc[j] = efc[j - 1] + 0.5 * abs(x[j] - x[j - 1])
@@ -973,7 +981,8 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
 @helper
 def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch):
     """Age cell ``c`` window by window (``AGG_WINDOW``) until the model clock passes the
-    horizon; output rows are stamped with the clock."""
+    horizon; output rows are stamped with the clock. The rainflow cycles of the input (counted in
+    ``H_NFULL``, ``H_NHALF`` as the windows that end them pass) do not drive the states here."""
     time_s = prof.time_s
     n = time_s.shape[0]
     ne = m.expr_i.shape[0]
@@ -989,7 +998,9 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
     for j in range(n):
         x[j], T[j], _ = _sample(prof, c, j, us, top, dT)
     bps = np.zeros(n + 1, dtype=np.int64)
-    nb = _breakpoints(time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps)
+    full = np.zeros(n)
+    half = np.zeros(n)
+    nb = _breakpoints(time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps, full, half)
     used = np.zeros(ne, dtype=np.bool_)  # the expressions the states read
     for k in range(m.state_i.shape[0]):
         for slot in (SI_EK, SI_EAUX, SI_EP):
@@ -1011,6 +1022,9 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
             span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc)
             advanced += span
             st[H_CLOCK] += span
+            for j in range(a, b + 1):  # the input's rainflow cycles, as the windows pass them
+                st[H_NFULL] += full[j]
+                st[H_NHALF] += half[j]
             tnow = t0 + (st[H_CLOCK] - clock0)
             while k_out < n_out and tnow >= out_t[k_out]:
                 _record(st, c, k_out, tnow, m, rec, gval)
@@ -1069,8 +1083,9 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
 def window_breakpoints(time_s, soc, max_time_s, max_efc):
     """The end sample of each ``AGG_WINDOW`` update window of a SOC series (BLAST-Lite's
     breakpoints, the last sample included)."""
-    bps = np.zeros(soc.shape[0] + 1, dtype=np.int64)
-    nb = _breakpoints(time_s, soc, max_time_s, max_efc, bps)
+    n = soc.shape[0]
+    bps = np.zeros(n + 1, dtype=np.int64)
+    nb = _breakpoints(time_s, soc, max_time_s, max_efc, bps, np.zeros(n), np.zeros(n))
     return bps[:nb].copy()
 
 

@@ -127,9 +127,10 @@ def _pow0(x, e, floor):
     return min(b**e, 1e300) if e != 0 else 1.0
 
 
-def expr_value(e, stress):
+def expr_sum(e, stress):
+    """An expression's sum of products, before its clip and power."""
     if isinstance(e, (int, float)):
-        e = {"coef": float(e), "terms": []}
+        return float(e)
     prods = e.get("sum") or [{"coef": e.get("coef", 1.0), "terms": e.get("terms", [])}]
     total = 0.0
     for p in prods:
@@ -137,6 +138,17 @@ def expr_value(e, stress):
         for t in p.get("terms", []):
             v *= term_value(t, stress)
         total += v
+    return total
+
+
+def expr_value(e, stress):
+    return expr_finish(e, expr_sum(e, stress))
+
+
+def expr_finish(e, total):
+    """An expression's value from its sum of products: clipped to [lo, hi], then its power."""
+    if isinstance(e, (int, float)):
+        e = {}
     total = min(max(total, e.get("lo", 0.0)), e.get("hi", 1e300))
     pw = e.get("power", 1.0)
     if pw != 1.0:
@@ -197,7 +209,7 @@ def bounded(spec, state, y):
     """A loss of capacity is a fraction: at most 1 (kernels/AGING_MODELS.md, bounds)."""
     target = spec["groups"][state["group"]]["target"]
     sign = state.get("sign", -1.0 if target == "capacity" else 1.0)
-    return min(y, 1.0) if target == "capacity" and sign < 0 else y
+    return min(y, 1.0) if target == "capacity" and sign <= 0 else y
 
 
 def _stress(spec, T, soc, crate, dod):

@@ -445,9 +445,10 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
             if not 0.0 < p <= 20.0:
                 raise ParameterError(f"'exponent' in {w} must be in (0, 20], got {p}")
         init = _num(sd, "initial", w, 0.0)
-        # a loss of capacity is a fraction: its stored value (u = y^(1/p) for a power state)
+        # a loss of capacity (sign <= 0 in a capacity group; 0: a diagnostic state) is a fraction:
+        # its stored value (u = y^(1/p) for a power state)
         # is bounded by 1, which bounds y by 1 whatever p
-        is_loss = group_i[gi][0] == 0 and sign < 0
+        is_loss = group_i[gi][0] == 0 and sign <= 0
         state_i.append((STATE_TYPES[stype], dcode, gi, ek, eaux, ep))
         state_f.append((p, scale, sign, init, 1.0 if is_loss else K.BIG))
         names.append(sname)
@@ -579,9 +580,15 @@ def load(model) -> AgingModel:
     return _load_cached(str(p.resolve()), p.stat().st_mtime, variant)
 
 
-def check_validity(model: AgingModel, smin: np.ndarray, smax: np.ndarray, stacklevel: int = 3) -> list[str]:
-    """Warn once (one :class:`OutOfRangeWarning`) about every stressor outside the fitted range."""
+def check_validity(model: AgingModel, smin: np.ndarray, smax: np.ndarray, stacklevel: int = 3,
+                   saturated: np.ndarray | None = None) -> list[str]:
+    """Warn once (one :class:`OutOfRangeWarning`) about every stressor outside the fitted range,
+    and about loss fractions that reached 1 and saturated there (``saturated``: per cell, the
+    number of state advances cut at that bound)."""
     msgs = []
+    if saturated is not None and np.any(saturated > 0):
+        msgs.append(f"a loss fraction reached 1 and saturates there in {int(np.count_nonzero(saturated))} "
+                    f"cell(s) (the model is driven beyond its range; losses are bounded to [0, 1])")
     lo_seen = np.min(smin, axis=0)
     hi_seen = np.max(smax, axis=0)
     for name, (lo, hi) in model.validity.items():

@@ -315,7 +315,7 @@ def simulate(
     out_t = _output_times(t, reps, output_interval_s, None)
     rec = _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, np.zeros(1), np.ones(1),
                np.ones((1, m.n_states)), st, finalize)
-    check_validity(m, rec["smin"], rec["smax"])
+    check_validity(m, rec["smin"], rec["smax"], saturated=st[:, K.H_SATURATED])
     q = rec["q"][0]
     tt = rec["t"][0]
     return AgingResult(
@@ -506,7 +506,7 @@ def simulate_fleet(
     finally:
         if bar is not None:
             bar.close()
-    check_validity(m, smin, smax)
+    check_validity(m, smin, smax, saturated=st[:, K.H_SATURATED])
     eol = _eol(tt, q, eol_threshold)
     return AgingResult(
         model=m.name,
