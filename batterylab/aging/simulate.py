@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,6 +208,24 @@ def _output_times(t: np.ndarray, repeat: int, output_interval_s, max_rows: int |
     return np.array([t[0]] + [t[-1] + (r - 1) * period for r in reps])
 
 
+@contextlib.contextmanager
+def _compile_notice(kernel, what: str, after_s: float = 1.5):
+    """Say on stderr, once, that a kernel is being compiled when its first call in this process
+    takes longer than ``after_s`` (a cached kernel loads in well under that)."""
+    if getattr(kernel, "signatures", True):  # compiled already (or running as plain Python)
+        yield
+        return
+    timer = threading.Timer(after_s, lambda: print(
+        f"batterylab: compiling {what} for this machine (once; cached on disk afterwards) ...",
+        file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usage, mult, states, finalize):
     # contiguous arrays only: a strided view would make Numba compile the whole kernel again
     t = np.ascontiguousarray(t, dtype=np.float64)
@@ -226,8 +247,9 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     prof = K.Profile(t, f64(soc), f64(T), f64(I))
     cells = K.Cells(f64(t_off), f64(usage), f64(soc.max(axis=1)), f64(mult))
-    K.integrate_fleet(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec,
-                      get_num_threads())
+    with _compile_notice(K.integrate_fleet, "the ageing kernel"):
+        K.integrate_fleet(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec,
+                          get_num_threads())
     return rec._asdict()
 
 
