@@ -1050,7 +1050,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
 
 @kernel(parallel=True)
 def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
-    """Age ``states.shape[0]`` cells over a (repeated) profile.
+    """Age ``states.shape[0]`` cells over a (repeated) profile under ``AGG_SAMPLE``.
 
     The cells are split into ``n_blocks`` contiguous blocks run in parallel (one per thread); a
     cell's results never depend on the cells before it, so they do not depend on ``n_blocks``.
@@ -1065,18 +1065,26 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
     """
     nc = states.shape[0]
     nb = max(1, min(nc, n_blocks))
-    n = prof.time_s.shape[0]
-    window = m.settings[SET_AGGREGATION] == AGG_WINDOW
     for blk in prange(nb):
         stress = np.zeros(N_STRESS)
         pt = np.zeros(N_PT)
         gval = np.zeros(m.group_i.shape[0])
-        scratch = np.zeros((3, n if window else 1))
         for c in range(blk * nc // nb, (blk + 1) * nc // nb):
-            if window:
-                _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
-            else:
-                _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval)
+            _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval)
+
+
+@kernel(parallel=True)
+def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec, n_blocks):
+    """``integrate_fleet`` under ``AGG_WINDOW`` (a kernel of its own: a first call compiles only
+    the path its model uses). Output rows are stamped with the model clock."""
+    nc = states.shape[0]
+    nb = max(1, min(nc, n_blocks))
+    for blk in prange(nb):
+        stress = np.zeros(N_STRESS)
+        gval = np.zeros(m.group_i.shape[0])
+        scratch = np.zeros((3, prof.time_s.shape[0]))
+        for c in range(blk * nc // nb, (blk + 1) * nc // nb):
+            _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
 
 
 @kernel

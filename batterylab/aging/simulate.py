@@ -247,9 +247,9 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     prof = K.Profile(t, f64(soc), f64(T), f64(I))
     cells = K.Cells(f64(t_off), f64(usage), f64(soc.max(axis=1)), f64(mult))
-    with _compile_notice(K.integrate_fleet, "the ageing kernel"):
-        K.integrate_fleet(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec,
-                          get_num_threads())
+    kernel = K.integrate_fleet_windows if model.aggregation == "window" else K.integrate_fleet
+    with _compile_notice(kernel, f"the ageing kernel ({model.aggregation} aggregation)"):
+        kernel(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec, get_num_threads())
     return rec._asdict()
 
 
