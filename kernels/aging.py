@@ -111,9 +111,10 @@ SI_TYPE, SI_DRIVER, SI_GROUP, SI_EK, SI_EAUX, SI_EP = range(6)
 # state_f columns: exponent, driver scale, sign in its group, initial value, upper bound of the
 # stored value (1 for a loss fraction: u = y^(1/p) <= 1 exactly when y <= 1)
 SF_P, SF_SCALE, SF_SIGN, SF_INIT, SF_MAX = range(5)
-# expr_i: first and end product; expr_f: lo, hi, power
-EI_FIRST, EI_END = range(2)
-EF_LO, EF_HI, EF_POW = range(3)
+# expr_i: first and end product, and the expression whose one product has the same terms (its
+# base; itself if none); expr_f: lo, hi, power, and the ratio of its coefficient to its base's
+EI_FIRST, EI_END, EI_BASE = range(3)
+EF_LO, EF_HI, EF_POW, EF_RATIO = range(4)
 # prod_i: first and end term
 PI_FIRST, PI_END = range(2)
 # group_i: target (0 capacity, 1 resistance), kind (0 sum of states, 1 c0 + c1 / G[ref]), ref
@@ -128,8 +129,8 @@ DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
 # settings (float64 array)
 (SET_QNOM, SET_HAS_CURRENT, SET_CAP_MIN, SET_RES_MAX, SET_NEED_V, SET_NEED_UA, SET_FINALIZE,
  SET_EFC_NOMINAL, SET_AGGREGATION, SET_CRATE_DIRECTION, SET_CRATE_RESTS, SET_WIN_TIME, SET_WIN_EFC,
- SET_WIN_RESCALE, SET_WIN_CRATE_FLOOR, SET_WIN_EULER, SET_HORIZON) = range(17)
-N_SETTINGS = 17
+ SET_WIN_RESCALE, SET_WIN_CRATE_FLOOR, SET_WIN_EULER, SET_NEED_SIGNED, SET_HORIZON) = range(18)
+N_SETTINGS = 18
 
 # ---- per-cell state vector ----------------------------------------------------------------------
 # last sample: time [s], SOC, temperature [K], current [A]; samples seen by the reversal detector
@@ -211,73 +212,91 @@ def _pow_floor(x, e, floor):
 # ================================================================================================
 
 
-@helper(borrows=True)
-def _product(j, stress, m):
-    """Product ``j``: its coefficient times its terms under ``stress``. Exponential terms add
-    their arguments, and the product takes one exponential of the sum."""
-    v = m.prod_f[j]
+@helper(inline="always")
+def _term(i, stress, m):
+    """Term ``i`` under ``stress`` as (la, v): what it adds to its product's exponent and the
+    factor it multiplies the product by (exponential terms add their argument to la)."""
+    v = 1.0
     la = 0.0
     T = stress[S_T]
     cf = m.term_f
+    code = m.term_i[i, TI_CODE]
+    x = stress[m.term_i[i, TI_STRESSOR]]
+    if code == T_CONST:
+        pass
+    elif code == T_POLY:
+        z = x - cf[i, 4]
+        v *= cf[i, 0] + z * (cf[i, 1] + z * (cf[i, 2] + z * cf[i, 3]))
+    elif code == T_EXP:
+        la += cf[i, 0] * (x - cf[i, 1])
+    elif code == T_ARRHENIUS:
+        if x <= 0.0:
+            return 0.0, 0.0
+        la += cf[i, 0] / x + cf[i, 1]
+    elif code == T_POWER:
+        v *= _pow_floor(x, cf[i, 0], cf[i, 1])
+    elif code == T_EXP_OVER_T:
+        if T <= 0.0:
+            return 0.0, 0.0
+        la += cf[i, 0] * (x / T - cf[i, 1])
+    elif code == T_EXP_EXP:
+        la += cf[i, 0] * _exp(cf[i, 1] * _pow_floor(x, cf[i, 2], 0.0))
+    elif code == T_LINEAR_T:
+        v *= cf[i, 0] + cf[i, 1] * (T - cf[i, 2]) * x
+    elif code == T_TABLE4:
+        if x <= cf[i, 0]:
+            v *= cf[i, 4]
+        elif x >= cf[i, 3]:
+            v *= cf[i, 7]
+        else:
+            for s in range(3):
+                if x <= cf[i, s + 1]:
+                    w = cf[i, s + 1] - cf[i, s]
+                    if w <= 0.0:
+                        v *= cf[i, s + 5]
+                    else:
+                        v *= cf[i, s + 4] + (x - cf[i, s]) * (cf[i, s + 5] - cf[i, s + 4]) / w
+                    break
+    elif code == T_EXP_POWPROD:
+        if cf[i, 0] != 0.0:
+            w = stress[int(cf[i, 3])]
+            la += cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5]))
+    elif code == T_SKEWNORM:
+        z = (x - cf[i, 2]) / cf[i, 1]
+        la -= 0.5 * z * z
+        v *= 0.7978845608028654 * 0.5 * math.erfc(-cf[i, 0] * z * 0.7071067811865476)  # 2/sqrt(2 pi) Phi
+    elif code == T_SIGMOID:
+        v *= 2.0 * cf[i, 0] * (0.5 - 1.0 / (1.0 + _exp(_pow_floor(cf[i, 1] * x, cf[i, 2], 0.0))))
+    return la, v
+
+
+@helper(inline="always")
+def _product(j, stress, m, tc):
+    """Product ``j``: its coefficient times its terms under ``stress``; the exponential terms'
+    arguments are summed and take one exponential. ``tc[i]``: (1, la, v) for a term whose value
+    is held for the present update window (0 in the first column: evaluate it)."""
+    v = m.prod_f[j]
+    la = 0.0
     for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
-        code = m.term_i[i, TI_CODE]
-        x = stress[m.term_i[i, TI_STRESSOR]]
-        if code == T_CONST:
-            continue
-        if code == T_POLY:
-            z = x - cf[i, 4]
-            v *= cf[i, 0] + z * (cf[i, 1] + z * (cf[i, 2] + z * cf[i, 3]))
-        elif code == T_EXP:
-            la += cf[i, 0] * (x - cf[i, 1])
-        elif code == T_ARRHENIUS:
-            if x <= 0.0:
-                return 0.0
-            la += cf[i, 0] / x + cf[i, 1]
-        elif code == T_POWER:
-            v *= _pow_floor(x, cf[i, 0], cf[i, 1])
-        elif code == T_EXP_OVER_T:
-            if T <= 0.0:
-                return 0.0
-            la += cf[i, 0] * (x / T - cf[i, 1])
-        elif code == T_EXP_EXP:
-            la += cf[i, 0] * _exp(cf[i, 1] * _pow_floor(x, cf[i, 2], 0.0))
-        elif code == T_LINEAR_T:
-            v *= cf[i, 0] + cf[i, 1] * (T - cf[i, 2]) * x
-        elif code == T_TABLE4:
-            if x <= cf[i, 0]:
-                v *= cf[i, 4]
-            elif x >= cf[i, 3]:
-                v *= cf[i, 7]
-            else:
-                for s in range(3):
-                    if x <= cf[i, s + 1]:
-                        w = cf[i, s + 1] - cf[i, s]
-                        if w <= 0.0:
-                            v *= cf[i, s + 5]
-                        else:
-                            v *= cf[i, s + 4] + (x - cf[i, s]) * (cf[i, s + 5] - cf[i, s + 4]) / w
-                        break
-        elif code == T_EXP_POWPROD:
-            if cf[i, 0] != 0.0:
-                w = stress[int(cf[i, 3])]
-                la += cf[i, 0] * (_pow_floor(x, cf[i, 1], cf[i, 4]) * _pow_floor(w, cf[i, 2], cf[i, 5]))
-        elif code == T_SKEWNORM:
-            z = (x - cf[i, 2]) / cf[i, 1]
-            la -= 0.5 * z * z
-            v *= 0.7978845608028654 * 0.5 * math.erfc(-cf[i, 0] * z * 0.7071067811865476)  # 2/sqrt(2 pi) Phi
-        elif code == T_SIGMOID:
-            v *= 2.0 * cf[i, 0] * (0.5 - 1.0 / (1.0 + _exp(_pow_floor(cf[i, 1] * x, cf[i, 2], 0.0))))
+        if tc[i, 0] != 0.0:
+            la += tc[i, 1]
+            v *= tc[i, 2]
+        else:
+            dla, dv = _term(i, stress, m)
+            la += dla
+            v *= dv
     if v == 0.0:
         return 0.0
     return v * _exp(la)
 
 
-@helper(borrows=True)
-def _raw(e, stress, m):
-    """Expression ``e``'s sum of products under ``stress``, before its clip and power."""
+@helper(inline="always")
+def _raw(e, stress, m, tc):
+    """Expression ``e``'s sum of products under ``stress``, before its clip and power (``tc``:
+    see ``_product``)."""
     total = 0.0
     for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
-        total += _product(j, stress, m)
+        total += _product(j, stress, m, tc)
     return total
 
 
@@ -405,23 +424,32 @@ def _bound(st, s, m):
         st[H_SATURATED] += 1.0
 
 
-@helper(borrows=True)
-def _advance_state(st, s, dx, stress, mult, m):
-    """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
+@helper(inline="always")
+def _advance_state(st, s, dx, stress, mult, m, tc):
+    """Advance state ``s`` over driver increment ``dx`` under ``stress`` (inlined in the step
+    path; ``_advance_state_call`` for the cycle path)."""
     if dx <= 0.0:
         return
-    k = _finish(m.state_i[s, SI_EK], _raw(m.state_i[s, SI_EK], stress, m), m) * mult[s]
+    k = 0.0
     aux = 0.0
     p = m.state_f[s, SF_P]
-    stype = m.state_i[s, SI_TYPE]
-    if m.state_i[s, SI_EAUX] >= 0:
-        e = m.state_i[s, SI_EAUX]
-        aux = _finish(e, _raw(e, stress, m), m)
-    if m.state_i[s, SI_EP] >= 0:
-        e = m.state_i[s, SI_EP]
-        p = _finish(e, _raw(e, stress, m), m)
-    st[HEAD + s] = _advance(stype, st[HEAD + s], k, dx, p, aux)
+    for slot in range(SI_EK, SI_EP + 1):  # k, y_inf, exponent: one evaluator site
+        e = m.state_i[s, slot]
+        if e < 0:
+            continue
+        v = _finish(e, _raw(e, stress, m, tc), m)
+        if slot == SI_EK:
+            k = v * mult[s]
+        elif slot == SI_EAUX:
+            aux = v
+        else:
+            p = v
+    st[HEAD + s] = _advance(m.state_i[s, SI_TYPE], st[HEAD + s], k, dx, p, aux)
     _bound(st, s, m)
+
+
+#: ``_advance_state`` as a called function, for the rarer rainflow-cycle path
+_advance_state_call = helper(getattr(_advance_state, "py_func", _advance_state), borrows=True)
 
 
 @helper(borrows=True)
@@ -622,7 +650,7 @@ def _cycle_stress(st, base, i1, stress, m, Tnow):
 
 
 @helper(borrows=True)
-def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
+def _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow):
     """Advance the cycle-driven states over the rainflow cycle of stack points i1, i1 + 1."""
     rng = _cycle_stress(st, base, i1, stress, m, Tnow)
     if rng > 0.0:  # a zero-range residue stresses nothing
@@ -630,10 +658,9 @@ def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
     thr = rng * st[H_QF] if m.settings[SET_EFC_NOMINAL] != 0.0 else rng
     for s in range(m.state_i.shape[0]):
         drv = m.state_i[s, SI_DRIVER]
-        if drv == D_CYCLE_EFC:
-            _advance_state(st, s, weight * thr * m.state_f[s, SF_SCALE], stress, mult, m)
-        elif drv == D_CYCLE_COUNT:
-            _advance_state(st, s, weight * m.state_f[s, SF_SCALE], stress, mult, m)
+        if drv == D_CYCLE_EFC or drv == D_CYCLE_COUNT:
+            x = weight * (thr if drv == D_CYCLE_EFC else 1.0)
+            _advance_state_call(st, s, x * m.state_f[s, SF_SCALE], stress, mult, m, tc)
     if weight == 1.0:
         st[H_NFULL] += 1.0
     else:
@@ -641,7 +668,7 @@ def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
 
 
 @helper(borrows=True)
-def _push(st, pt, stress, mult, m, smin, smax, Tnow):
+def _push(st, pt, stress, mult, m, tc, smin, smax, Tnow):
     """Push reversal point ``pt`` and advance the cycle states over the cycles it closes."""
     base = HEAD + m.state_i.shape[0]
     _rf_append(st, base, pt)
@@ -649,20 +676,20 @@ def _push(st, pt, stress, mult, m, smin, smax, Tnow):
         i1, weight = _rf_next(st, base)
         if i1 < 0:
             break
-        _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow)
+        _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow)
 
 
 @helper(borrows=True)
-def _flush(st, pt, stress, mult, m, smin, smax):
+def _flush(st, pt, stress, mult, m, tc, smin, smax):
     """End of series: push the last sample as a reversal, then count the residue as half cycles.
     Changes ``st``: call it on a copy to keep a resumable state."""
     base = HEAD + m.state_i.shape[0]
     if st[H_NSEEN] >= 3.0:
         _last_point(st, pt)
-        _push(st, pt, stress, mult, m, smin, smax, st[H_TK])
+        _push(st, pt, stress, mult, m, tc, smin, smax, st[H_TK])
     n = int(st[H_NSTACK])
     for j in range(n - 1):
-        _cycle_states(st, base, j, 0.5, stress, mult, m, smin, smax, st[H_TK])
+        _cycle_states(st, base, j, 0.5, stress, mult, m, tc, smin, smax, st[H_TK])
     st[H_NSTACK] = 0.0 if n == 0 else 1.0
 
 
@@ -671,8 +698,8 @@ def _flush(st, pt, stress, mult, m, smin, smax):
 # ================================================================================================
 
 
-@helper(borrows=True)
-def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
+@helper(inline="always")
+def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
     """Advance one cell to the sample (t1 [s], x1 SOC, T1 [K], I1 [A]) under ``AGG_SAMPLE``."""
     has_cur = m.settings[SET_HAS_CURRENT] != 0.0
     nominal = m.settings[SET_EFC_NOMINAL] != 0.0
@@ -720,10 +747,9 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
             _track(stress, smin, smax, 0, 4)
             for s in range(m.state_i.shape[0]):
                 drv = m.state_i[s, SI_DRIVER]
-                if drv == D_TIME:
-                    _advance_state(st, s, dt * m.state_f[s, SF_SCALE], stress, mult, m)
-                elif drv == D_STEP_EFC:
-                    _advance_state(st, s, dxe * m.state_f[s, SF_SCALE], stress, mult, m)
+                if drv == D_TIME or drv == D_STEP_EFC:
+                    dx = dt if drv == D_TIME else dxe
+                    _advance_state(st, s, dx * m.state_f[s, SF_SCALE], stress, mult, m, tc)
             st[H_CUM + P_CT - 1] += Tm * dt
             if rate > 0.0:
                 st[H_CUM + P_CA - 1] += dt
@@ -742,7 +768,7 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
     if _feed(st, x1, t1, pt):
         if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
             st[H_QF] = _combine(st, m, gval)[0]
-        _push(st, pt, stress, mult, m, smin, smax, T1)
+        _push(st, pt, stress, mult, m, tc, smin, smax, T1)
 
 
 @helper(borrows=True)
@@ -759,7 +785,7 @@ def _sample(prof, c, j, us, top, dT):
 
 
 @helper
-def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval):
+def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc):
     """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``)."""
     time_s = prof.time_s
     n = time_s.shape[0]
@@ -779,7 +805,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval):
         for j in range(1 if rep > 0 else 0, n):
             t1 = time_s[j] + offset
             x1, T1, I1 = _sample(prof, c, j, us, top, dT)
-            _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval)
+            _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval)
             while k_out < n_out and t1 >= out_t[k_out]:
                 _record(st, c, k_out, t1, m, rec, gval)
                 k_out += 1
@@ -790,7 +816,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval):
         tmp = st.copy()
         if m.settings[SET_EFC_NOMINAL] != 0.0 and tmp[H_NSEEN] >= 3.0:
             tmp[H_QF] = _combine(tmp, m, gval)[0]
-        _flush(tmp, pt, stress, mult, m, smin, smax)
+        _flush(tmp, pt, stress, mult, m, tc, smin, smax)
         _record(tmp, c, n_out - 1, st[H_T], m, rec, gval)
 
 
@@ -905,9 +931,17 @@ def _window_crate(time_s, s, a, b, direction, include_rests, floor):
     return area / span if span > 0.0 else 0.0
 
 
+@helper(inline="always")
+def _window_wide(k):
+    """Whether stressor ``k`` has one value for a whole update window."""
+    return k == S_CRATE or k == S_DOD or k == S_SOC_MEAN or k == S_CHARGE or k == S_DISCHARGE or k == S_EFC_RATE
+
+
 @helper(borrows=True)
-def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc):
-    """Age over the update window of samples a..b (``AGG_WINDOW``); returns its span [s]."""
+def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc, fin, tc):
+    """Age over the update window of samples a..b (``AGG_WINDOW``); returns its span [s].
+    ``used[e]``: 1 evaluate expression e at every sample (a base), 2 a state reads it; ``prev``,
+    ``acc``, ``fin``: scratch per expression (last value, trapezoid sum, finished window mean)."""
     ns = m.state_i.shape[0]
     ne = m.expr_i.shape[0]
     q = _combine(st, m, gval)[0]
@@ -936,38 +970,46 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
     stress[S_DOD] = hi - lo
     stress[S_SOC_MEAN] = ssum / (b - a + 1)
     stress[S_CRATE] = q * _window_crate(time_s, s, a, b, direction, rests, floor)
-    stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, DIR_CHARGE, rests, floor)
-    stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
+    if m.settings[SET_NEED_SIGNED] != 0.0:
+        stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, DIR_CHARGE, rests, floor)
+        stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
     _track(stress, smin, smax, S_CRATE, N_STRESS)
+    for i in range(m.term_i.shape[0]):  # terms of window-wide stressors: evaluated once
+        if tc[i, 0] != 0.0:
+            tc[i, 0] = 0.0
+            tc[i, 1], tc[i, 2] = _term(i, stress, m)
+            tc[i, 0] = 1.0
     for e in range(ne):
         acc[e] = 0.0
+    need_v = m.settings[SET_NEED_V] != 0.0
+    need_ua = m.settings[SET_NEED_UA] != 0.0
     for j in range(a, b + 1):  # every expression at every sample, trapezoid over time
         stress[S_T] = T[j]
         stress[S_SOC] = s[j]
-        if m.settings[SET_NEED_V] != 0.0:
+        if need_v:
             stress[S_V] = _table(m.ocv, s[j])
-        if m.settings[SET_NEED_UA] != 0.0:
+        if need_ua:
             stress[S_UA] = _table(m.ua, s[j])
         _track(stress, smin, smax, 0, 4)
         half_dt = 0.5 * (time_s[j] - time_s[j - 1]) if j > a else 0.0
         for e in range(ne):
-            if used[e]:
-                v = _raw(e, stress, m)
+            if used[e] & 1:  # a base expression: evaluated
+                v = _raw(e, stress, m, tc)
                 if j > a:
                     acc[e] += (prev[e] + v) * half_dt
                 prev[e] = v
     for e in range(ne):
-        if used[e]:
-            acc[e] = _finish(e, acc[e] / span, m)
+        if used[e] & 2:  # read by a state: its base's mean times its coefficient ratio
+            fin[e] = _finish(e, acc[m.expr_i[e, EI_BASE]] * m.expr_f[e, EF_RATIO] / span, m)
     for k in range(ns):
         drv = m.state_i[k, SI_DRIVER]
         dx = (span if drv == D_TIME else defc) * m.state_f[k, SF_SCALE]
         ea = m.state_i[k, SI_EAUX]
         ep = m.state_i[k, SI_EP]
-        aux = acc[ea] if ea >= 0 else 0.0
-        p = acc[ep] if ep >= 0 else m.state_f[k, SF_P]
+        aux = fin[ea] if ea >= 0 else 0.0
+        p = fin[ep] if ep >= 0 else m.state_f[k, SF_P]
         stype = m.state_i[k, SI_TYPE]
-        kk = acc[m.state_i[k, SI_EK]] * mult[k]
+        kk = fin[m.state_i[k, SI_EK]] * mult[k]
         if euler:
             y = _euler(stype, _value(stype, st[HEAD + k], m.state_f[k, SF_P]), kk, dx, p, aux)
             st[HEAD + k] = y ** (1.0 / m.state_f[k, SF_P]) if stype == ST_POWER and y > 0.0 else y
@@ -1001,13 +1043,23 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
     full = np.zeros(n)
     half = np.zeros(n)
     nb = _breakpoints(time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps, full, half)
-    used = np.zeros(ne, dtype=np.bool_)  # the expressions the states read
+    used = np.zeros(ne, dtype=np.int64)  # the expressions the states read, and their bases
     for k in range(m.state_i.shape[0]):
         for slot in (SI_EK, SI_EAUX, SI_EP):
-            if m.state_i[k, slot] >= 0:
-                used[m.state_i[k, slot]] = True
+            e = m.state_i[k, slot]
+            if e >= 0:
+                used[e] |= 2
+                used[m.expr_i[e, EI_BASE]] |= 1
     prev = np.zeros(ne)
     acc = np.zeros(ne)
+    fin = np.zeros(ne)
+    tc = np.zeros((m.term_i.shape[0], 3))  # held per window: terms that read window stressors only
+    for i in range(m.term_i.shape[0]):
+        code = m.term_i[i, TI_CODE]
+        held = _window_wide(m.term_i[i, TI_STRESSOR]) and code != T_EXP_OVER_T and code != T_LINEAR_T
+        if code == T_EXP_POWPROD:
+            held = held and _window_wide(int(m.term_f[i, 3]))
+        tc[i, 0] = 1.0 if held and code != T_CONST else 0.0
     horizon = m.settings[SET_HORIZON]
     clock0 = st[H_CLOCK]
     t0 = time_s[0]
@@ -1019,7 +1071,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
         advanced = 0.0
         for w in range(nb):
             b = bps[w]
-            span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc)
+            span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc, fin, tc)
             advanced += span
             st[H_CLOCK] += span
             for j in range(a, b + 1):  # the input's rainflow cycles, as the windows pass them
@@ -1069,8 +1121,9 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
         stress = np.zeros(N_STRESS)
         pt = np.zeros(N_PT)
         gval = np.zeros(m.group_i.shape[0])
+        tc = np.zeros((m.term_i.shape[0], 3))  # no held terms: every term is evaluated
         for c in range(blk * nc // nb, (blk + 1) * nc // nb):
-            _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval)
+            _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc)
 
 
 @kernel(parallel=True)

@@ -237,6 +237,7 @@ class _Builder:
     def __init__(self):
         self.expr_i, self.expr_f, self.prod_i, self.prod_f, self.term_i, self.term_f = [], [], [], [], [], []
         self.seen = {}
+        self.bases = {}
 
     def expr(self, e, where: str) -> int:
         """Index of expression ``e``; an expression written twice is compiled once (under
@@ -264,8 +265,19 @@ class _Builder:
                 self.term_f.append(c)
             self.prod_i.append((tstart, len(self.term_f)))
             self.prod_f.append(_num(p, "coef", w, 1.0))
-        self.expr_i.append((start, len(self.prod_f)))
-        self.expr_f.append((_num(e, "lo", where, 0.0), _num(e, "hi", where, K.BIG), _num(e, "power", where, 1.0)))
+        # one product: an earlier one-product expression with the same terms is its base (under
+        # window aggregation the window mean of c P is c times the mean of P: evaluated once)
+        base, ratio = len(self.expr_i), 1.0
+        if len(products) == 1 and self.prod_f[start] != 0.0:
+            tkey = json.dumps([[list(self.term_i[i]), list(self.term_f[i])]
+                               for i in range(self.prod_i[start][0], self.prod_i[start][1])], default=float)
+            if tkey in self.bases:
+                base = self.bases[tkey]
+                ratio = self.prod_f[start] / self.prod_f[self.expr_i[base][0]]
+            else:
+                self.bases[tkey] = base
+        self.expr_i.append((start, len(self.prod_f), base))
+        self.expr_f.append((_num(e, "lo", where, 0.0), _num(e, "hi", where, K.BIG), _num(e, "power", where, 1.0), ratio))
         return len(self.expr_i) - 1
 
 
@@ -480,6 +492,7 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
     settings[K.SET_RES_MAX] = 1.0 if rcomb == "max" else 0.0
     settings[K.SET_NEED_V] = 1.0 if K.S_V in uses else 0.0
     settings[K.SET_NEED_UA] = 1.0 if K.S_UA in uses else 0.0
+    settings[K.SET_NEED_SIGNED] = 1.0 if (K.S_CHARGE in uses or K.S_DISCHARGE in uses) else 0.0
     basis = spec.get("throughput_basis", "present_capacity")
     if basis not in ("present_capacity", "nominal_capacity"):
         raise unknown_option("throughput_basis", basis, ["present_capacity", "nominal_capacity"])
@@ -497,7 +510,7 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
     return AgingModel(
         name=name, spec=spec, path=path, settings=settings, ocv=ocv, ua=ua,
         state_i=arr(state_i, 6, np.int64), state_f=arr(state_f, 5, np.float64),
-        expr_i=arr(b.expr_i, 2, np.int64), expr_f=arr(b.expr_f, 3, np.float64),
+        expr_i=arr(b.expr_i, 3, np.int64), expr_f=arr(b.expr_f, 4, np.float64),
         prod_i=arr(b.prod_i, 2, np.int64), prod_f=arr(b.prod_f, 0, np.float64),
         term_i=arr(b.term_i or np.zeros((0, 2)), 2, np.int64),
         term_f=arr(b.term_f or np.zeros((0, K.N_TERM_COEF)), K.N_TERM_COEF, np.float64),
