@@ -152,6 +152,11 @@ HEAD = H_CAND + N_PT - 1
 #: the oldest range is counted as a half cycle (``H_OVERFLOW``).
 STACK = 64
 
+#: columns of ``rainflow_count``'s cycles: range, mean SOC, count, mean temperature, mean C-rate,
+#: end time
+N_CYC = 6
+CYC_COUNT, CYC_END = 2, 5
+
 BIG = 1e300
 QR_MAX = 1e12
 EXP_MAX = 700.0
@@ -831,33 +836,18 @@ def _turning_points(x, out, full, half):
     yields them, residue included), sorted and unique, into ``out``; returns how many. ``full``
     and ``half`` (length n) count the full and half cycles ending at each sample."""
     n = x.shape[0]
-    st = np.zeros(HEAD + N_PT * (STACK + 1))
-    pt = np.zeros(N_PT)
-    base = HEAD
+    cyc = np.zeros((n + STACK + 2, N_CYC))
+    index = np.arange(n).astype(np.float64)  # as the time: each cycle's end time is its end index
+    m = rainflow_count(index, x, np.zeros(n), np.zeros(n), False, np.zeros((1, HEAD + N_PT * (STACK + 1))), True, cyc)
     for j in range(n):
         full[j] = 0.0
         half[j] = 0.0
-    for j in range(n + 1):
-        if j < n:  # the stack's time field carries the sample index
-            st[H_T] = float(j)
-            st[H_SOC] = x[j]
-            push = _feed(st, x[j], float(j), pt)
-        else:  # the last sample is a reversal, then the residue's half cycles
-            push = st[H_NSEEN] >= 3.0
-            _last_point(st, pt)
-        if push:
-            _rf_append(st, base, pt)
-            while True:
-                i1, weight = _rf_next(st, base)
-                if i1 < 0:
-                    break
-                end = int(_pt(st, base, i1 + 1, P_T))
-                if weight == 1.0:
-                    full[end] += 1.0
-                else:
-                    half[end] += 1.0
-    for i in range(1, int(st[H_NSTACK])):
-        half[int(_pt(st, base, i, P_T))] += 1.0
+    for k in range(m):
+        end = int(cyc[k, CYC_END])
+        if cyc[k, CYC_COUNT] == 1.0:
+            full[end] += 1.0
+        else:
+            half[end] += 1.0
     k = 0
     for j in range(n):
         if full[j] + half[j] > 0.0:
@@ -1155,8 +1145,8 @@ def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
     """Streaming rainflow counting of one SOC series; the cycles are written to ``cyc``.
 
     ``states`` is a (1, L) state vector for a model with zero ageing states; ``cyc`` has shape
-    (max_cycles, 5): range, mean SOC, count (0.5 or 1), mean temperature [K], mean |C-rate|
-    [1/h] over the time current flowed. With ``use_crate`` the C-rate of step i -> i+1 is
+    (max_cycles, N_CYC): range, mean SOC, count (0.5 or 1), mean temperature [K], mean |C-rate|
+    [1/h] over the time current flowed, time of the cycle's end point [s]. With ``use_crate`` the C-rate of step i -> i+1 is
     ``crate[i]``; otherwise ``|dSOC/dt|`` x 3600. Returns the number of cycles written. With
     ``finalize`` the residue is counted on a copy, so the state continues the count exactly.
     """
@@ -1222,4 +1212,5 @@ def _log_cycle(st, base, i1, weight, cyc, count):
         cyc[count, 2] = weight
         cyc[count, 3] = abs(_pt(st, base, i2, P_CT) - _pt(st, base, i1, P_CT)) / dur if dur > 0.0 else st[H_TK]
         cyc[count, 4] = abs(_pt(st, base, i2, P_CC) - _pt(st, base, i1, P_CC)) / act if act > 0.0 else 0.0
+        cyc[count, CYC_END] = _pt(st, base, i2, P_T)
     return count + 1

@@ -63,6 +63,6 @@ def count(time_s, soc, temperature_K=None, crate_per_h=None, *, state=None, fina
     st = new_state() if state is None else state
     if st.shape != (1, _k.state_length(0)):
         raise ValueError(f"state must have shape {(1, _k.state_length(0))}, got {st.shape}")
-    cyc = np.zeros((n + _k.STACK + 2, 5))
+    cyc = np.zeros((n + _k.STACK + 2, _k.N_CYC))
     m = _k.rainflow_count(t, x, T, c, use, st, bool(finalize), cyc)
-    return cyc[:m].copy(), float(st[0, _k.H_EFC]), st
+    return cyc[:m, :5].copy(), float(st[0, _k.H_EFC]), st
