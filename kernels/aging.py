@@ -627,6 +627,18 @@ def _pt(st, base, i, field):
     return st[base + field * (STACK + 1) + i]
 
 
+@helper(inline="always")
+def _point_stress(stress, m, T, soc):
+    """Temperature, SOC (and mean SOC), OCV and anode potential of a step or a cycle."""
+    stress[S_T] = T
+    stress[S_SOC] = soc
+    stress[S_SOC_MEAN] = soc
+    if m.settings[SET_NEED_V] != 0.0:
+        stress[S_V] = _table(m.ocv, soc)
+    if m.settings[SET_NEED_UA] != 0.0:
+        stress[S_UA] = _table(m.ua, soc)
+
+
 @helper(borrows=True)
 def _cycle_stress(st, base, i1, stress, m, Tnow):
     """Stress of the cycle of stack points i1, i1 + 1 (depth, SOC, temperature and C-rates
@@ -635,14 +647,8 @@ def _cycle_stress(st, base, i1, stress, m, Tnow):
     x1 = _pt(st, base, i1, P_X)
     x2 = _pt(st, base, i2, P_X)
     dur = abs(_pt(st, base, i2, P_T) - _pt(st, base, i1, P_T))
-    stress[S_T] = abs(_pt(st, base, i2, P_CT) - _pt(st, base, i1, P_CT)) / dur if dur > 0.0 else Tnow
-    sm = 0.5 * (x1 + x2)
-    stress[S_SOC] = sm
-    stress[S_SOC_MEAN] = sm
-    if m.settings[SET_NEED_V] != 0.0:
-        stress[S_V] = _table(m.ocv, sm)
-    if m.settings[SET_NEED_UA] != 0.0:
-        stress[S_UA] = _table(m.ua, sm)
+    Tm = abs(_pt(st, base, i2, P_CT) - _pt(st, base, i1, P_CT)) / dur if dur > 0.0 else Tnow
+    _point_stress(stress, m, Tm, 0.5 * (x1 + x2))
     rests = m.settings[SET_CRATE_RESTS] != 0.0
     for s_out, fc in ((S_CRATE, P_CC), (S_CHARGE, P_CCC), (S_DISCHARGE, P_CDC)):
         moved = abs(_pt(st, base, i2, fc) - _pt(st, base, i1, fc))
@@ -735,14 +741,7 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
             rate, moved = rate_d, moved_d
         if dt > 0.0:
             Tm = 0.5 * (st[H_TK] + T1)
-            sm = 0.5 * (x0 + x1)
-            stress[S_T] = Tm
-            stress[S_SOC] = sm
-            stress[S_SOC_MEAN] = sm
-            if m.settings[SET_NEED_V] != 0.0:
-                stress[S_V] = _table(m.ocv, sm)
-            if m.settings[SET_NEED_UA] != 0.0:
-                stress[S_UA] = _table(m.ua, sm)
+            _point_stress(stress, m, Tm, 0.5 * (x0 + x1))
             stress[S_CRATE] = rate
             stress[S_DOD] = 0.0
             stress[S_CHARGE] = rate_c
