@@ -91,6 +91,8 @@ Profile = namedtuple("Profile", "time_s soc temp cur")
 #: Per-cell settings: temperature offset [K], usage scale [-], top SOC kept by usage scaling, and
 #: multipliers of each state's rate coefficient (cells, states).
 Cells = namedtuple("Cells", "t_off usage soc_top mult")
+#: The arrays the expression evaluator reads (a part of :class:`Model`: a call passes less).
+Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells, N_STRESS).
 Records = namedtuple("Records", "t q r efc y g smin smax")
 
@@ -275,6 +277,10 @@ def _term(i, stress, m):
     return la, v
 
 
+#: ``_term`` as a called function, for the terms held per window (inlined once, in ``_product``)
+_term_call = helper(getattr(_term, "py_func", _term), borrows=True)
+
+
 @helper(inline="always")
 def _product(j, stress, m, tc):
     """Product ``j``: its coefficient times its terms under ``stress``; the exponential terms'
@@ -295,10 +301,10 @@ def _product(j, stress, m, tc):
     return v * _exp(la)
 
 
-@helper(inline="always")
+@helper(borrows=True)
 def _raw(e, stress, m, tc):
-    """Expression ``e``'s sum of products under ``stress``, before its clip and power (``tc``:
-    see ``_product``)."""
+    """Expression ``e``'s sum of products under ``stress``, before its clip and power (``m``:
+    the :class:`Terms` of the model; ``tc``: see ``_product``)."""
     total = 0.0
     for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
         total += _product(j, stress, m, tc)
@@ -429,10 +435,9 @@ def _bound(st, s, m):
         st[H_SATURATED] += 1.0
 
 
-@helper(inline="always")
+@helper(borrows=True)
 def _advance_state(st, s, dx, stress, mult, m, tc):
-    """Advance state ``s`` over driver increment ``dx`` under ``stress`` (inlined in the step
-    path; ``_advance_state_call`` for the cycle path)."""
+    """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
     if dx <= 0.0:
         return
     k = 0.0
@@ -442,7 +447,7 @@ def _advance_state(st, s, dx, stress, mult, m, tc):
         e = m.state_i[s, slot]
         if e < 0:
             continue
-        v = _finish(e, _raw(e, stress, m, tc), m)
+        v = _finish(e, _raw(e, stress, Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f), tc), m)
         if slot == SI_EK:
             k = v * mult[s]
         elif slot == SI_EAUX:
@@ -451,10 +456,6 @@ def _advance_state(st, s, dx, stress, mult, m, tc):
             p = v
     st[HEAD + s] = _advance(m.state_i[s, SI_TYPE], st[HEAD + s], k, dx, p, aux)
     _bound(st, s, m)
-
-
-#: ``_advance_state`` as a called function, for the rarer rainflow-cycle path
-_advance_state_call = helper(getattr(_advance_state, "py_func", _advance_state), borrows=True)
 
 
 @helper(borrows=True)
@@ -671,7 +672,7 @@ def _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow):
         drv = m.state_i[s, SI_DRIVER]
         if drv == D_CYCLE_EFC or drv == D_CYCLE_COUNT:
             x = weight * (thr if drv == D_CYCLE_EFC else 1.0)
-            _advance_state_call(st, s, x * m.state_f[s, SF_SCALE], stress, mult, m, tc)
+            _advance_state(st, s, x * m.state_f[s, SF_SCALE], stress, mult, m, tc)
     if weight == 1.0:
         st[H_NFULL] += 1.0
     else:
@@ -709,7 +710,7 @@ def _flush(st, pt, stress, mult, m, tc, smin, smax):
 # ================================================================================================
 
 
-@helper(inline="always")
+@helper(borrows=True)
 def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
     """Advance one cell to the sample (t1 [s], x1 SOC, T1 [K], I1 [A]) under ``AGG_SAMPLE``."""
     has_cur = m.settings[SET_HAS_CURRENT] != 0.0
@@ -963,10 +964,11 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
         stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, DIR_CHARGE, rests, floor)
         stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
     _track(stress, smin, smax, S_CRATE, N_STRESS)
+    terms = Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)
     for i in range(m.term_i.shape[0]):  # terms of window-wide stressors: evaluated once
         if tc[i, 0] != 0.0:
             tc[i, 0] = 0.0
-            tc[i, 1], tc[i, 2] = _term(i, stress, m)
+            tc[i, 1], tc[i, 2] = _term_call(i, stress, terms)
             tc[i, 0] = 1.0
     for e in range(ne):
         acc[e] = 0.0
@@ -983,7 +985,7 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
         half_dt = 0.5 * (time_s[j] - time_s[j - 1]) if j > a else 0.0
         for e in range(ne):
             if used[e] & 1:  # a base expression: evaluated
-                v = _raw(e, stress, m, tc)
+                v = _raw(e, stress, terms, tc)
                 if j > a:
                     acc[e] += (prev[e] + v) * half_dt
                 prev[e] = v
