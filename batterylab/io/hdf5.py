@@ -58,6 +58,12 @@ class Variable:
             )
 
 
+def h5_name(name: str) -> str:
+    """A name usable as one HDF5 path component (no ``/``, not starting with ``.``)."""
+    name = str(name).replace("/", "_").strip() or "_"
+    return "_" + name if name.startswith(".") else name
+
+
 def sha256_file(path) -> str:
     """SHA-256 hex digest of a file's bytes."""
     h = hashlib.sha256()

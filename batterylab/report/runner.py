@@ -485,24 +485,18 @@ def provenance(*, jobs: int, quick: bool) -> dict:
 # results.h5
 
 
-def _h5_name(name: str) -> str:
-    """A name usable as one HDF5 path component."""
-    name = str(name).replace("/", "_").strip() or "_"
-    return "_" + name if name.startswith(".") else name
-
-
 def write_h5(report: Report, path) -> Path:
     """Write every case's variables and metrics (with units) and the provenance, atomically."""
     import h5py
     import numpy as np
 
-    from ..io import Variable, atomic_path, write_results
+    from ..io import Variable, atomic_path, h5_name, write_results
 
     variables: dict[str, Variable] = {}
     groups: dict[str, CaseOutcome] = {}
     rows = []
     for o in report.outcomes:
-        group = _h5_name(o.name)
+        group = h5_name(o.name)
         groups[group] = o
         for key, v in o.variables.items():
             if key.split("/")[0] == "metrics":
@@ -510,7 +504,7 @@ def write_h5(report: Report, path) -> Path:
             variables[f"{group}/{key}"] = Variable(data=v["data"], units=v["units"], long_name=v["long_name"], dims=v["dims"], attrs=v["attrs"])
         used = set()
         for m in o.metrics:
-            leaf = _h5_name(m["name"])
+            leaf = h5_name(m["name"])
             while leaf in used:
                 leaf += "_"
             used.add(leaf)

@@ -20,7 +20,6 @@ duty's micro-cycle count per year, which does not depend on chemistry, is given 
 
 from __future__ import annotations
 
-import functools
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -32,10 +31,7 @@ from ..errors import InputError
 from ..parameter_sets import ROOT as _PS_ROOT
 from . import duty as _duty
 from . import model as _model
-from .parameters import SolidStateCell
-
-#: The comparison settings file.
-COMPARISON_FILE = _PS_ROOT / "cells" / "solid_state_comparison.json"
+from .parameters import COMPARISON_FILE, SolidStateCell, _comparison_settings, liquid_reference  # noqa: F401 (re-exported)
 
 #: Table rows: key -> (label, unit).
 ROWS = {
@@ -61,38 +57,6 @@ ROWS = {
     "micro_cycles_per_year": ("Rainflow cycles per year (full + half/2)", "1/yr"),
     "capacity_fade_1yr": ("Capacity fade after one year of the duty (compiled core)", "1"),
 }
-
-
-def _comparison_settings() -> dict:
-    doc = json.loads(COMPARISON_FILE.read_text())
-    for k, v in doc.get("citations", {}).items():
-        citations.register(k, v)
-    return {k: v["value"] for k, v in doc["parameters"].items()}
-
-
-def liquid_reference(name="LGM50") -> dict:
-    """Limits and thermal data of the liquid reference cell (from :mod:`batterylab.cell`)."""
-    return dict(_liquid_reference(str(name)))
-
-
-@functools.lru_cache(maxsize=8)
-def _liquid_reference(name) -> dict:
-    from ..cell import cell_info
-
-    s = _comparison_settings()
-    info = cell_info(name)
-    return {
-        "name": info.name,
-        "current_limit_A": float(s["liquid_current_limit_A"]),
-        "lower_voltage_V": info.lower_voltage_V,
-        "upper_voltage_V": info.upper_voltage_V,
-        "nominal_voltage_V": info.nominal_voltage_V,
-        "capacity_Ah": info.nominal_capacity_Ah,
-        "volume_m3": info.volume_m3,
-        "cooling_area_m2": info.cooling_area_m2,
-        "heat_capacity_J_K": info.heat_capacity_J_K,
-        "half_thickness_m": float(s["liquid_thermal_half_thickness_m"]),
-    }
 
 
 def _liquid_k_eff(name) -> float:

@@ -56,7 +56,7 @@ from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from ..checks import temperature_K as _check_kelvin
 from ..errors import BatterylabError, InputError, unknown_option
-from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
+from .parameters import FARADAY_C_MOL, SolidStateCell, liquid_reference, load_cell, pybamm_parameters
 
 _MODEL_CITATIONS = {
     "Sulzer2021": "V. Sulzer, S. G. Marquis, R. Timms, M. Robinson, S. J. Chapman, Python Battery Mathematical "
@@ -265,8 +265,6 @@ def default_limits(cell, parameter_values=None) -> Limits:
     if isinstance(cell, SolidStateCell):
         imax = critical_current_A_m2(cell) * cell.electrode_area_m2
         return Limits(imax, cell["lower_voltage_V"], cell["upper_voltage_V"])
-    from .compare import liquid_reference
-
     ref = liquid_reference(cell)
     return Limits(ref["current_limit_A"], ref["lower_voltage_V"], ref["upper_voltage_V"])
 

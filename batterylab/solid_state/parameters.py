@@ -25,6 +25,7 @@ in contact (1 for a fresh, well-pressed interface).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,3 +365,41 @@ def pybamm_parameters(cell: SolidStateCell, *, ambient_K: float = 298.15, h_W_m2
         "Open-circuit voltage at 100% SOC [V]": v["upper_voltage_V"],
     }
     return pybamm.ParameterValues(params)
+
+
+# --- the liquid reference cell of the comparisons (data from batterylab.cell) -----------------
+
+#: The comparison settings file.
+COMPARISON_FILE = _PS_ROOT / "cells" / "solid_state_comparison.json"
+
+
+def _comparison_settings() -> dict:
+    doc = json.loads(COMPARISON_FILE.read_text())
+    for k, v in doc.get("citations", {}).items():
+        citations.register(k, v)
+    return {k: v["value"] for k, v in doc["parameters"].items()}
+
+
+def liquid_reference(name="LGM50") -> dict:
+    """Limits and thermal data of the liquid reference cell (from :mod:`batterylab.cell`)."""
+    return dict(_liquid_reference(str(name)))
+
+
+@functools.lru_cache(maxsize=8)
+def _liquid_reference(name) -> dict:
+    from ..cell import cell_info
+
+    s = _comparison_settings()
+    info = cell_info(name)
+    return {
+        "name": info.name,
+        "current_limit_A": float(s["liquid_current_limit_A"]),
+        "lower_voltage_V": info.lower_voltage_V,
+        "upper_voltage_V": info.upper_voltage_V,
+        "nominal_voltage_V": info.nominal_voltage_V,
+        "capacity_Ah": info.nominal_capacity_Ah,
+        "volume_m3": info.volume_m3,
+        "cooling_area_m2": info.cooling_area_m2,
+        "heat_capacity_J_K": info.heat_capacity_J_K,
+        "half_thickness_m": float(s["liquid_thermal_half_thickness_m"]),
+    }

@@ -264,9 +264,10 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     if len(seeds) != len(sts):
         raise InputError(f"seeds must have one value per station ({len(sts)}), got {len(seeds)}")
     if client is not None:  # chunks of stations as Dask tasks (batterylab.distributed)
-        from ..distributed import check_client, run_sweep_chunks
+        from ..distributed import check_client, map_items
 
-        return run_sweep_chunks(check_client(client), sts, seeds, days, threads)
+        chunks = map_items(check_client(client), _sweep_task, list(zip(sts, seeds)), (days, threads), label="stations")
+        return [row for chunk in chunks for row in chunk]
     n = len(sts)
     S, n_bays, dt = sts[0].packs, sts[0].bays, sts[0].time_step_s
     pars, codes, tar, base, rate, times, trips, offs = [], [], [], [], [], [], [], [0]
@@ -317,3 +318,8 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
             "pack_charged_Wh": tot[0][i], "pack_swaps": tot[3][i],
         })
     return rows
+
+
+def _sweep_task(items, days, threads):
+    """A chunk of a station sweep on a Dask worker: the in-process sweep of these stations."""
+    return simulate_sweep([s for s, _ in items], days=days, seeds=[seed for _, seed in items], threads=threads)
