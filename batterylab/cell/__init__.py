@@ -14,40 +14,29 @@ Sign convention: current and power are **discharge positive** (PyBaMM's).
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "CellModel": "model",
-    "CellSimulationError": "model",
-    "simulate": "model",
-    "CellResult": "result",
-    "load": "result",
-    "SERIES": "result",
-    "CellInfo": "parameters",
-    "ParameterSet": "parameters",
-    "cell_info": "parameters",
-    "list_cells": "parameters",
-    "load_parameter_set": "parameters",
-    "MODELS": "options",
-    "THERMAL": "options",
-    "MESHES": "options",
-    "possible_options": "options",
-    "validate_options": "options",
-    "load_profile": "profiles",
-    "list_profiles": "profiles",
+    "CellModel": ".model",
+    "CellSimulationError": ".model",
+    "simulate": ".model",
+    "CellResult": ".result",
+    "load": ".result",
+    "SERIES": ".result",
+    "CellInfo": ".parameters",
+    "ParameterSet": ".parameters",
+    "cell_info": ".parameters",
+    "list_cells": ".parameters",
+    "load_parameter_set": ".parameters",
+    "MODELS": ".options",
+    "THERMAL": ".options",
+    "MESHES": ".options",
+    "possible_options": ".options",
+    "validate_options": ".options",
+    "load_profile": ".profiles",
+    "list_profiles": ".profiles",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'batterylab.cell' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
