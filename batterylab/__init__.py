@@ -14,7 +14,7 @@ import os
 
 from ._version import __version__
 from ._lazy import lazy_exports
-from .errors import BatterylabError, InputError, ParameterError, OptionError
+from .errors import BatterylabError, InputError, ParameterError, OptionError, RunError
 
 # PyBaMM ships opt-in telemetry; batterylab runs offline and never sends anything.
 os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
@@ -32,6 +32,7 @@ _SUBMODULES = {
     "lifetime",
     "parameter_sets",
     "pcm",
+    "progress",
     "report",
     "scenarios",
     "solid_state",
@@ -45,6 +46,7 @@ __all__ = [
     "InputError",
     "OptionError",
     "ParameterError",
+    "RunError",
     *sorted(_SUBMODULES),
 ]
 

@@ -4,7 +4,7 @@ The library never creates a cluster. Every function that can use one takes an ex
 ``dask.distributed.Client`` as the keyword ``client`` (a ``LocalCluster`` on a laptop, or a
 SLURM/Kubernetes cluster built with dask-jobqueue / dask-kubernetes); without it the work runs in
 this process (Numba ``prange`` over cells). Only the command line builds a ``LocalCluster`` for
-convenience (``--workers N``), see :func:`client_from_options`.
+convenience (``--dask-workers N``), see :func:`client_from_options`.
 
 How work is distributed
 -----------------------
@@ -45,7 +45,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .errors import BatterylabError, InputError
+from .errors import InputError, RunError
+from .progress import show_progress
 
 __all__ = [
     "DistributedTaskError",
@@ -65,7 +66,7 @@ MIN_TASK_STEPS = 2e6
 TASKS_PER_THREAD = 4
 
 
-class DistributedTaskError(BatterylabError):
+class DistributedTaskError(RunError):
     """A chunk of a distributed run failed; ``start``/``stop`` give its item range (stop exclusive)."""
 
     def __init__(self, message: str, *, start: int, stop: int, chunk: int, n_chunks: int):
@@ -151,7 +152,7 @@ def map_chunks(
     shared: Any = None,
     per_chunk: Callable[[int, int], tuple] | None = None,
     label: str = "cells",
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
 ) -> Iterator[tuple[int, int, Any]]:
     """Run ``func(shared, start, stop, *per_chunk(start, stop))`` for consecutive chunks on ``client``.
@@ -181,7 +182,7 @@ def map_chunks(
                           pure=False, retries=0)
         )
     bar = None
-    if progress:
+    if show_progress(progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_items, unit=label[:-1] if label.endswith("s") else label, desc=desc)
@@ -221,17 +222,17 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     if scheduler is None and workers is None:
         return None, lambda: None
     if scheduler is not None and workers is not None:
-        raise InputError(f"give --scheduler or --workers, not both (got {scheduler!r} and {workers!r})")
+        raise InputError(f"give --scheduler or --dask-workers, not both (got {scheduler!r} and {workers!r})")
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("--scheduler/--workers need dask.distributed: pip install batterylab[dist]") from None
+        raise InputError("--scheduler/--dask-workers need dask.distributed: pip install batterylab[dist]") from None
     if scheduler is not None:
         client = Client(scheduler)
         return client, client.close
     workers = int(workers)
     if workers < 1:
-        raise InputError(f"--workers must be >= 1, got {workers}")
+        raise InputError(f"--dask-workers must be >= 1, got {workers}")
     if numba_threads is None:
         numba_threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -254,7 +255,7 @@ def _items_task(shared, start, stop, items):
 
 
 def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_size: int | None = None,
-              label: str = "items", progress: bool = False, desc: str | None = None) -> list:
+              label: str = "items", progress: bool | None = None, desc: str | None = None) -> list:
     """``[func(chunk, *args) for chunk in chunks(items)]`` as Dask tasks, results in chunk order.
 
     ``func`` must be a module-level function of an installed package; ``args`` are scattered once.

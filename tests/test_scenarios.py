@@ -175,7 +175,7 @@ def test_fleet_sharing_balance_and_identical_trucks(tmp_path):
     for md in MODES:
         # the grid replaces exactly the routes' energy every day (over the charger efficiency)
         assert r.grid_kWh_per_day[md] == pytest.approx(r.route_energy_kWh.sum() / 0.95, rel=1e-9)
-        assert np.all(np.diff(r.soh[md], axis=0) <= 0)
+        assert np.all(np.diff(r.capacity_fraction[md], axis=0) <= 0)
     assert r.spread("aware")[-1] < r.spread("naive")[-1]
     assert r.energy_cost_per_year["aware"].mean() < r.energy_cost_per_year["naive"].mean()
     # limiting case: identical trucks, routes and cells -> no SOH spread in either dispatch
@@ -243,7 +243,7 @@ def test_fleet_transfer_off_or_unneeded_is_exact(tmp_path):
     base = simulate_fleet_sharing(TIGHT, **kw)  # 800 kW: the grid alone suffices
     on = simulate_fleet_sharing(TIGHT, transfer_power_kW=150.0, **kw)
     for md in MODES:
-        assert np.array_equal(on.soh[md], base.soh[md])
+        assert np.array_equal(on.capacity_fraction[md], base.capacity_fraction[md])
         assert np.array_equal(on.energy_cost_per_year[md], base.energy_cost_per_year[md])
         assert np.array_equal(on.last_day[md]["power_W"], base.last_day[md]["power_W"])
         assert np.all(on.transfer_kWh_per_day[md] == 0.0) and np.all(base.transfer_kWh_per_day[md] == 0.0)

@@ -6,7 +6,7 @@ Main entry points (PyBaMM is imported only when a model is built or run):
 - :class:`CellModel` — a configured model with ``run_experiment``, ``run_current``, ``run_power``;
 - :func:`cell_info` — nominal capacity, voltage limits, mass, heat capacity, cooling, validity;
 - :func:`list_cells`, :func:`load_parameter_set` — the shipped parameter sets;
-- :func:`load` — read a result written by :meth:`CellResult.to_hdf5`;
+- :func:`load` — read a result written by :meth:`CellResult.save`;
 - :func:`load_profile` — a shipped duty profile (e.g. the WLTC power cycle scaled to a cell).
 
 Sign convention: current and power are **discharge positive** (PyBaMM's).

@@ -29,13 +29,13 @@ import warnings
 import numpy as np
 
 from .. import checks
-from ..errors import BatterylabError, InputError, OptionError, ParameterError
+from ..errors import BatterylabError, InputError, OptionError, ParameterError, RunError
 from . import options as _opts
 from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult
 
 
-class CellSimulationError(BatterylabError):
+class CellSimulationError(RunError):
     """PyBaMM could not build or solve the model (the message says which run and why)."""
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..checks import finite_scalar, positive, temperature_K
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from .materials import Material, load_material
 from .model import Boundary, shell_conductance_W_K, shell_grid, shell_outer_radius_m, simulate_1d, simulate_lumped
 
@@ -190,22 +191,44 @@ def _interval_mean(t, y):
 # --------------------------------------------------------------------------- preheat
 
 
-def _write_scenario(path, result, scenario: str):
-    """HDF5 of a scenario result: its variables, configuration, notes and summary, with the
-    material and PCM files hashed into the provenance."""
-    import json
+class _ScenarioResult(Result):
+    """``save``/``to_xarray`` of a PCM scenario: its variables, configuration, notes and summary,
+    with the material and PCM files hashed into the provenance; ``write`` is the old name of ``save``."""
 
-    from ..io import write_results
+    _scenario = ""
 
-    files = [p for p in (result.config.get("material_file"), result.config.get("pcm_file")) if p]
-    return write_results(path, result.variables(), config=result.config, parameter_files=files,
-                         attrs={"scenario": scenario, "notes": "; ".join(result.notes),
-                                "summary_json": json.dumps(result.summary())})
+    def _h5_contents(self) -> dict:
+        import json
+
+        files = [p for p in (self.config.get("material_file"), self.config.get("pcm_file")) if p]
+        return {"variables": self.variables(), "config": self.config, "parameter_files": files,
+                "attrs": {"scenario": self._scenario, "notes": "; ".join(self.notes),
+                          "summary_json": json.dumps(self.summary())}}
+
+    def write(self, path):
+        """Deprecated spelling of :meth:`save`."""
+        warnings.warn(f"{type(self).__name__}.write(path) is deprecated; use .save(path)", DeprecationWarning,
+                      stacklevel=2)
+        return self.save(path)
+
+    def plot(self, ax=None):
+        """Cell temperature with and without PCM, and the PCM's, over time; returns ``ax``."""
+        ax = new_axes(ax)
+        h = self.time_s / 3600.0
+        ax.plot(h, self.cell_temperature_K - 273.15, label="cell, with PCM")
+        ax.plot(h, self.cell_temperature_no_pcm_K - 273.15, label="cell, no PCM")
+        ax.plot(h, self.pcm_temperature_K - 273.15, "--", label="PCM")
+        ax.set_xlabel("time [h]")
+        ax.set_ylabel("temperature [degC]")
+        ax.legend(fontsize=7)
+        return ax
 
 
 @dataclass
-class PreheatResult:
+class PreheatResult(_ScenarioResult):
     """Cold-weather preheat: per-cell thermal histories and pack-level outputs."""
+
+    _scenario = "preheat"
 
     time_s: np.ndarray
     ambient_K: np.ndarray
@@ -297,8 +320,6 @@ class PreheatResult:
         fig.tight_layout()
         return fig
 
-    def write(self, path):
-        return _write_scenario(path, self, "preheat")
 
 
 def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: float = 30.0,
@@ -430,8 +451,10 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
 
 
 @dataclass
-class FastChargeResult:
+class FastChargeResult(_ScenarioResult):
     """Fast-charge buffering: one representative day (the third of three identical days)."""
+
+    _scenario = "fast-charge"
 
     time_s: np.ndarray
     heat_W: np.ndarray
@@ -536,8 +559,6 @@ class FastChargeResult:
         fig.tight_layout()
         return fig
 
-    def write(self, path):
-        return _write_scenario(path, self, "fast-charge")
 
 
 def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_cell_kg: float = 0.015,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, OptionError, unknown_option
+from ..progress import show_progress
 from .worker import CaseOutcome
 
 #: Package whose modules hold the shipped cases.
@@ -263,7 +264,7 @@ def _run_pool(specs, quick, jobs, threads, bar, timeout_s, isolate=False) -> tup
 
 
 def run_cases(
-    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True,
+    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool | None = None,
     timeout_s: float | None = None, isolate: bool = False,
 ) -> list[CaseOutcome]:
     """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``.
@@ -278,7 +279,7 @@ def run_cases(
         return []
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, len(specs))
-    with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+    with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not show_progress(progress, sys.stderr), dynamic_ncols=True) as bar:
         done, lost, stopped = _run_pool(specs, quick, jobs, max(1, cpus // jobs), bar, timeout_s, isolate)
         # A pool broken because a worker was stopped for overrunning: the others it took down run
         # again on a fresh pool.
@@ -304,7 +305,7 @@ def run_report(
     quick: bool = False,
     jobs: int | None = None,
     modules=None,
-    progress: bool = True,
+    progress: bool | None = None,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     isolate: bool = False,
 ) -> Report:
@@ -323,8 +324,8 @@ def run_report(
         Worker processes (default: the CPU count, at most one per case).
     modules : list of str, optional
         Import the cases from these modules instead of :mod:`batterylab.validation.cases`.
-    progress : bool
-        Show a progress bar on standard error.
+    progress : bool or None
+        Show a progress bar on standard error (None: when it is a terminal).
     timeout_s : float or None
         Time limit of each case [s] (None: no limit). A case over the limit is an error row.
     isolate : bool

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, fade, pack_period, read_csv
 
 PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
@@ -111,7 +112,7 @@ def backup_hours(load_kW_per_home, n_homes: int, *, pack_energy_kWh: float, star
 
 
 @dataclass
-class BackupResult:
+class BackupResult(Result):
     """Megawatt charge indicators and backup figures (see module docstring); fade per model."""
 
     charge: dict
@@ -124,8 +125,34 @@ class BackupResult:
     cost_per_event: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    def summary(self) -> dict:
+        """The megawatt charge's indicators, the backup figures and the fade and cost per event per model."""
+        c = self.charge
+        out = {"n_homes": int(self.n_homes), "backup_hours": float(self.backup_hours),
+               "depth_of_discharge": float(self.depth_of_discharge),
+               "energy_delivered_kWh": float(self.energy_delivered_kWh)}
+        for k in ("peak_temperature_K", "min_anode_potential_V", "final_soc", "heat_kWh"):
+            out[f"charge_{k}"] = float(c[k])
+        for m in self.models:
+            out[f"capacity_fade_per_event_{m}"] = float(self.fade_per_event[m])
+            out[f"cost_per_event_{m}"] = float(self.cost_per_event[m])
+        return out
+
+    def plot(self, ax=None):
+        """Cell temperature during the megawatt charge, voltage on a twin axis; returns ``ax``."""
+        ax = new_axes(ax)
+        c = self.charge
+        m = np.asarray(c["time_s"]) / 60.0
+        ax.plot(m, c["temperature_K"], color="C3")
+        ax.set_xlabel("time since the charge started [min]")
+        ax.set_ylabel("cell temperature [K]", color="C3")
+        tx = ax.twinx()
+        tx.plot(m, c["voltage_V"], color="C0")
+        tx.set_ylabel("cell voltage [V]", color="C0")
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         c = self.charge
         v = {"charge/time_s": Variable(c["time_s"], "s", "Time since the charge started [s]", ("time_s",)),
@@ -143,7 +170,7 @@ class BackupResult:
         for k in ("peak_temperature_K", "min_anode_potential_V", "final_soc", "heat_kWh"):
             v[f"charge/{k}"] = Variable(np.array([c[k]]), k.rsplit("_", 1)[-1] if k.endswith(("_K", "_V")) else "1",
                                         k.replace("_", " "), ("scalar",))
-        return write_results(path, v, config={"scenario": "mw_backup", **self.config})
+        return {"variables": v, "config": {"scenario": "mw_backup", **self.config}}
 
 
 def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str = "LGM50",

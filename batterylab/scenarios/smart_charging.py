@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from .common import SECONDS_PER_HOUR, age_period, fade, hourly_prices, itinerary_input, pack_period
 from .v2g import driving_day
 
@@ -65,7 +66,7 @@ def delayed_day(t, drive_W, plugged, price, *, pack_energy_kWh, charger_power_kW
 
 
 @dataclass
-class SmartChargingResult:
+class SmartChargingResult(Result):
     """Per strategy (dict keys ``immediate``, ``delayed``, ``capped``): power_W [W, discharge
     positive], soc [-], grid_energy_kWh_per_day [kW.h], cost_per_day [currency], mean_soc [-] and,
     per ageing model ``capacity_fade[strategy][model]`` [-] and ``resistance_growth`` [-]."""
@@ -84,8 +85,29 @@ class SmartChargingResult:
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    def summary(self) -> dict:
+        """Per strategy: cost, grid energy and mean SOC per day, and fade per ageing model."""
+        out = {"years": float(self.years), "trip_energy_kWh_per_day": float(self.trip_energy_kWh_per_day)}
+        for s in STRATEGIES:
+            out[f"{s}_cost_per_day"] = float(self.cost_per_day[s])
+            out[f"{s}_grid_energy_kWh_per_day"] = float(self.grid_energy_kWh_per_day[s])
+            out[f"{s}_mean_soc"] = float(self.mean_soc[s])
+            for m in self.models:
+                out[f"{s}_capacity_fade_{m}"] = float(self.capacity_fade[s][m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day for each charging strategy; returns ``ax``."""
+        ax = new_axes(ax)
+        for s in STRATEGIES:
+            ax.plot(self.time_s / 3600.0, self.soc[s], label=s)
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend()
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         v = {"time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
              "price_per_kWh": Variable(self.price_per_kWh, "currency/kWh", "Tariff [currency/kW.h]", ("time_s",)),
@@ -98,7 +120,7 @@ class SmartChargingResult:
                                                f"Capacity fade after {self.years:g} years [-]", ("model",))
             v[f"{s}/resistance_growth"] = Variable(np.array([self.resistance_growth[s][m] for m in self.models]), "1",
                                                    "Resistance growth (NaN: model has none) [-]", ("model",))
-        return write_results(path, v, config={"scenario": "smart_charging", **self.config})
+        return {"variables": v, "config": {"scenario": "smart_charging", **self.config}}
 
 
 def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models=("blast_nmc811_lgm50",),

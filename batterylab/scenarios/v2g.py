@@ -40,6 +40,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, hourly_prices,
                      itinerary_input, pack_period)
 
@@ -186,7 +187,7 @@ def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *
 
 
 @dataclass
-class V2GResult:
+class V2GResult(Result):
     """V2G versus driving only (see module docstring). Money in the price file's currency.
 
     time_s [s]; power_drive_W, power_v2g_W [W] pack terminal power, discharge positive;
@@ -230,9 +231,35 @@ class V2GResult:
                          "+" if d > 0 else ("-" if d < 0 else "0"), self.degradation_cost_per_kWh[m], self.net_value[m]])
         return rows
 
-    def save(self, path):
-        """Write to HDF5 (``batterylab.io.write_results``)."""
-        from ..io import Variable, write_results
+    def summary(self) -> dict:
+        """Exported energy, revenue, extra cycles per day and, per ageing model, fade and net value."""
+        out = {"years": float(self.years), "exported_kWh_per_day": float(self.exported_kWh_per_day),
+               "revenue_per_day": float(self.revenue_per_day), "extra_efc_per_day": float(self.extra_efc_per_day),
+               "peak_site_kW_drive": float(self.peak_site_kW_drive), "peak_site_kW_v2g": float(self.peak_site_kW_v2g)}
+        for m in self.models:
+            out[f"capacity_fade_drive_{m}"] = float(self.capacity_fade_drive[m])
+            out[f"capacity_fade_v2g_{m}"] = float(self.capacity_fade_v2g[m])
+            out[f"net_value_{m}"] = float(self.net_value[m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day, driving only and with V2G, with the price on a twin axis; returns ``ax``."""
+        ax = new_axes(ax)
+        h = self.time_s / 3600.0
+        ax.plot(h, self.soc_drive, label="driving only")
+        ax.plot(h, self.soc_v2g, label="with V2G")
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend(loc="lower left")
+        tx = ax.twinx()
+        tx.plot(h, self.price_per_kWh, color="0.6", lw=0.8)
+        tx.set_ylabel("price [currency/kWh]")
+        ax.set_title(f"V2G: {self.exported_kWh_per_day:.2f} kWh/day exported")
+        return ax
+
+    def _h5_contents(self) -> dict:
+        """The variables :meth:`save` writes (``batterylab.io.write_results``)."""
+        from ..io import Variable
 
         v = {
             "time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
@@ -255,7 +282,7 @@ class V2GResult:
                                 ("revenue_per_day", "currency", "Arbitrage revenue per day [currency]"),
                                 ("extra_efc_per_day", "1", "Extra equivalent full cycles per day [-]")):
             v[key] = Variable(np.array([getattr(self, key)]), unit, long, ("scalar",))
-        return write_results(path, v, config={"scenario": "v2g", **self.config})
+        return {"variables": v, "config": {"scenario": "v2g", **self.config}}
 
 
 def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MODELS, years: float = 10.0,

@@ -20,12 +20,13 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from .common import SECONDS_PER_HOUR, age_period, efc_per_period, fade, itinerary_input, pack_period
 from .v2g import driving_day
 
 
 @dataclass
-class WirelessResult:
+class WirelessResult(Result):
     """Stationary-only versus dynamic wireless (keys ``stationary``, ``wireless``): power_W [W],
     soc [-], segments_per_day (coil segments driven over) [-], stationary_kWh_per_day, wireless_kWh_per_day [kW.h], cycles_per_day (rainflow full +
     half/2) [-], efc_per_day [-], capacity_fade[case][model] [-], resistance_growth [-]."""
@@ -45,8 +46,30 @@ class WirelessResult:
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    def summary(self) -> dict:
+        """Per case: energy per day, cycles per day and fade per ageing model."""
+        out = {"years": float(self.years), "segments_per_day": int(self.segments_per_day),
+               "trip_energy_kWh_per_day": float(self.trip_energy_kWh_per_day)}
+        for c in ("stationary", "wireless"):
+            out[f"{c}_stationary_kWh_per_day"] = float(self.stationary_kWh_per_day[c])
+            out[f"{c}_wireless_kWh_per_day"] = float(self.wireless_kWh_per_day[c])
+            out[f"{c}_cycles_per_day"] = float(self.cycles_per_day[c])
+            for m in self.models:
+                out[f"{c}_capacity_fade_{m}"] = float(self.capacity_fade[c][m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day, stationary charging only and with dynamic wireless; returns ``ax``."""
+        ax = new_axes(ax)
+        for c in ("stationary", "wireless"):
+            ax.plot(self.time_s / 3600.0, self.soc[c], label=c)
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend()
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         v = {"time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
              "model": Variable(np.array(self.models), "1", "Ageing model", ("model",))}
@@ -58,7 +81,7 @@ class WirelessResult:
                                                       "In-motion energy per day [kW.h]", ("scalar",))
             v[f"{c}/capacity_fade"] = Variable(np.array([self.capacity_fade[c][m] for m in self.models]), "1",
                                                f"Capacity fade after {self.years:g} years [-]", ("model",))
-        return write_results(path, v, config={"scenario": "wireless", **self.config})
+        return {"variables": v, "config": {"scenario": "wireless", **self.config}}
 
 
 def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segment_s: float = 20.0,

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import citations
 from ..errors import InputError
+from ..io.results import Result, new_axes
 from ..parameter_sets import ROOT as _PS_ROOT
 from . import duty as _duty
 from . import model as _model
@@ -139,7 +140,7 @@ def _aging(run, capacity_Ah, model_name, initial_soc, apply_fade: bool, resoluti
 
 
 @dataclass
-class Comparison:
+class Comparison(Result):
     """Result of :func:`compare`: ``values[cell][row]`` and the runs behind them."""
 
     cells: list
@@ -185,6 +186,48 @@ class Comparison:
             if "lithium_thickness_m" in run:
                 out[f"{g}/lithium_thickness_m"] = Variable(run["lithium_thickness_m"], "m", "Lithium metal thickness [m]", ("time_s",))
         return out
+
+    def _h5_contents(self) -> dict:
+        """The table, each cell's run and the signal; the comparison and cell files hashed."""
+        from pathlib import Path
+
+        from ..io import Variable
+
+        v = self.variables()
+        if len(self.signal) == 2:
+            t, s = self.signal
+            v["signal/time_s"] = Variable(t, "s", "Time [s]", ("time_s",))
+            v["signal/signal"] = Variable(s, "1", "Normalised regulation signal [-]", ("time_s",))
+        files = [COMPARISON_FILE]
+        for c in self.cells:
+            p = Path(COMPARISON_FILE).parent / f"{c}.json"
+            if p.is_file():
+                files.append(p)
+        return {"variables": v, "config": self.config, "parameter_files": files, "attrs": {"notes": "\n".join(self.notes)}}
+
+    def summary(self) -> dict:
+        """Per cell: the regulation score, heat, temperature rise, thermal time constant and fade."""
+        out = {}
+        for c in self.cells:
+            for key in ("score", "heat_J", "temperature_rise_K", "thermal_time_constant_s", "round_trip_efficiency",
+                        "capacity_fade_1yr"):
+                x = self.values[c].get(key, float("nan"))
+                out[f"{c}_{key}"] = float(x) if x is not None else float("nan")
+        return out
+
+    def plot(self, ax=None):
+        """Delivered power of every cell against the (common) request over time; returns ``ax``."""
+        ax = new_axes(ax)
+        first = True
+        for c, run in self.runs.items():
+            if first:
+                ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
+                first = False
+            ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
+        ax.set_xlabel("time [s]")
+        ax.set_ylabel("power [W] (discharge +)")
+        ax.legend(fontsize=7)
+        return ax
 
     def figures(self):
         """Matplotlib figures (OO API): tracking and temperature, and the table's key rows."""

@@ -265,7 +265,7 @@ def run_fleet(quick: bool) -> CaseResult:
         tw = rt.last_day[md]["transfer_W"]
         given, received = tw.clip(min=0.0).sum(), -tw.clip(max=0.0).sum()
         cons = max(cons, abs(received / given - 0.95))
-    same_on = max(float(np.max(np.abs(r_on.soh[md] - r.soh[md]))) for md in MODES)
+    same_on = max(float(np.max(np.abs(r_on.capacity_fraction[md] - r.capacity_fraction[md]))) for md in MODES)
     bal = max(float(np.max(np.abs(r.grid_kWh_per_day[md] * 0.95 / r.route_energy_kWh.sum() - 1.0))) for md in MODES)
     metrics = [
         Metric("grid energy x efficiency = route energy, every block and dispatch (relative)", bal, 1e-9, "1", "<=",
@@ -285,16 +285,16 @@ def run_fleet(quick: bool) -> CaseResult:
         metrics.append(Metric(f"tight depot, {md}: pack-to-pack transfer per day", float(rt.transfer_kWh_per_day[md].mean()),
                               None, "kWh", "info", f"loss {rt.transfer_loss_kWh_per_day[md].mean():.2f} kWh/day; "
                               f"main donor truck {int(np.argmax(rt.transfer_throughput_kWh_per_day[md][-1]))}, "
-                              f"fleet SOH {rt.soh[md][-1].round(4)} after {rt.block_start_years[-1]:.2f} y"))
+                              f"fleet SOH {rt.capacity_fraction[md][-1].round(4)} after {rt.block_start_years[-1]:.2f} y"))
     for md in MODES:
         metrics.append(Metric(f"{md}: SOH spread at {r.block_start_years[-1]:.2f} y", float(r.spread(md)[-1]), None, "1",
-                              "info", f"mean SOH {r.soh[md][-1].mean():.4f}; energy cost "
+                              "info", f"mean SOH {r.capacity_fraction[md][-1].mean():.4f}; energy cost "
                                       f"{r.energy_cost_per_year[md].mean():.0f} per year"))
     fig = Figure(figsize=(5, 3.4))
     ax = fig.add_subplot(1, 1, 1)
     for k, md in enumerate(MODES):
-        ax.plot(r.block_start_years, r.soh[md].min(axis=1), f"C{k}--")
-        ax.plot(r.block_start_years, r.soh[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
+        ax.plot(r.block_start_years, r.capacity_fraction[md].min(axis=1), f"C{k}--")
+        ax.plot(r.block_start_years, r.capacity_fraction[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
     ax.set_xlabel("years"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
     fig.tight_layout()
     return CaseResult(metrics, [fig], {}, [])
