@@ -197,7 +197,7 @@ def test_bad_client_and_options():
         bd.worker_environment(0)
     with pytest.raises(InputError, match="not both"):
         bd.client_from_options("tcp://127.0.0.1:8786", 2)
-    with pytest.raises(InputError, match="--workers must be >= 1"):
+    with pytest.raises(InputError, match="--dask-workers must be >= 1"):
         bd.client_from_options(None, 0)
     c, close = bd.client_from_options(None, None)
     assert c is None

@@ -138,7 +138,7 @@ def test_no_import_cycles():
 FLOORS = [
     ("batterylab.kernels",),
     ("batterylab._version", "batterylab.errors", "batterylab.checks", "batterylab.citations",
-     "batterylab.parameter_sets", "batterylab.io", "batterylab.distributed", "batterylab._lazy",
+     "batterylab.parameter_sets", "batterylab.io", "batterylab.distributed", "batterylab._lazy", "batterylab._deprecation",
      "batterylab.progress"),
     ("batterylab.cell", "batterylab.aging"),
     ("batterylab.swap", "batterylab.solid_state", "batterylab.grading", "batterylab.pcm", "batterylab.scenarios"),

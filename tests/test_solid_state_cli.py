@@ -40,4 +40,4 @@ def test_short_run_writes_units_and_score(tmp_path):
     assert v[f"{run}/temperature_K"].units == "K"
     assert np.allclose(v[f"{run}/requested_W"].data, 5 * np.interp(v[f"{run}/time_s"].data, t, s))
     assert "pybamm_version" in attrs
-    assert np.isnan(v["table/capacity_fade_1yr"].data[0])  # --no-aging: not run, not faked
+    assert np.isnan(v["table/capacity_fraction_lost_1yr"].data[0])  # --no-aging: not run, not faked

@@ -201,6 +201,8 @@ def _attach_scales(f: h5py.File, written: dict) -> None:
                     if dim not in scales:
                         scale = parent.create_dataset(dim, shape=(n,), dtype="f4")
                         scale.make_scale(f"{_DIMENSION_ONLY}{n:10d}")
+                        scale.attrs["units"] = "1"
+                        scale.attrs["long_name"] = f"Dimension {dim} (no coordinate values)"
                         scales[dim] = scale
                     ds.dims[axis].attach_scale(scales[dim])
                 ds.dims[axis].label = dim

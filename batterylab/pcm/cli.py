@@ -100,6 +100,6 @@ def fast_charge_cmd(cell, cell_model, material, pcm_mass_per_cell_kg, charger_po
 
     result = fast_charge(cell=PyBaMMCell(cell, cell_model), material=material,
                          pcm_mass_per_cell_kg=pcm_mass_per_cell_kg, charger_power_kW=charger_power_kW,
-                         pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_K=ambient_K,
+                         pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_temperature_K=ambient_K,
                          aging_model=None if aging_model.lower() == "none" else aging_model)
     _report(result, out, figure)

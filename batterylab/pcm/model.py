@@ -20,6 +20,7 @@ import numpy as np
 
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import InputError, unknown_option
 from ..io.results import Result, new_axes
 from .materials import Material
@@ -368,7 +369,8 @@ def _series(name, value, m, *, kelvin=False) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm_mass_kg,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | list, *, pcm_mass_kg,
                     cell_capacity_J_K, cell_pcm_conductance_W_K, pcm_ambient_conductance_W_K=0.0,
                     cell_ambient_conductance_W_K=0.0, heater_W=0.0, heater_setpoint_K=np.inf,
                     cell_initial_K, pcm_initial_K=None, record_every: int = 1, density: str = "solid",
@@ -379,7 +381,7 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
     ----------
     time_s : (m+1,) times [s]; inputs are constant over each interval
     heat_W : cell heat generation [W]: number, (m,) or (n_cells, m)
-    ambient_K : ambient temperature [K]: number, (m,) or (n_cells, m)
+    ambient_temperature_K : ambient temperature [K]: number, (m,) or (n_cells, m)
     material : a :class:`Material` or one per cell
     pcm_mass_kg : PCM mass per cell [kg] (> 0)
     cell_capacity_J_K : cell heat capacity [J K-1]
@@ -417,7 +419,7 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
     p = _series("heater_W", heater_W, m)
     if (p < 0).any():
         raise InputError("heater_W must be >= 0 W")
-    ta = _series("ambient_K", ambient_K, m, kelvin=True)
+    ta = _series("ambient_temperature_K", ambient_temperature_K, m, kelvin=True)
     if int(record_every) != record_every or record_every < 1:
         raise InputError(f"record_every must be a positive integer, got {record_every!r}")
     h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import finite_scalar, positive, temperature_K
+from .._deprecation import renamed_kwargs
 from ..errors import InputError
-from ..io.results import Result, new_axes
+from ..io.results import Result, deprecated_attribute, new_axes
 from .materials import Material, load_material
 from .model import Boundary, shell_conductance_W_K, shell_grid, shell_outer_radius_m, simulate_1d, simulate_lumped
 
@@ -231,7 +232,7 @@ class PreheatResult(_ScenarioResult):
     _scenario = "preheat"
 
     time_s: np.ndarray
-    ambient_K: np.ndarray
+    ambient_temperature_K: np.ndarray
     cell_temperature_K: np.ndarray  # with PCM
     cell_temperature_no_pcm_K: np.ndarray
     pcm_temperature_K: np.ndarray
@@ -252,6 +253,8 @@ class PreheatResult(_ScenarioResult):
     cell_model: str
     config: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+    ambient_K = deprecated_attribute("ambient_temperature_K", "ambient_K")
 
     @property
     def range_gain_percent(self) -> float:
@@ -280,7 +283,7 @@ class PreheatResult(_ScenarioResult):
         d = ("time_s",)
         return {
             "time_s": Variable(self.time_s, "s", "Time since midnight of day 1 [s]", d),
-            "ambient_temperature_K": Variable(self.ambient_K, "K", "Ambient temperature [K]", d),
+            "ambient_temperature_K": Variable(self.ambient_temperature_K, "K", "Ambient temperature [K]", d),
             "cell_temperature_K": Variable(self.cell_temperature_K, "K", "Cell temperature with PCM [K]", d),
             "cell_temperature_no_pcm_K": Variable(self.cell_temperature_no_pcm_K, "K", "Cell temperature without PCM [K]", d),
             "pcm_temperature_K": Variable(self.pcm_temperature_K, "K", "PCM temperature [K]", d),
@@ -304,7 +307,7 @@ class PreheatResult(_ScenarioResult):
         fig = Figure(figsize=(8, 5))
         ax = fig.add_subplot(211)
         h = self.time_s / 3600.0
-        ax.plot(h, self.ambient_K - 273.15, "k:", label="ambient")
+        ax.plot(h, self.ambient_temperature_K - 273.15, "k:", label="ambient")
         ax.plot(h, self.cell_temperature_K - 273.15, label="cell, with PCM")
         ax.plot(h, self.cell_temperature_no_pcm_K - 273.15, label="cell, no PCM")
         ax.plot(h, self.pcm_temperature_K - 273.15, "--", label="PCM")
@@ -435,7 +438,7 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
                   target_departure_K=target_departure_K, consumption_Wh_km=consumption_Wh_km, step_s=step_s,
                   cell_heat_capacity_J_K=cap)
     return PreheatResult(
-        time_s=w.time_s, ambient_K=amb_pts, cell_temperature_K=w.cell_temperature_K[0],
+        time_s=w.time_s, ambient_temperature_K=amb_pts, cell_temperature_K=w.cell_temperature_K[0],
         cell_temperature_no_pcm_K=wo.cell_temperature_K[0], pcm_temperature_K=w.pcm_temperature_K[0],
         liquid_fraction=w.liquid_fraction[0], departure_temperature_K=t_dep, departure_temperature_no_pcm_K=t_dep0,
         usable_energy_Wh=e_w, usable_energy_no_pcm_Wh=e_wo, range_km=e_w * n_cells / consumption_Wh_km,
@@ -561,9 +564,10 @@ class FastChargeResult(_ScenarioResult):
 
 
 
+@renamed_kwargs(ambient_K="ambient_temperature_K")
 def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_cell_kg: float = 0.015,
                 charger_power_kW: float = 1000.0, pack_energy_kWh: float = 600.0, initial_soc: float = 0.1,
-                ambient_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
+                ambient_temperature_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
                 pcm_ambient_conductance_W_K: float = 0.02, cooling_conductance_W_K: float | None = None,
                 cell_radius_m: float = 0.0105, cell_height_m: float = 0.070, contact_resistance_K_W: float = 0.02,
                 shell_nodes: int = 20, aging_model: str | None = "wang2011", days: int = 3) -> FastChargeResult:
@@ -578,7 +582,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     charger_power_kW, pack_energy_kWh : charger power [kW] and pack energy [kWh]; the cell charges
         at ``charger_power / pack_energy`` times its nominal energy [W]
     initial_soc : SOC at the start of the charge [-]
-    ambient_K : ambient (coolant) temperature [K]
+    ambient_temperature_K : ambient (coolant) temperature [K]
     cell_pcm_conductance_W_K : cell to the PCM's lumped node [W K-1]; default: from the geometry
         of a PCM shell around the cell (:func:`batterylab.pcm.model.shell_conductance_W_K` with
         ``cell_radius_m``, ``cell_height_m`` [m] (a 21700 cell) and ``contact_resistance_K_W``)
@@ -596,7 +600,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     p_kw = positive("charger_power_kW", charger_power_kW, "kW")
     e_pack = positive("pack_energy_kWh", pack_energy_kWh, "kWh")
     soc0 = finite_scalar("initial_soc", initial_soc, low=0.0, high=0.95)
-    t_amb = temperature_K("ambient_K", ambient_K)
+    t_amb = temperature_K("ambient_temperature_K", ambient_temperature_K)
     if cell_pcm_conductance_W_K is None:
         g_cp = shell_conductance_W_K(mat, cell_radius_m, cell_height_m, m_cell, contact_resistance_K_W)
     else:
@@ -678,7 +682,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
                   material=mat.name, material_file=str(mat.path) if mat.path else None,
                   pcm_file=mat.notes.get("pcm_path"), pcm_mass_per_cell_kg=m_cell, charger_power_kW=p_kw,
                   pack_energy_kWh=e_pack, c_rate_power_per_h=c_rate, cell_power_W=p_cell, initial_soc=soc0,
-                  ambient_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
+                  ambient_temperature_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
                   cell_radius_m=cell_radius_m, cell_height_m=cell_height_m,
                   contact_resistance_K_W=contact_resistance_K_W, shell_nodes=shell_nodes,
                   cooling_conductance_W_K=g_ca, cell_heat_capacity_J_K=cap, aging_model=aging_model, days=days)

@@ -96,7 +96,7 @@ def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out, f
     r = _quiet(simulate_smart_charging, itinerary, tariff, aging_models=aging_models or ("blast_nmc811_lgm50",),
                years=years, cap_soc=cap_soc, cell=cell)
     for s in STRATEGIES:
-        fades = ", ".join(f"{m} {r.capacity_fade[s][m]:.4f}" for m in r.models)
+        fades = ", ".join(f"{m} {r.capacity_fraction_lost[s][m]:.4f}" for m in r.models)
         click.echo(f"{s}: cost {r.cost_per_day[s]:.3f}/day, grid {r.grid_energy_kWh_per_day[s]:.2f} kWh/day, "
                    f"mean SOC {r.mean_soc[s]:.3f}, fade after {years:g} y: {fades}")
     _write(r, out, figure)
@@ -119,7 +119,7 @@ def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, y
     r = _quiet(simulate_wireless, itinerary, wireless_power_kW=wireless_power_kW, segment_s=segment_s,
                spacing_s=spacing_s, aging_models=aging_models or ("blast_nca_panasonic18650b",), years=years, cell=cell)
     for c in ("stationary", "wireless"):
-        fades = ", ".join(f"{m} {r.capacity_fade[c][m]:.4f}" for m in r.models)
+        fades = ", ".join(f"{m} {r.capacity_fraction_lost[c][m]:.4f}" for m in r.models)
         click.echo(f"{c}: in-motion {r.wireless_kWh_per_day[c]:.2f} kWh/day, plugged {r.stationary_kWh_per_day[c]:.2f} kWh/day, "
                    f"rainflow cycles {r.cycles_per_day[c]:.1f}/day, EFC {r.efc_per_day[c]:.3f}/day, fade after {years:g} y: {fades}")
     _write(r, out, figure)
@@ -153,7 +153,7 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
     click.echo(f"backup: {r.n_homes} homes for {r.backup_hours:.1f} h, DOD {r.depth_of_discharge:.2f}, "
                f"{r.energy_delivered_kWh:.0f} kWh delivered")
     for m in r.models:
-        click.echo(f"{m}: fade per event {r.fade_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
+        click.echo(f"{m}: fade per event {r.capacity_fraction_lost_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
     _write(r, out, figure)
 
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from ..io.results import Result, new_axes
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, hourly_prices,
                      itinerary_input, pack_period)
 
@@ -193,7 +193,8 @@ class V2GResult(Result):
     time_s [s]; power_drive_W, power_v2g_W [W] pack terminal power, discharge positive;
     soc_drive, soc_v2g [-]; price_per_kWh per step; exported_kWh_per_day [kW.h];
     revenue_per_day (grid cost of driving only minus grid cost with V2G); extra_efc_per_day [-];
-    per ageing model (dicts by model name): capacity_fade_drive / _v2g [-], resistance_growth_drive / _v2g
+    per ageing model (dicts by model name): capacity_fraction_lost_drive / _v2g [-] (1 - capacity_fraction at
+    the horizon; formerly capacity_fade_drive / _v2g), resistance_growth_drive / _v2g
     [-] (NaN without a resistance model), degradation_cost, degradation_cost_per_kWh, net_value
     (over ``years``); peak_site_kW_drive / _v2g: site import peak with peak shaving [kW] (NaN without).
     """
@@ -211,8 +212,8 @@ class V2GResult(Result):
     extra_efc_per_day: float
     years: float
     models: list
-    capacity_fade_drive: dict = field(default_factory=dict)
-    capacity_fade_v2g: dict = field(default_factory=dict)
+    capacity_fraction_lost_drive: dict = field(default_factory=dict)
+    capacity_fraction_lost_v2g: dict = field(default_factory=dict)
     resistance_growth_drive: dict = field(default_factory=dict)
     resistance_growth_v2g: dict = field(default_factory=dict)
     degradation_cost: dict = field(default_factory=dict)
@@ -222,12 +223,15 @@ class V2GResult(Result):
     peak_site_kW_drive: float = math.nan
     peak_site_kW_v2g: float = math.nan
 
+    capacity_fade_drive = deprecated_attribute("capacity_fraction_lost_drive", "capacity_fade_drive")
+    capacity_fade_v2g = deprecated_attribute("capacity_fraction_lost_v2g", "capacity_fade_v2g")
+
     def table(self) -> list[list]:
         """Rows: model, fade drive, fade V2G, delta fade, sign, degradation cost per kWh, net value."""
         rows = []
         for m in self.models:
-            d = self.capacity_fade_v2g[m] - self.capacity_fade_drive[m]
-            rows.append([m, self.capacity_fade_drive[m], self.capacity_fade_v2g[m], d,
+            d = self.capacity_fraction_lost_v2g[m] - self.capacity_fraction_lost_drive[m]
+            rows.append([m, self.capacity_fraction_lost_drive[m], self.capacity_fraction_lost_v2g[m], d,
                          "+" if d > 0 else ("-" if d < 0 else "0"), self.degradation_cost_per_kWh[m], self.net_value[m]])
         return rows
 
@@ -237,8 +241,8 @@ class V2GResult(Result):
                "revenue_per_day": float(self.revenue_per_day), "extra_efc_per_day": float(self.extra_efc_per_day),
                "peak_site_kW_drive": float(self.peak_site_kW_drive), "peak_site_kW_v2g": float(self.peak_site_kW_v2g)}
         for m in self.models:
-            out[f"capacity_fade_drive_{m}"] = float(self.capacity_fade_drive[m])
-            out[f"capacity_fade_v2g_{m}"] = float(self.capacity_fade_v2g[m])
+            out[f"capacity_fraction_lost_drive_{m}"] = float(self.capacity_fraction_lost_drive[m])
+            out[f"capacity_fraction_lost_v2g_{m}"] = float(self.capacity_fraction_lost_v2g[m])
             out[f"net_value_{m}"] = float(self.net_value[m])
         return out
 
@@ -270,8 +274,8 @@ class V2GResult(Result):
             "price_per_kWh": Variable(self.price_per_kWh, "currency/kWh", "Energy price [currency/kW.h]", ("time_s",)),
             "model": Variable(np.array(self.models), "1", "Ageing model", ("model",)),
         }
-        for key, unit, long in (("capacity_fade_drive", "1", "Capacity fade, driving only [-]"),
-                                ("capacity_fade_v2g", "1", "Capacity fade with V2G [-]"),
+        for key, unit, long in (("capacity_fraction_lost_drive", "1", "Relative capacity lost, driving only [-]"),
+                                ("capacity_fraction_lost_v2g", "1", "Relative capacity lost with V2G [-]"),
                                 ("resistance_growth_drive", "1", "Resistance growth, driving only [-]"),
                                 ("resistance_growth_v2g", "1", "Resistance growth with V2G [-]"),
                                 ("degradation_cost", "currency", "Degradation cost of V2G over the horizon [currency]"),
@@ -392,7 +396,7 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         r1 = r0 if same else age_period(m, per1, years)
         f0, g0 = fade(r0)
         f1, g1 = fade(r1)
-        out.capacity_fade_drive[m], out.capacity_fade_v2g[m] = f0, f1
+        out.capacity_fraction_lost_drive[m], out.capacity_fraction_lost_v2g[m] = f0, f1
         out.resistance_growth_drive[m], out.resistance_growth_v2g[m] = g0, g1
         cost = (f1 - f0) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
         out.degradation_cost[m] = cost

@@ -41,7 +41,7 @@ def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_point
 
     out = Path(out)
     cells = ("sulfide", "llzo", "LGM50") if do_compare else (cell,)
-    result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_K=ambient_K,
+    result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_temperature_K=ambient_K,
                          mesh_points=mesh_points or None, aging_model=None if aging else "none")
     result.save(out)
     click.echo(result.to_text())

@@ -14,7 +14,7 @@ separates the effect of the chemistry from that of the format.
 
 Ageing is computed only for cells the shipped ageing model describes (the NMC/graphite model of
 Schmalstieg et al. 2014, doi:10.1016/j.jpowsour.2014.02.012, for the liquid cell). No solid-state
-ageing model is shipped, so the solid-state capacity-fade entries are NaN ("not modelled"); the
+ageing model is shipped, so the solid-state entries of relative capacity lost are NaN ("not modelled"); the
 duty's micro-cycle count per year, which does not depend on chemistry, is given for every cell.
 """
 
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import InputError
-from ..io.results import Result, new_axes
+from ..io.results import RenamedKeys, Result, new_axes
 from ..parameter_sets import ROOT as _PS_ROOT
 from . import duty as _duty
 from . import model as _model
@@ -56,7 +57,7 @@ ROWS = {
     "biot_number": ("Biot number h L / k (lumped model valid below 0.1)", "1"),
     "round_trip_efficiency": ("Round-trip energy efficiency 1 - heat / energy in", "1"),
     "micro_cycles_per_year": ("Rainflow cycles per year (full + half/2)", "1/yr"),
-    "capacity_fade_1yr": ("Capacity fade after one year of the duty (compiled core)", "1"),
+    "capacity_fraction_lost_1yr": ("Relative capacity lost after one year of the duty (compiled core)", "1"),
 }
 
 
@@ -210,7 +211,7 @@ class Comparison(Result):
         out = {}
         for c in self.cells:
             for key in ("score", "heat_J", "temperature_rise_K", "thermal_time_constant_s", "round_trip_efficiency",
-                        "capacity_fade_1yr"):
+                        "capacity_fraction_lost_1yr"):
                 x = self.values[c].get(key, float("nan"))
                 out[f"{c}_{key}"] = float(x) if x is not None else float("nan")
         return out
@@ -275,8 +276,9 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
+@renamed_kwargs(ambient_K="ambient_temperature_K")
 def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="regd", seed: int = 0,
-            regulation_W: float | None = None, h_W_m2K: float | None = None, ambient_K: float | None = None,
+            regulation_W: float | None = None, h_W_m2K: float | None = None, ambient_temperature_K: float | None = None,
             initial_soc: float | None = None, mesh_points: int | None = 10, step_hold_s: float = 120.0,
             ramp_s: float | None = 60.0, aging_model: str | None = None, aging_resolution_s: float | None = None) -> Comparison:
     """Run the same fast-response duty on each cell and tabulate the results.
@@ -292,7 +294,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     regulation_W : float [W], optional
         Regulation power, the same for every cell; default: ``regulation_C_rate`` x the liquid
         reference cell's nominal energy (from ``solid_state_comparison.json``).
-    h_W_m2K, ambient_K, initial_soc : optional
+    h_W_m2K, ambient_temperature_K, initial_soc : optional
         Cooling, ambient temperature [K] and starting SOC (defaults from the comparison file).
     mesh_points : int, optional
         Finite-volume points per domain (10 is within 1 % of PyBaMM's default mesh on heat and
@@ -313,7 +315,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     s = _comparison_settings()
     ref = liquid_reference(s["liquid_cell"])
     h = float(s["heat_transfer_coefficient_W_m2K"] if h_W_m2K is None else h_W_m2K)
-    amb = float(s["ambient_K"] if ambient_K is None else ambient_K)
+    amb = float(s["ambient_K"] if ambient_temperature_K is None else ambient_temperature_K)
     soc0 = float(s["initial_soc"] if initial_soc is None else initial_soc)
     if regulation_W is None:
         regulation_W = float(s["regulation_C_rate"]) * ref["capacity_Ah"] * ref["nominal_voltage_V"]
@@ -323,7 +325,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     else:
         notes_aging = (f"Capacity fade from the compiled core's '{aging_model}' NMC/graphite model: liquid cell only; "
                        "no solid-state ageing model is shipped, so solid-state fade is n/a (not modelled).")
-    common = {"ambient_K": amb, "h_W_m2K": h, "initial_soc": soc0, "mesh_points": mesh_points}
+    common = {"ambient_temperature_K": amb, "h_W_m2K": h, "initial_soc": soc0, "mesh_points": mesh_points}
     names, values, runs = [], {}, {}
     notes = [
         "Same request in W for every cell; each cell is limited by its own current limit, voltage window and temperature.",
@@ -336,7 +338,8 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         lim = _model.default_limits(cell)
         th = thermal_summary(cell, h_W_m2K=h, reference=ref)
         cap = cell.capacity_Ah if isinstance(cell, SolidStateCell) else ref["capacity_Ah"]
-        row = {"capacity_Ah": cap, "current_limit_A": lim.current_limit_A, "regulation_W": regulation_W}
+        row = RenamedKeys({"capacity_Ah": cap, "current_limit_A": lim.current_limit_A, "regulation_W": regulation_W},
+                          {"capacity_fade_1yr": "capacity_fraction_lost_1yr"})
         row.update({k: th[k] for k in ("thermal_time_constant_s", "thermal_time_constant_reference_format_s",
                                        "internal_conduction_time_s", "biot_number")})
         st = _duty.step_response(cell, regulation_W, hold_s=step_hold_s, **common)
@@ -363,12 +366,12 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
             cycles, fade = _aging(run, cap, aging_model, soc0, apply_fade=not isinstance(cell, SolidStateCell),
                                   resolution_s=aging_resolution_s)
         row["micro_cycles_per_year"] = cycles
-        row["capacity_fade_1yr"] = fade
+        row["capacity_fraction_lost_1yr"] = fade
         names.append(name)
         values[name] = row
         runs[name] = run
     cfg = {"cells": names, "hours": hours, "signal": str(signal), "seed": seed, "regulation_W": regulation_W,
-           "h_W_m2K": h, "ambient_K": amb, "initial_soc": soc0, "mesh_points": mesh_points,
+           "h_W_m2K": h, "ambient_temperature_K": amb, "initial_soc": soc0, "mesh_points": mesh_points,
            "aging_model": aging_model, "aging_resolution_s": aging_resolution_s, "step_hold_s": step_hold_s,
            "ramp_s": ramp_s}
     return Comparison(names, values, runs, (t, sig), cfg, notes)

@@ -55,6 +55,7 @@ import numpy as np
 from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from ..checks import temperature_K as _check_kelvin
+from .._deprecation import renamed_kwargs
 from ..errors import InputError, RunError, unknown_option
 from ..io.results import Result, new_axes
 from .parameters import FARADAY_C_MOL, SolidStateCell, liquid_reference, load_cell, pybamm_parameters
@@ -354,7 +355,8 @@ def resolve_cell(cell):
     return load_cell(cell)
 
 
-def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_W_m2K=10.0,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_temperature_K=298.15, h_W_m2K=10.0,
              initial_soc=0.5, limits: Limits | None = None, kind="DFN", t_eval_s=None,
              extra_variables=(), rtol=1e-4, atol=1e-6, mesh_points: int | None = None,
              contact_loss: bool = False):
@@ -369,7 +371,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         Times of the request samples (linear interpolation between them).
     power_W, current_A : array [W] or [A]
         Requested power or current, discharge positive (give exactly one).
-    ambient_K : float [K]
+    ambient_temperature_K : float [K]
     h_W_m2K : float [W.m-2.K-1]
         Heat transfer coefficient to ambient.
     initial_soc : float [1]
@@ -404,7 +406,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     req = as_float_array("power_W" if mode == "power" else "current_A", power_W if mode == "power" else current_A)
     if req.shape != t.shape:
         raise InputError(f"request has {req.size} samples but time_s has {t.size}")
-    ambient_K = temperature_K("ambient_K", ambient_K)
+    ambient_K = temperature_K("ambient_temperature_K", ambient_temperature_K)
     h_W_m2K = positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
     initial_soc = finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
     cell = resolve_cell(cell)
@@ -414,7 +416,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
             raise InputError(f"contact_loss applies to solid-state cells only, got cell {cell!r}")
         contact_var = pybamm.Variable("Lithium contact area fraction", bounds=(0.0, 1.0))
     if isinstance(cell, SolidStateCell):
-        pv = pybamm_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc,
+        pv = pybamm_parameters(cell, ambient_temperature_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc,
                                contact_fraction=contact_var)
     else:
         pv = _liquid_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
@@ -463,7 +465,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         "mesh_points": mesh_points,
         "contact_loss": contact_loss,
         "limits": limits.__dict__.copy(),
-        "ambient_K": ambient_K,
+        "ambient_temperature_K": ambient_K,
         "h_W_m2K": h_W_m2K,
         "initial_soc": initial_soc,
         "parameter_file": str(cell.path) if isinstance(cell, SolidStateCell) and cell.path else None,

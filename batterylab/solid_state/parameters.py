@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import ParameterError, unknown_option
 from ..parameter_sets import ROOT as _PS_ROOT
 
@@ -242,7 +243,8 @@ def interface_resistance_ohm_m2(cell: SolidStateCell, temperature_K, contact_fra
     return r * (v["stack_pressure_Pa"] / v["stack_pressure_reference_Pa"]) ** -0.5 / contact_fraction
 
 
-def pybamm_parameters(cell: SolidStateCell, *, ambient_K: float = 298.15, h_W_m2K: float = 10.0,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def pybamm_parameters(cell: SolidStateCell, *, ambient_temperature_K: float = 298.15, h_W_m2K: float = 10.0,
                       initial_soc: float = 0.5, contact_fraction=None):
     """Build :class:`pybamm.ParameterValues` of the Li-metal / solid-electrolyte half-cell DFN.
 
@@ -357,8 +359,8 @@ def pybamm_parameters(cell: SolidStateCell, *, ambient_K: float = 298.15, h_W_m2
         "Electrolyte conductivity [S.m-1]": kappa,
         # operation
         "Reference temperature [K]": Tref,
-        "Ambient temperature [K]": ambient_K,
-        "Initial temperature [K]": ambient_K,
+        "Ambient temperature [K]": ambient_temperature_K,
+        "Initial temperature [K]": ambient_temperature_K,
         "Lower voltage cut-off [V]": v["lower_voltage_V"],
         "Upper voltage cut-off [V]": v["upper_voltage_V"],
         "Open-circuit voltage at 0% SOC [V]": v["lower_voltage_V"],
