@@ -182,14 +182,11 @@ class _Cell:
             "Initial temperature [K]": "[input]",
         })
         self.capacity0_Ah = float(self.cm.capacity_Ah)
-        opts = dict(self.cm.options)
-        opts["operating mode"] = mode
-        self.model = getattr(pybamm.lithium_ion, self.cm.model_name if self.cm.model_name != "SPMe" else "SPMe")(opts)
         name = "Power function [W]" if mode == "power" else "Current function [A]"
         pv[name] = pybamm.Interpolant(t - t[0], y, pybamm.t, interpolator="linear")
         self.t = t - t[0]
-        self.sim = pybamm.Simulation(self.model, parameter_values=pv, var_pts=self.cm._var_pts(),
-                                     solver=pybamm.IDAKLUSolver())
+        self.sim = self.cm.simulation(pv, operating_mode=mode, solver=pybamm.IDAKLUSolver())
+        self.model = self.sim.model
         self.solves = 0
 
     def film_resistance_ohm(self, lli_sei_mol: float) -> float:
