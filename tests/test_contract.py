@@ -182,6 +182,20 @@ def make_grade(tmp_path_factory):
                            workers=1, progress=False)
 
 
+def make_report():
+    from batterylab.report.runner import Report
+    from batterylab.report.worker import CaseOutcome
+
+    t = np.linspace(0.0, 1.0, 5)
+    metric = {"name": "error", "value": 0.01, "tolerance": 0.1, "unit": "V", "comparison": "<=", "justification": "test",
+              "passed": True}
+    o = CaseOutcome(name="demo/case", module="m", status="passed", metrics=[metric], runtime_s=1.5,
+                    variables={"time_s": {"data": t, "units": "s", "long_name": "Time [s]", "dims": ("time_s",), "attrs": {}},
+                               "v": {"data": t ** 2, "units": "V", "long_name": "v", "dims": ("time_s",), "attrs": {}},
+                               "ref/v": {"data": t[:3], "units": "V", "long_name": "v", "dims": (), "attrs": {}}})
+    return Report(outcomes=[o], provenance={"jobs": 1}, quick=True, total_s=1.5)
+
+
 AGEING_CORE = ("batterylab.aging.simulate.AgingResult lacks summary(), plot() and to_xarray(); the class is "
                "owned by the ageing-core rewrite (see the contract in batterylab.io.results)")
 
@@ -204,6 +218,7 @@ FACTORIES = {
     "mw_backup": make_mw_backup,
     "fleet_sharing": make_fleet_sharing,
     "grade": make_grade,
+    "report": make_report,
 }
 #: (result, method) pairs that do not meet the contract yet, with the reason.
 PENDING = {("aging", m): AGEING_CORE for m in ("summary", "plot", "to_xarray")} | {

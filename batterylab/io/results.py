@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import InputError
-from .hdf5 import Variable, write_results
+from .hdf5 import Variable, _is_default_dim, write_results
 
 __all__ = ["RenamedKeys", "Result", "deprecated_attribute", "new_axes", "to_datatree"]
 
@@ -60,7 +60,8 @@ def to_datatree(variables: dict[str, Variable], attrs: dict | None = None):
     for group, items in groups.items():
         coords, data = {}, {}
         for leaf, var in items.items():
-            da = xr.Variable(var.dims, var.data, attrs={"units": var.units, "long_name": var.long_name, **var.attrs})
+            dims = tuple(f"{leaf}_{d}" if _is_default_dim(d) else d for d in var.dims)  # as write_results names them
+            da = xr.Variable(dims, var.data, attrs={"units": var.units, "long_name": var.long_name, **var.attrs})
             if var.data.ndim == 1 and var.dims == (leaf,):
                 coords[leaf] = da
             else:
