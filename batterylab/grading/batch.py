@@ -690,7 +690,7 @@ def write_outputs(out: Path, records: list[GradeRecord], modules, bands, config:
     import csv
     import io
 
-    from ..io import Variable, atomic_write_text, write_results
+    from ..io import atomic_write_text, write_results
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=GradeRecord.CSV_COLUMNS, lineterminator="\n")

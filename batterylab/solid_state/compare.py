@@ -20,17 +20,14 @@ duty's micro-cycle count per year, which does not depend on chemistry, is given 
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import citations
 from .._deprecation import renamed_kwargs
 from ..errors import InputError
 from ..io.results import RenamedKeys, Result, new_axes
-from ..parameter_sets import ROOT as _PS_ROOT
 from . import duty as _duty
 from . import model as _model
 from .parameters import COMPARISON_FILE, SolidStateCell, _comparison_settings, liquid_reference  # noqa: F401 (re-exported)
