@@ -152,3 +152,16 @@ def test_help_of_every_command():
     for name, _ in ALL:
         res = CliRunner().invoke(cli, [*name.split(), "--help"])
         assert res.exit_code == 0, (name, res.output)
+
+
+@pytest.mark.filterwarnings("ignore::batterylab.aging.OutOfRangeWarning")
+def test_figure_path_writes_a_png(tmp_path):
+    runs = {
+        "swap.png": ["swap", "nio_gen2_like", "--days", "2", "--no-aging", "--no-progress"],
+        "smart.png": ["scenario", "smart-charging", "--aging-model", "blast_nca_panasonic18650b", "--years", "1",
+                      "--out", str(tmp_path / "s.h5")],
+    }
+    for png, args in runs.items():
+        res = CliRunner().invoke(cli, [*args, "--figure", str(tmp_path / png)])
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
