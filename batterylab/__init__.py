@@ -10,11 +10,11 @@ PyBaMM (only the cell models need it).
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from ._version import __version__
-from .errors import BatterylabError, InputError, ParameterError, OptionError
+from ._lazy import lazy_exports
+from .errors import BatterylabError, InputError, ParameterError, OptionError, RunError
 
 # PyBaMM ships opt-in telemetry; batterylab runs offline and never sends anything.
 os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
@@ -24,14 +24,17 @@ _SUBMODULES = {
     "cell",
     "checks",
     "citations",
+    "distributed",
     "errors",
     "grading",
     "io",
     "kernels",
+    "lifetime",
     "parameter_sets",
-    "parameters",
     "pcm",
+    "progress",
     "report",
+    "scenarios",
     "solid_state",
     "swap",
     "validation",
@@ -43,17 +46,9 @@ __all__ = [
     "InputError",
     "OptionError",
     "ParameterError",
+    "RunError",
     *sorted(_SUBMODULES),
 ]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'batterylab' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), dict.fromkeys(_SUBMODULES))

@@ -13,7 +13,7 @@ import sys
 import click
 
 from ._version import __version__
-from .errors import BatterylabError
+from .errors import BatterylabError, RunError
 
 #: command name -> "module:attribute" of a click command
 COMMANDS = {
@@ -71,7 +71,8 @@ def cli():
 
 
 def main(argv=None):
-    """Entry point: batterylab errors become a one-line message and exit code 2."""
+    """Entry point: a batterylab error becomes a one-line message; exit status 2 for bad input
+    (a batterylab input error, a missing file, a usage error), 1 for a run that failed."""
     try:
         return cli.main(args=argv, prog_name="batterylab", standalone_mode=False) or 0
     except click.exceptions.Abort:
@@ -80,6 +81,9 @@ def main(argv=None):
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except RunError as exc:
+        click.echo(f"batterylab: error: the run failed: {exc}", err=True)
+        sys.exit(1)
     except BatterylabError as exc:
         click.echo(f"batterylab: error: {exc}", err=True)
         sys.exit(2)

@@ -4,7 +4,7 @@ The library never creates a cluster. Every function that can use one takes an ex
 ``dask.distributed.Client`` as the keyword ``client`` (a ``LocalCluster`` on a laptop, or a
 SLURM/Kubernetes cluster built with dask-jobqueue / dask-kubernetes); without it the work runs in
 this process (Numba ``prange`` over cells). Only the command line builds a ``LocalCluster`` for
-convenience (``--workers N``), see :func:`client_from_options`.
+convenience (``--dask-workers N``), see :func:`client_from_options`.
 
 How work is distributed
 -----------------------
@@ -45,7 +45,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .errors import BatterylabError, InputError
+from .errors import InputError, RunError
+from .progress import show_progress
 
 __all__ = [
     "DistributedTaskError",
@@ -53,9 +54,6 @@ __all__ = [
     "client_from_options",
     "map_chunks",
     "map_items",
-    "run_design_points",
-    "run_fleet_chunks",
-    "run_sweep_chunks",
     "worker_environment",
     "check_client",
 ]
@@ -68,7 +66,7 @@ MIN_TASK_STEPS = 2e6
 TASKS_PER_THREAD = 4
 
 
-class DistributedTaskError(BatterylabError):
+class DistributedTaskError(RunError):
     """A chunk of a distributed run failed; ``start``/``stop`` give its item range (stop exclusive)."""
 
     def __init__(self, message: str, *, start: int, stop: int, chunk: int, n_chunks: int):
@@ -154,7 +152,7 @@ def map_chunks(
     shared: Any = None,
     per_chunk: Callable[[int, int], tuple] | None = None,
     label: str = "cells",
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
 ) -> Iterator[tuple[int, int, Any]]:
     """Run ``func(shared, start, stop, *per_chunk(start, stop))`` for consecutive chunks on ``client``.
@@ -184,7 +182,7 @@ def map_chunks(
                           pure=False, retries=0)
         )
     bar = None
-    if progress:
+    if show_progress(progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_items, unit=label[:-1] if label.endswith("s") else label, desc=desc)
@@ -224,17 +222,17 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     if scheduler is None and workers is None:
         return None, lambda: None
     if scheduler is not None and workers is not None:
-        raise InputError(f"give --scheduler or --workers, not both (got {scheduler!r} and {workers!r})")
+        raise InputError(f"give --scheduler or --dask-workers, not both (got {scheduler!r} and {workers!r})")
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("--scheduler/--workers need dask.distributed: pip install batterylab[dist]") from None
+        raise InputError("--scheduler/--dask-workers need dask.distributed: pip install batterylab[dist]") from None
     if scheduler is not None:
         client = Client(scheduler)
         return client, client.close
     workers = int(workers)
     if workers < 1:
-        raise InputError(f"--workers must be >= 1, got {workers}")
+        raise InputError(f"--dask-workers must be >= 1, got {workers}")
     if numba_threads is None:
         numba_threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -248,52 +246,6 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     return client, close
 
 
-# --- ageing fleets (batterylab.aging.simulate_fleet(..., client=...)) ---------------------------
-
-
-def _fleet_task(shared, start, stop, soc, T, I, t_off, usage, mult, state):
-    """One chunk of a fleet on a worker: the same kernel call as the in-process loop."""
-    from .aging.simulate import _run
-
-    m, t, soc_all, T_all, I_all, has_current, reps, out_t, finalize = shared
-    rec = _run(m, t, soc_all if soc is None else soc, T_all if T is None else T, I_all if I is None else I,
-               has_current, reps, out_t, t_off, usage, mult, state, finalize)
-    rec["state"] = state  # advanced in place by the kernel
-    return rec
-
-
-def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, usage, mult, state, finalize,
-                     chunk_size, progress, out):
-    """Run :func:`batterylab.aging.simulate_fleet`'s chunk loop on ``client``.
-
-    ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell; ``state`` is
-    advanced in place and ``out = (q, r, efc, y, g, smin, smax)`` filled in cell order. Returns the
-    output times of the first chunk (identical for every cell).
-    """
-    t, soc, T, I = profile
-    n_cells = state.shape[0]
-    shared = (model, t, *(a if a.shape[0] == 1 else None for a in (soc, T, I)), has_current, reps, out_t, finalize)
-    if chunk_size:
-        chunk = int(chunk_size)
-    else:
-        chunk = chunk_size_for(n_cells, float(t.size) * reps, _total_threads(client))
-
-    def per_chunk(a, b):
-        rows = tuple(None if x.shape[0] == 1 else x[a:b].copy() for x in (soc, T, I))
-        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), state[a:b].copy())
-
-    q, r, efc, y, g, smin, smax = out
-    tt = None
-    for a, b, rec in map_chunks(client, _fleet_task, n_cells, chunk, shared=shared, per_chunk=per_chunk,
-                                label="cells", progress=progress, desc=f"ageing ({model.name}, dask)"):
-        state[a:b] = rec["state"]
-        q[a:b], r[a:b], efc[a:b], y[a:b], g[a:b] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
-        smin[a:b], smax[a:b] = rec["smin"], rec["smax"]
-        if tt is None:
-            tt = rec["t"][0].copy()
-    return tt
-
-
 # --- lists of independent items (grading files, sweep points, design runs) ----------------------
 
 
@@ -303,7 +255,7 @@ def _items_task(shared, start, stop, items):
 
 
 def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_size: int | None = None,
-              label: str = "items", progress: bool = False, desc: str | None = None) -> list:
+              label: str = "items", progress: bool | None = None, desc: str | None = None) -> list:
     """``[func(chunk, *args) for chunk in chunks(items)]`` as Dask tasks, results in chunk order.
 
     ``func`` must be a module-level function of an installed package; ``args`` are scattered once.
@@ -320,42 +272,18 @@ def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_si
                                             desc=desc)]
 
 
-def _sweep_task(items, days, threads):
-    """A chunk of a station sweep on a worker: the in-process sweep of these stations."""
-    from .swap.simulate import simulate_sweep
-
-    return simulate_sweep([s for s, _ in items], days=days, seeds=[seed for _, seed in items], threads=threads)
-
-
-def run_sweep_chunks(client, stations: list, seeds: list, days: int, threads) -> list[dict]:
-    """:func:`batterylab.swap.simulate.simulate_sweep` over chunks of stations on ``client``, rows in order."""
-    rows = map_items(client, _sweep_task, list(zip(stations, seeds)), (days, threads), label="stations")
-    return [row for chunk in rows for row in chunk]
+#: Application tasks that used to live here, now beside their application. The ageing core
+#: (``aging/simulate.py``, ``aging/calibrate.py``) still imports two of them from this module;
+#: they are forwarded until those imports name :mod:`batterylab.aging.tasks` directly.
+_MOVED = {
+    "run_fleet_chunks": "batterylab.aging.tasks",
+    "run_design_points": "batterylab.aging.tasks",
+}
 
 
-# --- the calibration design of experiments (PyBaMM runs) ----------------------------------------
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
 
-
-def _design_task(shared, start, stop, points):
-    from .aging.calibrate import run_point
-
-    return [run_point(p, shared) for p in points]
-
-
-def run_design_points(client, points: list, spec, paths: list, *, progress: bool = False) -> None:
-    """PyBaMM design points of :func:`batterylab.aging.calibrate.run_design` as Dask tasks (one
-    point per task); this process writes each result to its cache file ``paths[i]`` (``.npz``,
-    atomically) as it arrives, so workers need no shared file system.
-    """
-    import numpy as np
-
-    from .io import atomic_path
-
-    points = list(points)
-    for a, b, results in map_chunks(client, _design_task, len(points), 1, shared=spec,
-                                    per_chunk=lambda a, b: (points[a:b],), label="design points",
-                                    progress=progress, desc="PyBaMM design (dask)"):
-        for path, res in zip(paths[a:b], results):
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, **res)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'batterylab.distributed' has no attribute {name!r}")

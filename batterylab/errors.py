@@ -1,7 +1,10 @@
 """batterylab's exception classes.
 
 Every error raised for bad user input is a :class:`BatterylabError`, a :class:`ValueError`
-subclass, whose message names the argument, the value received and what was expected.
+subclass, whose message names the argument, the value received and what was expected. A run that
+was given good input but failed (a solver that did not converge, a distributed task that raised)
+raises a :class:`RunError`, also a :class:`BatterylabError`; the command line exits with status 2
+for the first kind and 1 for the second.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ class ParameterError(BatterylabError):
 
 class OptionError(BatterylabError):
     """An option name or value is not one of the valid ones (the message lists them)."""
+
+
+class RunError(BatterylabError):
+    """A run with valid input failed (solver, task); not the user's input."""
 
 
 def _plural(noun: str) -> str:

@@ -2,7 +2,7 @@
 
 >>> from batterylab.lifetime import simulate_lifetime                     # doctest: +SKIP
 >>> r = simulate_lifetime("LGM50", duty_power_W=p, time_s=t, ambient_temperature_K=298.15, years=10)
->>> r.soh[-1], r.added_resistance_ohm[-1], r.max_temperature_K.max()
+>>> r.capacity_fraction[-1], r.added_resistance_ohm[-1], r.max_temperature_K.max()
 
 Loop (one PyBaMM model built once; update interval U, 30 days by default):
 
@@ -32,12 +32,15 @@ from __future__ import annotations
 
 import math
 import time as _time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import checks
 from .errors import InputError, OptionError, unknown_option
+from .io.results import Result, new_axes
+from .progress import show_progress
 
 FARADAY_C_PER_MOL = 96485.33212
 SECONDS_PER_DAY = 86400.0
@@ -45,13 +48,13 @@ DEFAULT_AGING_MODEL = "calibrated_lgm50_okane2022"
 
 
 @dataclass
-class LifetimeResult:
+class LifetimeResult(Result):
     """Trajectories of a coupled lifetime run (one row per update interval, plus t = 0).
 
     Attributes
     ----------
     time_s : start of each interval and the end of the horizon [s]
-    soh : relative capacity q at those times [-]
+    capacity_fraction : relative capacity q at those times [-] (``soh`` is its deprecated name)
     added_resistance_ohm : series resistance added by SEI growth [Ohm]
     resistance_factor : (R0 + R_add) / R0 with R0 the fresh cell's 10-s 1C pulse resistance [-]
     ambient_temperature_K : interval mean ambient [K] (last row repeats the last interval)
@@ -65,7 +68,7 @@ class LifetimeResult:
     """
 
     time_s: np.ndarray
-    soh: np.ndarray
+    capacity_fraction: np.ndarray
     added_resistance_ohm: np.ndarray
     resistance_factor: np.ndarray
     ambient_temperature_K: np.ndarray
@@ -80,14 +83,48 @@ class LifetimeResult:
     timings_s: dict = field(default_factory=dict)
     first_period: dict = field(default_factory=dict)
 
-    def save(self, path):
-        """Write the trajectories to HDF5 (units, long names, provenance) atomically."""
-        from .io import Variable, write_results
+    @property
+    def soh(self) -> np.ndarray:
+        """Deprecated name of :attr:`capacity_fraction`."""
+        warnings.warn("LifetimeResult.soh is deprecated; use LifetimeResult.capacity_fraction", DeprecationWarning,
+                      stacklevel=2)
+        return self.capacity_fraction
+
+    def summary(self) -> dict:
+        """End-of-horizon relative capacity and resistance, temperatures, cycles and run time."""
+        return {
+            "years": float((self.time_s[-1] - self.time_s[0]) / (365.0 * SECONDS_PER_DAY)),
+            "final_capacity_fraction": float(self.capacity_fraction[-1]),
+            "final_added_resistance_ohm": float(self.added_resistance_ohm[-1]),
+            "final_resistance_factor": float(self.resistance_factor[-1]),
+            "max_temperature_K": float(np.max(self.max_temperature_K)),
+            "mean_temperature_K": float(np.mean(self.mean_temperature_K)),
+            "final_efc": float(self.efc[-1]),
+            "pybamm_solves": int(self.timings_s.get("pybamm_solves", 0)),
+            "wall_time_s": float(self.timings_s.get("total", math.nan)),
+        }
+
+    def plot(self, ax=None):
+        """Relative capacity q and resistance factor r over the years; returns ``ax``."""
+        ax = new_axes(ax)
+        y = (self.time_s - self.time_s[0]) / (365.0 * SECONDS_PER_DAY)
+        ax.plot(y, self.capacity_fraction, color="C0", label="q")
+        ax.set_xlabel("time [years]")
+        ax.set_ylabel("relative capacity q [-]", color="C0")
+        tx = ax.twinx()
+        tx.plot(y, self.resistance_factor, color="C1", label="r")
+        tx.set_ylabel("resistance factor r [-]", color="C1")
+        ax.set_title(f"lifetime: {self.config.get('cell', '')} with {self.config.get('aging_model', '')}")
+        return ax
+
+    def _h5_contents(self) -> dict:
+        """Trajectories with units and long names; the ageing model's file hashed into the provenance."""
+        from .io import Variable
 
         d = ("time_s",)
         v = {
             "time_s": Variable(self.time_s, "s", "Time since start [s]", d),
-            "soh": Variable(self.soh, "1", "Relative capacity (state of health) [-]", d),
+            "capacity_fraction": Variable(self.capacity_fraction, "1", "Relative capacity q [-]", d),
             "added_resistance_ohm": Variable(self.added_resistance_ohm, "ohm", "Series resistance added by SEI growth [Ohm]", d),
             "resistance_factor": Variable(self.resistance_factor, "1", "Resistance relative to the fresh 10-s 1C pulse resistance [-]", d),
             "ambient_temperature_K": Variable(self.ambient_temperature_K, "K", "Interval mean ambient temperature [K]", d),
@@ -103,7 +140,7 @@ class LifetimeResult:
         from .aging.models import load
 
         m = load(self.config.get("aging_model", DEFAULT_AGING_MODEL))
-        return write_results(path, v, config=self.config, parameter_files=[m.path] if m.path else [])
+        return {"variables": v, "config": self.config, "parameter_files": [m.path] if m.path else []}
 
 
 class _Cell:
@@ -145,14 +182,11 @@ class _Cell:
             "Initial temperature [K]": "[input]",
         })
         self.capacity0_Ah = float(self.cm.capacity_Ah)
-        opts = dict(self.cm.options)
-        opts["operating mode"] = mode
-        self.model = getattr(pybamm.lithium_ion, self.cm.model_name if self.cm.model_name != "SPMe" else "SPMe")(opts)
         name = "Power function [W]" if mode == "power" else "Current function [A]"
         pv[name] = pybamm.Interpolant(t - t[0], y, pybamm.t, interpolator="linear")
         self.t = t - t[0]
-        self.sim = pybamm.Simulation(self.model, parameter_values=pv, var_pts=self.cm._var_pts(),
-                                     solver=pybamm.IDAKLUSolver())
+        self.sim = self.cm.simulation(pv, operating_mode=mode, solver=pybamm.IDAKLUSolver())
+        self.model = self.sim.model
         self.solves = 0
 
     def film_resistance_ohm(self, lli_sei_mol: float) -> float:
@@ -249,7 +283,7 @@ def simulate_lifetime(
     model: str = "SPM",
     thermal: str = "lumped",
     mesh="coarse",
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> LifetimeResult:
     """Age a cell over ``years`` under a repeated duty, coupling PyBaMM and the ageing kernel.
 
@@ -315,7 +349,7 @@ def simulate_lifetime(
     t_py = t_k = 0.0
     from tqdm import tqdm
 
-    bar = tqdm(total=n_total, desc="lifetime", unit="period", disable=not progress)
+    bar = tqdm(total=n_total, desc="lifetime", unit="period", disable=not show_progress(progress))
     efc = 0.0
     cur = {n: y0.get(n, 0.0) for n in m.state_names}
     while done < n_total:
@@ -365,7 +399,7 @@ def simulate_lifetime(
         states[k].append(cur[k])
     arr = {k: np.asarray(v, dtype=float) for k, v in rows.items()}
     return LifetimeResult(
-        time_s=arr["time_s"], soh=arr["soh"], added_resistance_ohm=arr["r_add"],
+        time_s=arr["time_s"], capacity_fraction=arr["soh"], added_resistance_ohm=arr["r_add"],
         resistance_factor=(R0 + arr["r_add"]) / R0,
         ambient_temperature_K=arr["amb"], mean_temperature_K=arr["Tmean"], max_temperature_K=arr["Tmax"],
         max_current_A=arr["Imax"], rms_current_A=arr["Irms"], heat_J_per_period=arr["heat"], efc=arr["efc"],

@@ -82,7 +82,7 @@ def lifetime(years):
     wall = time.perf_counter() - t0
     print(f"  wall {wall:.1f} s, CPU {r.timings_s['cpu']:.1f} s ({r.timings_s['pybamm_solves']} PyBaMM period solves {r.timings_s['pybamm']:.1f} s, "
           f"kernel {r.timings_s['kernel']:.2f} s, build {r.timings_s['build']:.1f} s)")
-    print(f"  SOH {r.soh[-1]:.4f}, added resistance {1e3 * r.added_resistance_ohm[-1]:.2f} mOhm "
+    print(f"  relative capacity {r.capacity_fraction[-1]:.4f}, added resistance {1e3 * r.added_resistance_ohm[-1]:.2f} mOhm "
           f"(x{r.resistance_factor[-1]:.3f}), max cell temperature {r.max_temperature_K.max():.2f} K")
 
 

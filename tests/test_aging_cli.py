@@ -38,7 +38,7 @@ def test_one_cell_ten_years(tmp_path):
 def test_fleet_with_spread(tmp_path):
     out = tmp_path / "f.h5"
     args = ["schmalstieg2014", EV_DAY, "--years", "2", "--cells", "20", "--temperature-spread-K", "3",
-            "--seed", "5", "--quiet", "--out", str(out)]
+            "--seed", "5", "--no-progress", "--out", str(out)]
     r = CliRunner().invoke(age, args)
     assert r.exit_code == 0, r.output
     assert "20 cell(s)" in r.output

@@ -320,7 +320,7 @@ def test_lgm50_dfn_lumped_1c_offline_hdf5_round_trip(tmp_path, monkeypatch):
     assert r.voltage_V[-1] == pytest.approx(2.5, abs=1e-3)
     assert 4.5 < r.discharge_capacity_Ah[-1] < 5.2  # LG M50: 5 Ah nominal
     assert 300 < r.temperature_K.max() < 320
-    path = r.to_hdf5(tmp_path / "m50.h5")
+    path = r.save(tmp_path / "m50.h5")
     back = cell.load(path)
     for name in r.names():
         np.testing.assert_array_equal(getattr(back, name), getattr(r, name))

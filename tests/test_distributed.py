@@ -197,7 +197,7 @@ def test_bad_client_and_options():
         bd.worker_environment(0)
     with pytest.raises(InputError, match="not both"):
         bd.client_from_options("tcp://127.0.0.1:8786", 2)
-    with pytest.raises(InputError, match="--workers must be >= 1"):
+    with pytest.raises(InputError, match="--dask-workers must be >= 1"):
         bd.client_from_options(None, 0)
     c, close = bd.client_from_options(None, None)
     assert c is None
@@ -221,7 +221,7 @@ def test_age_cli_on_a_scheduler(client, tmp_path):
     assert res_l.exit_code == 0, res_l.output
     a, b = _h5_contents(tmp_path / "d.h5"), _h5_contents(tmp_path / "l.h5")
     assert a == b
-    res = runner.invoke(age, args + ["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    res = runner.invoke(age, args + ["--scheduler", "tcp://127.0.0.1:1", "--dask-workers", "2"])
     assert res.exit_code != 0 and "not both" in str(res.exception)
 
 
@@ -240,7 +240,7 @@ def test_grade_on_a_scheduler_matches_local(client, tmp_path):
     (d / "corrupt.csv").write_bytes(b"\x00\x01garbage\n")  # an error row, not a failed task
     args = ["--chemistry", "nmc-graphite", "--price", "100", "--quiet", "--no-second-life"]
     runner = CliRunner()
-    res_l = runner.invoke(grade, [str(d), "--out", str(tmp_path / "l"), "--workers", "1", *args])
+    res_l = runner.invoke(grade, [str(d), "--out", str(tmp_path / "l"), "--jobs", "1", *args])
     res_d = runner.invoke(grade, [str(d), "--out", str(tmp_path / "d"), "--scheduler", client.scheduler.address, *args])
     assert res_l.exit_code == 0, res_l.output
     assert res_d.exit_code == 0, res_d.output
@@ -324,5 +324,5 @@ def test_calibrate_cli_scheduler_options():
 
     from batterylab.aging.calibrate_cli import calibrate
 
-    res = CliRunner().invoke(calibrate, ["LGM50", "--out", "x.json", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    res = CliRunner().invoke(calibrate, ["LGM50", "--out", "x.json", "--scheduler", "tcp://127.0.0.1:1", "--dask-workers", "2"])
     assert res.exit_code != 0 and "not both" in str(res.exception)

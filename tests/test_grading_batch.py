@@ -106,7 +106,7 @@ def test_cli_grade_parallel_spawn(tmp_path):
     d, _, _ = _folder(tmp_path, n_syn=6)
     out = tmp_path / "out"
     res = CliRunner().invoke(grade, [str(d), "--out", str(out), "--chemistry", "nmc-graphite", "--price", "100",
-                                     "--modules", "2x2", "--workers", "2", "--quiet", "--no-second-life"])
+                                     "--modules", "2x2", "--jobs", "2", "--no-progress", "--no-second-life"])
     assert res.exit_code == 0, res.output
     assert "graded" in res.output and (out / "grades.csv").is_file() and (out / "summary.html").is_file()
     res = CliRunner().invoke(grade, [str(d), "--out", str(out), "--chemistry", "unobtainium"])

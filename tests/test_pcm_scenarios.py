@@ -56,7 +56,7 @@ def test_preheat_keeps_pack_warm_and_finds_mass_needed(tmp_path):
     cold = preheat(cell=FakeCell(), pcm_mass_kg=0.99 * m)
     assert hot.departure_temperature_K >= 288.15 > cold.departure_temperature_K
     # results file with units
-    path = r.write(tmp_path / "preheat.h5")
+    path = r.save(tmp_path / "preheat.h5")
     variables, attrs = read_results(path)
     assert variables["cell_temperature_K"].units == "K"
     assert variables["range_km"].units == "km"
@@ -89,7 +89,7 @@ def test_fast_charge_buffers_the_peak(tmp_path):
     # 900 s time constant, whose error is ~dt/(2 tau) = 0.6 % of the ~45 K rise: allow 1 %)
     rise = tiny.peak_temperature_no_pcm_K - 298.15
     assert tiny.peak_temperature_K == pytest.approx(tiny.peak_temperature_no_pcm_K, abs=0.01 * rise)
-    variables, attrs = read_results(r.write(tmp_path / "fc.h5"))
+    variables, attrs = read_results(r.save(tmp_path / "fc.h5"))
     assert variables["peak_temperature_K"].units == "K"
     assert "capacity_after_year" not in variables
 
@@ -111,7 +111,8 @@ def test_cli_runs_both_scenarios_on_the_pybamm_cell(tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "fc.h5"
-    res = runner.invoke(pcm, ["fast-charge", "--model", "SPM", "--aging-model", "none", "--out", str(out)])
+    res = runner.invoke(pcm, ["fast-charge", "--model", "SPM", "--aging-model", "none", "--out", str(out),
+                              "--figure", str(out.with_suffix(".png"))])
     assert res.exit_code == 0, res.output
     assert "peak reduction [K]" in res.output and out.exists() and out.with_suffix(".png").exists()
     variables, _ = read_results(out)
@@ -119,7 +120,7 @@ def test_cli_runs_both_scenarios_on_the_pybamm_cell(tmp_path):
     peaks = variables["peak_temperature_K"].data
     assert peaks[0] < peaks[1]
     out = tmp_path / "ph.h5"
-    res = runner.invoke(pcm, ["preheat", "--model", "SPM", "--out", str(out), "--no-figure"])
+    res = runner.invoke(pcm, ["preheat", "--model", "SPM", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "range gain [%]" in res.output
     variables, attrs = read_results(out)

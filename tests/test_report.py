@@ -136,6 +136,15 @@ def demo_report(demo_path, tmp_path_factory):
     return report, out
 
 
+def test_results_h5_opens_as_a_datatree_with_named_dimensions(demo_report):
+    pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    from datatree_check import assert_named_datatree
+
+    _, out = demo_report
+    assert_named_datatree(out / "results.h5")
+
+
 def test_outcomes_pass_fail_and_error(demo_report):
     report, _ = demo_report
     by_name = {o.name: o for o in report.outcomes}
@@ -472,3 +481,6 @@ def test_real_quick_report_runs_every_case(tmp_path):
                     assert "units" in obj.attrs, f"{case}/{name} has no units"
 
             f[group].visititems(has_units)
+    from datatree_check import assert_named_datatree
+
+    assert_named_datatree(out / "results.h5")  # every case's group, swap_policies' included

@@ -44,8 +44,8 @@ def test_v2g_energy_balance(v2g):
     assert deps and all(v2g.soc_v2g[k] >= v2g.soc_drive[k] - 1e-9 for k in deps)
     assert v2g.extra_efc_per_day > 0
     for m in v2g.models:
-        assert np.isfinite(v2g.capacity_fade_v2g[m]) and v2g.capacity_fade_v2g[m] > 0
-        expected = (v2g.capacity_fade_v2g[m] - v2g.capacity_fade_drive[m]) / 0.2 * 150.0 * 60.0
+        assert np.isfinite(v2g.capacity_fraction_lost_v2g[m]) and v2g.capacity_fraction_lost_v2g[m] > 0
+        expected = (v2g.capacity_fraction_lost_v2g[m] - v2g.capacity_fraction_lost_drive[m]) / 0.2 * 150.0 * 60.0
         assert v2g.degradation_cost[m] == pytest.approx(expected)
         assert v2g.net_value[m] == pytest.approx(v2g.revenue_per_day * 730.0 - expected)
 
@@ -55,19 +55,19 @@ def test_v2g_zero_export_equals_driving_only():
 
     r = simulate_v2g(aging_models=[FAST], years=2.0, max_export_kWh_per_day=0.0)
     assert np.array_equal(r.power_v2g_W, r.power_drive_W)
-    assert r.capacity_fade_v2g[FAST] == r.capacity_fade_drive[FAST]
+    assert r.capacity_fraction_lost_v2g[FAST] == r.capacity_fraction_lost_drive[FAST]
     assert r.exported_kWh_per_day == 0.0 and r.revenue_per_day == 0.0 and r.net_value[FAST] == 0.0
     # a small cap is respected and gives a small but non-zero effect
     r1 = simulate_v2g(aging_models=[FAST], years=2.0, max_export_kWh_per_day=2.0)
     assert 0 < r1.exported_kWh_per_day <= 2.0 + 1e-9
-    assert r1.capacity_fade_v2g[FAST] != r1.capacity_fade_drive[FAST]
+    assert r1.capacity_fraction_lost_v2g[FAST] != r1.capacity_fraction_lost_drive[FAST]
 
 
 def test_v2g_hdf5_and_cli(tmp_path, v2g):
     path = v2g.save(tmp_path / "v.h5")
     with h5py.File(path) as f:
-        assert f["capacity_fade_v2g"].attrs["units"] in ("1", b"1")
-        assert f["capacity_fade_v2g"][:] == pytest.approx([v2g.capacity_fade_v2g[m] for m in v2g.models])
+        assert f["capacity_fraction_lost_v2g"].attrs["units"] in ("1", b"1")
+        assert f["capacity_fraction_lost_v2g"][:] == pytest.approx([v2g.capacity_fraction_lost_v2g[m] for m in v2g.models])
     from batterylab.scenarios.cli import scenario
 
     out = tmp_path / "c.h5"
@@ -104,16 +104,16 @@ def test_smart_charging_balance_and_limits(tmp_path):
     assert r.cost_per_day["delayed"] < r.cost_per_day["immediate"]
     assert r.mean_soc["capped"] < r.mean_soc["immediate"]
     # BLAST NCA calendar fade rises with SOC: lower mean SOC ages less
-    assert r.capacity_fade["capped"][FAST] < r.capacity_fade["immediate"][FAST]
+    assert r.capacity_fraction_lost["capped"][FAST] < r.capacity_fraction_lost["immediate"][FAST]
     # limiting cases: a flat tariff makes delaying worthless; a cap at the target is immediate charging
     flat = simulate_smart_charging(tariff_per_kWh=np.full(24, 0.2), aging_models=[FAST], years=2.0,
                                    cap_soc=0.9)
     assert flat.cost_per_day["delayed"] == pytest.approx(flat.cost_per_day["immediate"], rel=1e-9)
     assert np.array_equal(flat.power_W["capped"], flat.power_W["immediate"])
-    assert flat.capacity_fade["capped"][FAST] == flat.capacity_fade["immediate"][FAST]
+    assert flat.capacity_fraction_lost["capped"][FAST] == flat.capacity_fraction_lost["immediate"][FAST]
     path = r.save(tmp_path / "s.h5")
     with h5py.File(path) as f:
-        assert f["delayed/capacity_fade"][0] == r.capacity_fade["delayed"][FAST]
+        assert f["delayed/capacity_fraction_lost"][0] == r.capacity_fraction_lost["delayed"][FAST]
 
 
 # ---------------------------------------------------------------- dynamic wireless charging
@@ -127,10 +127,10 @@ def test_wireless_balance_microcycles_and_zero_power(tmp_path):
     assert r.wireless_kWh_per_day["wireless"] > 0
     # 2 trips of 45 min with a coil every 2 min: about 22 micro-cycles each
     assert r.cycles_per_day["wireless"] >= 40 > r.cycles_per_day["stationary"]
-    assert r.capacity_fade["wireless"][FAST] != r.capacity_fade["stationary"][FAST]
+    assert r.capacity_fraction_lost["wireless"][FAST] != r.capacity_fraction_lost["stationary"][FAST]
     r0 = simulate_wireless(aging_models=[FAST], years=1.0, wireless_power_kW=0.0)
     assert np.array_equal(r0.power_W["wireless"], r0.power_W["stationary"])
-    assert r0.capacity_fade["wireless"][FAST] == r0.capacity_fade["stationary"][FAST]
+    assert r0.capacity_fraction_lost["wireless"][FAST] == r0.capacity_fraction_lost["stationary"][FAST]
     assert r0.cycles_per_day["wireless"] == r0.cycles_per_day["stationary"]
     with pytest.raises(InputError, match="segment_s"):
         simulate_wireless(aging_models=[FAST], segment_s=200.0, spacing_s=100.0)
@@ -163,7 +163,7 @@ def test_mw_backup_scenario(tmp_path):
     assert c["peak_temperature_K"] > 298.15 + 5  # a 1.7 C charge heats the cell
     assert c["final_soc"] > 0.5 and np.isfinite(c["min_anode_potential_V"])
     assert c["plating_risk"] == (c["min_anode_potential_V"] < 0)
-    assert r.fade_per_event[FAST] > 0 and r.cost_per_event[FAST] > 0
+    assert r.capacity_fraction_lost_per_event[FAST] > 0 and r.cost_per_event[FAST] > 0
     r.save(tmp_path / "mw.h5")
 
 
@@ -175,7 +175,7 @@ def test_fleet_sharing_balance_and_identical_trucks(tmp_path):
     for md in MODES:
         # the grid replaces exactly the routes' energy every day (over the charger efficiency)
         assert r.grid_kWh_per_day[md] == pytest.approx(r.route_energy_kWh.sum() / 0.95, rel=1e-9)
-        assert np.all(np.diff(r.soh[md], axis=0) <= 0)
+        assert np.all(np.diff(r.capacity_fraction[md], axis=0) <= 0)
     assert r.spread("aware")[-1] < r.spread("naive")[-1]
     assert r.energy_cost_per_year["aware"].mean() < r.energy_cost_per_year["naive"].mean()
     # limiting case: identical trucks, routes and cells -> no SOH spread in either dispatch
@@ -243,7 +243,7 @@ def test_fleet_transfer_off_or_unneeded_is_exact(tmp_path):
     base = simulate_fleet_sharing(TIGHT, **kw)  # 800 kW: the grid alone suffices
     on = simulate_fleet_sharing(TIGHT, transfer_power_kW=150.0, **kw)
     for md in MODES:
-        assert np.array_equal(on.soh[md], base.soh[md])
+        assert np.array_equal(on.capacity_fraction[md], base.capacity_fraction[md])
         assert np.array_equal(on.energy_cost_per_year[md], base.energy_cost_per_year[md])
         assert np.array_equal(on.last_day[md]["power_W"], base.last_day[md]["power_W"])
         assert np.all(on.transfer_kWh_per_day[md] == 0.0) and np.all(base.transfer_kWh_per_day[md] == 0.0)

@@ -111,7 +111,7 @@ def test_electrolyte_conductivity_and_interface_resistance_are_arrhenius(cell):
     T = 268.15
     i_A_m2 = 10.0
     I = i_A_m2 * cell.electrode_area_m2
-    r = model.simulate(cell, [0.0, 1.0], current_A=[I, I], limits=model.Limits(10 * I, 2.0, 5.0), ambient_K=T,
+    r = model.simulate(cell, [0.0, 1.0], current_A=[I, I], limits=model.Limits(10 * I, 2.0, 5.0), ambient_temperature_K=T,
                        t_eval_s=[0.0, 1.0], mesh_points=6, **TIGHT,
                        extra_variables=["Separator electrolyte potential [V]", "x_s [m]",
                                         "Lithium metal interface reaction overpotential [V]"])
@@ -133,7 +133,7 @@ def test_bad_inputs_name_the_argument(cell, tmp_path):
     with pytest.raises(OptionError, match="valid solid-state parameters"):
         cell.replace(separator_thicknes_m=1e-5)
     with pytest.raises(InputError, match="kelvin"):
-        model.simulate(cell, [0.0, 1.0], current_A=[1.0, 1.0], ambient_K=25.0)
+        model.simulate(cell, [0.0, 1.0], current_A=[1.0, 1.0], ambient_temperature_K=25.0)
     with pytest.raises(InputError, match="exactly one"):
         model.simulate(cell, [0.0, 1.0])
     bad = tmp_path / "solid_state_bad.json"

@@ -30,7 +30,7 @@ def test_short_run_writes_units_and_score(tmp_path):
     csv.write_text("time_s,signal\n" + "\n".join(f"{a!r},{b!r}" for a, b in zip(t.tolist(), s.tolist())))
     out = tmp_path / "r.h5"
     res = run_cli("--cell", "sulfide", "--signal", str(csv), "--hours", "0.1", "--regulation-W", "5",
-                  "--mesh-points", "6", "--no-figures", "--no-aging", "--out", str(out))
+                  "--mesh-points", "6", "--no-aging", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert "Regulation performance score" in res.stdout
     v, attrs = read_results(out)
@@ -40,4 +40,4 @@ def test_short_run_writes_units_and_score(tmp_path):
     assert v[f"{run}/temperature_K"].units == "K"
     assert np.allclose(v[f"{run}/requested_W"].data, 5 * np.interp(v[f"{run}/time_s"].data, t, s))
     assert "pybamm_version" in attrs
-    assert np.isnan(v["table/capacity_fade_1yr"].data[0])  # --no-aging: not run, not faked
+    assert np.isnan(v["table/capacity_fraction_lost_1yr"].data[0])  # --no-aging: not run, not faked

@@ -131,13 +131,13 @@ def test_wear_levelling_reduces_soh_spread_and_ageing_feeds_back():
     a = simulate_station("nio_gen2_like", years=2, handout="highest_soc", seed=4)
     b = simulate_station("nio_gen2_like", years=2, handout="wear_levelling", seed=4)
     assert np.array_equal(a.arrival_time_s, b.arrival_time_s)
-    assert b.soh_spread()[-1] < 0.5 * a.soh_spread()[-1]
+    assert b.capacity_fraction_spread()[-1] < 0.5 * a.capacity_fraction_spread()[-1]
     c = simulate_station("nio_gen2_like", years=2, handout="soh_aware", seed=4)
-    assert c.soh_spread()[-1] < 0.5 * a.soh_spread()[-1]
+    assert c.capacity_fraction_spread()[-1] < 0.5 * a.capacity_fraction_spread()[-1]
     # highest SOC hands out the first full pack: low slots do most swaps and age most
     swaps = a.final["pack_swaps"]
     assert swaps[0] > 10 * max(swaps[-1], 1)
-    assert a.soh[-1, 0] < a.soh[-1, -1]
+    assert a.capacity_fraction[-1, 0] < a.capacity_fraction[-1, -1]
     # SOH feeds back: a worn pack comes back with a deeper SOC drop for the same trip energy
     served = a.wait_s >= 0
     E_nom = a.station.pack_energy_Wh
@@ -221,7 +221,7 @@ def test_hdf5_has_units(tmp_path):
     path = r.save(tmp_path / "r.h5")
     with h5py.File(path) as f:
         assert f["peak_import_W"].attrs["units"] == "W"
-        assert f["soh"].shape == (2, 13)
+        assert f["capacity_fraction"].shape == (2, 13)
         assert f["wait_s"].attrs["units"] == "s"
         cfg = json.loads(f.attrs["configuration_json"])
         assert cfg["station"]["packs"] == 13
@@ -243,7 +243,7 @@ def test_cli_runs_and_matches_python(tmp_path):
     v, attrs = read_results(out)
     py = simulate_station("nio_gen2_like", days=30, charging="valley", seed=3)
     np.testing.assert_allclose(v["peak_import_W"].data, py.day_peak_import_W)
-    np.testing.assert_allclose(v["soh"].data, py.soh)
+    np.testing.assert_allclose(v["capacity_fraction"].data, py.capacity_fraction)
     assert attrs["comparison_peak_reduction_pct"] > 0
     bad = tmp_path / "bad.json"
     st = energy_station(chargers=20)
@@ -264,7 +264,7 @@ def test_v2g_export_reaches_the_ageing_core():
     assert exported.sum() > 1e6
     extra = np.array(b.cycles_rows[-1]) - np.array(a.cycles_rows[-1])
     assert extra.sum() > 0.9 * (exported / b.final["energy_Wh"]).sum()
-    assert not np.allclose(a.soh[-1], b.soh[-1], rtol=1e-6)
+    assert not np.allclose(a.capacity_fraction[-1], b.capacity_fraction[-1], rtol=1e-6)
 
 
 @EXTRAPOLATES

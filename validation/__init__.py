@@ -3,17 +3,14 @@
 Each module in :mod:`batterylab.validation.cases` defines ``CASES``, a list of :class:`Case`.
 A case's ``run(quick)`` returns a :class:`CaseResult`: metrics with tolerances (each with its
 justification), figures, and the curves and numbers to store in ``results.h5``. Reference data
-live in ``validation/data/`` with a provenance README. ``batterylab report`` runs them all.
+live in ``validation/data/`` with a provenance README. ``batterylab report`` finds them
+(:func:`batterylab.report.discover`) and runs them all.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
-
-from ..errors import unknown_option
 
 
 @dataclass
@@ -70,24 +67,3 @@ class Case:
     validity: str  # range over which the comparison holds
     run: Callable[[bool], CaseResult]
     description: str = ""
-
-
-def all_cases() -> dict[str, Case]:
-    """Every case defined in ``batterylab.validation.cases``, by name."""
-    from . import cases as pkg
-
-    found: dict[str, Case] = {}
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
-        for case in getattr(module, "CASES", []):
-            if case.name in found:
-                raise RuntimeError(f"duplicate validation case name {case.name!r}")
-            found[case.name] = case
-    return found
-
-
-def get_case(name: str) -> Case:
-    cases = all_cases()
-    if name not in cases:
-        raise unknown_option("validation case", name, cases)
-    return cases[name]

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import click
 
+from ..cli_options import dask_options, deprecated_option, jobs_option, out_option, progress_option
+
 
 @click.command("calibrate")
 @click.argument("parameter_set", default="LGM50")
-@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
-              help="Model JSON to write, e.g. parameter_sets/aging/calibrated_lgm50_okane2022.json.")
+@out_option(
+    help="Model JSON to write, e.g. parameter_sets/aging/calibrated_lgm50_okane2022.json.")
 @click.option("--quick", is_flag=True, help="Tiny design (4 points, 3 cycles / 20 days): seconds per point, for checks.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel PyBaMM processes.")
+@jobs_option("Parallel PyBaMM processes.", default=1, show_default=True)
 @click.option("--cache", "cache", type=click.Path(file_okay=False), default=None,
               help="PyBaMM result cache folder (default ~/.cache/batterylab/pybamm_aging); a re-fit reuses it.")
 @click.option("--held-out", "held_out", type=click.Path(dir_okay=False), default=None,
               help="Also run the held-out conditions (2 degC, 45 degC, 2C charge) and write their PyBaMM trajectories (JSON).")
 @click.option("--held-out-cycles", type=int, default=500, show_default=True, help="Cycles of each held-out run.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Run the PyBaMM design points as tasks on this Dask scheduler (instead of --jobs processes).")
-@click.option("--workers", type=int, default=None,
-              help="Run the PyBaMM design points on a local Dask cluster of this many worker processes.")
-def calibrate(parameter_set, out, quick, jobs, cache, held_out, held_out_cycles, no_progress, scheduler, workers):
+@progress_option
+@dask_options("the PyBaMM design points (instead of --jobs processes)")
+@deprecated_option("--workers", dest="dask_workers", new="--dask-workers", type=int)
+def calibrate(parameter_set, out, quick, jobs, cache, held_out, held_out_cycles, progress, scheduler, dask_workers):
     """Run the PyBaMM design (cached, parallel), fit the kernel model and write it to --out.
 
     PARAMETER_SET is LGM50 (LG M50 with O'Kane 2022 degradation; PyBaMM's OKane2022 set).
@@ -30,25 +30,24 @@ def calibrate(parameter_set, out, quick, jobs, cache, held_out, held_out_cycles,
         batterylab calibrate LGM50 --out parameter_sets/aging/calibrated_lgm50_okane2022.json --jobs 2
     """
     from ..distributed import client_from_options
-    from ..errors import BatterylabError
+    from ..progress import show_progress
     from . import calibrate as cal
 
-    client, close = client_from_options(scheduler, workers, numba_threads=1)
+    progress = show_progress(progress)
+    client, close = client_from_options(scheduler, dask_workers, numba_threads=1)
     try:
-        d = cal.calibrate(parameter_set, out, quick=quick, jobs=jobs, cache_dir=cache, progress=not no_progress,
+        d = cal.calibrate(parameter_set, out, quick=quick, jobs=jobs, cache_dir=cache, progress=progress,
                           client=client)
         click.echo(f"wrote {out} (PyBaMM {d['calibration']['pybamm_version']}, "
                    f"{len(d['calibration']['design'])} design points, {d['calibration']['calibration_wall_s']} s)")
         for name, r in d["calibration"]["fit_residuals"].items():
             click.echo(f"  {name:24s} capacity loss PyBaMM {r['pybamm_capacity_loss_pct']:.4f} %  fit {r['fit_capacity_loss_pct']:.4f} %")
         if held_out:
-            data = cal.held_out(held_out, cycles=held_out_cycles, jobs=jobs, cache_dir=cache, progress=not no_progress,
+            data = cal.held_out(held_out, cycles=held_out_cycles, jobs=jobs, cache_dir=cache, progress=progress,
                                 client=client)
             click.echo(f"wrote {held_out}")
             for r in cal.compare_held_out(out, data):
                 click.echo(f"  {r['name']:24s} fade PyBaMM {r['pybamm_fade_pct']:.3f} %  kernel {r['kernel_fade_pct']:.3f} %  "
                            f"(tolerance {r['tolerance_pct_points']:.3f} points) {'ok' if r['passed'] else 'OUTSIDE'}")
-    except BatterylabError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ..cli_options import dask_options, deprecated_option, out_option, progress_option
 from ..errors import InputError
 
 REQUIRED = ("time_s", "soc", "temperature_K")
@@ -65,7 +66,7 @@ def _list_models() -> None:
 @click.option("--list", "list_", is_flag=True, help="List the ageing models with chemistry, source and validity range.")
 @click.option("--years", type=float, default=None, help="Repeat the (periodic) profile to cover this many 365-day years.")
 @click.option("--repeat", type=int, default=None, help="Repeat the profile this many times (instead of --years).")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="HDF5 result file.")
+@out_option("HDF5 result file (the summary is printed either way).", required=False)
 @click.option("--cells", type=int, default=1, show_default=True, help="Number of cells (a fleet when > 1).")
 @click.option("--temperature-spread-K", "spread", type=float, default=0.0, show_default=True,
               help="Standard deviation of per-cell temperature offsets [K].")
@@ -73,13 +74,12 @@ def _list_models() -> None:
               help="Log-normal spread of per-cell rate coefficients [-].")
 @click.option("--seed", type=int, default=None, help="Random seed for the per-cell draws.")
 @click.option("--eol", type=float, default=0.8, show_default=True, help="End-of-life relative capacity.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Run a fleet's chunks on this Dask scheduler (e.g. tcp://10.0.0.1:8786).")
-@click.option("--workers", type=int, default=None,
-              help="Run a fleet's chunks on a local Dask cluster of this many worker processes.")
-def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_spread, seed, eol, quiet,
-        scheduler, workers):
+@progress_option
+@dask_options("a fleet's chunks")
+@deprecated_option("--quiet", dest="progress", new="--no-progress", value=False, is_flag=True)
+@deprecated_option("--workers", dest="dask_workers", new="--dask-workers", type=int)
+def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_spread, seed, eol, progress,
+        scheduler, dask_workers):
     """Age MODEL over the periodic PROFILE.csv (columns time_s, soc, temperature_K[, current_A]).
 
     Example: batterylab age naumann2020 ev_day.csv --years 10 --out result.h5 --cells 1000
@@ -104,12 +104,13 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
             eol_s = np.atleast_1d(r.eol_time_s)
         else:
             from ..distributed import client_from_options
+            from ..progress import show_progress
 
-            client, close = client_from_options(scheduler, workers)
+            client, close = client_from_options(scheduler, dask_workers)
             try:
                 r = simulate_fleet(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"),
                                    n_cells=cells, temperature_spread_K=spread, coefficient_spread=coefficient_spread,
-                                   seed=seed, years=years, repeat=repeat, eol_threshold=eol, progress=not quiet,
+                                   seed=seed, years=years, repeat=repeat, eol_threshold=eol, progress=show_progress(progress),
                                    client=client)
             finally:
                 close()

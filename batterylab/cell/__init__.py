@@ -6,7 +6,7 @@ Main entry points (PyBaMM is imported only when a model is built or run):
 - :class:`CellModel` — a configured model with ``run_experiment``, ``run_current``, ``run_power``;
 - :func:`cell_info` — nominal capacity, voltage limits, mass, heat capacity, cooling, validity;
 - :func:`list_cells`, :func:`load_parameter_set` — the shipped parameter sets;
-- :func:`load` — read a result written by :meth:`CellResult.to_hdf5`;
+- :func:`load` — read a result written by :meth:`CellResult.save`;
 - :func:`load_profile` — a shipped duty profile (e.g. the WLTC power cycle scaled to a cell).
 
 Sign convention: current and power are **discharge positive** (PyBaMM's).
@@ -14,40 +14,29 @@ Sign convention: current and power are **discharge positive** (PyBaMM's).
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "CellModel": "model",
-    "CellSimulationError": "model",
-    "simulate": "model",
-    "CellResult": "result",
-    "load": "result",
-    "SERIES": "result",
-    "CellInfo": "parameters",
-    "ParameterSet": "parameters",
-    "cell_info": "parameters",
-    "list_cells": "parameters",
-    "load_parameter_set": "parameters",
-    "MODELS": "options",
-    "THERMAL": "options",
-    "MESHES": "options",
-    "possible_options": "options",
-    "validate_options": "options",
-    "load_profile": "profiles",
-    "list_profiles": "profiles",
+    "CellModel": ".model",
+    "CellSimulationError": ".model",
+    "simulate": ".model",
+    "CellResult": ".result",
+    "load": ".result",
+    "SERIES": ".result",
+    "CellInfo": ".parameters",
+    "ParameterSet": ".parameters",
+    "cell_info": ".parameters",
+    "list_cells": ".parameters",
+    "load_parameter_set": ".parameters",
+    "MODELS": ".options",
+    "THERMAL": ".options",
+    "MESHES": ".options",
+    "possible_options": ".options",
+    "validate_options": ".options",
+    "load_profile": ".profiles",
+    "list_profiles": ".profiles",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'batterylab.cell' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

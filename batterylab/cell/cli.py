@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..cli_options import ambient_option, deprecated_option, figure_option, out_option
 from ..errors import InputError
 
 
@@ -18,16 +19,18 @@ from ..errors import InputError
 @click.option("--power-csv", type=click.Path(dir_okay=False), help="CSV with columns time_s,power_W (discharge positive).")
 @click.option("--profile", help="Shipped profile name (e.g. WLTC, vehicle power) scaled with --peak-c-rate.")
 @click.option("--peak-c-rate", type=float, help="Scale --profile so its peak is this C-rate [1/h] of the cell.")
-@click.option("--ambient-k", "ambient_K", type=float, help="Ambient and initial temperature [K].")
+@ambient_option(None, "Ambient and initial temperature [K].")
+@deprecated_option("--ambient-k", dest="ambient_K", new="--ambient-K", type=float)
 @click.option("--initial-soc", type=float, default=1.0, show_default=True, help="Initial state of charge [0-1].")
 @click.option("--sei", help="PyBaMM SEI option, e.g. 'solvent-diffusion limited'.")
 @click.option("--lithium-plating", help="PyBaMM lithium plating option, e.g. 'irreversible'.")
 @click.option("--lam", "lam", help="PyBaMM loss of active material option, e.g. 'stress-driven'.")
 @click.option("--mesh", default="default", show_default=True, help="coarse, default or fine.")
 @click.option("--no-validity-check", is_flag=True, help="Allow C-rates and temperatures outside the set's validity.")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output HDF5 file.")
+@out_option("Output HDF5 file.")
+@figure_option("PNG file: voltage and temperature over time.")
 def simulate(cell, model, thermal, experiment, current_csv, power_csv, profile, peak_c_rate, ambient_K,
-             initial_soc, sei, lithium_plating, lam, mesh, no_validity_check, out):
+             initial_soc, sei, lithium_plating, lam, mesh, no_validity_check, out, figure):
     """Run one cell model (PyBaMM) under one duty and save the result to HDF5.
 
     Give exactly one duty: --experiment (repeatable), --current-csv, --power-csv or --profile.
@@ -61,7 +64,11 @@ def simulate(cell, model, thermal, experiment, current_csv, power_csv, profile, 
             result = _simulate(time_s=prof.time_s, current_A=prof.values, **kw)
         else:
             result = _simulate(time_s=prof.time_s, power_W=prof.values, **kw)
-    path = result.to_hdf5(out)
+    path = result.save(out)
+    if figure:
+        from ..cli_options import save_figure
+
+        save_figure(result.plot().figure, figure)
     s = result.summary()
     click.echo(
         f"{path}: {result.time_s.size} samples over {s['duration_s']:.0f} s, final voltage "

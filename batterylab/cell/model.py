@@ -29,13 +29,13 @@ import warnings
 import numpy as np
 
 from .. import checks
-from ..errors import BatterylabError, InputError, OptionError, ParameterError
+from ..errors import BatterylabError, InputError, OptionError, ParameterError, RunError
 from . import options as _opts
 from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult
 
 
-class CellSimulationError(BatterylabError):
+class CellSimulationError(RunError):
     """PyBaMM could not build or solve the model (the message says which run and why)."""
 
 
@@ -257,6 +257,24 @@ class CellModel:
         import pybamm
 
         return {getattr(pybamm.standard_spatial_vars, k): v for k, v in self.var_pts_spec.items()}
+
+    def simulation(self, parameter_values=None, *, operating_mode: str | None = None, experiment=None, solver=None):
+        """A ``pybamm.Simulation`` of this configured model: its options, mesh and (by default) its
+        parameter values, for a caller that drives PyBaMM with its own input parameters or loop
+        (:mod:`batterylab.lifetime` re-solves one period with the aged cell's inputs).
+
+        ``parameter_values`` replaces the set's (start from :meth:`parameter_values`);
+        ``operating_mode`` is PyBaMM's (``"current"``, ``"power"``, ...); ``experiment`` a
+        ``pybamm.Experiment``; ``solver`` a PyBaMM solver (default: PyBaMM's for the model).
+        """
+        import pybamm
+
+        pv = self.parameter_values() if parameter_values is None else parameter_values
+        kw = {"experiment": experiment} if experiment is not None else {}
+        if solver is not None:
+            kw["solver"] = solver
+        return pybamm.Simulation(self._pybamm_model(operating_mode), parameter_values=pv, var_pts=self._var_pts(),
+                                 **kw)
 
     def config(self, **run) -> dict:
         """JSON-able configuration of a run (stored in result files)."""

@@ -6,12 +6,14 @@ Sign convention: ``current_A`` and ``power_W`` are **discharge positive** (PyBaM
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..io.results import Result, new_axes
 
 #: result attribute -> (PyBaMM variable, units, long_name). Every one is a time series.
 SERIES = {
@@ -38,7 +40,7 @@ DERIVED = {
 
 
 @dataclass
-class CellResult:
+class CellResult(Result):
     """Arrays of one cell run, all sampled at ``time_s`` [s].
 
     Attributes
@@ -154,36 +156,49 @@ class CellResult:
         out["soc"] = Variable(self.soc, DERIVED["soc"][0], DERIVED["soc"][1], dims=("time_s",))
         return out
 
-    def to_hdf5(self, path) -> Path:
-        """Write to HDF5 atomically with units, dimension scales and provenance.
-
-        Root attributes: ``capacity_Ah``, ``termination``, ``current_sign_convention`` and the
+    def _h5_contents(self) -> dict:
+        """Root attributes: ``capacity_Ah``, ``termination``, ``current_sign_convention`` and the
         :func:`batterylab.io.write_results` provenance (configuration JSON, versions, parameter
-        file SHA-256).
-        """
-        from ..io import write_results
-
-        return write_results(
-            path,
-            self.variables(),
-            config=self.config,
-            parameter_files=self.parameter_files,
-            attrs={
+        file SHA-256)."""
+        return {
+            "variables": self.variables(),
+            "config": self.config,
+            "parameter_files": self.parameter_files,
+            "attrs": {
                 "batterylab_result": "cell",
                 "capacity_Ah": self.capacity_Ah,
                 "termination": self.termination,
                 "current_sign_convention": "discharge positive",
             },
-        )
+        }
+
+    def to_hdf5(self, path) -> Path:
+        """Deprecated spelling of :meth:`save` (every result saves with ``.save(path)``)."""
+        warnings.warn("CellResult.to_hdf5(path) is deprecated; use CellResult.save(path)", DeprecationWarning,
+                      stacklevel=2)
+        return self.save(path)
+
+    def plot(self, ax=None):
+        """Terminal voltage and cell temperature over time (temperature on a twin axis); returns ``ax``."""
+        ax = new_axes(ax)
+        t_h = (self.time_s - self.time_s[0]) / 3600.0
+        ax.plot(t_h, self.voltage_V, color="C0", label="voltage")
+        ax.set_xlabel("time [h]")
+        ax.set_ylabel("terminal voltage [V]", color="C0")
+        tx = ax.twinx()
+        tx.plot(t_h, self.temperature_K, color="C3", label="temperature")
+        tx.set_ylabel("cell temperature [K]", color="C3")
+        ax.set_title(f"{self.config.get('cell', 'cell')}: {self.termination or 'run'}")
+        return ax
 
 
 def load(path) -> CellResult:
-    """Read a result written by :meth:`CellResult.to_hdf5` (``solution`` is ``None``)."""
+    """Read a result written by :meth:`CellResult.save` (``solution`` is ``None``)."""
     from ..io import read_results
 
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"path {str(path)!r} does not exist (expected an HDF5 file from CellResult.to_hdf5)")
+        raise InputError(f"path {str(path)!r} does not exist (expected an HDF5 file from CellResult.save)")
     try:
         variables, attrs = read_results(p)
     except OSError as exc:

@@ -38,6 +38,7 @@ from ..errors import BatterylabError, InputError
 from . import measurements as M
 from .grade import GradeRecord, decide_grade, load_bands, residual_value
 from .readers import CELL_FILE_SUFFIXES, CellRecord, read_cell_file
+from .results import GradeBatch, measurement_variables
 
 META_KEYS = ("nominal_capacity_Ah", "chemistry", "bol_resistance_ohm", "history", "intake_voltage_V", "bol_c20",
              "new_pack_price_per_kWh", "nominal_voltage_V")
@@ -579,13 +580,15 @@ def _read_cache(out_dir: Path) -> dict:
 
 
 def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, workers: int | None = None,
-                    force: bool = False, progress: bool = True, chunk_size: int | None = None, client=None) -> dict:
+                    force: bool = False, progress: bool | None = None, chunk_size: int | None = None, client=None) -> dict:
     """Grade every cell file in ``input_dir``; write the outputs to ``out_dir`` (see module docstring).
 
     With ``client`` (a ``dask.distributed.Client``) the chunks of files are measured as Dask tasks
     (:mod:`batterylab.distributed`) instead of local processes; the outputs are the same.
 
-    Returns a summary dict (counts by grade, output paths, files measured / reused).
+    Returns a :class:`~batterylab.grading.results.GradeBatch`: the summary dict as before (counts by
+    grade, output paths, files measured / reused, records, modules) with ``save``, ``summary``,
+    ``plot`` and ``to_xarray``.
     """
     from ..io import atomic_write_text
 
@@ -621,8 +624,9 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
     counts: dict[str, int] = {}
     for r in records:
         counts[r.grade] = counts.get(r.grade, 0) + 1
-    return {"counts": counts, "n_files": len(files), "n_measured_files": len(todo), "n_reused_files": len(files) - len(todo),
-            "outputs": paths, "records": records, "modules": modules}
+    return GradeBatch({"counts": counts, "n_files": len(files), "n_measured_files": len(todo),
+                       "n_reused_files": len(files) - len(todo), "outputs": paths, "records": records, "modules": modules},
+                      config=config, bands_path=bands.path)
 
 
 def grade_records(records: list[CellRecord], config: GradeConfig | None = None, *, workers: int | None = 1,
@@ -646,6 +650,8 @@ def run_parallel(func, items: list, args: tuple, *, workers: int | None, progres
     ``client``); results concatenated in order."""
     from tqdm.auto import tqdm
 
+    from ..progress import show_progress
+
     if not items:
         return []
     if client is not None:  # Dask tasks, gathered in order (batterylab.distributed)
@@ -658,7 +664,7 @@ def run_parallel(func, items: list, args: tuple, *, workers: int | None, progres
         chunk_size = max(1, min(250, math.ceil(len(items) / (4 * workers))))
     chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     results: list = [None] * len(chunks)
-    bar = tqdm(total=len(items), desc=desc, unit="cell", disable=not progress, leave=False)
+    bar = tqdm(total=len(items), desc=desc, unit="cell", disable=not show_progress(progress), leave=False)
     try:
         if workers == 1 or len(chunks) == 1:
             for k, ch in enumerate(chunks):
@@ -684,7 +690,7 @@ def write_outputs(out: Path, records: list[GradeRecord], modules, bands, config:
     import csv
     import io
 
-    from ..io import Variable, atomic_write_text, write_results
+    from ..io import atomic_write_text, write_results
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=GradeRecord.CSV_COLUMNS, lineterminator="\n")
@@ -694,27 +700,7 @@ def write_outputs(out: Path, records: list[GradeRecord], modules, bands, config:
     paths = {"grades": str(atomic_write_text(out / "grades.csv", buf.getvalue()))}
     ev = "".join(json.dumps(_jsonable(r.evidence(bands) | {"details": r.details})) + "\n" for r in records)
     paths["evidence"] = str(atomic_write_text(out / "evidence.jsonl", ev))
-    # HDF5: every numeric measurement over the cell dimension
-    n = len(records)
-    cols = {"soh": ("1", "State of health by capacity"), "soh_sigma": ("1", "Standard uncertainty of SOH"),
-            "capacity_Ah": ("Ah", "Measured capacity [Ah]"), "nominal_capacity_Ah": ("Ah", "Nominal capacity [Ah]"),
-            "resistance_ohm": ("ohm", "DC internal resistance [ohm]"), "resistance_ratio": ("1", "Resistance / beginning of life"),
-            "intake_voltage_V": ("V", "As-received voltage [V]"), "rest_slope_V_per_h": ("V/h", "Rest-voltage slope [V/h]"),
-            "rest_slope_z": ("1", "Robust z-score of the rest slope"), "LLI": ("1", "Loss of lithium inventory (fraction lost)"),
-            "LAM_PE": ("1", "Loss of positive active material (fraction lost)"),
-            "LAM_NE": ("1", "Loss of negative active material (fraction lost)"),
-            "lithium_margin": ("1", "Negative-electrode margin at full charge, 1 - x100"),
-            "ocv_rmse_mV": ("mV", "OCV fit RMSE [mV]"), "remaining_efc": ("1", "Remaining equivalent full cycles"),
-            "remaining_years": ("a", "Remaining years under the home-storage duty"),
-            "remaining_energy_kWh": ("kWh", "Remaining usable energy throughput [kWh]"),
-            "residual_value": (config.currency, f"Residual value [{config.currency}]")}
-    v = {"cell": Variable(np.arange(n), "1", "Cell index", ("cell",)),
-         "cell_id": Variable(np.array([r.cell_id for r in records], dtype=str), "", "Cell identifier", ("cell",)),
-         "grade": Variable(np.array([r.grade for r in records], dtype=str), "", "Grade", ("cell",)),
-         "status": Variable(np.array([r.status for r in records], dtype=str), "", "Grading status", ("cell",)),
-         "source": Variable(np.array([r.source for r in records], dtype=str), "", "Source file", ("cell",))}
-    for k, (u, long) in cols.items():
-        v[k] = Variable(np.array([getattr(r, k) for r in records], dtype=np.float64), u, long, ("cell",))
+    v = measurement_variables(records, config)  # HDF5: every numeric measurement over the cell dimension
     paths["measurements"] = str(write_results(out / "measurements.h5", v, config=asdict(config),
                                               parameter_files=[bands.path]))
     mod_rows = []

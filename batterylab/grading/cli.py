@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..cli_options import dask_options, deprecated_option, jobs_option, progress_option
+
 
 @click.command("grade")
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
@@ -19,14 +21,16 @@ import click
 @click.option("--bands", "bands_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Grading bands JSON (default: parameter_sets/grading/bands_default.json).")
 @click.option("--modules", default=None, help="Module layout SERIESxPARALLEL, e.g. 4x2, for module matching.")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@jobs_option("Local worker processes (default: all cores).")
 @click.option("--force", is_flag=True, help="Measure every file again, even those graded before.")
 @click.option("--no-second-life", is_flag=True, help="Skip the home-storage ageing forecast.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Measure the files as tasks on this Dask scheduler (e.g. tcp://10.0.0.1:8786) instead of local processes.")
+@progress_option
+@dask_options("the measurement of the files (instead of local processes)")
+@deprecated_option("--workers", dest="jobs", new="--jobs", type=int)
+@deprecated_option("--quiet", dest="progress", new="--no-progress", value=False, is_flag=True)
 def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm, history, new_pack_price_per_kWh,
-          currency, repurposing_cost_fraction, bands_path, modules, workers, force, no_second_life, quiet, scheduler):
+          currency, repurposing_cost_fraction, bands_path, modules, jobs, force, no_second_life, progress, scheduler,
+          dask_workers):
     """Grade second-life cells from the cycler files in INPUT_DIR.
 
     Reads BDF / Arbin / DOE-summary / capacity-history / pulse-table CSV and batterylab HDF5
@@ -58,9 +62,11 @@ def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm
                       parallel=parallel, second_life=not no_second_life)
     from ..distributed import client_from_options
 
-    client, close = client_from_options(scheduler, None)
+    from ..progress import show_progress
+
+    client, close = client_from_options(scheduler, dask_workers)
     try:
-        summary = grade_directory(input_dir, out_dir, cfg, workers=workers, force=force, progress=not quiet,
+        summary = grade_directory(input_dir, out_dir, cfg, workers=jobs, force=force, progress=show_progress(progress),
                                   client=client)
     finally:
         close()

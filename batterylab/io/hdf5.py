@@ -58,6 +58,12 @@ class Variable:
             )
 
 
+def h5_name(name: str) -> str:
+    """A name usable as one HDF5 path component (no ``/``, not starting with ``.``)."""
+    name = str(name).replace("/", "_").strip() or "_"
+    return "_" + name if name.startswith(".") else name
+
+
 def sha256_file(path) -> str:
     """SHA-256 hex digest of a file's bytes."""
     h = hashlib.sha256()
@@ -140,7 +146,20 @@ def write_results(
     return path
 
 
+#: HDF5 dimension-scale NAME of a dimension without coordinate values (the netCDF-4 convention,
+#: which xarray/h5netcdf read as a named dimension without a coordinate variable).
+_DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable."
+
+
 def _attach_scales(f: h5py.File, written: dict) -> None:
+    """Give every axis of every dataset a named dimension scale.
+
+    A 1-D variable named like its dimension is that dimension's coordinate; any other dimension
+    gets a dimension-only scale of its name, so ``xarray.open_datatree`` names every dimension.
+    A default name (``dim_0``, ...: the variable was given no ``dims``) becomes the variable's own
+    dimension (``<variable>_dim_0``), so it never clashes with another variable's or a parent
+    group's. Within a group a chosen dimension name has one length; two lengths raise.
+    """
     by_group: dict[str, dict[str, tuple]] = {}
     for name, item in written.items():
         group, _, leaf = name.rpartition("/")
@@ -151,16 +170,46 @@ def _attach_scales(f: h5py.File, written: dict) -> None:
             if var.data.ndim == 1 and var.dims == (leaf,):
                 ds.make_scale(leaf)
                 scales[leaf] = ds
+        lengths: dict[str, set] = {}
         for leaf, (ds, var) in items.items():
             for axis, dim in enumerate(var.dims):
-                if dim in scales and scales[dim] is not ds:
-                    if scales[dim].shape[0] != ds.shape[axis]:
+                lengths.setdefault(dim, set()).add(ds.shape[axis])
+        parent = f[group] if group else f
+        for leaf, (ds, var) in items.items():
+            for axis, dim in enumerate(var.dims):
+                n = ds.shape[axis]
+                if dim in scales:
+                    if scales[dim] is ds:
+                        continue
+                    if scales[dim].shape[0] != n:
                         raise InputError(
-                            f"variable {leaf!r} axis {axis} ({dim}) has length {ds.shape[axis]} but "
+                            f"variable {leaf!r} axis {axis} ({dim}) has length {n} but "
                             f"coordinate {dim!r} has length {scales[dim].shape[0]}"
                         )
                     ds.dims[axis].attach_scale(scales[dim])
+                else:
+                    if _is_default_dim(dim):
+                        dim = f"{leaf}_{dim}"  # an unnamed axis belongs to its variable alone
+                    elif len(lengths[dim]) > 1:
+                        raise InputError(
+                            f"dimension {dim!r} of group {group or '/'!r} has lengths {sorted(lengths[dim])} "
+                            f"(variable {leaf!r} axis {axis}); one dimension name, one length"
+                        )
+                    if dim in items and dim not in scales:
+                        raise InputError(f"variable {dim!r} of group {group or '/'!r} is named like a dimension "
+                                         f"but is not its 1-D coordinate")
+                    if dim not in scales:
+                        scale = parent.create_dataset(dim, shape=(n,), dtype="f4")
+                        scale.make_scale(f"{_DIMENSION_ONLY}{n:10d}")
+                        scale.attrs["units"] = "1"
+                        scale.attrs["long_name"] = f"Dimension {dim} (no coordinate values)"
+                        scales[dim] = scale
+                    ds.dims[axis].attach_scale(scales[dim])
                 ds.dims[axis].label = dim
+
+
+def _is_default_dim(dim: str) -> bool:
+    return dim.startswith("dim_") and dim[4:].isdigit()
 
 
 def read_results(path) -> tuple[dict[str, Variable], dict]:
@@ -170,7 +219,7 @@ def read_results(path) -> tuple[dict[str, Variable], dict]:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
 
         def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
+            if isinstance(obj, h5py.Dataset) and not _plain(obj.attrs.get("NAME", "")).startswith(_DIMENSION_ONLY):
                 data = obj[()]
                 if obj.dtype.kind == "O" or h5py.check_string_dtype(obj.dtype):
                     data = obj.asstr()[()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..cli_options import ambient_option, deprecated_option, figure_option, out_option
+
 
 @click.command("materials")
 def materials():
@@ -26,7 +28,7 @@ def pcm():
     """Phase-change thermal storage scenarios (cold-weather preheat, fast-charge buffering)."""
 
 
-def _report(result, out, figure):
+def _report(result, out, figure, figure_beside_out=False):
     """Print the summary, write HDF5 (and a PNG figure)."""
     from pathlib import Path
 
@@ -35,15 +37,12 @@ def _report(result, out, figure):
         click.echo(f"{key}: {text}")
     for note in result.notes:
         click.echo(f"note: {note}")
-    path = result.write(out)
+    path = result.save(out)
     click.echo(f"wrote {path}")
-    if figure:
-        from ..io import atomic_path
+    if figure or figure_beside_out:
+        from ..cli_options import save_figure
 
-        png = Path(out).with_suffix(".png")
-        with atomic_path(png, suffix=".png.tmp") as tmp:
-            result.figure().savefig(tmp, format="png", dpi=120)
-        click.echo(f"wrote {png}")
+        save_figure(result.figure(), figure or Path(out).with_suffix(".png"))
 
 
 @pcm.command("preheat")
@@ -63,8 +62,9 @@ def _report(result, out, figure):
 @click.option("--target-departure-K", "target_departure_K", default=288.15, show_default=True,
               help="Departure temperature that sets the PCM mass needed [K].")
 @click.option("--consumption-Wh-km", "consumption_Wh_km", default=160.0, show_default=True, help="Vehicle consumption [Wh/km].")
-@click.option("--out", default="pcm_preheat.h5", show_default=True, help="HDF5 output file.")
-@click.option("--figure/--no-figure", default=True, show_default=True, help="Also write a PNG beside the HDF5 file.")
+@out_option("HDF5 output file.")
+@figure_option("PNG file: cell and PCM temperatures overnight.")
+@deprecated_option("--no-figure", dest=None, new="no --figure (no figure is the default)", is_flag=True)
 def preheat_cmd(cell, cell_model, material, pcm_mass_kg, pack_energy_kWh, enclosure_conductance_W_K, heater_power_W,
                 heater_hours, night_ambient_K, day_ambient_K, departure_h, target_departure_K, consumption_Wh_km, out,
                 figure):
@@ -87,11 +87,12 @@ def preheat_cmd(cell, cell_model, material, pcm_mass_kg, pack_energy_kWh, enclos
 @click.option("--charger-power-kW", "charger_power_kW", default=1000.0, show_default=True, help="Charger power [kW].")
 @click.option("--pack-energy-kWh", "pack_energy_kWh", default=600.0, show_default=True, help="Pack energy [kWh].")
 @click.option("--initial-soc", default=0.1, show_default=True, help="SOC at plug-in [-].")
-@click.option("--ambient-K", "ambient_K", default=298.15, show_default=True, help="Ambient / coolant temperature [K].")
+@ambient_option(298.15, "Ambient / coolant temperature [K].")
 @click.option("--aging-model", default="wang2011", show_default=True,
               help="Ageing model for the year of daily charges ('none' to skip).")
-@click.option("--out", default="pcm_fast_charge.h5", show_default=True, help="HDF5 output file.")
-@click.option("--figure/--no-figure", default=True, show_default=True, help="Also write a PNG beside the HDF5 file.")
+@out_option("HDF5 output file.")
+@figure_option("PNG file: cell temperature during the charge, with and without PCM.")
+@deprecated_option("--no-figure", dest=None, new="no --figure (no figure is the default)", is_flag=True)
 def fast_charge_cmd(cell, cell_model, material, pcm_mass_per_cell_kg, charger_power_kW, pack_energy_kWh, initial_soc,
                     ambient_K, aging_model, out, figure):
     """Fast-charge buffering: peak cell temperature and ageing with and without PCM."""
@@ -99,6 +100,6 @@ def fast_charge_cmd(cell, cell_model, material, pcm_mass_per_cell_kg, charger_po
 
     result = fast_charge(cell=PyBaMMCell(cell, cell_model), material=material,
                          pcm_mass_per_cell_kg=pcm_mass_per_cell_kg, charger_power_kW=charger_power_kW,
-                         pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_K=ambient_K,
+                         pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_temperature_K=ambient_K,
                          aging_model=None if aging_model.lower() == "none" else aging_model)
     _report(result, out, figure)

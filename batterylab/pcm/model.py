@@ -20,7 +20,9 @@ import numpy as np
 
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import InputError, unknown_option
+from ..io.results import Result, new_axes
 from .materials import Material
 
 BOUNDARY_KINDS = {"flux": 0, "temperature": 1, "convective": 2, "cell": 3}
@@ -127,7 +129,7 @@ def _check_boundary(side: str, b: Boundary, m: int):
 
 
 @dataclass
-class Result1D:
+class Result1D(Result):
     """Result of :func:`simulate_1d` (all arrays over ``time_s``)."""
 
     time_s: np.ndarray
@@ -155,6 +157,55 @@ class Result1D:
         scale = max(float(np.max(np.abs(self.energy_in_left_J) + np.abs(self.energy_in_right_J))),
                     float(np.max(np.abs(self.energy_stored_J))), 1e-300)
         return float(np.max(np.abs(self.energy_stored_J - inflow)) / scale)
+
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
+
+        t, x = ("time_s",), ("time_s", "x_m")
+        v = {
+            "time_s": Variable(self.time_s, "s", "Time [s]", t),
+            "x_m": Variable(self.grid.centre_m, "m", f"Node centre ({self.grid.geometry}) [m]", ("x_m",)),
+            "volume_m3": Variable(self.grid.volume_m3, "m3", "Node volume [m3]", ("x_m",)),
+            "temperature_K": Variable(self.temperature_K, "K", "PCM temperature [K]", x),
+            "liquid_fraction": Variable(self.liquid_fraction, "1", "PCM liquid fraction [-]", x),
+            "enthalpy_J_kg": Variable(self.enthalpy_J_kg, "J/kg", "Specific enthalpy [J.kg-1]", x),
+            "cell_temperature_K": Variable(self.cell_temperature_K, "K", "Lumped cell node temperature [K]", t),
+            "energy_in_left_J": Variable(self.energy_in_left_J, "J", "Energy in through the left boundary [J]", t),
+            "energy_in_right_J": Variable(self.energy_in_right_J, "J", "Energy in through the right boundary [J]", t),
+            "energy_stored_J": Variable(self.energy_stored_J, "J", "Change of stored energy since the start [J]", t),
+            "melted_thickness_m": Variable(self.melted_thickness_m, "m", "Liquid volume over the left face area [m]", t),
+        }
+        return {"variables": v, "config": {"geometry": self.grid.geometry, "mass_kg": self.mass_kg},
+                "attrs": {"batterylab_result": "pcm_1d", "substeps": int(self.substeps)}}
+
+    def summary(self) -> dict:
+        """Final liquid fraction and melt thickness, peak temperature, energy balance error."""
+        return {
+            "duration_s": float(self.time_s[-1] - self.time_s[0]),
+            "mass_kg": float(self.mass_kg),
+            "final_liquid_fraction_mean": float(np.average(self.liquid_fraction[-1], weights=self.grid.volume_m3)),
+            "final_melted_thickness_m": float(self.melted_thickness_m[-1]),
+            "max_temperature_K": float(np.max(self.temperature_K)),
+            "energy_stored_J": float(self.energy_stored_J[-1]),
+            "energy_error_relative": float(self.energy_error_relative),
+            "substeps": int(self.substeps),
+        }
+
+    def plot(self, ax=None):
+        """PCM temperature against position at a few times (liquid fraction dashed, twin axis); returns ``ax``."""
+        ax = new_axes(ax)
+        x = self.grid.centre_m * 1e3
+        idx = np.unique(np.linspace(0, self.time_s.size - 1, 5).astype(int))
+        tx = ax.twinx()
+        for k, i in enumerate(idx):
+            ax.plot(x, self.temperature_K[i], color=f"C{k}", label=f"t = {self.time_s[i]:.4g} s")
+            tx.plot(x, self.liquid_fraction[i], "--", color=f"C{k}", lw=0.8)
+        ax.set_xlabel("position [mm]")
+        ax.set_ylabel("PCM temperature [K]")
+        tx.set_ylabel("liquid fraction [-] (dashed)")
+        ax.legend(fontsize=7)
+        return ax
 
 
 def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *, left: Boundary | None = None,
@@ -215,7 +266,7 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
 
 
 @dataclass
-class LumpedResult:
+class LumpedResult(Result):
     """Result of :func:`simulate_lumped`: records at ``time_s`` (every ``record_every`` interval)."""
 
     time_s: np.ndarray
@@ -239,6 +290,56 @@ class LumpedResult:
         scale = (np.abs(self.generated_heat_J) + np.abs(self.heater_energy_J) + np.abs(self.ambient_exchange_J)
                  + np.abs(self.stored_change_J))
         return np.abs(self.stored_change_J - inflow) / np.maximum(scale, 1e-300)
+
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
+
+        c, ct = ("cell",), ("cell", "time_s")
+        n = self.cell_temperature_K.shape[0]
+        v = {
+            "time_s": Variable(self.time_s, "s", "Time [s]", ("time_s",)),
+            "cell": Variable(np.arange(n), "1", "Cell index", c),
+            "cell_temperature_K": Variable(self.cell_temperature_K, "K", "Cell temperature [K]", ct),
+            "pcm_temperature_K": Variable(self.pcm_temperature_K, "K", "PCM temperature [K]", ct),
+            "liquid_fraction": Variable(self.liquid_fraction, "1", "PCM liquid fraction [-]", ct),
+        }
+        for name, unit, long in (("generated_heat_J", "J", "Heat generated in the cell [J]"),
+                                 ("heater_energy_J", "J", "Heater energy [J]"),
+                                 ("ambient_exchange_J", "J", "Energy in from the ambient [J]"),
+                                 ("stored_change_J", "J", "Change of stored energy [J]"),
+                                 ("peak_cell_temperature_K", "K", "Peak cell temperature [K]"),
+                                 ("min_cell_temperature_K", "K", "Minimum cell temperature [K]"),
+                                 ("mushy_time_s", "s", "Time the PCM spent melting or freezing [s]"),
+                                 ("substeps", "1", "Kernel substeps [-]")):
+            v[name] = Variable(np.asarray(getattr(self, name)), unit, long, c)
+        return {"variables": v, "config": self.config, "attrs": {"batterylab_result": "pcm_lumped"}}
+
+    def summary(self) -> dict:
+        """Peak and minimum cell temperature, heat and energy balance over all cells."""
+        return {
+            "cells": int(self.cell_temperature_K.shape[0]),
+            "duration_s": float(self.time_s[-1] - self.time_s[0]),
+            "peak_cell_temperature_K": float(np.max(self.peak_cell_temperature_K)),
+            "min_cell_temperature_K": float(np.min(self.min_cell_temperature_K)),
+            "generated_heat_J": float(np.sum(self.generated_heat_J)),
+            "heater_energy_J": float(np.sum(self.heater_energy_J)),
+            "final_liquid_fraction_mean": float(np.mean(self.liquid_fraction[:, -1])),
+            "energy_error_relative_max": float(np.max(self.energy_error_relative)),
+        }
+
+    def plot(self, ax=None):
+        """Cell and PCM temperature over time (the spread over cells shaded); returns ``ax``."""
+        ax = new_axes(ax)
+        h = self.time_s / 3600.0
+        for k, (name, y) in enumerate((("cell", self.cell_temperature_K), ("PCM", self.pcm_temperature_K))):
+            ax.plot(h, y.mean(axis=0), color=f"C{k}", label=name)
+            if y.shape[0] > 1:
+                ax.fill_between(h, y.min(axis=0), y.max(axis=0), color=f"C{k}", alpha=0.2)
+        ax.set_xlabel("time [h]")
+        ax.set_ylabel("temperature [K]")
+        ax.legend()
+        return ax
 
 
 def _per_cell(name, value, n, *, low=None, allow_inf=False) -> np.ndarray:
@@ -268,7 +369,8 @@ def _series(name, value, m, *, kelvin=False) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm_mass_kg,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | list, *, pcm_mass_kg,
                     cell_capacity_J_K, cell_pcm_conductance_W_K, pcm_ambient_conductance_W_K=0.0,
                     cell_ambient_conductance_W_K=0.0, heater_W=0.0, heater_setpoint_K=np.inf,
                     cell_initial_K, pcm_initial_K=None, record_every: int = 1, density: str = "solid",
@@ -279,7 +381,7 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
     ----------
     time_s : (m+1,) times [s]; inputs are constant over each interval
     heat_W : cell heat generation [W]: number, (m,) or (n_cells, m)
-    ambient_K : ambient temperature [K]: number, (m,) or (n_cells, m)
+    ambient_temperature_K : ambient temperature [K]: number, (m,) or (n_cells, m)
     material : a :class:`Material` or one per cell
     pcm_mass_kg : PCM mass per cell [kg] (> 0)
     cell_capacity_J_K : cell heat capacity [J K-1]
@@ -317,7 +419,7 @@ def simulate_lumped(time_s, heat_W, ambient_K, material: Material | list, *, pcm
     p = _series("heater_W", heater_W, m)
     if (p < 0).any():
         raise InputError("heater_W must be >= 0 W")
-    ta = _series("ambient_K", ambient_K, m, kelvin=True)
+    ta = _series("ambient_temperature_K", ambient_temperature_K, m, kelvin=True)
     if int(record_every) != record_every or record_every < 1:
         raise InputError(f"record_every must be a positive integer, got {record_every!r}")
     h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])

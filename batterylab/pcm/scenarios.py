@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import finite_scalar, positive, temperature_K
+from .._deprecation import renamed_kwargs
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .materials import Material, load_material
 from .model import Boundary, shell_conductance_W_K, shell_grid, shell_outer_radius_m, simulate_1d, simulate_lumped
 
@@ -190,25 +192,47 @@ def _interval_mean(t, y):
 # --------------------------------------------------------------------------- preheat
 
 
-def _write_scenario(path, result, scenario: str):
-    """HDF5 of a scenario result: its variables, configuration, notes and summary, with the
-    material and PCM files hashed into the provenance."""
-    import json
+class _ScenarioResult(Result):
+    """``save``/``to_xarray`` of a PCM scenario: its variables, configuration, notes and summary,
+    with the material and PCM files hashed into the provenance; ``write`` is the old name of ``save``."""
 
-    from ..io import write_results
+    _scenario = ""
 
-    files = [p for p in (result.config.get("material_file"), result.config.get("pcm_file")) if p]
-    return write_results(path, result.variables(), config=result.config, parameter_files=files,
-                         attrs={"scenario": scenario, "notes": "; ".join(result.notes),
-                                "summary_json": json.dumps(result.summary())})
+    def _h5_contents(self) -> dict:
+        import json
+
+        files = [p for p in (self.config.get("material_file"), self.config.get("pcm_file")) if p]
+        return {"variables": self.variables(), "config": self.config, "parameter_files": files,
+                "attrs": {"scenario": self._scenario, "notes": "; ".join(self.notes),
+                          "summary_json": json.dumps(self.summary())}}
+
+    def write(self, path):
+        """Deprecated spelling of :meth:`save`."""
+        warnings.warn(f"{type(self).__name__}.write(path) is deprecated; use .save(path)", DeprecationWarning,
+                      stacklevel=2)
+        return self.save(path)
+
+    def plot(self, ax=None):
+        """Cell temperature with and without PCM, and the PCM's, over time; returns ``ax``."""
+        ax = new_axes(ax)
+        h = self.time_s / 3600.0
+        ax.plot(h, self.cell_temperature_K - 273.15, label="cell, with PCM")
+        ax.plot(h, self.cell_temperature_no_pcm_K - 273.15, label="cell, no PCM")
+        ax.plot(h, self.pcm_temperature_K - 273.15, "--", label="PCM")
+        ax.set_xlabel("time [h]")
+        ax.set_ylabel("temperature [degC]")
+        ax.legend(fontsize=7)
+        return ax
 
 
 @dataclass
-class PreheatResult:
+class PreheatResult(_ScenarioResult):
     """Cold-weather preheat: per-cell thermal histories and pack-level outputs."""
 
+    _scenario = "preheat"
+
     time_s: np.ndarray
-    ambient_K: np.ndarray
+    ambient_temperature_K: np.ndarray
     cell_temperature_K: np.ndarray  # with PCM
     cell_temperature_no_pcm_K: np.ndarray
     pcm_temperature_K: np.ndarray
@@ -229,6 +253,8 @@ class PreheatResult:
     cell_model: str
     config: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+    ambient_K = deprecated_attribute("ambient_temperature_K", "ambient_K")
 
     @property
     def range_gain_percent(self) -> float:
@@ -257,7 +283,7 @@ class PreheatResult:
         d = ("time_s",)
         return {
             "time_s": Variable(self.time_s, "s", "Time since midnight of day 1 [s]", d),
-            "ambient_temperature_K": Variable(self.ambient_K, "K", "Ambient temperature [K]", d),
+            "ambient_temperature_K": Variable(self.ambient_temperature_K, "K", "Ambient temperature [K]", d),
             "cell_temperature_K": Variable(self.cell_temperature_K, "K", "Cell temperature with PCM [K]", d),
             "cell_temperature_no_pcm_K": Variable(self.cell_temperature_no_pcm_K, "K", "Cell temperature without PCM [K]", d),
             "pcm_temperature_K": Variable(self.pcm_temperature_K, "K", "PCM temperature [K]", d),
@@ -281,7 +307,7 @@ class PreheatResult:
         fig = Figure(figsize=(8, 5))
         ax = fig.add_subplot(211)
         h = self.time_s / 3600.0
-        ax.plot(h, self.ambient_K - 273.15, "k:", label="ambient")
+        ax.plot(h, self.ambient_temperature_K - 273.15, "k:", label="ambient")
         ax.plot(h, self.cell_temperature_K - 273.15, label="cell, with PCM")
         ax.plot(h, self.cell_temperature_no_pcm_K - 273.15, label="cell, no PCM")
         ax.plot(h, self.pcm_temperature_K - 273.15, "--", label="PCM")
@@ -297,8 +323,6 @@ class PreheatResult:
         fig.tight_layout()
         return fig
 
-    def write(self, path):
-        return _write_scenario(path, self, "preheat")
 
 
 def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: float = 30.0,
@@ -414,7 +438,7 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
                   target_departure_K=target_departure_K, consumption_Wh_km=consumption_Wh_km, step_s=step_s,
                   cell_heat_capacity_J_K=cap)
     return PreheatResult(
-        time_s=w.time_s, ambient_K=amb_pts, cell_temperature_K=w.cell_temperature_K[0],
+        time_s=w.time_s, ambient_temperature_K=amb_pts, cell_temperature_K=w.cell_temperature_K[0],
         cell_temperature_no_pcm_K=wo.cell_temperature_K[0], pcm_temperature_K=w.pcm_temperature_K[0],
         liquid_fraction=w.liquid_fraction[0], departure_temperature_K=t_dep, departure_temperature_no_pcm_K=t_dep0,
         usable_energy_Wh=e_w, usable_energy_no_pcm_Wh=e_wo, range_km=e_w * n_cells / consumption_Wh_km,
@@ -430,8 +454,10 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
 
 
 @dataclass
-class FastChargeResult:
+class FastChargeResult(_ScenarioResult):
     """Fast-charge buffering: one representative day (the third of three identical days)."""
+
+    _scenario = "fast-charge"
 
     time_s: np.ndarray
     heat_W: np.ndarray
@@ -536,13 +562,12 @@ class FastChargeResult:
         fig.tight_layout()
         return fig
 
-    def write(self, path):
-        return _write_scenario(path, self, "fast-charge")
 
 
+@renamed_kwargs(ambient_K="ambient_temperature_K")
 def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_cell_kg: float = 0.015,
                 charger_power_kW: float = 1000.0, pack_energy_kWh: float = 600.0, initial_soc: float = 0.1,
-                ambient_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
+                ambient_temperature_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
                 pcm_ambient_conductance_W_K: float = 0.02, cooling_conductance_W_K: float | None = None,
                 cell_radius_m: float = 0.0105, cell_height_m: float = 0.070, contact_resistance_K_W: float = 0.02,
                 shell_nodes: int = 20, aging_model: str | None = "wang2011", days: int = 3) -> FastChargeResult:
@@ -557,7 +582,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     charger_power_kW, pack_energy_kWh : charger power [kW] and pack energy [kWh]; the cell charges
         at ``charger_power / pack_energy`` times its nominal energy [W]
     initial_soc : SOC at the start of the charge [-]
-    ambient_K : ambient (coolant) temperature [K]
+    ambient_temperature_K : ambient (coolant) temperature [K]
     cell_pcm_conductance_W_K : cell to the PCM's lumped node [W K-1]; default: from the geometry
         of a PCM shell around the cell (:func:`batterylab.pcm.model.shell_conductance_W_K` with
         ``cell_radius_m``, ``cell_height_m`` [m] (a 21700 cell) and ``contact_resistance_K_W``)
@@ -575,7 +600,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     p_kw = positive("charger_power_kW", charger_power_kW, "kW")
     e_pack = positive("pack_energy_kWh", pack_energy_kWh, "kWh")
     soc0 = finite_scalar("initial_soc", initial_soc, low=0.0, high=0.95)
-    t_amb = temperature_K("ambient_K", ambient_K)
+    t_amb = temperature_K("ambient_temperature_K", ambient_temperature_K)
     if cell_pcm_conductance_W_K is None:
         g_cp = shell_conductance_W_K(mat, cell_radius_m, cell_height_m, m_cell, contact_resistance_K_W)
     else:
@@ -657,7 +682,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
                   material=mat.name, material_file=str(mat.path) if mat.path else None,
                   pcm_file=mat.notes.get("pcm_path"), pcm_mass_per_cell_kg=m_cell, charger_power_kW=p_kw,
                   pack_energy_kWh=e_pack, c_rate_power_per_h=c_rate, cell_power_W=p_cell, initial_soc=soc0,
-                  ambient_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
+                  ambient_temperature_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
                   cell_radius_m=cell_radius_m, cell_height_m=cell_height_m,
                   contact_resistance_K_W=contact_resistance_K_W, shell_nodes=shell_nodes,
                   cooling_conductance_W_K=g_ca, cell_heat_capacity_J_K=cap, aging_model=aging_model, days=days)

@@ -10,16 +10,10 @@ thread pools, so nothing heavy may be imported here.
 
 from __future__ import annotations
 
-__all__ = ["Report", "discover", "format_summary", "run_report"]
+from .._lazy import lazy_exports
 
+_EXPORTS = {"Report": ".runner", "discover": ".runner", "run_report": ".runner", "format_summary": ".cli"}
 
-def __getattr__(name: str):
-    if name in ("Report", "discover", "run_report"):
-        from . import runner
+__all__ = sorted(_EXPORTS)
 
-        return getattr(runner, name)
-    if name == "format_summary":
-        from .cli import format_summary
-
-        return format_summary
-    raise AttributeError(f"module 'batterylab.report' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

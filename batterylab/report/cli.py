@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import jobs_option, progress_option
+
 
 #: Metric names longer than this are cut in the terminal table (the HTML has them in full).
 METRIC_WIDTH = 64
@@ -54,15 +56,15 @@ def format_summary(report) -> str:
               help="Folder for report.html and results.h5 (created if needed).")
 @click.option("--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable). Default: all.")
 @click.option("--quick", is_flag=True, help="Run each case's quick variant (seconds each) instead of the full one.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes. Default: the number of CPUs.")
+@jobs_option("Worker processes. Default: the number of CPUs.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
               help="Time limit of each case [s]; a case over it is a failed row.")
 @click.option("--isolate", is_flag=True, help="Run every case in a fresh worker process (slower; for a case that misbehaves after another).")
 @click.option("--module", "modules", multiple=True, metavar="MODULE",
               help="Take the cases from this importable Python module (its CASES list) instead of the shipped ones (repeatable).")
 @click.option("--list", "list_only", is_flag=True, help="List the cases and exit.")
-@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
-def report(out, cases, quick, jobs, timeout_s, isolate, modules, list_only, no_progress):
+@progress_option
+def report(out, cases, quick, jobs, timeout_s, isolate, modules, list_only, progress):
     """Run the validation cases and write OUT/report.html and OUT/results.h5.
 
     Cases run in parallel worker processes. Exits with status 1 if any case fails (a metric outside
@@ -80,7 +82,7 @@ def report(out, cases, quick, jobs, timeout_s, isolate, modules, list_only, no_p
             click.echo("(no validation cases)", err=True)
         return
     result = run_report(out, cases=list(cases), quick=quick, jobs=jobs, modules=list(modules) or None,
-                        progress=not no_progress, timeout_s=timeout_s, isolate=isolate)
+                        progress=progress, timeout_s=timeout_s, isolate=isolate)
     for note in result.warnings:
         click.echo(f"note: {note}", err=True)
     for problem in result.errors:

@@ -69,7 +69,7 @@ def _variable_rows(variables: dict) -> list[dict]:
 
 def context(report) -> dict:
     """The template's variables."""
-    from .runner import _h5_name
+    from ..io import h5_name
 
     used: set = set()
     cases, summary = [], []
@@ -78,7 +78,7 @@ def context(report) -> dict:
         cases.append({
             "o": o,
             "anchor": anchor,
-            "group": _h5_name(o.name),
+            "group": h5_name(o.name),
             "metrics": [dict(m, tolerance_text=tolerance_text(m)) for m in o.metrics],
             "figures": [
                 {"src": "data:image/png;base64," + base64.b64encode(f["png"]).decode("ascii"), "caption": f["caption"], "width": f["width"], "height": f["height"]}

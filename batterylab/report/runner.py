@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, OptionError, unknown_option
+from ..io.results import Result, new_axes
+from ..progress import show_progress
 from .worker import CaseOutcome
 
 #: Package whose modules hold the shipped cases.
@@ -55,8 +57,13 @@ class CaseSpec:
 
 
 @dataclass
-class Report:
-    """A finished report run: outcomes in case order, provenance, output paths."""
+class Report(Result):
+    """A finished report run: outcomes in case order, provenance, output paths.
+
+    The result contract: ``save(path)`` writes another ``results.h5`` (:func:`write_h5`),
+    ``summary()`` counts the cases, ``plot()`` shows each case's run time and status and
+    ``to_xarray()`` gives the numbers of ``results.h5`` without a file.
+    """
 
     outcomes: list[CaseOutcome]
     provenance: dict
@@ -74,6 +81,38 @@ class Report:
     @property
     def n_failed(self) -> int:
         return sum(not o.passed for o in self.outcomes)
+
+    def _h5_contents(self) -> dict:
+        return h5_contents(self)
+
+    def save(self, path) -> Path:
+        """Write ``results.h5`` (every case's variables and metrics, provenance) to ``path``."""
+        return write_h5(self, path)
+
+    def summary(self) -> dict:
+        """Cases run, passed, failed and in error; metrics judged; the run time."""
+        return {
+            "cases": len(self.outcomes),
+            "passed": sum(o.status == "passed" for o in self.outcomes),
+            "failed": sum(o.status == "failed" for o in self.outcomes),
+            "errors": sum(o.status == "error" for o in self.outcomes) + len(self.errors),
+            "metrics": sum(len(o.metrics) for o in self.outcomes),
+            "report_passed": bool(self.passed),
+            "total_runtime_s": float(self.total_s),
+        }
+
+    def plot(self, ax=None):
+        """Each case's run time, coloured by status (passed, failed, error); returns ``ax``."""
+        ax = new_axes(ax, figsize=(7.0, max(2.5, 0.25 * len(self.outcomes) + 1.0)))
+        colours = {"passed": "C2", "failed": "C1", "error": "C3"}
+        y = range(len(self.outcomes))
+        ax.barh(list(y), [o.runtime_s for o in self.outcomes], color=[colours.get(o.status, "0.5") for o in self.outcomes])
+        ax.set_yticks(list(y))
+        ax.set_yticklabels([o.name for o in self.outcomes], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("run time [s]")
+        ax.set_title(f"validation report: {self.summary()['passed']} of {len(self.outcomes)} cases passed")
+        return ax
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,7 +302,7 @@ def _run_pool(specs, quick, jobs, threads, bar, timeout_s, isolate=False) -> tup
 
 
 def run_cases(
-    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool = True,
+    specs: list[CaseSpec], *, quick: bool = False, jobs: int | None = None, progress: bool | None = None,
     timeout_s: float | None = None, isolate: bool = False,
 ) -> list[CaseOutcome]:
     """Run ``specs`` in spawned worker processes; outcomes in the order of ``specs``.
@@ -278,7 +317,7 @@ def run_cases(
         return []
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, len(specs))
-    with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+    with tqdm(total=len(specs), desc="validation cases", unit="case", file=sys.stderr, disable=not show_progress(progress, sys.stderr), dynamic_ncols=True) as bar:
         done, lost, stopped = _run_pool(specs, quick, jobs, max(1, cpus // jobs), bar, timeout_s, isolate)
         # A pool broken because a worker was stopped for overrunning: the others it took down run
         # again on a fresh pool.
@@ -304,7 +343,7 @@ def run_report(
     quick: bool = False,
     jobs: int | None = None,
     modules=None,
-    progress: bool = True,
+    progress: bool | None = None,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     isolate: bool = False,
 ) -> Report:
@@ -323,8 +362,8 @@ def run_report(
         Worker processes (default: the CPU count, at most one per case).
     modules : list of str, optional
         Import the cases from these modules instead of :mod:`batterylab.validation.cases`.
-    progress : bool
-        Show a progress bar on standard error.
+    progress : bool or None
+        Show a progress bar on standard error (None: when it is a terminal).
     timeout_s : float or None
         Time limit of each case [s] (None: no limit). A case over the limit is an error row.
     isolate : bool
@@ -485,24 +524,17 @@ def provenance(*, jobs: int, quick: bool) -> dict:
 # results.h5
 
 
-def _h5_name(name: str) -> str:
-    """A name usable as one HDF5 path component."""
-    name = str(name).replace("/", "_").strip() or "_"
-    return "_" + name if name.startswith(".") else name
-
-
-def write_h5(report: Report, path) -> Path:
-    """Write every case's variables and metrics (with units) and the provenance, atomically."""
-    import h5py
+def h5_contents(report: Report) -> dict:
+    """The variables, configuration, parameter files and root attributes of ``results.h5``."""
     import numpy as np
 
-    from ..io import Variable, atomic_path, write_results
+    from ..io import Variable, h5_name
 
     variables: dict[str, Variable] = {}
     groups: dict[str, CaseOutcome] = {}
     rows = []
     for o in report.outcomes:
-        group = _h5_name(o.name)
+        group = h5_name(o.name)
         groups[group] = o
         for key, v in o.variables.items():
             if key.split("/")[0] == "metrics":
@@ -510,7 +542,7 @@ def write_h5(report: Report, path) -> Path:
             variables[f"{group}/{key}"] = Variable(data=v["data"], units=v["units"], long_name=v["long_name"], dims=v["dims"], attrs=v["attrs"])
         used = set()
         for m in o.metrics:
-            leaf = _h5_name(m["name"])
+            leaf = h5_name(m["name"])
             while leaf in used:
                 leaf += "_"
             used.add(leaf)
@@ -552,9 +584,20 @@ def write_h5(report: Report, path) -> Path:
     for key, value in prov.items():
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             attrs.setdefault(key, value)
+    return {"variables": variables, "config": config, "parameter_files": param_files, "attrs": attrs, "groups": groups}
+
+
+def write_h5(report: Report, path) -> Path:
+    """Write every case's variables and metrics (with units) and the provenance, atomically."""
+    import h5py
+
+    from ..io import atomic_path, write_results
+
+    c = h5_contents(report)
+    groups = c["groups"]
     path = Path(path)
     with atomic_path(path, suffix=".h5.tmp") as tmp:
-        write_results(tmp, variables, config=config, parameter_files=param_files, attrs=attrs)
+        write_results(tmp, c["variables"], config=c["config"], parameter_files=c["parameter_files"], attrs=c["attrs"])
         with h5py.File(tmp, "a") as f:
             for group, o in groups.items():
                 g = f.require_group(group)

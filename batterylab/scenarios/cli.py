@@ -6,6 +6,8 @@ import warnings
 
 import click
 
+from ..cli_options import figure_option, out_option
+
 
 @click.group("scenario")
 def scenario():
@@ -26,6 +28,14 @@ def _quiet(fn, *args, **kwargs):
         if not issubclass(w.category, OutOfRangeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
+
+
+def _write(result, out, figure):
+    click.echo(f"wrote {result.save(out)}")
+    if figure:
+        from ..cli_options import save_figure
+
+        save_figure(result.plot().figure, figure)
 
 
 _models_opt = click.option("--aging-model", "aging_models", multiple=True,
@@ -49,9 +59,10 @@ _cell_opt = click.option("--cell", default=None,
               help="Peak shaving: CSV hour,load_kW of the site (with --peak-limit-kW).")
 @click.option("--peak-limit-kW", "peak_limit_kW", type=float, default=None, help="Peak shaving: site import limit [kW].")
 @_cell_opt
-@click.option("--out", default="v2g.h5", show_default=True, help="HDF5 output.")
+@out_option("HDF5 output.")
+@figure_option()
 def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_kW, max_export, pack_price, site_load,
-        peak_limit_kW, cell, out):
+        peak_limit_kW, cell, out, figure):
     """V2G arbitrage versus driving only: revenue, fade per ageing model, degradation cost, net value."""
     from .v2g import DEFAULT_MODELS, simulate_v2g
 
@@ -66,7 +77,7 @@ def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_k
     click.echo("model  fade_drive  fade_v2g  delta  sign  deg_cost_per_kWh  net_value")
     for row in r.table():
         click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:+.4f}  {row[4]}  {row[5]:.4f}  {row[6]:.1f}")
-    click.echo(f"wrote {r.save(out)}")
+    _write(r, out, figure)
 
 
 @scenario.command("smart-charging")
@@ -76,18 +87,19 @@ def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_k
 @click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
 @click.option("--cap-soc", default=0.6, show_default=True, help="SOC cap of the capped strategy [-].")
 @_cell_opt
-@click.option("--out", default="smart_charging.h5", show_default=True, help="HDF5 output.")
-def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out):
+@out_option("HDF5 output.")
+@figure_option()
+def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out, figure):
     """Immediate vs delayed vs SOC-capped charging: cost per day and fade."""
     from .smart_charging import STRATEGIES, simulate_smart_charging
 
     r = _quiet(simulate_smart_charging, itinerary, tariff, aging_models=aging_models or ("blast_nmc811_lgm50",),
                years=years, cap_soc=cap_soc, cell=cell)
     for s in STRATEGIES:
-        fades = ", ".join(f"{m} {r.capacity_fade[s][m]:.4f}" for m in r.models)
+        fades = ", ".join(f"{m} {r.capacity_fraction_lost[s][m]:.4f}" for m in r.models)
         click.echo(f"{s}: cost {r.cost_per_day[s]:.3f}/day, grid {r.grid_energy_kWh_per_day[s]:.2f} kWh/day, "
                    f"mean SOC {r.mean_soc[s]:.3f}, fade after {years:g} y: {fades}")
-    click.echo(f"wrote {r.save(out)}")
+    _write(r, out, figure)
 
 
 @scenario.command("wireless")
@@ -98,18 +110,19 @@ def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out):
 @_models_opt
 @click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
 @_cell_opt
-@click.option("--out", default="wireless.h5", show_default=True, help="HDF5 output.")
-def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, years, cell, out):
+@out_option("HDF5 output.")
+@figure_option()
+def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, years, cell, out, figure):
     """Dynamic wireless charging: micro-cycles (rainflow) and fade versus stationary charging."""
     from .wireless import simulate_wireless
 
     r = _quiet(simulate_wireless, itinerary, wireless_power_kW=wireless_power_kW, segment_s=segment_s,
                spacing_s=spacing_s, aging_models=aging_models or ("blast_nca_panasonic18650b",), years=years, cell=cell)
     for c in ("stationary", "wireless"):
-        fades = ", ".join(f"{m} {r.capacity_fade[c][m]:.4f}" for m in r.models)
+        fades = ", ".join(f"{m} {r.capacity_fraction_lost[c][m]:.4f}" for m in r.models)
         click.echo(f"{c}: in-motion {r.wireless_kWh_per_day[c]:.2f} kWh/day, plugged {r.stationary_kWh_per_day[c]:.2f} kWh/day, "
                    f"rainflow cycles {r.cycles_per_day[c]:.1f}/day, EFC {r.efc_per_day[c]:.3f}/day, fade after {years:g} y: {fades}")
-    click.echo(f"wrote {r.save(out)}")
+    _write(r, out, figure)
 
 
 @scenario.command("mw-backup")
@@ -122,8 +135,9 @@ def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, y
 @click.option("--charger-power-kW", "charger_power_kW", default=1000.0, show_default=True, help="Megawatt charger [kW].")
 @click.option("--events-per-year", default=4.0, show_default=True, help="Backup events per year.")
 @click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
-@click.option("--out", default="mw_backup.h5", show_default=True, help="HDF5 output.")
-def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, charger_power_kW, events_per_year, years, out):
+@out_option("HDF5 output.")
+@figure_option()
+def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, charger_power_kW, events_per_year, years, out, figure):
     """Megawatt charge (peak temperature, plating risk) and backup for N homes (hours, DOD, ageing cost per event)."""
     from .mw_backup import simulate_mw_backup
 
@@ -139,8 +153,8 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
     click.echo(f"backup: {r.n_homes} homes for {r.backup_hours:.1f} h, DOD {r.depth_of_discharge:.2f}, "
                f"{r.energy_delivered_kWh:.0f} kWh delivered")
     for m in r.models:
-        click.echo(f"{m}: fade per event {r.fade_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
-    click.echo(f"wrote {r.save(out)}")
+        click.echo(f"{m}: fade per event {r.capacity_fraction_lost_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
+    _write(r, out, figure)
 
 
 @scenario.command("fleet-sharing")
@@ -155,17 +169,18 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
                    "donors are spare trucks with route_energy_kWh 0).")
 @click.option("--transfer-efficiency", default=0.95, show_default=True, help="Pack-to-pack transfer efficiency [-].")
 @click.option("--seed", default=0, show_default=True, help="Seed of the cell-to-cell coefficient spread.")
-@click.option("--out", default="fleet_sharing.h5", show_default=True, help="HDF5 output.")
-def fleet_sharing(fleet, tariff, aging_model, years, grid_limit_kW, transfer_power_kW, transfer_efficiency, seed, out):
+@out_option("HDF5 output.")
+@figure_option()
+def fleet_sharing(fleet, tariff, aging_model, years, grid_limit_kW, transfer_power_kW, transfer_efficiency, seed, out, figure):
     """Depot with a shared grid connection: SOH/temperature-aware vs naive dispatch (SOH spread, energy cost)."""
     from .fleet_sharing import MODES, simulate_fleet_sharing
 
     r = _quiet(simulate_fleet_sharing, fleet, tariff, aging_model=aging_model, years=years, grid_limit_kW=grid_limit_kW,
                transfer_power_kW=transfer_power_kW, transfer_efficiency=transfer_efficiency, seed=seed)
     for md in MODES:
-        s = r.soh[md][-1]
-        click.echo(f"{md}: after {r.block_start_years[-1]:.2f} y SOH mean {s.mean():.4f}, min {s.min():.4f}, "
+        s = r.capacity_fraction[md][-1]
+        click.echo(f"{md}: after {r.block_start_years[-1]:.2f} y relative capacity mean {s.mean():.4f}, min {s.min():.4f}, "
                    f"spread {r.spread(md)[-1]:.4f}; energy cost {r.energy_cost_per_year[md].mean():.0f}/year, "
                    f"grid {r.grid_kWh_per_day[md].mean():.0f} kWh/day; pack-to-pack transfer "
                    f"{r.transfer_kWh_per_day[md].mean():.1f} kWh/day (loss {r.transfer_loss_kWh_per_day[md].mean():.1f})")
-    click.echo(f"wrote {r.save(out)}")
+    _write(r, out, figure)

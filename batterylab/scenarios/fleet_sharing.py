@@ -45,6 +45,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import SECONDS_PER_HOUR, read_csv
 
 MODES = ("naive", "aware")
@@ -123,8 +124,9 @@ def _transfer_plan(need, pch, donors, avail, P_tr, P_ch, eta, h):
 
 
 @dataclass
-class FleetSharingResult:
-    """Per mode (``naive``, ``aware``): soh (n_blocks + 1, n_trucks) [-], energy_cost_per_year
+class FleetSharingResult(Result):
+    """Per mode (``naive``, ``aware``): capacity_fraction (n_blocks + 1, n_trucks) [-] (relative
+    capacity; ``soh`` is its deprecated name), energy_cost_per_year
     [currency] per block, grid_kWh_per_day per block [kW.h] (at the grid side of the chargers);
     block_start_years [years].
 
@@ -138,7 +140,7 @@ class FleetSharingResult:
     """
 
     block_start_years: np.ndarray
-    soh: dict
+    capacity_fraction: dict
     energy_cost_per_year: dict
     grid_kWh_per_day: dict
     route_energy_kWh: np.ndarray
@@ -151,19 +153,46 @@ class FleetSharingResult:
     last_day: dict = field(default_factory=dict)
 
     def spread(self, mode: str) -> np.ndarray:
-        """max - min SOH across the fleet at each block boundary [-]."""
-        return self.soh[mode].max(axis=1) - self.soh[mode].min(axis=1)
+        """max - min relative capacity across the fleet at each block boundary [-]."""
+        q = self.capacity_fraction[mode]
+        return q.max(axis=1) - q.min(axis=1)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    soh = deprecated_attribute("capacity_fraction", "soh")
+
+    def summary(self) -> dict:
+        """Per mode: final mean and spread of the fleet's relative capacity, energy cost and grid energy."""
+        out = {"years": float(self.block_start_years[-1]), "trucks": int(self.route_energy_kWh.size)}
+        for m in MODES:
+            out[f"{m}_final_capacity_fraction_mean"] = float(self.capacity_fraction[m][-1].mean())
+            out[f"{m}_final_capacity_fraction_spread"] = float(self.spread(m)[-1])
+            out[f"{m}_energy_cost_per_year_mean"] = float(np.mean(self.energy_cost_per_year[m]))
+            out[f"{m}_grid_kWh_per_day_mean"] = float(np.mean(self.grid_kWh_per_day[m]))
+        return out
+
+    def plot(self, ax=None):
+        """Fleet relative capacity over the years per mode: the mean, and the min-max spread shaded."""
+        ax = new_axes(ax)
+        for i, m in enumerate(MODES):
+            q = self.capacity_fraction[m]
+            ax.plot(self.block_start_years, q.mean(axis=1), color=f"C{i}", label=m)
+            ax.fill_between(self.block_start_years, q.min(axis=1), q.max(axis=1), color=f"C{i}", alpha=0.2)
+        ax.set_xlabel("time [years]")
+        ax.set_ylabel("relative capacity [-]")
+        ax.legend()
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         v = {"time_years": Variable(self.block_start_years, "year", "Block boundaries [years]", ("time_years",)),
              "truck": Variable(np.arange(self.route_energy_kWh.size), "1", "Truck index", ("truck",)),
              "route_energy_kWh": Variable(self.route_energy_kWh, "kWh", "Route energy [kW.h]", ("truck",)),
              "temperature_offset_K": Variable(self.temperature_offset_K, "K", "Temperature offset [K]", ("truck",))}
         for m in MODES:
-            v[f"{m}/soh"] = Variable(self.soh[m], "1", "State of health (relative capacity) [-]", ("time_years", "truck"))
-            v[f"{m}/soh_spread"] = Variable(self.spread(m), "1", "Fleet SOH spread, max - min [-]", ("time_years",))
+            v[f"{m}/capacity_fraction"] = Variable(self.capacity_fraction[m], "1", "Relative capacity [-]",
+                                                   ("time_years", "truck"))
+            v[f"{m}/capacity_fraction_spread"] = Variable(self.spread(m), "1", "Fleet relative-capacity spread, max - min [-]",
+                                                          ("time_years",))
             v[f"{m}/energy_cost_per_year"] = Variable(self.energy_cost_per_year[m], "currency",
                                                       "Energy cost per year in each block [currency]", ("block",))
             if m in self.transfer_kWh_per_day:
@@ -174,7 +203,7 @@ class FleetSharingResult:
                 v[f"{m}/transfer_throughput_kWh_per_day"] = Variable(
                     self.transfer_throughput_kWh_per_day[m], "kWh",
                     "Transfer throughput of each pack per day, in plus out [kW.h]", ("block", "truck"))
-        return write_results(path, v, config={"scenario": "fleet_sharing", **self.config})
+        return {"variables": v, "config": {"scenario": "fleet_sharing", **self.config}}
 
 
 def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str = "blast_nca_panasonic18650b",

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, fade, pack_period, read_csv
 
 PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
@@ -111,7 +112,7 @@ def backup_hours(load_kW_per_home, n_homes: int, *, pack_energy_kWh: float, star
 
 
 @dataclass
-class BackupResult:
+class BackupResult(Result):
     """Megawatt charge indicators and backup figures (see module docstring); fade per model."""
 
     charge: dict
@@ -120,12 +121,40 @@ class BackupResult:
     depth_of_discharge: float
     energy_delivered_kWh: float
     models: list
-    fade_per_event: dict = field(default_factory=dict)
+    capacity_fraction_lost_per_event: dict = field(default_factory=dict)
     cost_per_event: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    fade_per_event = deprecated_attribute("capacity_fraction_lost_per_event", "fade_per_event")
+
+    def summary(self) -> dict:
+        """The megawatt charge's indicators, the backup figures and the fade and cost per event per model."""
+        c = self.charge
+        out = {"n_homes": int(self.n_homes), "backup_hours": float(self.backup_hours),
+               "depth_of_discharge": float(self.depth_of_discharge),
+               "energy_delivered_kWh": float(self.energy_delivered_kWh)}
+        for k in ("peak_temperature_K", "min_anode_potential_V", "final_soc", "heat_kWh"):
+            out[f"charge_{k}"] = float(c[k])
+        for m in self.models:
+            out[f"capacity_fraction_lost_per_event_{m}"] = float(self.capacity_fraction_lost_per_event[m])
+            out[f"cost_per_event_{m}"] = float(self.cost_per_event[m])
+        return out
+
+    def plot(self, ax=None):
+        """Cell temperature during the megawatt charge, voltage on a twin axis; returns ``ax``."""
+        ax = new_axes(ax)
+        c = self.charge
+        m = np.asarray(c["time_s"]) / 60.0
+        ax.plot(m, c["temperature_K"], color="C3")
+        ax.set_xlabel("time since the charge started [min]")
+        ax.set_ylabel("cell temperature [K]", color="C3")
+        tx = ax.twinx()
+        tx.plot(m, c["voltage_V"], color="C0")
+        tx.set_ylabel("cell voltage [V]", color="C0")
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         c = self.charge
         v = {"charge/time_s": Variable(c["time_s"], "s", "Time since the charge started [s]", ("time_s",)),
@@ -133,8 +162,8 @@ class BackupResult:
              "charge/voltage_V": Variable(c["voltage_V"], "V", "Cell voltage [V]", ("time_s",)),
              "charge/anode_potential_V": Variable(c["anode_potential_V"], "V", PLATING_VARIABLE, ("time_s",)),
              "model": Variable(np.array(self.models), "1", "Ageing model", ("model",)),
-             "fade_per_event": Variable(np.array([self.fade_per_event[m] for m in self.models]), "1",
-                                        "Capacity fade per backup event [-]", ("model",)),
+             "capacity_fraction_lost_per_event": Variable(np.array([self.capacity_fraction_lost_per_event[m] for m in self.models]), "1",
+                                        "Relative capacity lost per backup event [-]", ("model",)),
              "cost_per_event": Variable(np.array([self.cost_per_event[m] for m in self.models]), "currency",
                                         "Ageing cost per backup event [currency]", ("model",))}
         for k, u, long in (("backup_hours", "h", "Hours of backup [h]"), ("depth_of_discharge", "1", "Depth of discharge [-]"),
@@ -143,7 +172,7 @@ class BackupResult:
         for k in ("peak_temperature_K", "min_anode_potential_V", "final_soc", "heat_kWh"):
             v[f"charge/{k}"] = Variable(np.array([c[k]]), k.rsplit("_", 1)[-1] if k.endswith(("_K", "_V")) else "1",
                                         k.replace("_", " "), ("scalar",))
-        return write_results(path, v, config={"scenario": "mw_backup", **self.config})
+        return {"variables": v, "config": {"scenario": "mw_backup", **self.config}}
 
 
 def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str = "LGM50",
@@ -196,6 +225,6 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
     for m in models:
         f1, _ = fade(age_period(m, per, years))
         f0, _ = fade(age_period(m, rest, years))
-        out.fade_per_event[m] = (f1 - f0) / n_events
-        out.cost_per_event[m] = out.fade_per_event[m] / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+        out.capacity_fraction_lost_per_event[m] = (f1 - f0) / n_events
+        out.cost_per_event[m] = out.capacity_fraction_lost_per_event[m] / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
     return out

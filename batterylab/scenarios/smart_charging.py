@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import SECONDS_PER_HOUR, age_period, fade, hourly_prices, itinerary_input, pack_period
 from .v2g import driving_day
 
@@ -65,10 +66,11 @@ def delayed_day(t, drive_W, plugged, price, *, pack_energy_kWh, charger_power_kW
 
 
 @dataclass
-class SmartChargingResult:
+class SmartChargingResult(Result):
     """Per strategy (dict keys ``immediate``, ``delayed``, ``capped``): power_W [W, discharge
     positive], soc [-], grid_energy_kWh_per_day [kW.h], cost_per_day [currency], mean_soc [-] and,
-    per ageing model ``capacity_fade[strategy][model]`` [-] and ``resistance_growth`` [-]."""
+    per ageing model ``capacity_fraction_lost[strategy][model]`` [-] (1 - capacity_fraction; formerly
+    ``capacity_fade``) and ``resistance_growth`` [-]."""
 
     time_s: np.ndarray
     price_per_kWh: np.ndarray
@@ -80,12 +82,35 @@ class SmartChargingResult:
     trip_energy_kWh_per_day: float
     models: list
     years: float
-    capacity_fade: dict = field(default_factory=dict)
+    capacity_fraction_lost: dict = field(default_factory=dict)
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    capacity_fade = deprecated_attribute("capacity_fraction_lost", "capacity_fade")
+
+    def summary(self) -> dict:
+        """Per strategy: cost, grid energy and mean SOC per day, and fade per ageing model."""
+        out = {"years": float(self.years), "trip_energy_kWh_per_day": float(self.trip_energy_kWh_per_day)}
+        for s in STRATEGIES:
+            out[f"{s}_cost_per_day"] = float(self.cost_per_day[s])
+            out[f"{s}_grid_energy_kWh_per_day"] = float(self.grid_energy_kWh_per_day[s])
+            out[f"{s}_mean_soc"] = float(self.mean_soc[s])
+            for m in self.models:
+                out[f"{s}_capacity_fraction_lost_{m}"] = float(self.capacity_fraction_lost[s][m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day for each charging strategy; returns ``ax``."""
+        ax = new_axes(ax)
+        for s in STRATEGIES:
+            ax.plot(self.time_s / 3600.0, self.soc[s], label=s)
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend()
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         v = {"time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
              "price_per_kWh": Variable(self.price_per_kWh, "currency/kWh", "Tariff [currency/kW.h]", ("time_s",)),
@@ -94,11 +119,11 @@ class SmartChargingResult:
             v[f"{s}/power_W"] = Variable(self.power_W[s], "W", f"Pack power, {s} charging, discharge positive [W]", ("time_s",))
             v[f"{s}/soc"] = Variable(self.soc[s], "1", f"Pack SOC, {s} charging [-]", ("time_s",))
             v[f"{s}/cost_per_day"] = Variable(np.array([self.cost_per_day[s]]), "currency", "Charging cost per day [currency]", ("scalar",))
-            v[f"{s}/capacity_fade"] = Variable(np.array([self.capacity_fade[s][m] for m in self.models]), "1",
-                                               f"Capacity fade after {self.years:g} years [-]", ("model",))
+            v[f"{s}/capacity_fraction_lost"] = Variable(np.array([self.capacity_fraction_lost[s][m] for m in self.models]), "1",
+                                               f"Relative capacity lost after {self.years:g} years [-]", ("model",))
             v[f"{s}/resistance_growth"] = Variable(np.array([self.resistance_growth[s][m] for m in self.models]), "1",
                                                    "Resistance growth (NaN: model has none) [-]", ("model",))
-        return write_results(path, v, config={"scenario": "smart_charging", **self.config})
+        return {"variables": v, "config": {"scenario": "smart_charging", **self.config}}
 
 
 def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models=("blast_nmc811_lgm50",),
@@ -143,8 +168,8 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
     E = pack_energy_kWh * 1000.0
     for s in STRATEGIES:
         per = pack_period(t, power[s], E, socs[s][0], ambient_temperature_K, cell)
-        out.capacity_fade[s], out.resistance_growth[s] = {}, {}
+        out.capacity_fraction_lost[s], out.resistance_growth[s] = {}, {}
         for m in models:
             f, g = fade(age_period(m, per, years))
-            out.capacity_fade[s][m], out.resistance_growth[s][m] = f, g
+            out.capacity_fraction_lost[s][m], out.resistance_growth[s][m] = f, g
     return out

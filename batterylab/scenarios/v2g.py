@@ -40,6 +40,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, hourly_prices,
                      itinerary_input, pack_period)
 
@@ -186,13 +187,14 @@ def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *
 
 
 @dataclass
-class V2GResult:
+class V2GResult(Result):
     """V2G versus driving only (see module docstring). Money in the price file's currency.
 
     time_s [s]; power_drive_W, power_v2g_W [W] pack terminal power, discharge positive;
     soc_drive, soc_v2g [-]; price_per_kWh per step; exported_kWh_per_day [kW.h];
     revenue_per_day (grid cost of driving only minus grid cost with V2G); extra_efc_per_day [-];
-    per ageing model (dicts by model name): capacity_fade_drive / _v2g [-], resistance_growth_drive / _v2g
+    per ageing model (dicts by model name): capacity_fraction_lost_drive / _v2g [-] (1 - capacity_fraction at
+    the horizon; formerly capacity_fade_drive / _v2g), resistance_growth_drive / _v2g
     [-] (NaN without a resistance model), degradation_cost, degradation_cost_per_kWh, net_value
     (over ``years``); peak_site_kW_drive / _v2g: site import peak with peak shaving [kW] (NaN without).
     """
@@ -210,8 +212,8 @@ class V2GResult:
     extra_efc_per_day: float
     years: float
     models: list
-    capacity_fade_drive: dict = field(default_factory=dict)
-    capacity_fade_v2g: dict = field(default_factory=dict)
+    capacity_fraction_lost_drive: dict = field(default_factory=dict)
+    capacity_fraction_lost_v2g: dict = field(default_factory=dict)
     resistance_growth_drive: dict = field(default_factory=dict)
     resistance_growth_v2g: dict = field(default_factory=dict)
     degradation_cost: dict = field(default_factory=dict)
@@ -221,18 +223,47 @@ class V2GResult:
     peak_site_kW_drive: float = math.nan
     peak_site_kW_v2g: float = math.nan
 
+    capacity_fade_drive = deprecated_attribute("capacity_fraction_lost_drive", "capacity_fade_drive")
+    capacity_fade_v2g = deprecated_attribute("capacity_fraction_lost_v2g", "capacity_fade_v2g")
+
     def table(self) -> list[list]:
         """Rows: model, fade drive, fade V2G, delta fade, sign, degradation cost per kWh, net value."""
         rows = []
         for m in self.models:
-            d = self.capacity_fade_v2g[m] - self.capacity_fade_drive[m]
-            rows.append([m, self.capacity_fade_drive[m], self.capacity_fade_v2g[m], d,
+            d = self.capacity_fraction_lost_v2g[m] - self.capacity_fraction_lost_drive[m]
+            rows.append([m, self.capacity_fraction_lost_drive[m], self.capacity_fraction_lost_v2g[m], d,
                          "+" if d > 0 else ("-" if d < 0 else "0"), self.degradation_cost_per_kWh[m], self.net_value[m]])
         return rows
 
-    def save(self, path):
-        """Write to HDF5 (``batterylab.io.write_results``)."""
-        from ..io import Variable, write_results
+    def summary(self) -> dict:
+        """Exported energy, revenue, extra cycles per day and, per ageing model, fade and net value."""
+        out = {"years": float(self.years), "exported_kWh_per_day": float(self.exported_kWh_per_day),
+               "revenue_per_day": float(self.revenue_per_day), "extra_efc_per_day": float(self.extra_efc_per_day),
+               "peak_site_kW_drive": float(self.peak_site_kW_drive), "peak_site_kW_v2g": float(self.peak_site_kW_v2g)}
+        for m in self.models:
+            out[f"capacity_fraction_lost_drive_{m}"] = float(self.capacity_fraction_lost_drive[m])
+            out[f"capacity_fraction_lost_v2g_{m}"] = float(self.capacity_fraction_lost_v2g[m])
+            out[f"net_value_{m}"] = float(self.net_value[m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day, driving only and with V2G, with the price on a twin axis; returns ``ax``."""
+        ax = new_axes(ax)
+        h = self.time_s / 3600.0
+        ax.plot(h, self.soc_drive, label="driving only")
+        ax.plot(h, self.soc_v2g, label="with V2G")
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend(loc="lower left")
+        tx = ax.twinx()
+        tx.plot(h, self.price_per_kWh, color="0.6", lw=0.8)
+        tx.set_ylabel("price [currency/kWh]")
+        ax.set_title(f"V2G: {self.exported_kWh_per_day:.2f} kWh/day exported")
+        return ax
+
+    def _h5_contents(self) -> dict:
+        """The variables :meth:`save` writes (``batterylab.io.write_results``)."""
+        from ..io import Variable
 
         v = {
             "time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
@@ -243,8 +274,8 @@ class V2GResult:
             "price_per_kWh": Variable(self.price_per_kWh, "currency/kWh", "Energy price [currency/kW.h]", ("time_s",)),
             "model": Variable(np.array(self.models), "1", "Ageing model", ("model",)),
         }
-        for key, unit, long in (("capacity_fade_drive", "1", "Capacity fade, driving only [-]"),
-                                ("capacity_fade_v2g", "1", "Capacity fade with V2G [-]"),
+        for key, unit, long in (("capacity_fraction_lost_drive", "1", "Relative capacity lost, driving only [-]"),
+                                ("capacity_fraction_lost_v2g", "1", "Relative capacity lost with V2G [-]"),
                                 ("resistance_growth_drive", "1", "Resistance growth, driving only [-]"),
                                 ("resistance_growth_v2g", "1", "Resistance growth with V2G [-]"),
                                 ("degradation_cost", "currency", "Degradation cost of V2G over the horizon [currency]"),
@@ -255,7 +286,7 @@ class V2GResult:
                                 ("revenue_per_day", "currency", "Arbitrage revenue per day [currency]"),
                                 ("extra_efc_per_day", "1", "Extra equivalent full cycles per day [-]")):
             v[key] = Variable(np.array([getattr(self, key)]), unit, long, ("scalar",))
-        return write_results(path, v, config={"scenario": "v2g", **self.config})
+        return {"variables": v, "config": {"scenario": "v2g", **self.config}}
 
 
 def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MODELS, years: float = 10.0,
@@ -365,7 +396,7 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         r1 = r0 if same else age_period(m, per1, years)
         f0, g0 = fade(r0)
         f1, g1 = fade(r1)
-        out.capacity_fade_drive[m], out.capacity_fade_v2g[m] = f0, f1
+        out.capacity_fraction_lost_drive[m], out.capacity_fraction_lost_v2g[m] = f0, f1
         out.resistance_growth_drive[m], out.resistance_growth_v2g[m] = g0, g1
         cost = (f1 - f0) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
         out.degradation_cost[m] = cost

@@ -20,15 +20,16 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
+from ..io.results import Result, deprecated_attribute, new_axes
 from .common import SECONDS_PER_HOUR, age_period, efc_per_period, fade, itinerary_input, pack_period
 from .v2g import driving_day
 
 
 @dataclass
-class WirelessResult:
+class WirelessResult(Result):
     """Stationary-only versus dynamic wireless (keys ``stationary``, ``wireless``): power_W [W],
     soc [-], segments_per_day (coil segments driven over) [-], stationary_kWh_per_day, wireless_kWh_per_day [kW.h], cycles_per_day (rainflow full +
-    half/2) [-], efc_per_day [-], capacity_fade[case][model] [-], resistance_growth [-]."""
+    half/2) [-], efc_per_day [-], capacity_fraction_lost[case][model] [-] (1 - capacity_fraction; formerly capacity_fade), resistance_growth [-]."""
 
     time_s: np.ndarray
     power_W: dict
@@ -41,12 +42,36 @@ class WirelessResult:
     efc_per_day: dict
     models: list
     years: float
-    capacity_fade: dict = field(default_factory=dict)
+    capacity_fraction_lost: dict = field(default_factory=dict)
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        from ..io import Variable, write_results
+    capacity_fade = deprecated_attribute("capacity_fraction_lost", "capacity_fade")
+
+    def summary(self) -> dict:
+        """Per case: energy per day, cycles per day and fade per ageing model."""
+        out = {"years": float(self.years), "segments_per_day": int(self.segments_per_day),
+               "trip_energy_kWh_per_day": float(self.trip_energy_kWh_per_day)}
+        for c in ("stationary", "wireless"):
+            out[f"{c}_stationary_kWh_per_day"] = float(self.stationary_kWh_per_day[c])
+            out[f"{c}_wireless_kWh_per_day"] = float(self.wireless_kWh_per_day[c])
+            out[f"{c}_cycles_per_day"] = float(self.cycles_per_day[c])
+            for m in self.models:
+                out[f"{c}_capacity_fraction_lost_{m}"] = float(self.capacity_fraction_lost[c][m])
+        return out
+
+    def plot(self, ax=None):
+        """Pack SOC over the day, stationary charging only and with dynamic wireless; returns ``ax``."""
+        ax = new_axes(ax)
+        for c in ("stationary", "wireless"):
+            ax.plot(self.time_s / 3600.0, self.soc[c], label=c)
+        ax.set_xlabel("time of day [h]")
+        ax.set_ylabel("pack SOC [-]")
+        ax.legend()
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
 
         v = {"time_s": Variable(self.time_s, "s", "Time of day [s]", ("time_s",)),
              "model": Variable(np.array(self.models), "1", "Ageing model", ("model",))}
@@ -56,9 +81,9 @@ class WirelessResult:
             v[f"{c}/cycles_per_day"] = Variable(np.array([self.cycles_per_day[c]]), "1", "Rainflow cycles per day [-]", ("scalar",))
             v[f"{c}/wireless_kWh_per_day"] = Variable(np.array([self.wireless_kWh_per_day[c]]), "kWh",
                                                       "In-motion energy per day [kW.h]", ("scalar",))
-            v[f"{c}/capacity_fade"] = Variable(np.array([self.capacity_fade[c][m] for m in self.models]), "1",
-                                               f"Capacity fade after {self.years:g} years [-]", ("model",))
-        return write_results(path, v, config={"scenario": "wireless", **self.config})
+            v[f"{c}/capacity_fraction_lost"] = Variable(np.array([self.capacity_fraction_lost[c][m] for m in self.models]), "1",
+                                               f"Relative capacity lost after {self.years:g} years [-]", ("model",))
+        return {"variables": v, "config": {"scenario": "wireless", **self.config}}
 
 
 def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segment_s: float = 20.0,
@@ -121,12 +146,12 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     for c in ("stationary", "wireless"):
         per = pack_period(t, power[c], E, socs[c][0], ambient_temperature_K, cell)
         out.efc_per_day[c] = efc_per_period(per)
-        out.capacity_fade[c], out.resistance_growth[c] = {}, {}
+        out.capacity_fraction_lost[c], out.resistance_growth[c] = {}, {}
         for j, m in enumerate(models):
             if j == 0:  # one day, rainflow counts from the kernel (residue as half cycles)
                 d1 = aging.simulate(m, per.time_s, per.soc, per.temperature_K,
                                     per.crate_per_h * aging.load(m).nominal_capacity_Ah)
                 out.cycles_per_day[c] = float(d1.full_cycles[0] + 0.5 * d1.half_cycles[0])
             f, g = fade(age_period(m, per, years))
-            out.capacity_fade[c][m], out.resistance_growth[c][m] = f, g
+            out.capacity_fraction_lost[c][m], out.resistance_growth[c][m] = f, g
     return out

@@ -14,34 +14,23 @@ PyBaMM is imported only when a model runs.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "load_cell": "parameters",
-    "SolidStateCell": "parameters",
-    "simulate": "model",
-    "Limits": "model",
-    "regd_signal": "duty",
-    "load_signal_csv": "duty",
-    "step_response": "duty",
-    "ramp_test": "duty",
-    "regulation": "duty",
-    "performance_score": "scoring",
-    "compare_cells": "compare",
-    "thermal_summary": "compare",
+    "load_cell": ".parameters",
+    "SolidStateCell": ".parameters",
+    "simulate": ".model",
+    "Limits": ".model",
+    "regd_signal": ".duty",
+    "load_signal_csv": ".duty",
+    "step_response": ".duty",
+    "ramp_test": ".duty",
+    "regulation": ".duty",
+    "performance_score": ".scoring",
+    "compare_cells": ".compare:compare",
+    "thermal_summary": ".compare",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        attr = "compare" if name == "compare_cells" else name
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'batterylab.solid_state' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -14,28 +14,23 @@ separates the effect of the chemistry from that of the format.
 
 Ageing is computed only for cells the shipped ageing model describes (the NMC/graphite model of
 Schmalstieg et al. 2014, doi:10.1016/j.jpowsour.2014.02.012, for the liquid cell). No solid-state
-ageing model is shipped, so the solid-state capacity-fade entries are NaN ("not modelled"); the
+ageing model is shipped, so the solid-state entries of relative capacity lost are NaN ("not modelled"); the
 duty's micro-cycle count per year, which does not depend on chemistry, is given for every cell.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import InputError
-from ..parameter_sets import ROOT as _PS_ROOT
+from ..io.results import RenamedKeys, Result, new_axes
 from . import duty as _duty
 from . import model as _model
-from .parameters import SolidStateCell
-
-#: The comparison settings file.
-COMPARISON_FILE = _PS_ROOT / "cells" / "solid_state_comparison.json"
+from .parameters import COMPARISON_FILE, SolidStateCell, _comparison_settings, liquid_reference  # noqa: F401 (re-exported)
 
 #: Table rows: key -> (label, unit).
 ROWS = {
@@ -59,40 +54,8 @@ ROWS = {
     "biot_number": ("Biot number h L / k (lumped model valid below 0.1)", "1"),
     "round_trip_efficiency": ("Round-trip energy efficiency 1 - heat / energy in", "1"),
     "micro_cycles_per_year": ("Rainflow cycles per year (full + half/2)", "1/yr"),
-    "capacity_fade_1yr": ("Capacity fade after one year of the duty (compiled core)", "1"),
+    "capacity_fraction_lost_1yr": ("Relative capacity lost after one year of the duty (compiled core)", "1"),
 }
-
-
-def _comparison_settings() -> dict:
-    doc = json.loads(COMPARISON_FILE.read_text())
-    for k, v in doc.get("citations", {}).items():
-        citations.register(k, v)
-    return {k: v["value"] for k, v in doc["parameters"].items()}
-
-
-def liquid_reference(name="LGM50") -> dict:
-    """Limits and thermal data of the liquid reference cell (from :mod:`batterylab.cell`)."""
-    return dict(_liquid_reference(str(name)))
-
-
-@functools.lru_cache(maxsize=8)
-def _liquid_reference(name) -> dict:
-    from ..cell import cell_info
-
-    s = _comparison_settings()
-    info = cell_info(name)
-    return {
-        "name": info.name,
-        "current_limit_A": float(s["liquid_current_limit_A"]),
-        "lower_voltage_V": info.lower_voltage_V,
-        "upper_voltage_V": info.upper_voltage_V,
-        "nominal_voltage_V": info.nominal_voltage_V,
-        "capacity_Ah": info.nominal_capacity_Ah,
-        "volume_m3": info.volume_m3,
-        "cooling_area_m2": info.cooling_area_m2,
-        "heat_capacity_J_K": info.heat_capacity_J_K,
-        "half_thickness_m": float(s["liquid_thermal_half_thickness_m"]),
-    }
 
 
 def _liquid_k_eff(name) -> float:
@@ -175,7 +138,7 @@ def _aging(run, capacity_Ah, model_name, initial_soc, apply_fade: bool, resoluti
 
 
 @dataclass
-class Comparison:
+class Comparison(Result):
     """Result of :func:`compare`: ``values[cell][row]`` and the runs behind them."""
 
     cells: list
@@ -221,6 +184,48 @@ class Comparison:
             if "lithium_thickness_m" in run:
                 out[f"{g}/lithium_thickness_m"] = Variable(run["lithium_thickness_m"], "m", "Lithium metal thickness [m]", ("time_s",))
         return out
+
+    def _h5_contents(self) -> dict:
+        """The table, each cell's run and the signal; the comparison and cell files hashed."""
+        from pathlib import Path
+
+        from ..io import Variable
+
+        v = self.variables()
+        if len(self.signal) == 2:
+            t, s = self.signal
+            v["signal/time_s"] = Variable(t, "s", "Time [s]", ("time_s",))
+            v["signal/signal"] = Variable(s, "1", "Normalised regulation signal [-]", ("time_s",))
+        files = [COMPARISON_FILE]
+        for c in self.cells:
+            p = Path(COMPARISON_FILE).parent / f"{c}.json"
+            if p.is_file():
+                files.append(p)
+        return {"variables": v, "config": self.config, "parameter_files": files, "attrs": {"notes": "\n".join(self.notes)}}
+
+    def summary(self) -> dict:
+        """Per cell: the regulation score, heat, temperature rise, thermal time constant and fade."""
+        out = {}
+        for c in self.cells:
+            for key in ("score", "heat_J", "temperature_rise_K", "thermal_time_constant_s", "round_trip_efficiency",
+                        "capacity_fraction_lost_1yr"):
+                x = self.values[c].get(key, float("nan"))
+                out[f"{c}_{key}"] = float(x) if x is not None else float("nan")
+        return out
+
+    def plot(self, ax=None):
+        """Delivered power of every cell against the (common) request over time; returns ``ax``."""
+        ax = new_axes(ax)
+        first = True
+        for c, run in self.runs.items():
+            if first:
+                ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
+                first = False
+            ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
+        ax.set_xlabel("time [s]")
+        ax.set_ylabel("power [W] (discharge +)")
+        ax.legend(fontsize=7)
+        return ax
 
     def figures(self):
         """Matplotlib figures (OO API): tracking and temperature, and the table's key rows."""
@@ -268,8 +273,9 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
+@renamed_kwargs(ambient_K="ambient_temperature_K")
 def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="regd", seed: int = 0,
-            regulation_W: float | None = None, h_W_m2K: float | None = None, ambient_K: float | None = None,
+            regulation_W: float | None = None, h_W_m2K: float | None = None, ambient_temperature_K: float | None = None,
             initial_soc: float | None = None, mesh_points: int | None = 10, step_hold_s: float = 120.0,
             ramp_s: float | None = 60.0, aging_model: str | None = None, aging_resolution_s: float | None = None) -> Comparison:
     """Run the same fast-response duty on each cell and tabulate the results.
@@ -285,7 +291,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     regulation_W : float [W], optional
         Regulation power, the same for every cell; default: ``regulation_C_rate`` x the liquid
         reference cell's nominal energy (from ``solid_state_comparison.json``).
-    h_W_m2K, ambient_K, initial_soc : optional
+    h_W_m2K, ambient_temperature_K, initial_soc : optional
         Cooling, ambient temperature [K] and starting SOC (defaults from the comparison file).
     mesh_points : int, optional
         Finite-volume points per domain (10 is within 1 % of PyBaMM's default mesh on heat and
@@ -306,7 +312,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     s = _comparison_settings()
     ref = liquid_reference(s["liquid_cell"])
     h = float(s["heat_transfer_coefficient_W_m2K"] if h_W_m2K is None else h_W_m2K)
-    amb = float(s["ambient_K"] if ambient_K is None else ambient_K)
+    amb = float(s["ambient_K"] if ambient_temperature_K is None else ambient_temperature_K)
     soc0 = float(s["initial_soc"] if initial_soc is None else initial_soc)
     if regulation_W is None:
         regulation_W = float(s["regulation_C_rate"]) * ref["capacity_Ah"] * ref["nominal_voltage_V"]
@@ -316,7 +322,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     else:
         notes_aging = (f"Capacity fade from the compiled core's '{aging_model}' NMC/graphite model: liquid cell only; "
                        "no solid-state ageing model is shipped, so solid-state fade is n/a (not modelled).")
-    common = {"ambient_K": amb, "h_W_m2K": h, "initial_soc": soc0, "mesh_points": mesh_points}
+    common = {"ambient_temperature_K": amb, "h_W_m2K": h, "initial_soc": soc0, "mesh_points": mesh_points}
     names, values, runs = [], {}, {}
     notes = [
         "Same request in W for every cell; each cell is limited by its own current limit, voltage window and temperature.",
@@ -329,7 +335,8 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         lim = _model.default_limits(cell)
         th = thermal_summary(cell, h_W_m2K=h, reference=ref)
         cap = cell.capacity_Ah if isinstance(cell, SolidStateCell) else ref["capacity_Ah"]
-        row = {"capacity_Ah": cap, "current_limit_A": lim.current_limit_A, "regulation_W": regulation_W}
+        row = RenamedKeys({"capacity_Ah": cap, "current_limit_A": lim.current_limit_A, "regulation_W": regulation_W},
+                          {"capacity_fade_1yr": "capacity_fraction_lost_1yr"})
         row.update({k: th[k] for k in ("thermal_time_constant_s", "thermal_time_constant_reference_format_s",
                                        "internal_conduction_time_s", "biot_number")})
         st = _duty.step_response(cell, regulation_W, hold_s=step_hold_s, **common)
@@ -356,12 +363,12 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
             cycles, fade = _aging(run, cap, aging_model, soc0, apply_fade=not isinstance(cell, SolidStateCell),
                                   resolution_s=aging_resolution_s)
         row["micro_cycles_per_year"] = cycles
-        row["capacity_fade_1yr"] = fade
+        row["capacity_fraction_lost_1yr"] = fade
         names.append(name)
         values[name] = row
         runs[name] = run
     cfg = {"cells": names, "hours": hours, "signal": str(signal), "seed": seed, "regulation_W": regulation_W,
-           "h_W_m2K": h, "ambient_K": amb, "initial_soc": soc0, "mesh_points": mesh_points,
+           "h_W_m2K": h, "ambient_temperature_K": amb, "initial_soc": soc0, "mesh_points": mesh_points,
            "aging_model": aging_model, "aging_resolution_s": aging_resolution_s, "step_hold_s": step_hold_s,
            "ramp_s": ramp_s}
     return Comparison(names, values, runs, (t, sig), cfg, notes)

@@ -55,8 +55,10 @@ import numpy as np
 from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from ..checks import temperature_K as _check_kelvin
-from ..errors import BatterylabError, InputError, unknown_option
-from .parameters import FARADAY_C_MOL, SolidStateCell, load_cell, pybamm_parameters
+from .._deprecation import renamed_kwargs
+from ..errors import InputError, RunError, unknown_option
+from ..io.results import Result, new_axes
+from .parameters import FARADAY_C_MOL, SolidStateCell, liquid_reference, load_cell, pybamm_parameters
 
 _MODEL_CITATIONS = {
     "Sulzer2021": "V. Sulzer, S. G. Marquis, R. Timms, M. Robinson, S. J. Chapman, Python Battery Mathematical "
@@ -75,12 +77,84 @@ OUTPUT_VARIABLES = {
     "Discharge capacity [A.h]": ("discharge_capacity_Ah", "A.h"),
 }
 
+#: Units of the other arrays of a run.
+_EXTRA_UNITS = {"requested_W": ("W", "Requested power, discharge positive [W]"),
+                "requested_A": ("A", "Requested current, discharge positive [A]"),
+                "lithium_thickness_m": ("m", "Lithium metal thickness [m]"),
+                "contact_fraction": ("1", "Lithium contact area fraction [-]")}
+
+
+class SolidStateRun(dict, Result):
+    """The arrays of one :func:`simulate` run by name (a dict, as before: ``run["voltage_V"]``),
+    with the result contract: ``save``, ``summary``, ``plot``, ``to_xarray``.
+
+    Keys: ``time_s``, ``current_A``, ``voltage_V``, ``temperature_K``, ``heat_W``, ``cooling_W``,
+    ``discharge_capacity_Ah``, ``requested_W`` or ``requested_A``, (``lithium_thickness_m``,
+    ``contact_fraction``), extra variables by their PyBaMM names, ``meta`` (the run's settings) and
+    the PyBaMM objects ``_solution``, ``_parameter_values``.
+    """
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
+
+        units = {py: (u, name) for name, (py, u) in OUTPUT_VARIABLES.items()} | _EXTRA_UNITS
+        v = {}
+        for key, value in self.items():
+            if key.startswith("_") or key == "meta":
+                continue
+            arr = np.asarray(value)
+            unit, long = units.get(key, ("", key))
+            if arr.ndim == 1 and arr.size == np.asarray(self["time_s"]).size:
+                v[key.replace("/", "_")] = Variable(arr, unit, long, ("time_s",))
+        meta = self.get("meta", {})
+        files = [meta["parameter_file"]] if meta.get("parameter_file") else []
+        return {"variables": v, "config": meta, "parameter_files": files,
+                "attrs": {"batterylab_result": "solid_state_run", "current_sign_convention": "discharge positive"}}
+
+    def summary(self) -> dict:
+        """Duration, voltage range, peak temperature rise, heat, charge throughput."""
+        t, v, T = (np.asarray(self[k]) for k in ("time_s", "voltage_V", "temperature_K"))
+        out = {
+            "duration_s": float(t[-1] - t[0]),
+            "min_voltage_V": float(v.min()),
+            "max_voltage_V": float(v.max()),
+            "max_temperature_K": float(T.max()),
+            "temperature_rise_K": float(T.max() - T[0]),
+            "heat_J": float(np.trapezoid(self["heat_W"], t)),
+            "throughput_Ah": float(np.trapezoid(np.abs(self["current_A"]), t) / 3600.0),
+        }
+        if "requested_W" in self:
+            p = np.asarray(self["current_A"]) * v
+            out["power_tracking_rms_error_W"] = float(np.sqrt(np.mean((p - self["requested_W"]) ** 2)))
+        return out
+
+    def plot(self, ax=None):
+        """Delivered and requested power (or current) over time, temperature on a twin axis; returns ``ax``."""
+        ax = new_axes(ax)
+        t = np.asarray(self["time_s"])
+        if "requested_W" in self:
+            ax.plot(t, self["requested_W"], "k-", lw=1.0, label="requested")
+            ax.plot(t, np.asarray(self["current_A"]) * np.asarray(self["voltage_V"]), lw=0.8, label="delivered")
+            ax.set_ylabel("power [W] (discharge +)")
+        else:
+            ax.plot(t, self["requested_A"], "k-", lw=1.0, label="requested")
+            ax.plot(t, self["current_A"], lw=0.8, label="delivered")
+            ax.set_ylabel("current [A] (discharge +)")
+        ax.set_xlabel("time [s]")
+        ax.legend(fontsize=7, loc="upper left")
+        tx = ax.twinx()
+        tx.plot(t, self["temperature_K"], color="C3", lw=0.8)
+        tx.set_ylabel("cell temperature [K]", color="C3")
+        ax.set_title(str(self.get("meta", {}).get("cell", "")))
+        return ax
+
+
 #: Liquid-electrolyte reference cells run through the same controller (batterylab.cell set names).
 LIQUID_CELLS = {"LGM50": "LG M50 21700 NMC811/graphite-SiOx (Chen et al. 2020)"}
 _LIQUID_ALIASES = {"lgm50": "LGM50", "lg_m50": "LGM50", "m50": "LGM50", "chen2020": "LGM50"}
 
 
-class SolidStateSimulationError(BatterylabError):
+class SolidStateSimulationError(RunError):
     """The PyBaMM solver stopped before the end of the duty (the message says when and why)."""
 
 
@@ -265,8 +339,6 @@ def default_limits(cell, parameter_values=None) -> Limits:
     if isinstance(cell, SolidStateCell):
         imax = critical_current_A_m2(cell) * cell.electrode_area_m2
         return Limits(imax, cell["lower_voltage_V"], cell["upper_voltage_V"])
-    from .compare import liquid_reference
-
     ref = liquid_reference(cell)
     return Limits(ref["current_limit_A"], ref["lower_voltage_V"], ref["upper_voltage_V"])
 
@@ -283,7 +355,8 @@ def resolve_cell(cell):
     return load_cell(cell)
 
 
-def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_W_m2K=10.0,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_temperature_K=298.15, h_W_m2K=10.0,
              initial_soc=0.5, limits: Limits | None = None, kind="DFN", t_eval_s=None,
              extra_variables=(), rtol=1e-4, atol=1e-6, mesh_points: int | None = None,
              contact_loss: bool = False):
@@ -298,7 +371,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         Times of the request samples (linear interpolation between them).
     power_W, current_A : array [W] or [A]
         Requested power or current, discharge positive (give exactly one).
-    ambient_K : float [K]
+    ambient_temperature_K : float [K]
     h_W_m2K : float [W.m-2.K-1]
         Heat transfer coefficient to ambient.
     initial_soc : float [1]
@@ -333,7 +406,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
     req = as_float_array("power_W" if mode == "power" else "current_A", power_W if mode == "power" else current_A)
     if req.shape != t.shape:
         raise InputError(f"request has {req.size} samples but time_s has {t.size}")
-    ambient_K = temperature_K("ambient_K", ambient_K)
+    ambient_K = temperature_K("ambient_temperature_K", ambient_temperature_K)
     h_W_m2K = positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
     initial_soc = finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
     cell = resolve_cell(cell)
@@ -343,7 +416,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
             raise InputError(f"contact_loss applies to solid-state cells only, got cell {cell!r}")
         contact_var = pybamm.Variable("Lithium contact area fraction", bounds=(0.0, 1.0))
     if isinstance(cell, SolidStateCell):
-        pv = pybamm_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc,
+        pv = pybamm_parameters(cell, ambient_temperature_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc,
                                contact_fraction=contact_var)
     else:
         pv = _liquid_parameters(cell, ambient_K=ambient_K, h_W_m2K=h_W_m2K, initial_soc=initial_soc)
@@ -373,7 +446,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
             f"the run on {getattr(cell, 'name', cell)} stopped at t = {sol.t[-1]:.1f} s of {t_eval[-1]:.1f} s "
             f"({reason}); the controller keeps the voltage inside "
             f"{limits.lower_voltage_V}-{limits.upper_voltage_V} V, so check the request and initial_soc")
-    out = {}
+    out = SolidStateRun()
     for name, (py, _) in OUTPUT_VARIABLES.items():
         out[py] = np.asarray(sol[name].entries, dtype=np.float64).reshape(-1)
     out["requested_W" if mode == "power" else "requested_A"] = np.interp(out["time_s"], t, req)
@@ -392,7 +465,7 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_K=298.15, h_
         "mesh_points": mesh_points,
         "contact_loss": contact_loss,
         "limits": limits.__dict__.copy(),
-        "ambient_K": ambient_K,
+        "ambient_temperature_K": ambient_K,
         "h_W_m2K": h_W_m2K,
         "initial_soc": initial_soc,
         "parameter_file": str(cell.path) if isinstance(cell, SolidStateCell) and cell.path else None,

@@ -25,11 +25,13 @@ in contact (1 for a fresh, well-pressed interface).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import citations
+from .._deprecation import renamed_kwargs
 from ..errors import ParameterError, unknown_option
 from ..parameter_sets import ROOT as _PS_ROOT
 
@@ -241,7 +243,8 @@ def interface_resistance_ohm_m2(cell: SolidStateCell, temperature_K, contact_fra
     return r * (v["stack_pressure_Pa"] / v["stack_pressure_reference_Pa"]) ** -0.5 / contact_fraction
 
 
-def pybamm_parameters(cell: SolidStateCell, *, ambient_K: float = 298.15, h_W_m2K: float = 10.0,
+@renamed_kwargs(ambient_K="ambient_temperature_K")
+def pybamm_parameters(cell: SolidStateCell, *, ambient_temperature_K: float = 298.15, h_W_m2K: float = 10.0,
                       initial_soc: float = 0.5, contact_fraction=None):
     """Build :class:`pybamm.ParameterValues` of the Li-metal / solid-electrolyte half-cell DFN.
 
@@ -356,11 +359,49 @@ def pybamm_parameters(cell: SolidStateCell, *, ambient_K: float = 298.15, h_W_m2
         "Electrolyte conductivity [S.m-1]": kappa,
         # operation
         "Reference temperature [K]": Tref,
-        "Ambient temperature [K]": ambient_K,
-        "Initial temperature [K]": ambient_K,
+        "Ambient temperature [K]": ambient_temperature_K,
+        "Initial temperature [K]": ambient_temperature_K,
         "Lower voltage cut-off [V]": v["lower_voltage_V"],
         "Upper voltage cut-off [V]": v["upper_voltage_V"],
         "Open-circuit voltage at 0% SOC [V]": v["lower_voltage_V"],
         "Open-circuit voltage at 100% SOC [V]": v["upper_voltage_V"],
     }
     return pybamm.ParameterValues(params)
+
+
+# --- the liquid reference cell of the comparisons (data from batterylab.cell) -----------------
+
+#: The comparison settings file.
+COMPARISON_FILE = _PS_ROOT / "cells" / "solid_state_comparison.json"
+
+
+def _comparison_settings() -> dict:
+    doc = json.loads(COMPARISON_FILE.read_text())
+    for k, v in doc.get("citations", {}).items():
+        citations.register(k, v)
+    return {k: v["value"] for k, v in doc["parameters"].items()}
+
+
+def liquid_reference(name="LGM50") -> dict:
+    """Limits and thermal data of the liquid reference cell (from :mod:`batterylab.cell`)."""
+    return dict(_liquid_reference(str(name)))
+
+
+@functools.lru_cache(maxsize=8)
+def _liquid_reference(name) -> dict:
+    from ..cell import cell_info
+
+    s = _comparison_settings()
+    info = cell_info(name)
+    return {
+        "name": info.name,
+        "current_limit_A": float(s["liquid_current_limit_A"]),
+        "lower_voltage_V": info.lower_voltage_V,
+        "upper_voltage_V": info.upper_voltage_V,
+        "nominal_voltage_V": info.nominal_voltage_V,
+        "capacity_Ah": info.nominal_capacity_Ah,
+        "volume_m3": info.volume_m3,
+        "cooling_area_m2": info.cooling_area_m2,
+        "heat_capacity_J_K": info.heat_capacity_J_K,
+        "half_thickness_m": float(s["liquid_thermal_half_thickness_m"]),
+    }

@@ -11,10 +11,10 @@ swap``), :func:`simulate_sweep` (many stations in parallel), :class:`Station` /
 
 from .erlang import erlang_b
 from .results import StationResult, policy_difference
-from .simulate import simulate_station, simulate_sweep
+from .simulate import SweepResult, simulate_station, simulate_sweep
 from .station import (CHARGING_POLICIES, HANDOUT_POLICIES, Station, load_station,
                       shipped_stations)
 
-__all__ = ["CHARGING_POLICIES", "HANDOUT_POLICIES", "Station", "StationResult", "erlang_b",
+__all__ = ["CHARGING_POLICIES", "HANDOUT_POLICIES", "Station", "StationResult", "SweepResult", "erlang_b",
            "load_station", "policy_difference", "shipped_stations", "simulate_station",
            "simulate_sweep"]

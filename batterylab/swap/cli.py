@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ..cli_options import figure_option, out_option, progress_option
+
 from .station import CHARGING_POLICIES, HANDOUT_POLICIES
 
 
@@ -42,9 +44,9 @@ def _split_policy(policy: str | None):
 @click.option("--aging-model", default=None, help="Ageing model (default: the file's, else schmalstieg2014).")
 @click.option("--no-aging", is_flag=True, help="Keep every pack's state of health at 1.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival draws.")
-@click.option("--out", "out", default=None, help="HDF5 file to write (with units).")
-@click.option("--figure", default=None, help="PNG file for the SOH and peak-demand figure.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@out_option("HDF5 file to write (with units); the summary is printed either way.", required=False)
+@figure_option("PNG file for the pack relative-capacity and daily peak-demand figure.")
+@progress_option
 def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, no_aging, seed, out, figure,
          progress):
     """Simulate a battery-swap station over years and save the result.
@@ -90,12 +92,9 @@ def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, 
         path = result.save(out, extra_config=extra, parameter_files=files, attrs=attrs)
         click.echo(f"wrote {path}")
     if figure:
-        from ..io import atomic_path
+        from ..cli_options import save_figure
 
-        fig = result.figure()
-        with atomic_path(figure, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        click.echo(f"wrote {figure}")
+        save_figure(result.figure(), figure)
 
 
 def _station_path(station):

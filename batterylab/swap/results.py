@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io import Variable, write_results
+from ..io.results import RenamedKeys, Result, new_axes
 
 DAY_S = 86400.0
 
 
 @dataclass
-class StationResult:
+class StationResult(Result):
     """Result of :func:`batterylab.swap.simulate_station`.
 
-    Daily arrays have one value per simulated day; ``soh`` has one row per ageing period
-    boundary (``soh_time_s``) and one column per pack. Customers are listed in arrival order:
+    Daily arrays have one value per simulated day; ``capacity_fraction`` (the packs' relative
+    capacity, formerly ``soh``) has one row per ageing period boundary (``soh_time_s``) and one
+    column per pack. Customers are listed in arrival order:
     ``wait_s`` is the wait before the swap [s], -1 for a customer who left (lost) and -2 for one
     still waiting when the run ended.
     """
@@ -99,9 +101,18 @@ class StationResult:
 
     # ---------------------------------------------------------------- accessors
     @property
-    def soh(self) -> np.ndarray:
-        """Per-pack state of health [-], shape (periods + 1, packs)."""
+    def capacity_fraction(self) -> np.ndarray:
+        """Per-pack relative capacity [-], shape (periods + 1, packs)."""
         return np.array(self.soh_rows)
+
+    @property
+    def soh(self) -> np.ndarray:
+        """Deprecated name of :attr:`capacity_fraction`."""
+        import warnings
+
+        warnings.warn("StationResult.soh is deprecated; use StationResult.capacity_fraction", DeprecationWarning,
+                      stacklevel=2)
+        return self.capacity_fraction
 
     @property
     def wait_s(self) -> np.ndarray:
@@ -121,17 +132,25 @@ class StationResult:
             return {float(x): 0.0 for x in q}
         return {float(x): float(np.quantile(w, x)) for x in q}
 
-    def soh_spread(self) -> np.ndarray:
-        """Max minus min state of health over the packs, per period boundary [-]."""
-        s = self.soh
+    def capacity_fraction_spread(self) -> np.ndarray:
+        """Max minus min relative capacity over the packs, per period boundary [-]."""
+        s = self.capacity_fraction
         return s.max(axis=1) - s.min(axis=1)
+
+    def soh_spread(self) -> np.ndarray:
+        """Deprecated name of :meth:`capacity_fraction_spread`."""
+        import warnings
+
+        warnings.warn("StationResult.soh_spread() is deprecated; use capacity_fraction_spread()", DeprecationWarning,
+                      stacklevel=2)
+        return self.capacity_fraction_spread()
 
     def summary(self) -> dict:
         """The headline numbers of the run (units in the keys)."""
         w = self.wait_s
         served = w >= 0
         q = self.wait_quantiles_s()
-        return {
+        return RenamedKeys({
             "days": self.days,
             "customers": int(w.size),
             "served": int(served.sum()),
@@ -146,14 +165,14 @@ class StationResult:
             "mean_daily_peak_site_kW": float(self.day_peak_site_W.mean() / 1000.0),
             "energy_cost_per_day": float(self.day_cost.mean()),
             "currency": self.station.currency,
-            "final_soh_mean": float(self.soh[-1].mean()),
-            "final_soh_spread": float(self.soh_spread()[-1]),
+            "final_capacity_fraction_mean": float(self.capacity_fraction[-1].mean()),
+            "final_capacity_fraction_spread": float(self.capacity_fraction_spread()[-1]),
             "packs_replaced": int(self.final["replacements"].sum()),
             "handout_policy": self.station.handout_policy,
             "charging_policy": self.station.charging_policy,
             "v2g": bool(self.station.v2g["enabled"]),
             "aging_model": self.aging_model or "none",
-        }
+        }, {"final_soh_mean": "final_capacity_fraction_mean", "final_soh_spread": "final_capacity_fraction_spread"})
 
     # ---------------------------------------------------------------- files and figures
     def variables(self) -> dict:
@@ -165,8 +184,8 @@ class StationResult:
             "pack": Variable(np.arange(S, dtype=np.int64), "1", "Pack index", ("pack",)),
             "customer": Variable(np.arange(self.wait_s.size, dtype=np.int64), "1", "Customer index",
                                  ("customer",)),
-            "soh_time_s": Variable(np.asarray(self.soh_time_s), "s",
-                                   "Time of the state-of-health sample [s]", ("soh_time_s",)),
+            "aging_time_s": Variable(np.asarray(self.soh_time_s), "s",
+                                     "Time of the relative-capacity sample [s]", ("aging_time_s",)),
             "grid_import_Wh": Variable(self.day_import_Wh, "Wh", "Charger grid import per day [Wh]", ("day",)),
             "grid_export_Wh": Variable(self.day_export_Wh, "Wh", "Grid export per day [Wh]", ("day",)),
             "peak_import_W": Variable(self.day_peak_import_W, "W", "Daily peak of the charger import [W]", ("day",)),
@@ -181,9 +200,10 @@ class StationResult:
             "pack_handed_out": Variable(f["pack"], "1", "Pack handed out (-1 none)", ("customer",)),
             "soc_out": Variable(f["soc_out"], "1", "SOC of the pack handed out [-]", ("customer",)),
             "soc_back": Variable(f["soc_back"], "1", "SOC of that pack when it came back [-]", ("customer",)),
-            "soh": Variable(self.soh, "1", "State of health per pack [-]", ("soh_time_s", "pack")),
+            "capacity_fraction": Variable(self.capacity_fraction, "1", "Relative capacity per pack [-]",
+                                          ("aging_time_s", "pack")),
             "equivalent_cycles": Variable(np.array(self.cycles_rows), "1",
-                                          "Equivalent full discharge cycles per pack [-]", ("soh_time_s", "pack")),
+                                          "Equivalent full discharge cycles per pack [-]", ("aging_time_s", "pack")),
             "pack_charged_Wh": Variable(f["pack_charged_Wh"], "Wh", "Energy charged into the pack [Wh]", ("pack",)),
             "pack_driven_Wh": Variable(f["pack_driven_Wh"], "Wh", "Energy driven out of the pack [Wh]", ("pack",)),
             "pack_exported_Wh": Variable(f["pack_exported_Wh"], "Wh", "Energy exported from the pack [Wh]", ("pack",)),
@@ -199,13 +219,34 @@ class StationResult:
             v["export_W"] = Variable(self.step_export_W, "W", "Grid export, step mean [W]", ("time_s",))
         return v
 
-    def save(self, path, *, extra_config: dict | None = None, parameter_files=(), attrs=None):
-        """Write the result to HDF5 (atomically, with units and provenance)."""
+    def _h5_contents(self, *, extra_config: dict | None = None, parameter_files=(), attrs=None) -> dict:
         config = {"station": self.station.to_dict(), "days": self.days,
                   "aging_model": self.aging_model, **(extra_config or {})}
         attrs = {**{f"summary_{k}": v for k, v in self.summary().items()}, **(attrs or {})}
-        return write_results(path, self.variables(), config=config,
-                             parameter_files=parameter_files, attrs=attrs)
+        return {"variables": self.variables(), "config": config, "parameter_files": parameter_files, "attrs": attrs}
+
+    def save(self, path, *, extra_config: dict | None = None, parameter_files=(), attrs=None):
+        """Write the result to HDF5 (atomically, with units and provenance)."""
+        c = self._h5_contents(extra_config=extra_config, parameter_files=parameter_files, attrs=attrs)
+        return write_results(path, c["variables"], config=c["config"], parameter_files=c["parameter_files"],
+                             attrs=c["attrs"])
+
+    def plot(self, ax=None):
+        """Daily peak charger import, with the packs' mean relative capacity (and its spread) on a
+        twin axis; returns ``ax``. :meth:`figure` draws the per-pack trajectories."""
+        ax = new_axes(ax)
+        ax.plot(np.arange(self.days), self.day_peak_import_W / 1000.0, lw=0.6, color="C0")
+        ax.set_xlabel("day")
+        ax.set_ylabel("daily peak charger import [kW]", color="C0")
+        q = self.capacity_fraction
+        if q.size:
+            tx = ax.twinx()
+            d = np.asarray(self.soh_time_s) / DAY_S
+            tx.plot(d, q.mean(axis=1), color="C1")
+            tx.fill_between(d, q.min(axis=1), q.max(axis=1), color="C1", alpha=0.2)
+            tx.set_ylabel("pack relative capacity [-]", color="C1")
+        ax.set_title(f"{self.station.name}: {self.station.charging_policy}/{self.station.handout_policy}")
+        return ax
 
     def figure(self):
         """Per-pack SOH trajectories and daily peaks (matplotlib Figure, Agg-safe)."""
@@ -214,10 +255,10 @@ class StationResult:
         fig = Figure(figsize=(10, 4))
         ax1, ax2 = fig.subplots(1, 2)
         years = np.asarray(self.soh_time_s) / (365 * DAY_S)
-        ax1.plot(years, self.soh, lw=0.8)
+        ax1.plot(years, self.capacity_fraction, lw=0.8)
         ax1.set_xlabel("time [a]")
-        ax1.set_ylabel("state of health [-]")
-        ax1.set_title(f"{self.station.name}: per-pack SOH ({self.station.handout_policy})")
+        ax1.set_ylabel("relative capacity [-]")
+        ax1.set_title(f"{self.station.name}: per-pack relative capacity ({self.station.handout_policy})")
         ax2.plot(np.arange(self.days), self.day_peak_import_W / 1000.0, lw=0.6)
         ax2.set_xlabel("day")
         ax2.set_ylabel("daily peak charger import [kW]")
@@ -230,14 +271,14 @@ def policy_difference(a: StationResult, b: StationResult) -> dict:
     """How run ``b`` differs from run ``a`` (same station and arrivals), in percent of ``a``.
 
     ``peak_reduction_pct`` is the reduction of the mean daily peak charger import; the same for
-    the site peak, energy, cost, lost customers and final SOH spread.
+    the site peak, energy, cost, lost customers and final spread of the packs' relative capacity.
     """
 
     def pct(x, y):
         return float(100.0 * (x - y) / x) if x != 0 else 0.0
 
     sa, sb = a.summary(), b.summary()
-    return {
+    return RenamedKeys({
         "a": f"{sa['charging_policy']}/{sa['handout_policy']}",
         "b": f"{sb['charging_policy']}/{sb['handout_policy']}",
         "peak_reduction_pct": pct(sa["mean_daily_peak_import_kW"], sb["mean_daily_peak_import_kW"]),
@@ -247,6 +288,6 @@ def policy_difference(a: StationResult, b: StationResult) -> dict:
         "cost_reduction_pct": pct(sa["energy_cost_per_day"], sb["energy_cost_per_day"]),
         "lost_fraction_a": sa["lost_fraction"],
         "lost_fraction_b": sb["lost_fraction"],
-        "soh_spread_a": sa["final_soh_spread"],
-        "soh_spread_b": sb["final_soh_spread"],
-    }
+        "capacity_fraction_spread_a": sa["final_capacity_fraction_spread"],
+        "capacity_fraction_spread_b": sb["final_capacity_fraction_spread"],
+    }, {"soh_spread_a": "capacity_fraction_spread_a", "soh_spread_b": "capacity_fraction_spread_b"})

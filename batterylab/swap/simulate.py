@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError, unknown_option
+from ..io.results import Result, new_axes
 from ..kernels import station as K
 from .arrivals import check_arrivals, draw_arrival_soc, poisson_arrivals, trip_energy_Wh
 from .results import StationResult
@@ -117,7 +118,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
                      handout: str | None = None, charging: str | None = None,
                      v2g: bool | None = None, arrivals=None, aging=True,
                      aging_period_days: int = 30, aging_step_s: float = 900.0, keep_steps: bool | None = None,
-                     progress: bool = False) -> StationResult:
+                     progress: bool | None = None) -> StationResult:
     """Simulate a battery-swap station; the Python form of ``batterylab swap``.
 
     Parameters
@@ -137,7 +138,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     aging_step_s : resolution of the history handed to the ageing core [s] (see
         :mod:`batterylab.swap.aging_link`).
     keep_steps : keep the per-step grid power in the result (default: runs of <= 2 years).
-    progress : show a progress bar (tqdm) over the periods.
+    progress : show a progress bar (tqdm) over the periods (None: when standard error is a terminal).
 
     Returns
     -------
@@ -196,7 +197,9 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     period = int(aging_period_days)
     starts = range(0, days, period)
     bar = None
-    if progress:
+    from ..progress import show_progress
+
+    if show_progress(progress):
         from tqdm import tqdm
 
         bar = tqdm(total=days, unit="day", desc=st.name, leave=False)
@@ -236,7 +239,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     return result
 
 
-def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None = None, client=None) -> list[dict]:
+def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None = None, client=None) -> "SweepResult":
     """Many stations at once, in parallel over stations (Numba ``prange``), without ageing.
 
     ``stations`` is a list of anything :func:`load_station` takes; they must share the number of
@@ -248,8 +251,10 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     ``client`` (a ``dask.distributed.Client``) runs chunks of stations as Dask tasks
     (:mod:`batterylab.distributed`); the rows are the same, in the same order.
 
-    Returns one dict per station: ``day_import_Wh``, ``day_export_Wh``, ``day_peak_import_W``
-    (arrays per day), ``lost_fraction``, ``mean_wait_s``, ``pack_swaps``, ``pack_charged_Wh``.
+    Returns a :class:`SweepResult`, a list of one dict per station: ``name``, ``day_import_Wh``,
+    ``day_export_Wh``, ``day_peak_import_W`` (arrays per day), ``lost_fraction``, ``mean_wait_s``,
+    ``pack_swaps``, ``pack_charged_Wh`` (arrays per pack), with ``save``, ``summary``, ``plot`` and
+    ``to_xarray``.
     """
     sts = [load_station(s) for s in stations]
     if not sts:
@@ -264,9 +269,10 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     if len(seeds) != len(sts):
         raise InputError(f"seeds must have one value per station ({len(sts)}), got {len(seeds)}")
     if client is not None:  # chunks of stations as Dask tasks (batterylab.distributed)
-        from ..distributed import check_client, run_sweep_chunks
+        from ..distributed import check_client, map_items
 
-        return run_sweep_chunks(check_client(client), sts, seeds, days, threads)
+        chunks = map_items(check_client(client), _sweep_task, list(zip(sts, seeds)), (days, threads), label="stations")
+        return SweepResult([row for chunk in chunks for row in chunk])
     n = len(sts)
     S, n_bays, dt = sts[0].packs, sts[0].bays, sts[0].time_step_s
     pars, codes, tar, base, rate, times, trips, offs = [], [], [], [], [], [], [], [0]
@@ -316,4 +322,57 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
             "mean_wait_s": float(w[w >= 0].mean()) if (w >= 0).any() else 0.0,
             "pack_charged_Wh": tot[0][i], "pack_swaps": tot[3][i],
         })
-    return rows
+    return SweepResult(rows)
+
+
+def _sweep_task(items, days, threads):
+    """A chunk of a station sweep on a Dask worker: the in-process sweep of these stations."""
+    return simulate_sweep([s for s, _ in items], days=days, seeds=[seed for _, seed in items], threads=threads)
+
+
+class SweepResult(list, Result):
+    """The rows of :func:`simulate_sweep` (a list of dicts, one per station, as before) with the
+    result contract: ``save``, ``summary``, ``plot``, ``to_xarray``."""
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
+
+        s, sd, sp = ("station",), ("station", "day"), ("station", "pack")
+        f = lambda key: np.array([r[key] for r in self], dtype=np.float64)  # noqa: E731
+        v = {
+            "station": Variable(np.array([str(r["name"]) for r in self]), "1", "Station name", s),
+            "day": Variable(np.arange(len(self[0]["day_import_Wh"]) if self else 0, dtype=np.float64), "d",
+                            "Day of the run [d]", ("day",)),
+            "grid_import_Wh": Variable(f("day_import_Wh"), "Wh", "Charger grid import per day [Wh]", sd),
+            "grid_export_Wh": Variable(f("day_export_Wh"), "Wh", "Grid export per day [Wh]", sd),
+            "peak_import_W": Variable(f("day_peak_import_W"), "W", "Daily peak of the charger import [W]", sd),
+            "lost_fraction": Variable(f("lost_fraction"), "1", "Share of the customers who left [-]", s),
+            "mean_wait_s": Variable(f("mean_wait_s"), "s", "Mean wait of the served customers [s]", s),
+            "pack_charged_Wh": Variable(f("pack_charged_Wh"), "Wh", "Energy charged into the pack [Wh]", sp),
+            "pack_swaps": Variable(f("pack_swaps"), "1", "Times the pack was handed out", sp),
+        }
+        return {"variables": v, "config": {"stations": [str(r["name"]) for r in self]},
+                "attrs": {"batterylab_result": "swap_sweep"}}
+
+    def summary(self) -> dict:
+        """Stations, and the mean over them of lost customers, wait, energy and daily peak."""
+        f = lambda key: np.array([np.mean(r[key]) for r in self], dtype=np.float64)  # noqa: E731
+        return {
+            "stations": len(self),
+            "lost_fraction_mean": float(f("lost_fraction").mean()),
+            "mean_wait_s": float(f("mean_wait_s").mean()),
+            "grid_import_kWh_per_day_mean": float(f("day_import_Wh").mean() / 1000.0),
+            "mean_daily_peak_import_kW": float(f("day_peak_import_W").mean() / 1000.0),
+        }
+
+    def plot(self, ax=None):
+        """Each station's daily peak charger import over the days; returns ``ax``."""
+        ax = new_axes(ax)
+        for r in self:
+            ax.plot(np.arange(len(r["day_peak_import_W"])), np.asarray(r["day_peak_import_W"]) / 1000.0, lw=0.6,
+                    label=str(r["name"]))
+        ax.set_xlabel("day")
+        ax.set_ylabel("daily peak charger import [kW]")
+        if len(self) <= 10:
+            ax.legend(fontsize=7)
+        return ax

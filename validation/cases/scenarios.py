@@ -50,8 +50,8 @@ def run_v2g(quick: bool) -> CaseResult:
     metrics = [
         Metric("pack energy balance over the periodic day |sum P dt| / sum |P| dt", float(bal), 1e-9, "1", "<=",
                "periodic day: the pack must return to its starting SOC; round-off only"),
-        Metric("zero export: |fade_V2G - fade_drive| (NCA)", abs(r0.capacity_fade_v2g[V2G_MODELS[1]]
-                                                                - r0.capacity_fade_drive[V2G_MODELS[1]]), 0.0, "1", "<=",
+        Metric("zero export: |fade_V2G - fade_drive| (NCA)", abs(r0.capacity_fraction_lost_v2g[V2G_MODELS[1]]
+                                                                - r0.capacity_fraction_lost_drive[V2G_MODELS[1]]), 0.0, "1", "<=",
                "limiting case: no service means the driving-only run exactly"),
         Metric("two-price arbitrage: |revenue - X (eta p_hi - p_lo / eta)| per day", abs(ra.revenue_per_day - exact_rev),
                1e-9, "currency", "<=", "analytical optimum of the linear programme; HiGHS solves it to round-off"),
@@ -70,7 +70,7 @@ def run_v2g(quick: bool) -> CaseResult:
     ax.set_xlabel("hour of day"); ax.set_ylabel("pack SOC [-]"); ax.legend(fontsize=8)
     ax2 = ax.twinx(); ax2.step(r.time_s / 3600, r.price_per_kWh, "C2:", where="post"); ax2.set_ylabel("price [/kWh]")
     ax = fig.add_subplot(1, 2, 2)
-    d = [r.capacity_fade_v2g[m] - r.capacity_fade_drive[m] for m in r.models]
+    d = [r.capacity_fraction_lost_v2g[m] - r.capacity_fraction_lost_drive[m] for m in r.models]
     ax.bar(range(len(d)), d, color=["C0" if x > 0 else "C3" for x in d])
     ax.set_xticks(range(len(d)), [m.replace("blast_", "") for m in r.models], fontsize=7)
     ax.set_ylabel(f"fade with V2G - without, {years:g} y [-]")
@@ -79,7 +79,7 @@ def run_v2g(quick: bool) -> CaseResult:
         "v2g/time_s": Variable(r.time_s, "s", "Time of day [s]", ("time_s",)),
         "v2g/soc_drive": Variable(r.soc_drive, "1", "Pack SOC, driving only [-]", ("time_s",)),
         "v2g/soc_v2g": Variable(r.soc_v2g, "1", "Pack SOC with V2G [-]", ("time_s",)),
-        "v2g/delta_capacity_fade": Variable(np.array(d), "1", "Capacity fade with V2G minus without [-]", ("model",)),
+        "v2g/delta_capacity_fraction_lost": Variable(np.array(d), "1", "Relative capacity lost with V2G minus without [-]", ("model",)),
     }
     notes = (f"Shipped example: 60 kWh pack, 7.4 kW bidirectional charger, {r.exported_kWh_per_day:.1f} kWh exported "
              f"per day, revenue {r.revenue_per_day:.2f} per day, {r.extra_efc_per_day:.3f} extra equivalent full cycles "
@@ -110,13 +110,13 @@ def run_smart(quick: bool) -> CaseResult:
         Metric("flat tariff: |cost delayed - cost immediate| / cost", abs(flat.cost_per_day["delayed"]
                                                                          - flat.cost_per_day["immediate"])
                / flat.cost_per_day["immediate"], 1e-9, "1", "<=", "limiting case: delaying cannot save on a flat tariff"),
-        Metric("cap at the target: |fade capped - fade immediate|", abs(flat.capacity_fade["capped"][model]
-                                                                        - flat.capacity_fade["immediate"][model]),
+        Metric("cap at the target: |fade capped - fade immediate|", abs(flat.capacity_fraction_lost["capped"][model]
+                                                                        - flat.capacity_fraction_lost["immediate"][model]),
                0.0, "1", "<=", "limiting case: identical schedules age identically"),
     ]
-    rows = [[s, f"{r.cost_per_day[s]:.3f}", f"{r.mean_soc[s]:.3f}", f"{r.capacity_fade[s][model]:.4f}"] for s in STRATEGIES]
+    rows = [[s, f"{r.cost_per_day[s]:.3f}", f"{r.mean_soc[s]:.3f}", f"{r.capacity_fraction_lost[s][model]:.4f}"] for s in STRATEGIES]
     for s in STRATEGIES:
-        metrics.append(Metric(f"{s}: capacity fade after {years:g} y ({model})", r.capacity_fade[s][model], None, "1",
+        metrics.append(Metric(f"{s}: capacity fade after {years:g} y ({model})", r.capacity_fraction_lost[s][model], None, "1",
                               "info", f"cost {r.cost_per_day[s]:.3f} per day, mean SOC {r.mean_soc[s]:.3f}"))
     return CaseResult(metrics, [], {}, [("Smart charging", ["strategy", "cost per day", "mean SOC", "fade"], rows)])
 
@@ -163,19 +163,19 @@ def run_wireless(quick: bool) -> CaseResult:
     metrics = [
         Metric("road + plug energy = trip energy (relative, both cases)", bal, 1e-9, "1", "<=",
                "energy balance of a periodic day; round-off only"),
-        Metric("zero road power: |fade wireless - fade stationary|", abs(r0.capacity_fade["wireless"][model]
-                                                                       - r0.capacity_fade["stationary"][model]),
+        Metric("zero road power: |fade wireless - fade stationary|", abs(r0.capacity_fraction_lost["wireless"][model]
+                                                                       - r0.capacity_fraction_lost["stationary"][model]),
                0.0, "1", "<=", "limiting case: identical days age identically"),
         Metric("|extra rainflow cycles - coil segments| / coil segments", abs(extra - r.segments_per_day) / r.segments_per_day,
                0.1, "1", "<=", "each coil segment closes one SOC micro-cycle (charge on the coil, discharge between); "
                "the first and last segment of a trip can merge with the trip's envelope cycle"),
-        Metric(f"capacity fade, wireless - stationary after {years:g} y", r.capacity_fade["wireless"][model]
-               - r.capacity_fade["stationary"][model], None, "1", "info",
+        Metric(f"capacity fade, wireless - stationary after {years:g} y", r.capacity_fraction_lost["wireless"][model]
+               - r.capacity_fraction_lost["stationary"][model], None, "1", "info",
                f"{r.cycles_per_day['wireless']:.0f} vs {r.cycles_per_day['stationary']:.0f} rainflow cycles per day; "
                f"EFC {r.efc_per_day['wireless']:.3f} vs {r.efc_per_day['stationary']:.3f} per day"),
     ]
     rows = [[c, f"{r.wireless_kWh_per_day[c]:.2f}", f"{r.stationary_kWh_per_day[c]:.2f}", f"{r.cycles_per_day[c]:.1f}",
-             f"{r.efc_per_day[c]:.3f}", f"{r.capacity_fade[c][model]:.4f}"] for c in ("stationary", "wireless")]
+             f"{r.efc_per_day[c]:.3f}", f"{r.capacity_fraction_lost[c][model]:.4f}"] for c in ("stationary", "wireless")]
     return CaseResult(metrics, [], {}, [("Dynamic wireless vs stationary", ["case", "road kWh/day", "plug kWh/day",
                                                                             "rainflow cycles/day", "EFC/day", "fade"], rows)])
 
@@ -265,7 +265,7 @@ def run_fleet(quick: bool) -> CaseResult:
         tw = rt.last_day[md]["transfer_W"]
         given, received = tw.clip(min=0.0).sum(), -tw.clip(max=0.0).sum()
         cons = max(cons, abs(received / given - 0.95))
-    same_on = max(float(np.max(np.abs(r_on.soh[md] - r.soh[md]))) for md in MODES)
+    same_on = max(float(np.max(np.abs(r_on.capacity_fraction[md] - r.capacity_fraction[md]))) for md in MODES)
     bal = max(float(np.max(np.abs(r.grid_kWh_per_day[md] * 0.95 / r.route_energy_kWh.sum() - 1.0))) for md in MODES)
     metrics = [
         Metric("grid energy x efficiency = route energy, every block and dispatch (relative)", bal, 1e-9, "1", "<=",
@@ -285,16 +285,16 @@ def run_fleet(quick: bool) -> CaseResult:
         metrics.append(Metric(f"tight depot, {md}: pack-to-pack transfer per day", float(rt.transfer_kWh_per_day[md].mean()),
                               None, "kWh", "info", f"loss {rt.transfer_loss_kWh_per_day[md].mean():.2f} kWh/day; "
                               f"main donor truck {int(np.argmax(rt.transfer_throughput_kWh_per_day[md][-1]))}, "
-                              f"fleet SOH {rt.soh[md][-1].round(4)} after {rt.block_start_years[-1]:.2f} y"))
+                              f"fleet SOH {rt.capacity_fraction[md][-1].round(4)} after {rt.block_start_years[-1]:.2f} y"))
     for md in MODES:
         metrics.append(Metric(f"{md}: SOH spread at {r.block_start_years[-1]:.2f} y", float(r.spread(md)[-1]), None, "1",
-                              "info", f"mean SOH {r.soh[md][-1].mean():.4f}; energy cost "
+                              "info", f"mean SOH {r.capacity_fraction[md][-1].mean():.4f}; energy cost "
                                       f"{r.energy_cost_per_year[md].mean():.0f} per year"))
     fig = Figure(figsize=(5, 3.4))
     ax = fig.add_subplot(1, 1, 1)
     for k, md in enumerate(MODES):
-        ax.plot(r.block_start_years, r.soh[md].min(axis=1), f"C{k}--")
-        ax.plot(r.block_start_years, r.soh[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
+        ax.plot(r.block_start_years, r.capacity_fraction[md].min(axis=1), f"C{k}--")
+        ax.plot(r.block_start_years, r.capacity_fraction[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
     ax.set_xlabel("years"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
     fig.tight_layout()
     return CaseResult(metrics, [fig], {}, [])

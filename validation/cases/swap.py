@@ -155,8 +155,8 @@ def run_policies(quick: bool) -> CaseResult:
     if msgs:
         notes = "Ageing model extrapolation reported: " + " | ".join(msgs[:2])
     t_a = np.asarray(a.soh_time_s) / (365 * 86400.0)
-    ax3.plot(t_a, a.soh, color="C3", lw=0.6)
-    ax3.plot(t_a, b.soh, color="C0", lw=0.6)
+    ax3.plot(t_a, a.capacity_fraction, color="C3", lw=0.6)
+    ax3.plot(t_a, b.capacity_fraction, color="C0", lw=0.6)
     ax3.plot([], [], color="C3", label="highest SOC")
     ax3.plot([], [], color="C0", label="wear levelling")
     ax3.set_xlabel("time [a]")
@@ -164,7 +164,7 @@ def run_policies(quick: bool) -> CaseResult:
     ax3.set_title(f"nio_gen2_like, {a.aging_model} (retired below {a.station.retire_soh})", fontsize=9)
     ax3.legend(fontsize=7)
     fig.tight_layout()
-    spread_a, spread_b = float(a.soh_spread()[-1]), float(b.soh_spread()[-1])
+    spread_a, spread_b = float(a.capacity_fraction_spread()[-1]), float(b.capacity_fraction_spread()[-1])
     metrics.append(Metric("wear levelling / highest-SOC hand-out: final SOH spread ratio", spread_b / spread_a, 0.5,
                           "1", "<=", "same arrivals; levelling spreads the swaps evenly over the packs, so the "
                                      "spread must fall well below the highest-SOC policy's"))
@@ -173,8 +173,8 @@ def run_policies(quick: bool) -> CaseResult:
         **{f"peak_{p}_W": Variable(r.day_peak_import_W, "W", f"Daily peak charger import, {p} [W]", ("day",))
            for p, r in runs.items()},
         "soh_time_s": Variable(np.asarray(a.soh_time_s), "s", "Time [s]", ("soh_time_s",)),
-        "soh_highest_soc": Variable(a.soh, "1", "Per-pack SOH, highest-SOC hand-out [-]", ("soh_time_s", "pack")),
-        "soh_wear_levelling": Variable(b.soh, "1", "Per-pack SOH, wear levelling [-]", ("soh_time_s", "pack")),
+        "soh_highest_soc": Variable(a.capacity_fraction, "1", "Per-pack SOH, highest-SOC hand-out [-]", ("soh_time_s", "pack")),
+        "soh_wear_levelling": Variable(b.capacity_fraction, "1", "Per-pack SOH, wear levelling [-]", ("soh_time_s", "pack")),
     }
     rows = [(p, f"{r.day_import_Wh.mean() / 1e3:.0f}", f"{r.day_peak_import_W.mean() / 1e3:.0f}",
              f"{r.day_peak_import_W.max() / 1e3:.0f}", f"{r.day_cost.mean():.0f} {st.currency}",
