@@ -270,20 +270,3 @@ def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_si
     return [res for _, _, res in map_chunks(client, _items_task, len(items), int(chunk_size), shared=(func, tuple(args)),
                                             per_chunk=lambda a, b: (items[a:b],), label=label, progress=progress,
                                             desc=desc)]
-
-
-#: Application tasks that used to live here, now beside their application. The ageing core
-#: (``aging/simulate.py``, ``aging/calibrate.py``) still imports two of them from this module;
-#: they are forwarded until those imports name :mod:`batterylab.aging.tasks` directly.
-_MOVED = {
-    "run_fleet_chunks": "batterylab.aging.tasks",
-    "run_design_points": "batterylab.aging.tasks",
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'batterylab.distributed' has no attribute {name!r}")

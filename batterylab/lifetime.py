@@ -39,7 +39,7 @@ import numpy as np
 
 from . import checks
 from .errors import InputError, OptionError, unknown_option
-from .io.results import Result, new_axes
+from .io.results import Result, new_axes, twin_plot
 from .progress import show_progress
 
 FARADAY_C_PER_MOL = 96485.33212
@@ -106,14 +106,9 @@ class LifetimeResult(Result):
 
     def plot(self, ax=None):
         """Relative capacity q and resistance factor r over the years; returns ``ax``."""
-        ax = new_axes(ax)
-        y = (self.time_s - self.time_s[0]) / (365.0 * SECONDS_PER_DAY)
-        ax.plot(y, self.capacity_fraction, color="C0", label="q")
-        ax.set_xlabel("time [years]")
-        ax.set_ylabel("relative capacity q [-]", color="C0")
-        tx = ax.twinx()
-        tx.plot(y, self.resistance_factor, color="C1", label="r")
-        tx.set_ylabel("resistance factor r [-]", color="C1")
+        ax = twin_plot(new_axes(ax), (self.time_s - self.time_s[0]) / (365.0 * SECONDS_PER_DAY),
+                       self.capacity_fraction, self.resistance_factor, "time [years]",
+                       "relative capacity q [-]", "resistance factor r [-]", ("q", "r"))
         ax.set_title(f"lifetime: {self.config.get('cell', '')} with {self.config.get('aging_model', '')}")
         return ax
 

@@ -776,6 +776,12 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
         _push(st, pt, stress, mult, m, tc, smin, smax, T1)
 
 
+@helper(inline="always")
+def _cell_settings(cells, c):
+    """Cell ``c``'s rate multipliers, usage scale, temperature offset [K] and top SOC."""
+    return cells.mult[c], cells.usage[c], cells.t_off[c], cells.soc_top[c if cells.soc_top.shape[0] > 1 else 0]
+
+
 @helper(borrows=True)
 def _sample(prof, c, j, us, top, dT):
     """Sample ``j`` of cell ``c``: SOC (its swing below the top SOC scaled by the usage scale
@@ -797,10 +803,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc)
     period = time_s[n - 1] - time_s[0]
     smin = rec.smin[c]
     smax = rec.smax[c]
-    mult = cells.mult[c]
-    us = cells.usage[c]
-    dT = cells.t_off[c]
-    top = cells.soc_top[c if cells.soc_top.shape[0] > 1 else 0]
+    mult, us, dT, top = _cell_settings(cells, c)
     if m.settings[SET_EFC_NOMINAL] != 0.0 and st[H_NSEEN] == 0.0:
         st[H_QF] = 1.0
     n_out = out_t.shape[0]
@@ -967,9 +970,7 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
     terms = Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)
     for i in range(m.term_i.shape[0]):  # terms of window-wide stressors: evaluated once
         if tc[i, 0] != 0.0:
-            tc[i, 0] = 0.0
             tc[i, 1], tc[i, 2] = _term_call(i, stress, terms)
-            tc[i, 0] = 1.0
     for e in range(ne):
         acc[e] = 0.0
     need_v = m.settings[SET_NEED_V] != 0.0
@@ -1021,10 +1022,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
     ne = m.expr_i.shape[0]
     smin = rec.smin[c]
     smax = rec.smax[c]
-    mult = cells.mult[c]
-    us = cells.usage[c]
-    dT = cells.t_off[c]
-    top = cells.soc_top[c if cells.soc_top.shape[0] > 1 else 0]
+    mult, us, dT, top = _cell_settings(cells, c)
     x = scratch[0]
     T = scratch[1]
     s = scratch[2]

@@ -196,9 +196,6 @@ def make_report():
     return Report(outcomes=[o], provenance={"jobs": 1}, quick=True, total_s=1.5)
 
 
-AGEING_CORE = ("batterylab.aging.simulate.AgingResult lacks summary(), plot() and to_xarray(); the class is "
-               "owned by the ageing-core rewrite (see the contract in batterylab.io.results)")
-
 FACTORIES = {
     "cell": make_cell,
     "aging": make_aging,
@@ -221,8 +218,7 @@ FACTORIES = {
     "report": make_report,
 }
 #: (result, method) pairs that do not meet the contract yet, with the reason.
-PENDING = {("aging", m): AGEING_CORE for m in ("summary", "plot", "to_xarray")} | {
-    ("aging_fleet", m): AGEING_CORE for m in ("summary", "plot", "to_xarray")}
+PENDING: dict = {}
 
 _made: dict = {}
 

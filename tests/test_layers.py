@@ -190,10 +190,6 @@ def test_distributed_holds_no_application_task():
     assert not any(n.endswith("_task") and n != "_items_task" for n in vars(d)), sorted(vars(d))
 
 
-@pytest.mark.xfail(strict=True, reason="aging/simulate.py and aging/calibrate.py (owned by the ageing-core "
-                   "rewrite) still import run_fleet_chunks / run_design_points from batterylab.distributed, "
-                   "which forwards them to batterylab.aging.tasks; remove distributed._MOVED once they "
-                   "import from batterylab.aging.tasks")
 def test_distributed_forwards_nothing():
     import batterylab.distributed as d
 

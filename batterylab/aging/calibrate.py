@@ -335,7 +335,7 @@ def run_design(points, spec: RunSpec | None = None, *, cache_dir=None, jobs: int
             paths[t[0].name] = str(_cache_path(cache, t[0], spec))
             bar.update(1)
     if todo and client is not None:  # one point per Dask task (batterylab.distributed)
-        from ..distributed import check_client, run_design_points
+        from ..distributed import check_client
 
         pts = [t[0] for t in todo]
         run_design_points(check_client(client), pts, spec, [_cache_path(cache, p, spec) for p in pts])
@@ -897,3 +897,28 @@ def compare_held_out(model, data: dict) -> list[dict]:
             "kernel_capacity_fraction": np.asarray(pred["capacity_fraction"]),
         })
     return rows
+
+
+# --- the design of experiments as Dask tasks (run_design(..., client=...)) ---------------------
+
+
+def _design_task(shared, start, stop, points):
+    return [run_point(p, shared) for p in points]
+
+
+def run_design_points(client, points: list, spec, paths: list, *, progress: bool = False) -> None:
+    """PyBaMM design points of :func:`run_design` as Dask tasks (one
+    point per task); this process writes each result to its cache file ``paths[i]`` (``.npz``,
+    atomically) as it arrives, so workers need no shared file system.
+    """
+    from ..distributed import map_chunks
+    from ..io import atomic_path
+
+    points = list(points)
+    for a, b, results in map_chunks(client, _design_task, len(points), 1, shared=spec,
+                                    per_chunk=lambda a, b: (points[a:b],), label="design points",
+                                    progress=bool(progress), desc="PyBaMM design (dask)"):
+        for path, res in zip(paths[a:b], results):
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(fh, **res)

@@ -15,6 +15,7 @@ from .. import checks
 from ..errors import InputError
 from ..kernels import aging as K
 from ..kernels.jit import get_num_threads
+from ..io.results import Result
 from .models import SECONDS_PER_YEAR, AgingModel, check_validity, load
 
 
@@ -62,7 +63,7 @@ class AgingState:
 
 
 @dataclass
-class AgingResult:
+class AgingResult(Result):
     """Trajectory of one cell (``simulate``) or a fleet (``simulate_fleet``, leading cell axis).
 
     Attributes
@@ -92,9 +93,9 @@ class AgingResult:
     half_cycles: np.ndarray
     config: dict = field(default_factory=dict)
 
-    def save(self, path):
-        """Write the result to HDF5 (units, long names, provenance) atomically."""
-        from ..io import Variable, write_results
+    def _h5_contents(self) -> dict:
+        """Trajectories with units and long names; the model file hashed into the provenance."""
+        from ..io import Variable
 
         fleet = self.capacity_fraction.ndim == 2
         dims = ("cell", "time_s") if fleet else ("time_s",)
@@ -116,7 +117,41 @@ class AgingResult:
         )
         m = load(self.model) if isinstance(self.model, str) else None
         files = [m.path] if m is not None and m.path is not None else []
-        return write_results(path, v, config={"model": self.model, **self.config}, parameter_files=files)
+        return {"variables": v, "config": {"model": self.model, **self.config}, "parameter_files": files}
+
+    def summary(self) -> dict:
+        """End-of-run numbers (a fleet: the mean, min and max over its cells)."""
+        q = np.atleast_2d(self.capacity_fraction)[:, -1]
+        out = {"model": self.model, "n_cells": int(q.size), "duration_s": float(self.time_s[-1] - self.time_s[0]),
+               "capacity_fraction_end": float(q.mean()), "capacity_fraction_end_min": float(q.min()),
+               "capacity_fraction_end_max": float(q.max()),
+               "efc_end": float(np.atleast_2d(self.efc)[:, -1].mean())}
+        if self.resistance_factor is not None:
+            out["resistance_factor_end"] = float(np.atleast_2d(self.resistance_factor)[:, -1].mean())
+        eol = np.atleast_1d(np.asarray(self.eol_time_s, dtype=float))
+        out["eol_time_s_median"] = float(np.median(eol))
+        return out
+
+    def plot(self, ax=None):
+        """Relative capacity q (the fleet's spread shaded) and resistance factor r over the years;
+        returns ``ax``."""
+        from ..io.results import new_axes, twin_plot
+
+        ax = new_axes(ax)
+        years = (self.time_s - self.time_s[0]) / SECONDS_PER_YEAR
+        q = np.atleast_2d(self.capacity_fraction)
+        r = None if self.resistance_factor is None else np.atleast_2d(self.resistance_factor).mean(axis=0)
+        if q.shape[0] > 1:
+            ax.fill_between(years, q.min(axis=0), q.max(axis=0), color="C0", alpha=0.25, label="q, min to max")
+        if r is None:
+            ax.plot(years, q.mean(axis=0), color="C0", label="q")
+            ax.set_xlabel("time [years]")
+            ax.set_ylabel("relative capacity q [-]")
+        else:
+            twin_plot(ax, years, q.mean(axis=0), r, "time [years]", "relative capacity q [-]",
+                      "resistance factor r [-]", ("q", "r"))
+        ax.set_title(f"ageing: {self.model}" + (f", {q.shape[0]} cells (mean)" if q.shape[0] > 1 else ""))
+        return ax
 
 
 def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> np.ndarray:
@@ -251,6 +286,53 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     with _compile_notice(kernel, f"the ageing kernel ({model.aggregation} aggregation)"):
         kernel(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec, get_num_threads())
     return rec._asdict()
+
+
+# --- a fleet as Dask tasks (simulate_fleet(..., client=...)): the same kernel call per chunk ---
+
+
+def _fleet_task(shared, start, stop, soc, T, I, t_off, usage, mult, state):
+    """One chunk of a fleet on a worker: the same kernel call as the in-process loop."""
+    m, t, soc_all, T_all, I_all, has_current, reps, out_t, finalize = shared
+    rec = _run(m, t, soc_all if soc is None else soc, T_all if T is None else T, I_all if I is None else I,
+               has_current, reps, out_t, t_off, usage, mult, state, finalize)
+    rec["state"] = state  # advanced in place by the kernel
+    return rec
+
+
+def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, usage, mult, state, finalize,
+                     chunk_size, progress, out):
+    """Run :func:`simulate_fleet`'s chunk loop on ``client`` (Dask tasks of :func:`_fleet_task`).
+
+    ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell; ``state`` is
+    advanced in place and ``out = (q, r, efc, y, g, smin, smax)`` filled in cell order. Returns the
+    output times of the first chunk (identical for every cell).
+    """
+    from ..distributed import _total_threads, chunk_size_for, map_chunks
+
+    t, soc, T, I = profile
+    n_cells = state.shape[0]
+    shared = (model, t, *(a if a.shape[0] == 1 else None for a in (soc, T, I)), has_current, reps, out_t, finalize)
+    if chunk_size:
+        chunk = int(chunk_size)
+    else:
+        chunk = chunk_size_for(n_cells, float(t.size) * reps, _total_threads(client))
+
+    def per_chunk(a, b):
+        rows = tuple(None if x.shape[0] == 1 else x[a:b].copy() for x in (soc, T, I))
+        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), state[a:b].copy())
+
+    q, r, efc, y, g, smin, smax = out
+    tt = None
+    for a, b, rec in map_chunks(client, _fleet_task, n_cells, chunk, shared=shared, per_chunk=per_chunk,
+                                label="cells", progress=bool(progress), desc=f"ageing ({model.name}, dask)"):
+        state[a:b] = rec["state"]
+        q[a:b], r[a:b], efc[a:b], y[a:b], g[a:b] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
+        smin[a:b], smax[a:b] = rec["smin"], rec["smax"]
+        if tt is None:
+            tt = rec["t"][0].copy()
+    return tt
+
 
 
 def _state_in(model: AgingModel, state, n_cells: int, t0: float) -> np.ndarray:
@@ -498,7 +580,7 @@ def simulate_fleet(
     starts = range(0, n_cells, chunk)
     bar = None
     if client is not None:  # the same chunks as Dask tasks, assembled here (batterylab.distributed)
-        from ..distributed import check_client, run_fleet_chunks
+        from ..distributed import check_client
 
         tt = run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), current_A is not None, reps, out_t,
                               t_off, usage, mult, st, finalize, chunk_size, progress, (q, r, efc, y, g, smin, smax))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.results import Result, new_axes
+from ..io.results import Result, new_axes, twin_plot
 
 #: result attribute -> (PyBaMM variable, units, long_name). Every one is a time series.
 SERIES = {
@@ -180,14 +180,9 @@ class CellResult(Result):
 
     def plot(self, ax=None):
         """Terminal voltage and cell temperature over time (temperature on a twin axis); returns ``ax``."""
-        ax = new_axes(ax)
-        t_h = (self.time_s - self.time_s[0]) / 3600.0
-        ax.plot(t_h, self.voltage_V, color="C0", label="voltage")
-        ax.set_xlabel("time [h]")
-        ax.set_ylabel("terminal voltage [V]", color="C0")
-        tx = ax.twinx()
-        tx.plot(t_h, self.temperature_K, color="C3", label="temperature")
-        tx.set_ylabel("cell temperature [K]", color="C3")
+        ax = twin_plot(new_axes(ax), (self.time_s - self.time_s[0]) / 3600.0, self.voltage_V,
+                       self.temperature_K, "time [h]", "terminal voltage [V]", "cell temperature [K]",
+                       ("voltage", "temperature"))
         ax.set_title(f"{self.config.get('cell', 'cell')}: {self.termination or 'run'}")
         return ax
 

@@ -82,6 +82,18 @@ def new_axes(ax=None, **subplots):
     return fig.subplots(**subplots)
 
 
+def twin_plot(ax, x, left, right, xlabel: str, left_label: str, right_label: str, labels=("", "")):
+    """``left`` on ``ax`` (colour C0) and ``right`` on a twin y axis (colour C3) over ``x``;
+    returns ``ax``."""
+    ax.plot(x, left, color="C0", label=labels[0])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(left_label, color="C0")
+    tx = ax.twinx()
+    tx.plot(x, right, color="C3", label=labels[1])
+    tx.set_ylabel(right_label, color="C3")
+    return ax
+
+
 class RenamedKeys(dict):
     """A dict (a summary) whose renamed keys still answer for one release, with a DeprecationWarning.
 

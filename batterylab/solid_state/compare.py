@@ -215,14 +215,16 @@ class Comparison(Result):
 
     def plot(self, ax=None):
         """Delivered power of every cell against the (common) request over time; returns ``ax``."""
-        ax = new_axes(ax)
-        first = True
-        for c, run in self.runs.items():
-            if first:
-                ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
-                first = False
-            ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
+        ax = self._draw_tracking(new_axes(ax))
         ax.set_xlabel("time [s]")
+        return ax
+
+    def _draw_tracking(self, ax):
+        """The request (once) and every cell's delivered power on ``ax``."""
+        for i, (c, run) in enumerate(self.runs.items()):
+            if i == 0:
+                ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
+            ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
         ax.set_ylabel("power [W] (discharge +)")
         ax.legend(fontsize=7)
         return ax
@@ -234,15 +236,9 @@ class Comparison(Result):
         figs = []
         fig = Figure(figsize=(9, 6))
         ax1, ax2 = fig.subplots(2, 1, sharex=True)
-        first = True
+        self._draw_tracking(ax1)
         for c, run in self.runs.items():
-            if first:
-                ax1.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
-                first = False
-            ax1.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
             ax2.plot(run["time_s"], run["temperature_K"] - run["temperature_K"][0], lw=1, label=c)
-        ax1.set_ylabel("power [W] (discharge +)")
-        ax1.legend(fontsize=7)
         ax2.set_ylabel("temperature rise [K]")
         ax2.set_xlabel("time [s]")
         ax1.set_title("Regulation signal tracking, same request for every cell")
