@@ -59,6 +59,9 @@ def features(pulse_voltage_V, pulse_soc) -> np.ndarray:
     f = np.concatenate(rows)
     if not np.isfinite(f).all():
         raise InputError("pulse_voltage_V contains non-finite values")
+    from .units import check_cell_voltage
+
+    check_cell_voltage("pulse_voltage_V", f)
     return f
 
 
