@@ -148,17 +148,19 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
     m["soh"] = cap / nominal if (cap is not None and nominal) else None
     m["soh_sigma"] = None
     m["soh_method"] = "capacity test" if m["soh"] is not None else ""
-    # rapid pulse screening
+    # rapid pulse screening: used as the SOH only without a capacity test and inside its domain
     if rec.pulse_voltage_V is not None:
-        from .pulse import predict_soh
+        from .pulse import load_pulse_model, predict_soh
 
         est = predict_soh(rec.pulse_voltage_V, rec.pulse_soc)
         m["pulse_soh"], m["pulse_soh_sigma"], m["pulse_model"] = est.soh, est.sigma, est.model
+        m["pulse_in_domain"] = est.in_domain
         m["tests"]["pulse_screening"] = f"pulse-test response at {len(rec.pulse_soc)} SOCs, model {est.model}"
-        from .pulse import load_pulse_model
-
         m["notes"].append(f"pulse screening validity: {load_pulse_model()['validity']}")
-        if m["soh"] is None:
+        if not est.in_domain:
+            m["pulse_note"] = est.note
+            m["notes"].append(f"pulse screening not used: {est.note}")
+        if m["soh"] is None and est.in_domain:
             m["soh"], m["soh_sigma"], m["soh_method"] = est.soh, est.sigma, "pulse screening"
     # resistance: the cycler's own internal-resistance reading of the capacity-test cycle (Arbin
     # Internal_Resistance(Ohm)), else DCIR from pulses of the time series, else a history column
@@ -468,6 +470,8 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
     rec.soh = _f(m.get("soh"))
     rec.soh_sigma = _f(m.get("soh_sigma"))
     rec.soh_method = m.get("soh_method", "")
+    if m.get("pulse_in_domain") is False and not np.isfinite(rec.soh):
+        rec.missing.append(f"soh (no capacity test; the pulse screening cannot judge this cell: {m.get('pulse_note', '')})")
     rec.resistance_ohm = _f(m.get("resistance_ohm"))
     if _finite(m.get("resistance_ohm")) and m.get("bol_resistance_ohm"):
         rec.resistance_ratio = m["resistance_ohm"] / m["bol_resistance_ohm"]
@@ -539,6 +543,7 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
     rec.details = {"tests": dict(m.get("tests", {})), "models": models, "notes": m.get("notes", []),
                    "metadata_sources": m.get("metadata_sources", {}), "forecast": fc, "ocv_fit": m.get("ocv_fit"),
                    "pulse_soh": m.get("pulse_soh"), "pulse_soh_sigma": m.get("pulse_soh_sigma"),
+                   "pulse_in_domain": m.get("pulse_in_domain"), "pulse_note": m.get("pulse_note"),
                    "min_test_voltage_V": m.get("min_test_voltage_V"), "bol_resistance_ohm": m.get("bol_resistance_ohm")}
     return rec
 

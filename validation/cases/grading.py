@@ -241,6 +241,114 @@ def run_pulse(quick: bool) -> CaseResult:
 # --------------------------------------------------------------------------------------------
 
 
+def lfp_pulse_table():
+    """(X format-independent features, SOH, test ids, nominal Ah) of the retired LFP pulse set."""
+    import pandas as pd
+
+    from ...grading.pulse import features_relative_to_ocv
+
+    d = pd.read_csv(DATA / "tao_lfp_retired_pulse_W100ms.csv")
+    ucols = [f"U{i}" for i in range(1, 42)]
+    x, y, g, qn = [], [], [], []
+    for tid, t in d.groupby("test_id", sort=True):
+        t = t.sort_values("SOC_pct")
+        x.append(features_relative_to_ocv(t[ucols].to_numpy(float)))
+        y.append(float(t.SOH.iloc[0]))
+        g.append(tid)
+        qn.append(float(t.Qn_Ah.iloc[0]))
+    return np.array(x), np.array(y), np.array(g), np.array(qn)
+
+
+def run_pulse_domain(quick: bool) -> CaseResult:
+    from ...io import Variable
+    from ...grading import pulse
+    from ...grading.readers import read_pulse_table_csv
+
+    metrics, table = [], []
+    # 1) within one format: the shipped cylindrical model's scheme, domain refitted per fold
+    model = pulse.load_pulse_model()
+    x, y, groups, _ = pulse.training_table(read_pulse_table_csv(DATA / "thu_pulse_voltage_Cylind21.csv"))
+    r = pulse.cross_validate_with_domain(x, y, groups, lam=model["ridge_lambda"] if quick else None)
+    within = [("cylindrical 2.1 Ah (Tao 2025), leave-one-cell-out", y, r)]
+    # 2) retired LFP prismatic cells, two formats, format-independent features
+    xl, yl, gl, qn = lfp_pulse_table()
+    lofo_err, lofo_flag, lofo_pred = [], [], []
+    for fmt in (20.0, 68.0):
+        te, tr = qn == fmt, qn != fmt
+        trained = pulse.train_pulse_model(xl[tr], yl[tr], gl[tr], n_ensemble=5 if quick else 25, seed=0, nested=False)
+        est = [pulse.screen(trained, f) for f in xl[te]]
+        pred = np.array([e.soh for e in est])
+        flag = np.array([not e.in_domain for e in est])
+        err = pred - yl[te]
+        lofo_err.append(err)
+        lofo_flag.append(flag)
+        lofo_pred.append(pred)
+        const = float(np.mean(np.abs(yl[tr].mean() - yl[te])))
+        n_in = int((~flag).sum())
+        table.append((f"train LFP {int(qn[tr][0])} Ah -> test LFP {int(fmt)} Ah",
+                      int(te.sum()), f"{np.mean(np.abs(err)) * 100:.1f}", f"{const * 100:.1f}", f"{flag.mean():.2f}",
+                      f"{np.mean(np.abs(err[~flag])) * 100:.1f}" if n_in else "no cell in domain"))
+        rr = pulse.cross_validate_with_domain(xl[te], yl[te], gl[te], lam=trained["ridge_lambda"], n_folds=10)
+        within.append((f"LFP {int(fmt)} Ah (Tao, Xia, Zou), 10 folds of tests", yl[te], rr))
+    for name, yy, rr in within:
+        ind = rr["in_domain"]
+        mae_in = float(np.mean(np.abs(rr["pred"] - yy)[ind]) * 100) if ind.any() else float("nan")
+        metrics.append(Metric(f"{name}: share of held-out tests inside the domain", float(ind.mean()), 0.8, "1", ">=",
+                              "the domain must not flag what it can judge; the limits are 95 % quantiles of held-out "
+                              "folds of the training set, each domain statistic flags about 5 %"))
+        metrics.append(Metric(f"{name}: MAE of SOH on held-out tests inside the domain", mae_in, 3.0, "% SOH", "<=",
+                              "the screening target of 3 % SOH"))
+        table.append((f"within: {name}", yy.size, f"{np.mean(np.abs(rr['pred'] - yy)) * 100:.1f}", "",
+                      f"{1 - ind.mean():.2f}", f"{mae_in:.1f}"))
+    err = np.concatenate(lofo_err)
+    flag = np.concatenate(lofo_flag)
+    pred = np.concatenate(lofo_pred)
+    big = np.abs(err) > 0.03
+    metrics += [
+        Metric("leave-one-format-out: share of tests with |error| > 3 % SOH that are flagged",
+               float(flag[big].mean()) if big.any() else 1.0, 1.0, "1", ">=",
+               "every estimate the model gets wrong on a format it has not seen must be flagged"),
+        Metric("leave-one-format-out: MAE of SOH on unflagged tests", float(np.mean(np.abs(err[~flag])) * 100)
+               if (~flag).any() else 0.0, 3.0, "% SOH", "<=", "0 when every test is flagged (none is judged)"),
+        Metric("leave-one-format-out: share of tests flagged", float(flag.mean()), None, "1", "info",
+               "the other format's overpotentials sit outside the training range: the model says it cannot judge"),
+        Metric("leave-one-format-out: MAE of SOH, flagged included", float(np.mean(np.abs(err)) * 100), None, "% SOH",
+               "info", "what an unflagged model would have reported"),
+        Metric("leave-one-format-out: SOH estimates inside [0, 1.2]", float(np.mean((pred >= 0) & (pred <= 1.2))), 1.0,
+               "1", ">=", "never an impossible SOH"),
+    ]
+    fig, axes = _fig(9, 3.6, 2)
+    axes[0].plot(y * 100, within[0][2]["pred"] * 100, "o", ms=3, label="cylindrical, in domain")
+    out = ~within[0][2]["in_domain"]
+    axes[0].plot(y[out] * 100, within[0][2]["pred"][out] * 100, "rx", ms=5, label="flagged")
+    axes[0].plot([60, 95], [60, 95], "k-", lw=0.6)
+    axes[0].set_xlabel("measured SOH [%]")
+    axes[0].set_ylabel("held-out estimate [%]")
+    axes[0].legend(fontsize=7)
+    yt = np.concatenate([yl[qn == 20.0], yl[qn == 68.0]])
+    axes[1].plot(yt[~flag] * 100, pred[~flag] * 100, "o", ms=3, label="other format, in domain")
+    axes[1].plot(yt[flag] * 100, pred[flag] * 100, "rx", ms=4, label="other format, flagged")
+    axes[1].plot([60, 95], [60, 95], "k-", lw=0.6)
+    axes[1].set_xlabel("measured SOH [%]")
+    axes[1].set_ylabel("leave-one-format-out estimate [%]")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    header = ["split", "tests", "MAE all [% SOH]", "constant (training mean) MAE [% SOH]", "share flagged",
+              "MAE in domain [% SOH]"]
+    return CaseResult(metrics, [fig], {"lofo_soh_estimate": Variable(pred, "1", "Leave-one-format-out SOH estimate", ("test",)),
+                                       "lofo_flagged": Variable(flag.astype(float), "1", "Outside the applicability domain", ("test",))},
+                      tables=[("Pulse screening: held-out error and applicability domain", header, table)],
+                      notes="Domain: Hotelling T^2 in the principal components keeping 99 % of the standardised "
+                            "training variance, residual Q, and the share of features outside the training range; "
+                            "limits are 95 % quantiles over held-out folds of the training cells. LFP features are "
+                            "overpotentials relative to each test's own rest voltage (format-independent at equal "
+                            "C-rate). The LFP source has no physical cell id: a test (one measured capacity) is the "
+                            "group, so within-format folds may share a physical cell.")
+
+
+# --------------------------------------------------------------------------------------------
+
+
 def run_forecast(quick: bool) -> CaseResult:
     import pandas as pd
 
@@ -335,6 +443,15 @@ CASES = [
         reference="Tao et al. (2025), retired cylindrical 2.1 Ah cells, pulse tests at SOC 5-50 % with measured capacity",
         validity="the training cell type (12 cells, SOH 0.61-0.92); other cell types need retraining",
         run=run_pulse,
+    ),
+    Case(
+        name="grading_pulse_domain",
+        title="Pulse screening knows its domain: within-format and leave-one-format-out, with flags",
+        capability="second-life grading",
+        reference="Tao et al. (2025) retired cylindrical 2.1 Ah cells; Tao, Xia, Zou, retired LFP prismatic 20 Ah and "
+                  "68 Ah cells (doi:10.5281/zenodo.21008092)",
+        validity="pulse tests at SOC 10-50 %; a format not in the training set is flagged, not judged",
+        run=run_pulse_domain,
     ),
     Case(
         name="grading_history_forecast",
