@@ -44,6 +44,10 @@ META_KEYS = ("nominal_capacity_Ah", "chemistry", "bol_resistance_ohm", "history"
              "new_pack_price_per_kWh", "nominal_voltage_V", "bol_capacity_Ah")
 #: Which capacity test sets the SOH: the latest full test (the present state) or the largest.
 CAPACITY_TESTS = ("latest", "largest")
+#: History forecasts: "auto" = the population prior of the batch's cells with longer histories
+#: where there are any, else the form chosen by back-test in the cell's own history
+#: (:func:`batterylab.grading.trajectory.select_forecast`); or one form for every cell.
+FORECAST_MODELS = ("auto", "power", "double_exp", "linear")
 CACHE_NAME = ".grading-cache.jsonl"
 
 
@@ -62,7 +66,7 @@ class GradeConfig:
     pulse_s: float = 10.0
     series: int | None = None
     parallel: int | None = None
-    forecast_model: str = "power"
+    forecast_model: str = "auto"
     second_life: bool = True
     seed: int = 0
     capacity_test: str = "latest"
@@ -70,12 +74,11 @@ class GradeConfig:
 
     def __post_init__(self):
         from ..errors import unknown_option
-        from .forecast import MODELS
 
         if self.capacity_test not in CAPACITY_TESTS:
             raise unknown_option("capacity test choice", self.capacity_test, CAPACITY_TESTS)
-        if self.forecast_model not in MODELS:
-            raise unknown_option("fade model", self.forecast_model, MODELS)
+        if self.forecast_model not in FORECAST_MODELS:
+            raise unknown_option("forecast model", self.forecast_model, FORECAST_MODELS)
         for name in ("nominal_capacity_Ah", "bol_capacity_Ah", "bol_resistance_ohm"):
             val = getattr(self, name)
             if val is not None:
@@ -303,8 +306,9 @@ def eol_reference(nominal_capacity_Ah=None, bol_capacity_Ah=None) -> tuple[float
     return None, "no nominal_capacity_Ah or bol_capacity_Ah: the end of second life has no reference"
 
 
-def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None) -> dict:
-    from .forecast import fit_capacity_history
+def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None, references=None) -> dict:
+    """Remaining cycles to the end of second life from a capacity history, with its 95 % band."""
+    from . import trajectory as T
 
     ref, ref_text = eol_reference(nominal, bol_capacity_Ah)
     if ref is not None:
@@ -312,27 +316,68 @@ def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_
 
         check_capacity_vs_nominal("capacity history", float(np.median(cap)), ref, where=ref_text)
     try:
-        fit = fit_capacity_history(cycle, cap, config.forecast_model)
+        if config.forecast_model == "auto" and references:
+            fc = T.population_forecast(cycle, cap, references)
+        elif config.forecast_model == "auto":
+            fc = T.select_forecast(cycle, cap, candidates=("power", "double_exp", "linear"))
+        else:
+            fc = T.make_forecast(config.forecast_model, cycle, cap)
     except BatterylabError as exc:
-        return {"error": str(exc)}
+        return {"error": str(exc), "reference": ref_text}
     bands = load_bands(config.bands_path)
-    last = float(cycle.max())
-    out = {"model": fit.model, "params": fit.params.tolist(), "last_cycle": last, "cycles_to_end": None,
-           "reference": ref_text}
+    last = float(np.max(cycle))
+    out = {"model": fc.method, "last_cycle": last, "cycles_to_end": None, "reference": ref_text,
+           "details": {k: v for k, v in fc.details.items() if k != "params"}}
     if ref is None:
         out["error"] = ref_text
         return out
     end = bands.end_of_second_life_soh * ref
-    n_end = fit.cycles_to(end)
-    out.update({"cycles_to_end": (n_end - last) if np.isfinite(n_end) else None, "end_capacity_Ah": end,
-                "reference_capacity_Ah": ref})
-    if np.isfinite(n_end):
-        # uncertainty of the crossing: the forecast's sigma at the crossing over the local slope
-        q1, s1 = fit.predict(n_end)
-        q2, _ = fit.predict(n_end + 1.0)
-        slope = abs(float(q2[0] - q1[0]))
-        out["cycles_to_end_sigma"] = float(s1[0] / slope) if slope > 0 else None
+    n_mid = fc.cycles_to(end)
+    n_lo = fc.cycles_to(end, which="lower")  # the pessimistic edge crosses first
+    n_hi = fc.cycles_to(end, which="upper")
+    out.update({"end_capacity_Ah": end, "reference_capacity_Ah": ref,
+                "cycles_to_end": (n_mid - last) if np.isfinite(n_mid) else None,
+                "cycles_to_end_low": (n_lo - last) if np.isfinite(n_lo) else None,
+                "cycles_to_end_high": (n_hi - last) if np.isfinite(n_hi) else None})
+    if not np.isfinite(n_hi) or not np.isfinite(n_mid) or (n_hi - n_lo) > (n_mid - last):
+        out["uncertain"] = ("the history cannot tell: the 95 % band of the remaining cycles is wider than the "
+                            "remaining cycles themselves" if np.isfinite(n_hi) else
+                            "the history cannot tell: the optimistic edge of the 95 % band never reaches the end")
     return out
+
+
+def _population_pass(ms: list[dict], config: GradeConfig) -> None:
+    """Forecast again, with the batch's cells of longer histories as the prior (``forecast_model="auto"``).
+
+    A reference is a cell of the batch whose history reaches 80 % of its initial capacity; a
+    cell's own history is never its own reference. Cells of a batch without references keep the
+    back-tested form of :func:`measure_record` (in place).
+    """
+    from . import trajectory as T
+
+    if config.forecast_model != "auto":
+        return
+    refs = {}
+    for k, m in enumerate(ms):
+        h = m.get("capacity_history")
+        if "error" in m or not h or len(h["cycle"]) < 6:
+            continue
+        q = np.asarray(h["capacity_Ah"], float)
+        if q.min() <= 0.8 * T.initial_capacity(q):
+            refs[k] = T.make_reference(m["cell_id"], h["cycle"], q)
+    if not refs:
+        return
+    for k, m in enumerate(ms):
+        if "forecast" not in m:
+            continue
+        pool = [r for j, r in refs.items() if j != k]
+        if not pool:
+            continue
+        h = m["capacity_history"]
+        meta = m.get("metadata", {})
+        m["forecast"] = _history_forecast(np.asarray(h["cycle"], float), np.asarray(h["capacity_Ah"], float),
+                                          m.get("nominal_capacity_Ah"), config, bol_capacity_Ah=meta.get("bol_capacity_Ah"),
+                                          references=pool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,6 +477,7 @@ def finish_batch(ms: list[dict], config: GradeConfig) -> tuple[list[GradeRecord]
     bands = load_bands(config.bands_path)
     citations.register("UL1974", "UL 1974, Standard for Evaluation for Repurposing Batteries, 2nd ed. (2023)")
     citations.register("IEC63338", "IEC 63338:2024, General guidance for reuse of secondary cells and batteries")
+    _population_pass(ms, config)
     ok = [m for m in ms if "error" not in m]
     slopes = np.array([m.get("rest_slope_V_per_h") if m.get("rest_slope_V_per_h") is not None else np.nan for m in ok])
     z = M.robust_z(slopes)
@@ -505,11 +551,16 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
         notes.append(f"own history: {fc['error']}")
     if fc and fc.get("cycles_to_end") is not None:
         rec.remaining_efc = fc["cycles_to_end"]
-        sig = fc.get("cycles_to_end_sigma")
-        notes.append(f"own history ({fc['model']} fit): {fc['cycles_to_end']:.0f}"
-                     + (f" +- {sig:.0f}" if sig else "")
-                     + f" cycles to end of second life ({bands.end_of_second_life_soh:g} x {fc.get('reference', '')})")
-        models["history_forecast"] = f"{fc['model']} fade fit to the cell's capacity history"
+        lo, hi = fc.get("cycles_to_end_low"), fc.get("cycles_to_end_high")
+        band = f" (95 % band {lo:.0f} to {hi:.0f})" if lo is not None and hi is not None else (
+            f" (95 % band {lo:.0f} to unbounded)" if lo is not None else "")
+        notes.append(f"own history ({fc['model']} forecast): {fc['cycles_to_end']:.0f}{band}"
+                     f" cycles to end of second life ({bands.end_of_second_life_soh:g} x {fc.get('reference', '')})"
+                     + (f"; {fc['uncertain']}" if fc.get("uncertain") else ""))
+        models["history_forecast"] = (f"{fc['model']} forecast of the cell's capacity history"
+                                      + (" (population prior of the batch's cells with longer histories)"
+                                         if fc["model"] == "population" else " (form chosen by back-test in its own history)"
+                                         if config.forecast_model == "auto" else ""))
     life = life.get(rec.chemistry)
     if life is not None and np.isfinite(rec.soh):
         yrs, efc = life(rec.soh)

@@ -349,6 +349,140 @@ def run_pulse_domain(quick: bool) -> CaseResult:
 # --------------------------------------------------------------------------------------------
 
 
+#: Capacity histories the forecast protocol runs on: (data set, file, cycle column, capacity
+#: column, end-of-life capacity [Ah] or None for 80 % of the initial, reference capacity [Ah] or
+#: None, cell type).
+FORECAST_SETS = (
+    ("NASA PCoE", "nasa_pcoe_capacity.csv", "discharge_index", "capacity_Ah", None, None, ""),
+    ("CALCE CS2", "calce_cs2_capacity.csv", "cycle", "discharge_capacity_Ah", None, None, ""),
+    ("Baumhoefer 2014", "baumhofer2014_capacity.csv", "cycle", "capacity_Ah", None, None, ""),
+    ("HUST LFP", "hust_lfp_capacity.csv", "cycle", "capacity_Ah", None, None, "A123 APR18650M1A"),
+    ("Tongji", "tongji_capacity.csv", "cycle", "capacity_Ah", None, None, ""),
+    # the data set's own end of life: 0.88 Ah, 80 % of the A123 cells' 1.1 Ah nominal
+    ("MIT-Severson", "mit_severson_capacity.csv", "cycle", "capacity_Ah", 0.88, 1.1, "A123 APR18650M1A"),
+)
+
+
+def _drop_outliers(q, frac=0.05):
+    """Points more than ``frac`` of the initial capacity off the running median of 9 (cycler glitches)."""
+    k = 9
+    if q.size < k:
+        return np.ones(q.size, bool)
+    pad = k // 2
+    qp = np.concatenate([np.full(pad, q[0]), q, np.full(pad, q[-1])])
+    med = np.median(np.lib.stride_tricks.sliding_window_view(qp, k), axis=1)
+    return np.abs(q - med) <= frac * float(np.median(q[:3]))
+
+
+def forecast_histories(quick: bool = False):
+    """Every shipped capacity history as :class:`batterylab.grading.protocol.History`.
+
+    Cycler glitches (points more than 5 % of the initial capacity off the running median of 9
+    points, e.g. CALCE's outlier cycles) are dropped first. ``quick``: at most 8 cells per set.
+    """
+    import pandas as pd
+
+    from ...grading.protocol import History
+
+    out = []
+    for name, file, ccol, qcol, eol, ref, kind in FORECAST_SETS:
+        d = pd.read_csv(DATA / file)
+        cells = list(dict.fromkeys(d.cell))
+        if quick:
+            cells = cells[:8]
+        for c in cells:
+            g = d[d.cell == c].sort_values(ccol)
+            n, q = g[ccol].to_numpy(float), g[qcol].to_numpy(float)
+            ok = np.isfinite(q) & (q > 0)
+            n, q = n[ok], q[ok]
+            keep = _drop_outliers(q)
+            out.append(History(name, str(c), n[keep], q[keep], eol, ref, kind))
+    return out
+
+
+#: Targets of the forecast protocol at a 40 % fit window (issue #18), and the tolerance each is
+#: checked against. Where the measured value misses the target, the tolerance is a regression
+#: floor near the measured value and the justification says so (the target stays open).
+PROTOCOL_TARGETS = {
+    "crossing_error_median": ("<=", 0.15, 0.15, "target: median crossing-cycle error <= 15 %"),
+    "share_within_3pp": (">=", 0.75, 0.60, "target >= 75 % of cells within 3 points; NOT MET (measured 0.67 "
+                                            "leave-cells-out, lower leave-one-dataset-out): checked at a regression floor"),
+    "share_better_than_naive": (">=", 0.75, 0.70, "target >= 75 % of cells better than the straight line; measured "
+                                                  "0.74 leave-cells-out: checked at a regression floor"),
+    "coverage_median": (">=", 0.85, 0.85, "target: the 95 % band covers >= 85 % of the future points (median over cells)"),
+    "half_width_ratio": ("<=", 2.0, 3.5, "target: median half-width at the crossing <= 2 x the median absolute error; "
+                                         "NOT MET (measured 3.1, the band is honest but wide): regression floor"),
+}
+
+
+def run_forecast_protocol(quick: bool) -> CaseResult:
+    from ...io import Variable
+    from ...grading.protocol import run_protocol, summarise
+
+    hist = forecast_histories(quick)
+    metrics, table, variables = [], [], {}
+    schemes = ("leave-cells-out",) if quick else ("leave-cells-out", "leave-one-dataset-out")
+    fractions = (0.4,) if quick else (0.2, 0.4, 0.6)
+    fig, axes = _fig(10, 3.6, 2)
+    for scheme in schemes:
+        for frac in fractions:
+            rows = run_protocol(hist, scheme=scheme, fit_fraction=frac, method="population")
+            s = summarise(rows)
+            s["half_width_ratio"] = s["half_width_median_pp"] / s["abs_error_median_pp"] if s["abs_error_median_pp"] > 0 else float("inf")
+            tag = f"{scheme}, fit {frac:.0%}"
+            for key, (cmp, target, tol, why) in PROTOCOL_TARGETS.items():
+                if frac == 0.4:
+                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), tol, "1", cmp,
+                                          why + ("" if scheme == "leave-cells-out" else
+                                                 "; leave-one-dataset-out: references from other chemistries")))
+                else:
+                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), None, "1", "info",
+                                          "reported beside the 40 % targets"))
+            metrics.append(Metric(f"{tag}: forecasts that could not be made", float(s["n_failed"]), 0.0, "cells", "<=",
+                                  "every shipped history must get a forecast"))
+            metrics.append(Metric(f"{tag}: naive share within 3 points", float(s["naive_share_within_3pp"]), None, "1",
+                                  "info", "the straight line through the last 20 % of the fit window"))
+            metrics.append(Metric(f"{tag}: naive median crossing-cycle error", float(s["naive_crossing_error_median"]),
+                                  None, "1", "info", ""))
+            table.append((scheme, f"{frac:.0%}", s["n_crossing"], f"{s['crossing_error_median']:.3f}",
+                          f"{s['naive_crossing_error_median']:.3f}", f"{s['share_within_3pp']:.2f}",
+                          f"{s['naive_share_within_3pp']:.2f}", f"{s['share_better_than_naive']:.2f}",
+                          f"{s['coverage_median']:.2f} / {s['coverage_pooled']:.2f}",
+                          f"{s['naive_coverage_median']:.2f}", f"{s['half_width_median_pp']:.2f} / {s['abs_error_median_pp']:.2f}"))
+            for ds in dict.fromkeys(r["dataset"] for r in rows):
+                d = summarise([r for r in rows if r["dataset"] == ds])
+                table.append((f"  {ds}", "", d["n_crossing"], f"{d['crossing_error_median']:.3f}",
+                              f"{d['naive_crossing_error_median']:.3f}", f"{d['share_within_3pp']:.2f}",
+                              f"{d['naive_share_within_3pp']:.2f}", f"{d['share_better_than_naive']:.2f}",
+                              f"{d['coverage_median']:.2f} / {d['coverage_pooled']:.2f}", f"{d['naive_coverage_median']:.2f}",
+                              f"{d['half_width_median_pp']:.2f} / {d['abs_error_median_pp']:.2f}"))
+            if frac == 0.4:
+                cr = [r for r in rows if r.get("counts")]
+                err = np.array([r["capacity_error_pp"] for r in cr])
+                nerr = np.array([r["naive_capacity_error_pp"] for r in cr])
+                k = schemes.index(scheme)
+                axes[k].plot(np.abs(nerr), np.abs(err), ".", ms=4)
+                top = float(max(np.abs(nerr).max(), np.abs(err).max(), 3.0))
+                axes[k].plot([0, top], [0, top], "k-", lw=0.6)
+                axes[k].axhline(3.0, color="C3", lw=0.6)
+                axes[k].set_xlabel("|capacity error at the 80 % crossing|, straight line [points]")
+                axes[k].set_ylabel("population forecast [points]")
+                axes[k].set_title(scheme, fontsize=9)
+                key = scheme.replace("-", "_")
+                variables[f"{key}/capacity_error_pp"] = Variable(err, "1", "Capacity error at the measured crossing [percentage points]", ("cell",))
+                variables[f"{key}/naive_capacity_error_pp"] = Variable(nerr, "1", "Straight line: capacity error at the crossing [percentage points]", ("cell",))
+    fig.tight_layout()
+    header = ["scheme", "fit", "cells crossing", "crossing error (median)", "naive", "within 3 pp", "naive",
+              "better than naive", "band coverage median / pooled", "naive coverage", "half-width / |error| at crossing [pp]"]
+    return CaseResult(metrics, [fig], variables, tables=[("Forecast protocol: held-out cells and data sets", header, table)],
+                      notes="Population forecast (batterylab.grading.trajectory): the held-out cell's early history "
+                            "aligned to the full histories of the other cells (leave-cells-out: its own data set; "
+                            "leave-one-dataset-out: the other data sets), weighted mixture of their futures with its "
+                            "95 % band. Naive: straight line through the last 20 % of the fit window. End of life: "
+                            "80 % of the initial capacity (median of the first three points); MIT-Severson 0.88 Ah. "
+                            "Quick mode: 8 cells per data set, leave-cells-out at 40 % only.")
+
+
 def run_forecast(quick: bool) -> CaseResult:
     import pandas as pd
 
@@ -452,6 +586,15 @@ CASES = [
                   "68 Ah cells (doi:10.5281/zenodo.21008092)",
         validity="pulse tests at SOC 10-50 %; a format not in the training set is flagged, not judged",
         run=run_pulse_domain,
+    ),
+    Case(
+        name="grading_forecast_protocol",
+        title="Capacity forecasts on held-out cells and data sets: population prior against the straight line",
+        capability="second-life grading",
+        reference="measured histories: NASA PCoE, CALCE CS2 (He et al. 2011), Baumhoefer et al. 2014, HUST (Ma et al. "
+                  "2022), Tongji (Zhu et al. 2022), MIT-Severson (Severson et al. 2019)",
+        validity="cells cycled at constant conditions to or past 80 % of their initial capacity",
+        run=run_forecast_protocol,
     ),
     Case(
         name="grading_history_forecast",
