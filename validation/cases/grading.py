@@ -400,18 +400,25 @@ def forecast_histories(quick: bool = False):
     return out
 
 
-#: Targets of the forecast protocol at a 40 % fit window (issue #18), and the tolerance each is
-#: checked against. Where the measured value misses the target, the tolerance is a regression
-#: floor near the measured value and the justification says so (the target stays open).
+#: Targets of the forecast protocol at a 40 % fit window (issue #18): (comparison, target). Each
+#: is checked against the target where it is met; where the measured value misses it, against a
+#: regression floor just beyond the measured value, and the justification says the target is
+#: NOT MET (it stays open). Measured with the shipped data (population forecast, no tuning on
+#: the held-out parts): see PROTOCOL_FLOORS.
 PROTOCOL_TARGETS = {
-    "crossing_error_median": ("<=", 0.15, 0.15, "target: median crossing-cycle error <= 15 %"),
-    "share_within_3pp": (">=", 0.75, 0.60, "target >= 75 % of cells within 3 points; NOT MET (measured 0.67 "
-                                            "leave-cells-out, lower leave-one-dataset-out): checked at a regression floor"),
-    "share_better_than_naive": (">=", 0.75, 0.70, "target >= 75 % of cells better than the straight line; measured "
-                                                  "0.74 leave-cells-out: checked at a regression floor"),
-    "coverage_median": (">=", 0.85, 0.85, "target: the 95 % band covers >= 85 % of the future points (median over cells)"),
-    "half_width_ratio": ("<=", 2.0, 3.5, "target: median half-width at the crossing <= 2 x the median absolute error; "
-                                         "NOT MET (measured 3.1, the band is honest but wide): regression floor"),
+    "crossing_error_median": ("<=", 0.15, "median crossing-cycle error <= 15 %"),
+    "share_within_3pp": (">=", 0.75, "capacity at the crossing within 3 points for >= 75 % of cells"),
+    "share_better_than_naive": (">=", 0.75, "better than the straight line on >= 75 % of cells"),
+    "coverage_pooled": (">=", 0.85, "the 95 % band covers >= 85 % of the held-out points (pooled)"),
+    "half_width_ratio": ("<=", 2.0, "median half-width at the crossing <= 2 x the median absolute error"),
+}
+#: scheme -> metric -> (measured at 40 %, regression floor) where the target is not met.
+PROTOCOL_FLOORS = {
+    "leave-cells-out": {"share_within_3pp": (0.669, 0.62), "share_better_than_naive": (0.744, 0.70),
+                        "coverage_pooled": (0.795, 0.75), "half_width_ratio": (3.04, 3.5)},
+    # a prior from other chemistries does not describe a cell: worse than the straight line
+    "leave-one-dataset-out": {"crossing_error_median": (0.479, 0.55), "share_within_3pp": (0.03, 0.0),
+                              "share_better_than_naive": (0.143, 0.10), "coverage_pooled": (0.236, 0.20)},
 }
 
 
@@ -419,7 +426,7 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
     from ...io import Variable
     from ...grading.protocol import run_protocol, summarise
 
-    hist = forecast_histories(quick)
+    hist = forecast_histories(False)  # every history, also in quick mode: fewer references change the result
     metrics, table, variables = [], [], {}
     schemes = ("leave-cells-out",) if quick else ("leave-cells-out", "leave-one-dataset-out")
     fractions = (0.4,) if quick else (0.2, 0.4, 0.6)
@@ -430,11 +437,20 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
             s = summarise(rows)
             s["half_width_ratio"] = s["half_width_median_pp"] / s["abs_error_median_pp"] if s["abs_error_median_pp"] > 0 else float("inf")
             tag = f"{scheme}, fit {frac:.0%}"
-            for key, (cmp, target, tol, why) in PROTOCOL_TARGETS.items():
+            for key, (cmp, target, why) in PROTOCOL_TARGETS.items():
                 if frac == 0.4:
-                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), tol, "1", cmp,
-                                          why + ("" if scheme == "leave-cells-out" else
-                                                 "; leave-one-dataset-out: references from other chemistries")))
+                    floor = PROTOCOL_FLOORS[scheme].get(key)
+                    if floor is None:
+                        tol, text = target, f"target: {why}"
+                    else:
+                        tol, text = floor[1], (f"target: {why}; NOT MET (measured {floor[0]:g}): checked at a regression "
+                                               f"floor {floor[1]:g} so that a change for the worse fails")
+                    if scheme == "leave-one-dataset-out":
+                        text += "; references of other data sets (other chemistries) only"
+                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), tol, "1", cmp, text))
+                    if key == "coverage_pooled":
+                        metrics.append(Metric(f"{tag}: coverage_median", float(s["coverage_median"]), None, "1", "info",
+                                              "median over cells of each cell's covered share"))
                 else:
                     metrics.append(Metric(f"{tag}: {key}", float(s[key]), None, "1", "info",
                                           "reported beside the 40 % targets"))
@@ -471,6 +487,19 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
                 key = scheme.replace("-", "_")
                 variables[f"{key}/capacity_error_pp"] = Variable(err, "1", "Capacity error at the measured crossing [percentage points]", ("cell",))
                 variables[f"{key}/naive_capacity_error_pp"] = Variable(nerr, "1", "Straight line: capacity error at the crossing [percentage points]", ("cell",))
+    if not quick:
+        # the per-cell back-test selection (power, double exponential, line, population), reported beside
+        s = summarise(run_protocol(hist, scheme="leave-cells-out", fit_fraction=0.4, method="auto"))
+        for key in ("crossing_error_median", "share_within_3pp", "share_better_than_naive", "coverage_pooled"):
+            metrics.append(Metric(f"leave-cells-out, fit 40%, back-test selection per cell: {key}", float(s[key]), None,
+                                  "1", "info", "selection inside the cell's own history rarely sees the knee: it "
+                                               "picks forms that miss it; the grade therefore uses the population "
+                                               "prior whenever there is one"))
+        table.append(("leave-cells-out, back-test selection", "40%", s["n_crossing"], f"{s['crossing_error_median']:.3f}",
+                      f"{s['naive_crossing_error_median']:.3f}", f"{s['share_within_3pp']:.2f}",
+                      f"{s['naive_share_within_3pp']:.2f}", f"{s['share_better_than_naive']:.2f}",
+                      f"{s['coverage_median']:.2f} / {s['coverage_pooled']:.2f}", f"{s['naive_coverage_median']:.2f}",
+                      f"{s['half_width_median_pp']:.2f} / {s['abs_error_median_pp']:.2f}"))
     fig.tight_layout()
     header = ["scheme", "fit", "cells crossing", "crossing error (median)", "naive", "within 3 pp", "naive",
               "better than naive", "band coverage median / pooled", "naive coverage", "half-width / |error| at crossing [pp]"]
@@ -480,7 +509,8 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
                             "leave-one-dataset-out: the other data sets), weighted mixture of their futures with its "
                             "95 % band. Naive: straight line through the last 20 % of the fit window. End of life: "
                             "80 % of the initial capacity (median of the first three points); MIT-Severson 0.88 Ah. "
-                            "Quick mode: 8 cells per data set, leave-cells-out at 40 % only.")
+                            "Quick mode: leave-cells-out at 40 % only. Coverage: 'median' is the median over cells of "
+                            "each cell's share of covered points, 'pooled' the share of all held-out points.")
 
 
 def run_forecast(quick: bool) -> CaseResult:
