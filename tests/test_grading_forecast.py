@@ -119,3 +119,39 @@ def test_batch_grade_uses_the_population_of_longer_histories():
     assert records_p[0].remaining_efc > 1.3 * young.remaining_efc
     with pytest.raises(OptionError, match="auto"):
         GradeConfig(forecast_model="spline")
+
+
+def test_cli_forecast_and_reference_options(tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from batterylab.grading.cli import grade
+
+    rng = np.random.default_rng(2)
+    d = tmp_path / "in"
+    d.mkdir()
+    with open(d / "fleet.csv", "w") as fh:
+        fh.write("cell,cycle,capacity_Ah\n")
+        for name, n, q, nk in family(rng, 5):
+            if name == "c0":
+                keep = n <= 0.8 * nk
+                n, q = n[keep], q[keep]
+            for a, b in zip(n, q):
+                fh.write(f"{name},{a:g},{b:.6f}\n")
+    out = tmp_path / "out"
+    args = [str(d), "--out", str(out), "--chemistry", "nmc-graphite", "--nominal-capacity", "2.0", "--quiet",
+            "--no-second-life", "--workers", "1"]
+    res = CliRunner().invoke(grade, args)
+    assert res.exit_code == 0, res.output
+    with open(out / "grades.csv") as fh:
+        rows = {r["cell_id"]: r for r in csv.DictReader(fh)}
+    assert "population forecast" in rows["fleet:c0"]["forecast_note"]
+    res = CliRunner().invoke(grade, args + ["--forecast", "power", "--bol-capacity", "2.1", "--force"])
+    assert res.exit_code == 0, res.output
+    with open(out / "grades.csv") as fh:
+        rows = {r["cell_id"]: r for r in csv.DictReader(fh)}
+    note = rows["fleet:c0"]["forecast_note"]
+    assert "power forecast" in note and "beginning-of-life capacity 2.1 Ah" in note
+    res = CliRunner().invoke(grade, args + ["--forecast", "spline"])
+    assert res.exit_code == 2 and "spline" in res.output

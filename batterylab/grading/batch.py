@@ -48,6 +48,8 @@ CAPACITY_TESTS = ("latest", "largest")
 #: where there are any, else the form chosen by back-test in the cell's own history
 #: (:func:`batterylab.grading.trajectory.select_forecast`); or one form for every cell.
 FORECAST_MODELS = ("auto", "power", "double_exp", "linear")
+#: At most this many of a batch's histories serve as the population prior (the longest ones).
+MAX_REFERENCES = 100
 CACHE_NAME = ".grading-cache.jsonl"
 
 
@@ -349,8 +351,8 @@ def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_
 def _population_pass(ms: list[dict], config: GradeConfig) -> None:
     """Forecast again, with the batch's cells of longer histories as the prior (``forecast_model="auto"``).
 
-    A reference is a cell of the batch whose history reaches 80 % of its initial capacity; a
-    cell's own history is never its own reference. Cells of a batch without references keep the
+    A reference is a cell of the batch whose history reaches 80 % of its initial capacity (at
+    most :data:`MAX_REFERENCES`, the longest); a cell's own history is never its own reference. Cells of a batch without references keep the
     back-tested form of :func:`measure_record` (in place).
     """
     from . import trajectory as T
@@ -367,6 +369,9 @@ def _population_pass(ms: list[dict], config: GradeConfig) -> None:
             refs[k] = T.make_reference(m["cell_id"], h["cycle"], q)
     if not refs:
         return
+    if len(refs) > MAX_REFERENCES:  # the longest histories carry the most shape
+        longest = sorted(refs, key=lambda j: (-refs[j].cycle[-1], ms[j]["cell_id"]))[:MAX_REFERENCES]
+        refs = {j: refs[j] for j in sorted(longest)}
     for k, m in enumerate(ms):
         if "forecast" not in m:
             continue
