@@ -632,7 +632,8 @@ CASES = [
         capability="second-life grading",
         reference="Saha & Goebel 2007 (NASA PCoE); He et al. 2011, doi:10.1016/j.jpowsour.2011.08.040 (CALCE CS2); "
                   "Baumhoefer et al. 2014, doi:10.1016/j.jpowsour.2013.08.108",
-        validity="power-law fade; reliable inside the reuse band (capacity >= 80 %), not across knees",
+        validity="power-law fade (forecast_model='power', not the default); reliable inside the reuse band "
+                 "(capacity >= 80 %), not across knees: the default forecast is judged in grading_forecast_protocol",
         run=run_forecast,
     ),
 ]
