@@ -68,9 +68,7 @@ def _running_median(q, k=5):
     pad = k // 2
     qp = np.concatenate([np.full(pad, q[0]), q, np.full(pad, q[-1])])
     win = np.lib.stride_tricks.sliding_window_view(qp, k)
-    out = np.median(win, axis=1)
-    out[0], out[-1] = q[0], out[-1]
-    return out
+    return np.median(win, axis=1)
 
 
 def _noise(q):
@@ -202,8 +200,12 @@ def _align(ref: Reference, n, c):
     return best
 
 
-def _mixture_quantiles(mu, sd, w, probs):
-    """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components)."""
+def _mixture_quantiles(mu, sd, w, probs, *, chunk: int = 128):
+    """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components), in chunks of points."""
+    if mu.shape[0] > chunk:
+        parts = [_mixture_quantiles(mu[i : i + chunk], sd[i : i + chunk], w, probs, chunk=chunk)
+                 for i in range(0, mu.shape[0], chunk)]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(probs))]
     from scipy.special import ndtr
 
     lo = (mu - 5 * sd).min(axis=1)
