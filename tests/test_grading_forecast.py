@@ -155,3 +155,24 @@ def test_cli_forecast_and_reference_options(tmp_path):
     assert "power forecast" in note and "beginning-of-life capacity 2.1 Ah" in note
     res = CliRunner().invoke(grade, args + ["--forecast", "spline"])
     assert res.exit_code == 2 and "spline" in res.output
+
+
+def test_remaining_life_says_when_the_history_cannot_tell():
+    from batterylab.grading.batch import GradeConfig, grade_records
+    from batterylab.grading.readers import CellRecord
+
+    rng = np.random.default_rng(9)
+    recs = []
+    for name, n, q, nk in family(rng, 3):
+        if name == "c0":
+            keep = n <= 0.15 * nk  # a short, nearly flat history and no other cell to learn from
+            n, q = n[keep], q[keep]
+        recs.append(CellRecord(name, "s", "capacity-history", cycles={"cycle": n, "discharge_capacity_Ah": q},
+                               metadata={"nominal_capacity_Ah": 2.0, "chemistry": "nmc-graphite"}))
+    alone, _ = grade_records(recs[:1], GradeConfig(second_life=False))
+    assert "the history cannot tell" in alone[0].forecast_note
+    # a cell whose own history ends below the end of second life: 0 remaining, not "cannot tell"
+    batch, _ = grade_records(recs, GradeConfig(second_life=False))
+    past = batch[1]
+    assert past.remaining_efc == 0 and "cannot tell" not in past.forecast_note
+    assert "already at or below" in past.forecast_note

@@ -341,7 +341,9 @@ def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_
                 "cycles_to_end": (n_mid - last) if np.isfinite(n_mid) else None,
                 "cycles_to_end_low": (n_lo - last) if np.isfinite(n_lo) else None,
                 "cycles_to_end_high": (n_hi - last) if np.isfinite(n_hi) else None})
-    if not np.isfinite(n_hi) or not np.isfinite(n_mid) or (n_hi - n_lo) > (n_mid - last):
+    if np.isfinite(n_mid) and n_mid <= last:
+        out["note"] = "the forecast is already at or below the end of second life at the last measured cycle"
+    elif not np.isfinite(n_hi) or not np.isfinite(n_mid) or (n_hi - n_lo) > (n_mid - last):
         out["uncertain"] = ("the history cannot tell: the 95 % band of the remaining cycles is wider than the "
                             "remaining cycles themselves" if np.isfinite(n_hi) else
                             "the history cannot tell: the optimistic edge of the 95 % band never reaches the end")
@@ -561,7 +563,8 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
             f" (95 % band {lo:.0f} to unbounded)" if lo is not None else "")
         notes.append(f"own history ({fc['model']} forecast): {fc['cycles_to_end']:.0f}{band}"
                      f" cycles to end of second life ({bands.end_of_second_life_soh:g} x {fc.get('reference', '')})"
-                     + (f"; {fc['uncertain']}" if fc.get("uncertain") else ""))
+                     + (f"; {fc['uncertain']}" if fc.get("uncertain") else "")
+                     + (f"; {fc['note']}" if fc.get("note") else ""))
         models["history_forecast"] = (f"{fc['model']} forecast of the cell's capacity history"
                                       + (" (population prior of the batch's cells with longer histories)"
                                          if fc["model"] == "population" else " (form chosen by back-test in its own history)"
