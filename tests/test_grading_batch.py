@@ -57,7 +57,7 @@ def test_grade_directory_mixed_folder(tmp_path):
     assert rows["overdischarged"]["grade"] == "recycle" and "over-discharged" in rows["overdischarged"]["failed_checks"]
     # the DOE file has no nominal capacity: the row says so instead of guessing
     assert rows["doe"]["grade"] == "incomplete" and "soh" in rows["doe"]["missing"]
-    # the real CALCE file: capacity from the time series, SOH against the sidecar's 1.1 Ah
+    # the real CALCE file: capacity from the cycler counter of its full test, SOH against the sidecar's 1.1 Ah
     assert float(rows["calce_fresh"]["soh"]) == pytest.approx(1.16 / 1.1, rel=0.02)
     # synthetic cells: SOH, resistance and modes measured against the known truth
     for r, t in zip(recs, truths):

@@ -21,6 +21,7 @@ Metadata (sidecars) for a cell, from least to most specific: what the file state
 "cells": {"<cell_id>": {...}}}``), and ``<file stem>.meta.json`` beside the file. Keys:
 ``nominal_capacity_Ah``, ``chemistry``, ``bol_resistance_ohm``, ``history`` (traceability),
 ``intake_voltage_V``, ``bol_c20`` (``{"Cp_Ah", "Cn_Ah", "n_li_Ah"}`` of the fresh cell),
+``bol_capacity_Ah`` (the reference of the end of second life; default the nominal capacity),
 ``new_pack_price_per_kWh``.
 """
 
@@ -41,7 +42,15 @@ from .readers import CELL_FILE_SUFFIXES, CellRecord, read_cell_file
 from .results import GradeBatch, measurement_variables
 
 META_KEYS = ("nominal_capacity_Ah", "chemistry", "bol_resistance_ohm", "history", "intake_voltage_V", "bol_c20",
-             "new_pack_price_per_kWh", "nominal_voltage_V")
+             "new_pack_price_per_kWh", "nominal_voltage_V", "bol_capacity_Ah")
+#: Which capacity test sets the SOH: the latest full test (the present state) or the largest.
+CAPACITY_TESTS = ("latest", "largest")
+#: History forecasts: "auto" = the population prior of the batch's cells with longer histories
+#: where there are any, else the form chosen by back-test in the cell's own history
+#: (:func:`batterylab.grading.trajectory.select_forecast`); or one form for every cell.
+FORECAST_MODELS = ("auto", "power", "double_exp", "linear")
+#: At most this many of a batch's histories serve as the population prior (the longest ones).
+MAX_REFERENCES = 100
 CACHE_NAME = ".grading-cache.jsonl"
 
 
@@ -60,9 +69,23 @@ class GradeConfig:
     pulse_s: float = 10.0
     series: int | None = None
     parallel: int | None = None
-    forecast_model: str = "power"
+    forecast_model: str = "auto"
     second_life: bool = True
     seed: int = 0
+    capacity_test: str = "latest"
+    bol_capacity_Ah: float | None = None
+
+    def __post_init__(self):
+        from ..errors import unknown_option
+
+        if self.capacity_test not in CAPACITY_TESTS:
+            raise unknown_option("capacity test choice", self.capacity_test, CAPACITY_TESTS)
+        if self.forecast_model not in FORECAST_MODELS:
+            raise unknown_option("forecast model", self.forecast_model, FORECAST_MODELS)
+        for name in ("nominal_capacity_Ah", "bol_capacity_Ah", "bol_resistance_ohm"):
+            val = getattr(self, name)
+            if val is not None:
+                M.positive(name, val, "ohm" if name.endswith("ohm") else "Ah")
 
     def metadata(self) -> dict:
         return {k: getattr(self, k) for k in META_KEYS if getattr(self, k, None) is not None}
@@ -121,57 +144,54 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
     m["nominal_capacity_Ah"] = nominal
     m["chemistry"] = meta.get("chemistry")
     cyc = rec.cycles
-    cap = None
-    # capacity: a labelled capacity check > a time-series discharge > the last point of a history
-    if "label" in cyc and "discharge_capacity_Ah" in cyc:
-        lab = np.asarray(cyc["label"]).astype(str)
-        q = np.asarray(cyc["discharge_capacity_Ah"], float)
-        k = np.flatnonzero((np.char.lower(lab) == "capacity check") & np.isfinite(q))
-        if k.size:
-            cap = float(q[k[-1]])
-            m["tests"]["capacity"] = f"capacity check in the cycler summary (cycle {cyc['cycle'][k[-1]]:g})"
-            m["capacity_history"] = {"cycle": np.asarray(cyc["cycle"], float)[k].tolist(), "capacity_Ah": q[k].tolist()}
-    if cap is None and rec.has_timeseries:
-        ct = M.discharge_capacity(rec.time_s, rec.current_A, rec.voltage_V)
-        if ct is not None:
-            cap = ct.capacity_Ah
-            m["tests"]["capacity"] = (f"largest discharge segment of the time series: {ct.mean_current_A:.3g} A for "
-                                      f"{ct.duration_s:.0f} s, {ct.start_voltage_V:.3f} V to {ct.end_voltage_V:.3f} V")
-    if "discharge_capacity_Ah" in cyc and "capacity_history" not in m:
-        q = np.asarray(cyc["discharge_capacity_Ah"], float)
-        c = np.asarray(cyc["cycle"], float)
-        ok = np.isfinite(q) & (q > 0)
-        if ok.sum() >= 1:
-            m["capacity_history"] = {"cycle": c[ok].tolist(), "capacity_Ah": q[ok].tolist()}
-            if cap is None:
-                cap = float(q[ok][-1])
-                m["tests"]["capacity"] = f"last point of the capacity history (cycle {c[ok][-1]:g})"
+    cap, cap_cycle = _capacity_test(rec, m, config)
     m["capacity_Ah"] = cap
+    m["capacity_cycle"] = cap_cycle
+    if cap is not None and nominal:
+        from .units import check_capacity_vs_nominal
+
+        check_capacity_vs_nominal("measured capacity", cap, nominal, where=m["tests"].get("capacity", ""))
     m["soh"] = cap / nominal if (cap is not None and nominal) else None
     m["soh_sigma"] = None
     m["soh_method"] = "capacity test" if m["soh"] is not None else ""
-    # rapid pulse screening
+    # rapid pulse screening: used as the SOH only without a capacity test and inside its domain
     if rec.pulse_voltage_V is not None:
-        from .pulse import predict_soh
+        from .pulse import load_pulse_model, predict_soh
 
         est = predict_soh(rec.pulse_voltage_V, rec.pulse_soc)
         m["pulse_soh"], m["pulse_soh_sigma"], m["pulse_model"] = est.soh, est.sigma, est.model
+        m["pulse_in_domain"] = est.in_domain
         m["tests"]["pulse_screening"] = f"pulse-test response at {len(rec.pulse_soc)} SOCs, model {est.model}"
-        from .pulse import load_pulse_model
-
         m["notes"].append(f"pulse screening validity: {load_pulse_model()['validity']}")
-        if m["soh"] is None:
+        if not est.in_domain:
+            m["pulse_note"] = est.note
+            m["notes"].append(f"pulse screening not used: {est.note}")
+        if m["soh"] is None and est.in_domain:
             m["soh"], m["soh_sigma"], m["soh_method"] = est.soh, est.sigma, "pulse screening"
-    # resistance
+    # resistance: the cycler's own internal-resistance reading of the capacity-test cycle (Arbin
+    # Internal_Resistance(Ohm)), else DCIR from pulses of the time series, else a history column
     r = None
-    if rec.has_timeseries:
+    bol_r = meta.get("bol_resistance_ohm")
+    per_cycle_ts = rec.has_timeseries and rec.cycle_index is not None
+    if per_cycle_ts and "resistance_ohm" in cyc:
+        rr = np.asarray(cyc["resistance_ohm"], float)
+        cycles = np.asarray(cyc["cycle"], float)
+        pick = np.flatnonzero((cycles == cap_cycle) & np.isfinite(rr) & (rr > 0)) if cap_cycle is not None else []
+        if len(pick) == 0:
+            ok = np.flatnonzero(np.isfinite(rr) & (rr > 0))
+            pick = ok[-1:] if ok.size else []
+        if len(pick):
+            k = int(pick[0])
+            r = float(rr[k])
+            m["tests"]["resistance"] = (f"cycler Internal_Resistance(Ohm) column, cycle {cycles[k]:g}: mean of the "
+                                        "cycler's readings in that cycle")
+    if r is None and rec.has_timeseries:
         pr = M.dcir_from_pulses(rec.time_s, rec.current_A, rec.voltage_V, pulse_s=config.pulse_s)
         if pr is not None:
             r = pr.resistance_ohm
             m["tests"]["resistance"] = (f"DCIR at {pr.duration_s:g} s of {pr.n_pulses} discharge pulse(s) from rest, "
                                         f"{pr.pulse_current_A:.3g} A")
-    bol_r = meta.get("bol_resistance_ohm")
-    if r is None and "resistance_ohm" in cyc:
+    if r is None and "resistance_ohm" in cyc and not per_cycle_ts:
         rr = np.asarray(cyc["resistance_ohm"], float)
         ok = np.isfinite(rr) & (rr > 0)
         if ok.any():
@@ -200,7 +220,8 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
     # capacity-history forecast
     hist = m.get("capacity_history")
     if hist and len(hist["cycle"]) >= 6:
-        m["forecast"] = _history_forecast(np.array(hist["cycle"]), np.array(hist["capacity_Ah"]), nominal, config)
+        m["forecast"] = _history_forecast(np.array(hist["cycle"]), np.array(hist["capacity_Ah"]), nominal, config,
+                                          bol_capacity_Ah=meta.get("bol_capacity_Ah"))
     # C/20 curve for the batch fit
     if rec.c20_capacity_Ah is not None:
         m["c20"] = (np.asarray(rec.c20_capacity_Ah, float), np.asarray(rec.c20_voltage_V, float))
@@ -208,28 +229,163 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
     return m
 
 
-def _history_forecast(cycle, cap, nominal, config: GradeConfig) -> dict:
-    from .forecast import fit_capacity_history
+def _capacity_test(rec: CellRecord, m: dict, config: GradeConfig):
+    """(capacity [Ah], cycle) of the capacity test the grade uses, or (None, None); fills ``m``.
 
+    Sources, in order: capacity checks labelled in a cycler summary; full capacity tests of a
+    time series (:func:`measurements.discharge_segments`), whose capacity is the cycler's own
+    per-cycle counter difference where the record has one and it belongs to that test alone,
+    else the integrated current; the last point of a capacity history. ``config.capacity_test``
+    picks the ``"latest"`` full test (default: the cell's present state) or the ``"largest"``.
+    """
+    cyc = rec.cycles
+    latest = config.capacity_test == "latest"
+    if "label" in cyc and "discharge_capacity_Ah" in cyc:
+        lab = np.asarray(cyc["label"]).astype(str)
+        q = np.asarray(cyc["discharge_capacity_Ah"], float)
+        c = np.asarray(cyc["cycle"], float)
+        k = np.flatnonzero((np.char.lower(lab) == "capacity check") & np.isfinite(q))
+        if k.size:
+            j = int(k[-1]) if latest else int(k[np.argmax(q[k])])
+            m["tests"]["capacity"] = f"capacity check in the cycler summary (cycle {c[j]:g}, the {config.capacity_test} of {k.size})"
+            m["capacity_history"] = {"cycle": c[k].tolist(), "capacity_Ah": q[k].tolist()}
+            return float(q[j]), float(c[j])
+    if rec.has_timeseries:
+        segs = M.discharge_segments(rec.time_s, rec.current_A, rec.voltage_V, rec.cycle_index)
+        full = [g for g in segs if g.full]
+        counter = None
+        if rec.cycle_index is not None and "discharge_capacity_Ah" in cyc and "cycle" in cyc:
+            counter = dict(zip(np.asarray(cyc["cycle"], float).tolist(), np.asarray(cyc["discharge_capacity_Ah"], float).tolist()))
+        if full:
+            values = []
+            for g in full:
+                q, how = g.capacity_Ah, "integrated current"
+                qc = counter.get(g.cycle) if counter else None
+                n_in_cycle = sum(1 for h in segs if h.cycle == g.cycle and h.capacity_Ah > 0.01 * g.capacity_Ah)
+                if qc is not None and np.isfinite(qc) and n_in_cycle == 1:
+                    q, how = float(qc), f"cycler counter {rec.metadata.get('capacity_from_counters', 'discharge capacity')} difference"
+                values.append((q, how, g))
+            j = len(values) - 1 if latest else int(np.argmax([x[0] for x in values]))
+            q, how, g = values[j]
+            m["tests"]["capacity"] = (f"full capacity test, the {config.capacity_test} of {len(full)}: cycle {g.cycle:g}, "
+                                      f"{g.mean_current_A:.3g} A for {g.duration_s:.0f} s, {g.start_voltage_V:.3f} V to "
+                                      f"{g.end_voltage_V:.3f} V after a charge to {g.charge_top_V:.3f} V; capacity from the {how}")
+            if len(full) >= 2:
+                m["capacity_history"] = {"cycle": [x[2].cycle for x in values], "capacity_Ah": [x[0] for x in values]}
+            return q, g.cycle
+        if segs:
+            g = max(segs, key=lambda h: h.capacity_Ah)
+            m["tests"]["capacity"] = (f"largest discharge segment of the time series (no full capacity test: {g.why}): "
+                                      f"{g.mean_current_A:.3g} A for {g.duration_s:.0f} s, {g.start_voltage_V:.3f} V to "
+                                      f"{g.end_voltage_V:.3f} V")
+            return g.capacity_Ah, g.cycle if rec.cycle_index is not None else None
+    if "discharge_capacity_Ah" in cyc and "cycle" in cyc:
+        q = np.asarray(cyc["discharge_capacity_Ah"], float)
+        c = np.asarray(cyc["cycle"], float)
+        ok = np.isfinite(q) & (q > 0)
+        if ok.sum() >= 1:
+            m["capacity_history"] = {"cycle": c[ok].tolist(), "capacity_Ah": q[ok].tolist()}
+            if latest:
+                j = int(np.flatnonzero(ok)[-1])
+                m["tests"]["capacity"] = f"last point of the capacity history (cycle {c[j]:g})"
+            else:
+                j = int(np.flatnonzero(ok)[np.argmax(q[ok])])
+                m["tests"]["capacity"] = f"largest point of the capacity history (cycle {c[j]:g})"
+            return float(q[j]), float(c[j])
+    return None, None
+
+
+def eol_reference(nominal_capacity_Ah=None, bol_capacity_Ah=None) -> tuple[float | None, str]:
+    """(reference capacity [Ah], its description) that the end of second life is measured against.
+
+    An explicit beginning-of-life capacity ``bol_capacity_Ah`` first, else the nominal capacity;
+    ``(None, reason)`` without either: the end of life is then not evaluated (a file's first
+    cycle is no reference: a retired cell's file starts long after its beginning of life).
+    """
+    if bol_capacity_Ah is not None:
+        return M.positive("bol_capacity_Ah", bol_capacity_Ah, "Ah"), f"beginning-of-life capacity {float(bol_capacity_Ah):g} Ah"
+    if nominal_capacity_Ah:
+        return M.positive("nominal_capacity_Ah", nominal_capacity_Ah, "Ah"), f"nominal capacity {float(nominal_capacity_Ah):g} Ah"
+    return None, "no nominal_capacity_Ah or bol_capacity_Ah: the end of second life has no reference"
+
+
+def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None, references=None) -> dict:
+    """Remaining cycles to the end of second life from a capacity history, with its 95 % band."""
+    from . import trajectory as T
+
+    ref, ref_text = eol_reference(nominal, bol_capacity_Ah)
+    if ref is not None:
+        from .units import check_capacity_vs_nominal
+
+        check_capacity_vs_nominal("capacity history", float(np.median(cap)), ref, where=ref_text)
     try:
-        fit = fit_capacity_history(cycle, cap, config.forecast_model)
+        if config.forecast_model == "auto" and references:
+            fc = T.population_forecast(cycle, cap, references)
+        elif config.forecast_model == "auto":
+            fc = T.select_forecast(cycle, cap, candidates=("power", "double_exp", "linear"))
+        else:
+            fc = T.make_forecast(config.forecast_model, cycle, cap)
     except BatterylabError as exc:
-        return {"error": str(exc)}
+        return {"error": str(exc), "reference": ref_text}
     bands = load_bands(config.bands_path)
-    ref = nominal or float(np.median(cap[:3]))
+    last = float(np.max(cycle))
+    out = {"model": fc.method, "last_cycle": last, "cycles_to_end": None, "reference": ref_text,
+           "details": {k: v for k, v in fc.details.items() if k != "params"}}
+    if ref is None:
+        out["error"] = ref_text
+        return out
     end = bands.end_of_second_life_soh * ref
-    n_end = fit.cycles_to(end)
-    last = float(cycle.max())
-    q_last, s_last = fit.predict(last)
-    out = {"model": fit.model, "params": fit.params.tolist(), "last_cycle": last,
-           "cycles_to_end": (n_end - last) if np.isfinite(n_end) else None, "end_capacity_Ah": end}
-    if np.isfinite(n_end):
-        # uncertainty of the crossing: the forecast's sigma at the crossing over the local slope
-        q1, s1 = fit.predict(n_end)
-        q2, _ = fit.predict(n_end + 1.0)
-        slope = abs(float(q2[0] - q1[0]))
-        out["cycles_to_end_sigma"] = float(s1[0] / slope) if slope > 0 else None
+    n_mid = fc.cycles_to(end)
+    n_lo = fc.cycles_to(end, which="lower")  # the pessimistic edge crosses first
+    n_hi = fc.cycles_to(end, which="upper")
+    out.update({"end_capacity_Ah": end, "reference_capacity_Ah": ref,
+                "cycles_to_end": (n_mid - last) if np.isfinite(n_mid) else None,
+                "cycles_to_end_low": (n_lo - last) if np.isfinite(n_lo) else None,
+                "cycles_to_end_high": (n_hi - last) if np.isfinite(n_hi) else None})
+    if np.isfinite(n_mid) and n_mid <= last:
+        out["note"] = "the forecast is already at or below the end of second life at the last measured cycle"
+    elif not np.isfinite(n_hi) or not np.isfinite(n_mid) or (n_hi - n_lo) > (n_mid - last):
+        out["uncertain"] = ("the history cannot tell: the 95 % band of the remaining cycles is wider than the "
+                            "remaining cycles themselves" if np.isfinite(n_hi) else
+                            "the history cannot tell: the optimistic edge of the 95 % band never reaches the end")
     return out
+
+
+def _population_pass(ms: list[dict], config: GradeConfig) -> None:
+    """Forecast again, with the batch's cells of longer histories as the prior (``forecast_model="auto"``).
+
+    A reference is a cell of the batch whose history reaches 80 % of its initial capacity (at
+    most :data:`MAX_REFERENCES`, the longest); a cell's own history is never its own reference. Cells of a batch without references keep the
+    back-tested form of :func:`measure_record` (in place).
+    """
+    from . import trajectory as T
+
+    if config.forecast_model != "auto":
+        return
+    refs = {}
+    for k, m in enumerate(ms):
+        h = m.get("capacity_history")
+        if "error" in m or not h or len(h["cycle"]) < 6:
+            continue
+        q = np.asarray(h["capacity_Ah"], float)
+        if q.min() <= 0.8 * T.initial_capacity(q):
+            refs[k] = T.make_reference(m["cell_id"], h["cycle"], q)
+    if not refs:
+        return
+    if len(refs) > MAX_REFERENCES:  # the longest histories carry the most shape
+        longest = sorted(refs, key=lambda j: (-refs[j].cycle[-1], ms[j]["cell_id"]))[:MAX_REFERENCES]
+        refs = {j: refs[j] for j in sorted(longest)}
+    for k, m in enumerate(ms):
+        if "forecast" not in m:
+            continue
+        pool = [r for j, r in refs.items() if j != k]
+        if not pool:
+            continue
+        h = m["capacity_history"]
+        meta = m.get("metadata", {})
+        m["forecast"] = _history_forecast(np.asarray(h["cycle"], float), np.asarray(h["capacity_Ah"], float),
+                                          m.get("nominal_capacity_Ah"), config, bol_capacity_Ah=meta.get("bol_capacity_Ah"),
+                                          references=pool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,6 +485,7 @@ def finish_batch(ms: list[dict], config: GradeConfig) -> tuple[list[GradeRecord]
     bands = load_bands(config.bands_path)
     citations.register("UL1974", "UL 1974, Standard for Evaluation for Repurposing Batteries, 2nd ed. (2023)")
     citations.register("IEC63338", "IEC 63338:2024, General guidance for reuse of secondary cells and batteries")
+    _population_pass(ms, config)
     ok = [m for m in ms if "error" not in m]
     slopes = np.array([m.get("rest_slope_V_per_h") if m.get("rest_slope_V_per_h") is not None else np.nan for m in ok])
     z = M.robust_z(slopes)
@@ -367,6 +524,8 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
     rec.soh = _f(m.get("soh"))
     rec.soh_sigma = _f(m.get("soh_sigma"))
     rec.soh_method = m.get("soh_method", "")
+    if m.get("pulse_in_domain") is False and not np.isfinite(rec.soh):
+        rec.missing.append(f"soh (no capacity test; the pulse screening cannot judge this cell: {m.get('pulse_note', '')})")
     rec.resistance_ohm = _f(m.get("resistance_ohm"))
     if _finite(m.get("resistance_ohm")) and m.get("bol_resistance_ohm"):
         rec.resistance_ratio = m["resistance_ohm"] / m["bol_resistance_ohm"]
@@ -396,12 +555,21 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
     notes = []
     fade = None
     fc = m.get("forecast")
+    if fc and fc.get("error") and fc.get("reference"):
+        notes.append(f"own history: {fc['error']}")
     if fc and fc.get("cycles_to_end") is not None:
         rec.remaining_efc = fc["cycles_to_end"]
-        sig = fc.get("cycles_to_end_sigma")
-        notes.append(f"own history ({fc['model']} fit): {fc['cycles_to_end']:.0f}"
-                     + (f" +- {sig:.0f}" if sig else "") + " cycles to end of second life")
-        models["history_forecast"] = f"{fc['model']} fade fit to the cell's capacity history"
+        lo, hi = fc.get("cycles_to_end_low"), fc.get("cycles_to_end_high")
+        band = f" (95 % band {lo:.0f} to {hi:.0f})" if lo is not None and hi is not None else (
+            f" (95 % band {lo:.0f} to unbounded)" if lo is not None else "")
+        notes.append(f"own history ({fc['model']} forecast): {fc['cycles_to_end']:.0f}{band}"
+                     f" cycles to end of second life ({bands.end_of_second_life_soh:g} x {fc.get('reference', '')})"
+                     + (f"; {fc['uncertain']}" if fc.get("uncertain") else "")
+                     + (f"; {fc['note']}" if fc.get("note") else ""))
+        models["history_forecast"] = (f"{fc['model']} forecast of the cell's capacity history"
+                                      + (" (population prior of the batch's cells with longer histories)"
+                                         if fc["model"] == "population" else " (form chosen by back-test in its own history)"
+                                         if config.forecast_model == "auto" else ""))
     life = life.get(rec.chemistry)
     if life is not None and np.isfinite(rec.soh):
         yrs, efc = life(rec.soh)
@@ -435,6 +603,7 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
     rec.details = {"tests": dict(m.get("tests", {})), "models": models, "notes": m.get("notes", []),
                    "metadata_sources": m.get("metadata_sources", {}), "forecast": fc, "ocv_fit": m.get("ocv_fit"),
                    "pulse_soh": m.get("pulse_soh"), "pulse_soh_sigma": m.get("pulse_soh_sigma"),
+                   "pulse_in_domain": m.get("pulse_in_domain"), "pulse_note": m.get("pulse_note"),
                    "min_test_voltage_V": m.get("min_test_voltage_V"), "bol_resistance_ohm": m.get("bol_resistance_ohm")}
     return rec
 

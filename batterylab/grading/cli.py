@@ -12,6 +12,13 @@ from ..cli_options import dask_options, deprecated_option, jobs_option, progress
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--chemistry", default=None, help="Chemistry of cells without a sidecar (e.g. nmc-graphite, lfp-graphite).")
 @click.option("--nominal-capacity", "nominal_capacity_Ah", type=float, default=None, help="Nominal capacity [Ah] of cells without a sidecar.")
+@click.option("--bol-capacity", "bol_capacity_Ah", type=float, default=None,
+              help="Beginning-of-life capacity [Ah]: the end of second life is measured against it (default: the nominal capacity).")
+@click.option("--capacity-test", type=click.Choice(["latest", "largest"]), default="latest", show_default=True,
+              help="Which full capacity test of a file sets the SOH.")
+@click.option("--forecast", "forecast_model", type=click.Choice(["auto", "power", "double_exp", "linear"]), default="auto",
+              show_default=True, help="Capacity-history forecast: auto = population prior of the batch's longer "
+                                      "histories, else the form chosen by back-test.")
 @click.option("--bol-resistance", "bol_resistance_ohm", type=float, default=None, help="Beginning-of-life DC resistance [ohm].")
 @click.option("--history", default=None, help="Traceability record for the whole batch (IEC 63338), e.g. 'fleet X, BMS logs 2019-2025'.")
 @click.option("--price", "new_pack_price_per_kWh", type=float, default=None, help="New-pack price per kWh, for the residual value.")
@@ -28,7 +35,8 @@ from ..cli_options import dask_options, deprecated_option, jobs_option, progress
 @dask_options("the measurement of the files (instead of local processes)")
 @deprecated_option("--workers", dest="jobs", new="--jobs", type=int)
 @deprecated_option("--quiet", dest="progress", new="--no-progress", value=False, is_flag=True)
-def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm, history, new_pack_price_per_kWh,
+def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_capacity_Ah, capacity_test, forecast_model,
+          bol_resistance_ohm, history, new_pack_price_per_kWh,
           currency, repurposing_cost_fraction, bands_path, modules, jobs, force, no_second_life, progress, scheduler,
           dask_workers):
     """Grade second-life cells from the cycler files in INPUT_DIR.
@@ -57,6 +65,7 @@ def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_resistance_ohm
 
             raise unknown_option("chemistry", chemistry, known)
     cfg = GradeConfig(chemistry=chemistry, nominal_capacity_Ah=nominal_capacity_Ah, bol_resistance_ohm=bol_resistance_ohm,
+                      bol_capacity_Ah=bol_capacity_Ah, capacity_test=capacity_test, forecast_model=forecast_model,
                       history=history, new_pack_price_per_kWh=new_pack_price_per_kWh, currency=currency,
                       repurposing_cost_fraction=repurposing_cost_fraction, bands_path=bands_path, series=series,
                       parallel=parallel, second_life=not no_second_life)

@@ -74,8 +74,9 @@ class FadeFit:
         """(capacity [Ah], standard uncertainty [Ah]) at ``cycle``."""
         n = np.atleast_1d(np.asarray(cycle, dtype=np.float64))
         f, jf = (_power, _power_jac) if self.model == "power" else (_dexp, _dexp_jac)
-        q = f(self.params, n)
-        g = jf(self.params, n)
+        with np.errstate(over="ignore", invalid="ignore"):  # a growing exponential far out: inf, not a warning
+            q = f(self.params, n)
+            g = jf(self.params, n)
         beyond = np.maximum(n - self.cycle_range[1], 0.0)
         var = np.einsum("ij,jk,ik->i", g, self.cov, g) + self.scale_Ah**2 + (self.drift_Ah_per_cycle * beyond) ** 2
         return q, np.sqrt(np.maximum(var, 0.0))

@@ -199,7 +199,7 @@ def decide_grade(record: GradeRecord, bands: GradingBands, *, traceable: bool) -
     """Apply safety checks, SOH bands and the completeness rule to ``record`` (in place)."""
     missing, failed = list(record.missing), list(record.failed_checks)
     chem = bands.chemistries.get(record.chemistry)
-    if not np.isfinite(record.soh):
+    if not np.isfinite(record.soh) and not any(m.startswith("soh") for m in missing):
         missing.append("soh (no capacity test, pulse screening or nominal capacity)")
     if np.isfinite(record.intake_voltage_V):
         if chem is not None and record.intake_voltage_V < chem["over_discharge_V"]:

@@ -79,6 +79,104 @@ def discharge_capacity(time_s, current_A, voltage_V) -> CapacityTest | None:
     return best
 
 
+#: A discharge reached the lower cut-off if it ended within this of the file's lowest discharge end [V].
+CUTOFF_TOLERANCE_V = 0.05
+#: A charge reached the upper limit if its highest voltage is within this of the file's highest [V].
+TOP_TOLERANCE_V = 0.02
+#: A constant-voltage charge has tapered when its last current is below this fraction of its largest.
+TAPER_FRACTION = 0.25
+
+
+@dataclass
+class DischargeSegment:
+    """One discharge segment of a time series and whether it is a full capacity test.
+
+    ``full`` is True when the segment ran from a full charge to the lower cut-off
+    (:func:`discharge_segments`); ``why`` says which condition failed otherwise.
+    """
+
+    start: int
+    stop: int
+    cycle: float
+    capacity_Ah: float
+    duration_s: float
+    mean_current_A: float
+    start_voltage_V: float
+    end_voltage_V: float
+    charge_top_V: float
+    full: bool
+    why: str
+
+
+def discharge_segments(time_s, current_A, voltage_V, cycle_index=None) -> list[DischargeSegment]:
+    """Every discharge segment of a time series, each marked as a full capacity test or not.
+
+    A discharge segment is a run of samples with current above 2 % of the largest current
+    magnitude (discharge positive); its charge is the trapezoidal integral of the current. It is
+    a **full capacity test** when
+
+    1. it ends within :data:`CUTOFF_TOLERANCE_V` of the lowest end voltage of all the file's
+       discharges (it reached the lower cut-off), and
+    2. the charge before it (the samples since the previous discharge with current below minus
+       the threshold) reached within :data:`TOP_TOLERANCE_V` of the file's highest charging
+       voltage, and, when any charge of the file ends in a constant-voltage taper, this one did
+       too (its last current below :data:`TAPER_FRACTION` of its largest): a constant-current
+       charge cut short at the upper voltage leaves the cell below full charge.
+
+    A discharge with no charge before it in the record (a capacity test started from an
+    unrecorded charge) is not a full test by this rule. ``cycle_index`` (per sample) names the
+    cycle of each segment (its first sample's), else segments are numbered from 1.
+    """
+    t, i, v = _check_series(time_s, current_A, voltage_V)
+    thr = _threshold(i)
+    starts, stops = _runs(i > thr)
+    cstarts, cstops = _runs(i < -thr)
+    segs = []
+    prev_end = 0
+    raw = []
+    for k, (s, e) in enumerate(zip(starts, stops)):
+        if e - s < 2:
+            prev_end = e
+            continue
+        # the charge samples between the previous discharge and this one
+        m = (cstarts >= prev_end) & (cstops <= s)
+        charge = None
+        if m.any():
+            cs, ce = int(cstarts[m][0]), int(cstops[m][-1])
+            ic = -i[cs:ce]
+            chg = ic > thr
+            top = float(v[cs:ce][chg].max()) if chg.any() else float("nan")
+            last = float(ic[chg][-1]) if chg.any() else float("nan")
+            charge = (top, last <= TAPER_FRACTION * float(ic.max()))
+        raw.append((s, e, charge))
+        prev_end = e
+    if not raw:
+        return segs
+    end_v = np.array([v[e - 1] for s, e, _ in raw])
+    tops = [c[0] for _, _, c in raw if c is not None and np.isfinite(c[0])]
+    v_top = max(tops) if tops else float("nan")
+    any_taper = any(c is not None and c[1] for _, _, c in raw)
+    v_cut = float(end_v.min())
+    for n, (s, e, charge) in enumerate(raw):
+        q = float(np.trapezoid(i[s:e], t[s:e])) / 3600.0
+        why = []
+        if v[e - 1] > v_cut + CUTOFF_TOLERANCE_V:
+            why.append(f"ended at {v[e - 1]:.3f} V, above the cut-off {v_cut:.3f} V")
+        if charge is None:
+            why.append("no charge recorded before it")
+            top = float("nan")
+        else:
+            top = charge[0]
+            if not top >= v_top - TOP_TOLERANCE_V:
+                why.append(f"charge before it reached {top:.3f} V, below the top {v_top:.3f} V")
+            elif any_taper and not charge[1]:
+                why.append("charge before it ended without the constant-voltage taper")
+        cyc = float(cycle_index[s]) if cycle_index is not None else float(n + 1)
+        segs.append(DischargeSegment(int(s), int(e), cyc, q, float(t[e - 1] - t[s]), float(np.mean(i[s:e])),
+                                     float(v[s]), float(v[e - 1]), top, not why, "; ".join(why)))
+    return segs
+
+
 def soh_from_capacity(capacity_Ah, nominal_capacity_Ah) -> float:
     """State of health by capacity, C / C_nominal [1]."""
     c = positive("capacity_Ah", capacity_Ah, "Ah")
@@ -104,8 +202,11 @@ def dcir_from_pulses(time_s, current_A, voltage_V, *, pulse_s: float = 10.0, max
     R = (V_before - V(t_start + pulse_s)) / (I_pulse - I_before) with V interpolated in time; the
     median over the pulses is returned (``None`` when the series has no such pulse).
     """
+    from .units import check_duration_s
+
     t, i, v = _check_series(time_s, current_A, voltage_V)
-    pulse_s = positive("pulse_s", pulse_s, "s")
+    max_pulse_s = positive("max_pulse_s", max_pulse_s, "s")
+    pulse_s = check_duration_s("pulse_s", pulse_s, low_s=1e-3, high_s=max_pulse_s)
     thr = _threshold(i)
     starts, stops = _runs(i > thr)
     rs, currents = [], []

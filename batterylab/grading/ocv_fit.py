@@ -39,6 +39,7 @@ import numpy as np
 from .. import citations
 from ..checks import as_float_array
 from ..errors import InputError, ParameterError, unknown_option
+from .units import check_cell_voltage
 
 #: Points each curve is resampled to (uniform in Q) before fitting.
 N_FIT_POINTS = 120
@@ -337,6 +338,7 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
     for i, (q, v) in enumerate(zip(capacity_Ah, voltage_V)):
         q = as_float_array(f"capacity_Ah[{i}]", q)
         v = as_float_array(f"voltage_V[{i}]", v)
+        check_cell_voltage(f"voltage_V[{i}]", v)
         if q.size != v.size:
             raise InputError(f"curve {i}: capacity_Ah has {q.size} samples but voltage_V has {v.size}")
         if q.size < 10:
@@ -446,6 +448,12 @@ def degradation_modes(fit: OCVFit, reference: OCVFit | dict | None = None, *, no
     shrinks towards zero when LAM_NE outpaces LLI, the precondition of a plating-driven knee
     (Attia et al. 2022, doi:10.1149/1945-7111/ac6d13).
     """
+    from ..checks import positive
+    from .units import check_capacity_vs_nominal
+
+    if nominal_capacity_Ah is not None:
+        nominal_capacity_Ah = positive("nominal_capacity_Ah", nominal_capacity_Ah, "Ah")
+        check_capacity_vs_nominal("the fitted C/20 curve's capacity", fit.capacity_Ah, nominal_capacity_Ah)
     if reference is None:
         if nominal_capacity_Ah is None:
             raise InputError("degradation_modes needs either reference= (a fresh fit) or nominal_capacity_Ah=")
@@ -460,6 +468,10 @@ def degradation_modes(fit: OCVFit, reference: OCVFit | dict | None = None, *, no
     else:
         ref = dict(reference)
         label = str(ref.get("label", "given reference"))
+        for key in ("Cp_Ah", "Cn_Ah", "n_li_Ah"):
+            if key not in ref:
+                raise InputError(f"degradation_modes reference lacks {key!r}; expected a dict with Cp_Ah, Cn_Ah, n_li_Ah [Ah]")
+            positive(f"reference[{key!r}]", ref[key], "Ah")
     return DegradationModes(
         LLI=float(1.0 - fit.n_li_Ah / ref["n_li_Ah"]),
         LAM_PE=float(1.0 - fit.Cp_Ah / ref["Cp_Ah"]),

@@ -5,7 +5,9 @@ batterylab's conventions applied at the file boundary:
 
 - **current is discharge positive** (PyBaMM's convention). Battery Data Format (BDF) files and
   Arbin exports store charge positive: their current is negated on reading;
-- time in seconds, capacity in ampere-hours, temperature in kelvin.
+- time in seconds, capacity in ampere-hours, temperature in kelvin; voltages that look like
+  millivolts and time columns that look like milliseconds are refused
+  (:mod:`batterylab.grading.units`).
 
 Supported formats (``read_cell_file`` picks one from the file's header):
 
@@ -18,7 +20,8 @@ Supported formats (``read_cell_file`` picks one from the file's header):
                        ``Cycle_Index``, ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)``);
                        the capacity counters are cumulative across cycles within one file, so
                        the capacity of a cycle is the difference of the counter between the
-                       ends of consecutive cycles (a counter that resets is also handled)
+                       ends of consecutive cycles (a counter that resets is also handled);
+                       ``Internal_Resistance(Ohm)`` becomes a per-cycle resistance
 ``doe-summary``        DOE Battery Data Hub per-cycle summary CSV (``Cycle_Index``,
                        ``Cycle_Label``, ``Q_chg``, ``Q_dis``, ``V_min``, ...): capacity checks
                        are the cycles labelled ``Capacity check``
@@ -130,6 +133,15 @@ def _require(df, columns, path, fmt: str):
         raise _fail(path, f"{fmt} file lacks column(s) {missing}; found {list(df.columns)[:12]}")
 
 
+def _voltage_units(v: np.ndarray, column: str, path) -> None:
+    from .units import check_cell_voltage
+
+    try:
+        check_cell_voltage(f"column {column!r}", v)
+    except InputError as exc:
+        raise _fail(path, str(exc)) from None
+
+
 def _check_time(t: np.ndarray, path, column: str) -> None:
     if t.size < 2:
         raise _fail(path, f"needs at least 2 samples, got {t.size}")
@@ -208,6 +220,7 @@ def read_bdf_csv(path) -> list[CellRecord]:
         raise _fail(path, f"BDF file lacks column(s) {[want[m] for m in missing]}; found {list(df.columns)[:12]}")
     t = _numeric(df, cols["time_s"], path)
     _check_time(t, path, cols["time_s"])
+    _voltage_units(_numeric(df, cols["voltage_V"], path), cols["voltage_V"], path)
     rec = CellRecord(
         cell_id=Path(path).stem,
         source=str(path),
@@ -239,21 +252,33 @@ def read_arbin_csv(path) -> list[CellRecord]:
     Arbin stores current **charge positive**: negated here to discharge positive. The
     ``Charge_Capacity(Ah)`` and ``Discharge_Capacity(Ah)`` counters are cumulative across the
     cycles of one file; the per-cycle capacities in ``record.cycles`` are their per-cycle
-    differences (:func:`per_cycle_from_cumulative`).
+    differences (:func:`per_cycle_from_cumulative`). The cycler's ``Internal_Resistance(Ohm)``
+    column, where present, becomes ``cycles["resistance_ohm"]``: per cycle, the mean of the
+    readings the cycler made during that cycle (the column holds the latest reading and repeats
+    it until the next; zeros before the first reading are ignored; NaN for a cycle without a
+    reading).
+
+    Units are checked at this boundary (:mod:`batterylab.grading.units`): a voltage column in
+    millivolts, or a time column in milliseconds (the integrated discharge current disagrees
+    with the counter by a factor near 1000), raises :class:`CellFileError`.
     """
+    from .units import check_counter_consistency
+
     df = _read_csv(path)
     df.columns = [str(c).strip() for c in df.columns]
     _require(df, _ARBIN_REQUIRED, path, "Arbin")
     t = _numeric(df, "Test_Time(s)", path)
     _check_time(t, path, "Test_Time(s)")
     cyc = _numeric(df, "Cycle_Index", path)
+    volt = _numeric(df, "Voltage(V)", path)
+    _voltage_units(volt, "Voltage(V)", path)
     rec = CellRecord(
         cell_id=Path(path).stem,
         source=str(path),
         format="arbin",
         time_s=t,
         current_A=-_numeric(df, "Current(A)", path),  # Arbin charge positive -> discharge positive
-        voltage_V=_numeric(df, "Voltage(V)", path),
+        voltage_V=volt,
         cycle_index=cyc,
     )
     if "Step_Index" in df.columns:
@@ -263,7 +288,8 @@ def read_arbin_csv(path) -> list[CellRecord]:
             rec.temperature_K = _numeric(df, col, path) + 273.15
             break
     if "Discharge_Capacity(Ah)" in df.columns and "Charge_Capacity(Ah)" in df.columns:
-        cycles, dis = per_cycle_from_cumulative(cyc, _numeric(df, "Discharge_Capacity(Ah)", path))
+        dis_counter = _numeric(df, "Discharge_Capacity(Ah)", path)
+        cycles, dis = per_cycle_from_cumulative(cyc, dis_counter)
         _, chg = per_cycle_from_cumulative(cyc, _numeric(df, "Charge_Capacity(Ah)", path))
         vmin = np.array([rec.voltage_V[cyc == c].min() for c in cycles])
         rec.cycles = {
@@ -272,9 +298,43 @@ def read_arbin_csv(path) -> list[CellRecord]:
             "charge_capacity_Ah": chg,
             "min_voltage_V": vmin,
         }
+        i = np.clip(rec.current_A, 0.0, None)
+        integrated = float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(t))) / 3600.0
+        try:
+            check_counter_consistency(integrated, float(np.sum(np.clip(dis, 0.0, None))), time_column="Test_Time(s)",
+                                      current_column="Current(A)", counter_column="Discharge_Capacity(Ah)")
+        except InputError as exc:
+            raise _fail(path, str(exc)) from None
+        rec.metadata["capacity_from_counters"] = "Discharge_Capacity(Ah)"
+    if "Internal_Resistance(Ohm)" in df.columns and "cycle" in rec.cycles:
+        ir = _numeric(df, "Internal_Resistance(Ohm)", path, allow_nan=True)
+        rec.cycles["resistance_ohm"] = per_cycle_readings(cyc, ir)
     rec.notes.append("Arbin current is charge positive: negated to discharge positive; capacity counters "
                      "cumulative across cycles: per-cycle capacity is the per-cycle difference")
     return [rec]
+
+
+def per_cycle_readings(cycle_index: np.ndarray, column: np.ndarray) -> np.ndarray:
+    """Per cycle, the mean of the new readings of a column that repeats its latest reading.
+
+    A reading is a sample whose value differs from the sample before it (the first sample of
+    the file counts as a reading when it is not zero). Zero and non-finite values are not
+    readings. Cycles in order of appearance; NaN for a cycle without a reading.
+    """
+    cycle_index = np.asarray(cycle_index)
+    x = np.asarray(column, dtype=np.float64)
+    new = np.ones(x.size, dtype=bool)
+    new[1:] = x[1:] != x[:-1]
+    new &= np.isfinite(x) & (x > 0)
+    change = np.flatnonzero(np.diff(cycle_index) != 0) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [cycle_index.size]])
+    out = np.full(starts.size, np.nan)
+    for k, (s, e) in enumerate(zip(starts, ends)):
+        m = new[s:e]
+        if m.any():
+            out[k] = float(np.mean(x[s:e][m]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,6 +427,7 @@ def read_pulse_table_csv(path) -> list[CellRecord]:
     ucols = [f"U{i}" for i in range(1, 22)]
     _require(df, ["Idx", "Qn", "Q", "SOC", *ucols], path, "pulse table")
     u = np.column_stack([_numeric(df, c, path) for c in ucols])
+    _voltage_units(u, "U1..U21", path)
     soc = _numeric(df, "SOC", path)
     qn, q = _numeric(df, "Qn", path), _numeric(df, "Q", path)
     idx = df["Idx"].astype(str).to_numpy()

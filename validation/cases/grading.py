@@ -241,6 +241,278 @@ def run_pulse(quick: bool) -> CaseResult:
 # --------------------------------------------------------------------------------------------
 
 
+def lfp_pulse_table():
+    """(X format-independent features, SOH, test ids, nominal Ah) of the retired LFP pulse set."""
+    import pandas as pd
+
+    from ...grading.pulse import features_relative_to_ocv
+
+    d = pd.read_csv(DATA / "tao_lfp_retired_pulse_W100ms.csv")
+    ucols = [f"U{i}" for i in range(1, 42)]
+    x, y, g, qn = [], [], [], []
+    for tid, t in d.groupby("test_id", sort=True):
+        t = t.sort_values("SOC_pct")
+        x.append(features_relative_to_ocv(t[ucols].to_numpy(float)))
+        y.append(float(t.SOH.iloc[0]))
+        g.append(tid)
+        qn.append(float(t.Qn_Ah.iloc[0]))
+    return np.array(x), np.array(y), np.array(g), np.array(qn)
+
+
+def run_pulse_domain(quick: bool) -> CaseResult:
+    from ...io import Variable
+    from ...grading import pulse
+    from ...grading.readers import read_pulse_table_csv
+
+    metrics, table = [], []
+    # 1) within one format: the shipped cylindrical model's scheme, domain refitted per fold
+    model = pulse.load_pulse_model()
+    x, y, groups, _ = pulse.training_table(read_pulse_table_csv(DATA / "thu_pulse_voltage_Cylind21.csv"))
+    r = pulse.cross_validate_with_domain(x, y, groups, lam=model["ridge_lambda"] if quick else None)
+    within = [("cylindrical 2.1 Ah (Tao 2025), leave-one-cell-out", y, r)]
+    # 2) retired LFP prismatic cells, two formats, format-independent features
+    xl, yl, gl, qn = lfp_pulse_table()
+    lofo_err, lofo_flag, lofo_pred = [], [], []
+    for fmt in (20.0, 68.0):
+        te, tr = qn == fmt, qn != fmt
+        trained = pulse.train_pulse_model(xl[tr], yl[tr], gl[tr], n_ensemble=5 if quick else 25, seed=0, nested=False)
+        est = [pulse.screen(trained, f) for f in xl[te]]
+        pred = np.array([e.soh for e in est])
+        flag = np.array([not e.in_domain for e in est])
+        err = pred - yl[te]
+        lofo_err.append(err)
+        lofo_flag.append(flag)
+        lofo_pred.append(pred)
+        const = float(np.mean(np.abs(yl[tr].mean() - yl[te])))
+        n_in = int((~flag).sum())
+        table.append((f"train LFP {int(qn[tr][0])} Ah -> test LFP {int(fmt)} Ah",
+                      int(te.sum()), f"{np.mean(np.abs(err)) * 100:.1f}", f"{const * 100:.1f}", f"{flag.mean():.2f}",
+                      f"{np.mean(np.abs(err[~flag])) * 100:.1f}" if n_in else "no cell in domain"))
+        rr = pulse.cross_validate_with_domain(xl[te], yl[te], gl[te], lam=trained["ridge_lambda"], n_folds=10)
+        within.append((f"LFP {int(fmt)} Ah (Tao, Xia, Zou), 10 folds of tests", yl[te], rr))
+    for name, yy, rr in within:
+        ind = rr["in_domain"]
+        mae_in = float(np.mean(np.abs(rr["pred"] - yy)[ind]) * 100) if ind.any() else float("nan")
+        metrics.append(Metric(f"{name}: share of held-out tests inside the domain", float(ind.mean()), 0.8, "1", ">=",
+                              "the domain must not flag what it can judge; the limits are 95 % quantiles of held-out "
+                              "folds of the training set, each domain statistic flags about 5 %"))
+        metrics.append(Metric(f"{name}: MAE of SOH on held-out tests inside the domain", mae_in, 3.0, "% SOH", "<=",
+                              "the screening target of 3 % SOH"))
+        table.append((f"within: {name}", yy.size, f"{np.mean(np.abs(rr['pred'] - yy)) * 100:.1f}", "",
+                      f"{1 - ind.mean():.2f}", f"{mae_in:.1f}"))
+    err = np.concatenate(lofo_err)
+    flag = np.concatenate(lofo_flag)
+    pred = np.concatenate(lofo_pred)
+    big = np.abs(err) > 0.03
+    metrics += [
+        Metric("leave-one-format-out: share of tests with |error| > 3 % SOH that are flagged",
+               float(flag[big].mean()) if big.any() else 1.0, 1.0, "1", ">=",
+               "every estimate the model gets wrong on a format it has not seen must be flagged"),
+        Metric("leave-one-format-out: MAE of SOH on unflagged tests", float(np.mean(np.abs(err[~flag])) * 100)
+               if (~flag).any() else 0.0, 3.0, "% SOH", "<=", "0 when every test is flagged (none is judged)"),
+        Metric("leave-one-format-out: share of tests flagged", float(flag.mean()), None, "1", "info",
+               "the other format's overpotentials sit outside the training range: the model says it cannot judge"),
+        Metric("leave-one-format-out: MAE of SOH, flagged included", float(np.mean(np.abs(err)) * 100), None, "% SOH",
+               "info", "what an unflagged model would have reported"),
+        Metric("leave-one-format-out: SOH estimates inside [0, 1.2]", float(np.mean((pred >= 0) & (pred <= 1.2))), 1.0,
+               "1", ">=", "never an impossible SOH"),
+    ]
+    fig, axes = _fig(9, 3.6, 2)
+    axes[0].plot(y * 100, within[0][2]["pred"] * 100, "o", ms=3, label="cylindrical, in domain")
+    out = ~within[0][2]["in_domain"]
+    axes[0].plot(y[out] * 100, within[0][2]["pred"][out] * 100, "rx", ms=5, label="flagged")
+    axes[0].plot([60, 95], [60, 95], "k-", lw=0.6)
+    axes[0].set_xlabel("measured SOH [%]")
+    axes[0].set_ylabel("held-out estimate [%]")
+    axes[0].legend(fontsize=7)
+    yt = np.concatenate([yl[qn == 20.0], yl[qn == 68.0]])
+    axes[1].plot(yt[~flag] * 100, pred[~flag] * 100, "o", ms=3, label="other format, in domain")
+    axes[1].plot(yt[flag] * 100, pred[flag] * 100, "rx", ms=4, label="other format, flagged")
+    axes[1].plot([60, 95], [60, 95], "k-", lw=0.6)
+    axes[1].set_xlabel("measured SOH [%]")
+    axes[1].set_ylabel("leave-one-format-out estimate [%]")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    header = ["split", "tests", "MAE all [% SOH]", "constant (training mean) MAE [% SOH]", "share flagged",
+              "MAE in domain [% SOH]"]
+    return CaseResult(metrics, [fig], {"lofo_soh_estimate": Variable(pred, "1", "Leave-one-format-out SOH estimate", ("test",)),
+                                       "lofo_flagged": Variable(flag.astype(float), "1", "Outside the applicability domain", ("test",))},
+                      tables=[("Pulse screening: held-out error and applicability domain", header, table)],
+                      notes="Domain: Hotelling T^2 in the principal components keeping 99 % of the standardised "
+                            "training variance, residual Q, and the share of features outside the training range; "
+                            "limits are 95 % quantiles over held-out folds of the training cells. LFP features are "
+                            "overpotentials relative to each test's own rest voltage (format-independent at equal "
+                            "C-rate). The LFP source has no physical cell id: a test (one measured capacity) is the "
+                            "group, so within-format folds may share a physical cell.")
+
+
+# --------------------------------------------------------------------------------------------
+
+
+#: Capacity histories the forecast protocol runs on: (data set, file, cycle column, capacity
+#: column, end-of-life capacity [Ah] or None for 80 % of the initial, reference capacity [Ah] or
+#: None, cell type).
+FORECAST_SETS = (
+    ("NASA PCoE", "nasa_pcoe_capacity.csv", "discharge_index", "capacity_Ah", None, None, ""),
+    ("CALCE CS2", "calce_cs2_capacity.csv", "cycle", "discharge_capacity_Ah", None, None, ""),
+    ("Baumhoefer 2014", "baumhofer2014_capacity.csv", "cycle", "capacity_Ah", None, None, ""),
+    ("HUST LFP", "hust_lfp_capacity.csv", "cycle", "capacity_Ah", None, None, "A123 APR18650M1A"),
+    ("Tongji", "tongji_capacity.csv", "cycle", "capacity_Ah", None, None, ""),
+    # the data set's own end of life: 0.88 Ah, 80 % of the A123 cells' 1.1 Ah nominal
+    ("MIT-Severson", "mit_severson_capacity.csv", "cycle", "capacity_Ah", 0.88, 1.1, "A123 APR18650M1A"),
+)
+
+
+def _drop_outliers(q, frac=0.05):
+    """Points more than ``frac`` of the initial capacity off the running median of 9 (cycler glitches)."""
+    k = 9
+    if q.size < k:
+        return np.ones(q.size, bool)
+    pad = k // 2
+    qp = np.concatenate([np.full(pad, q[0]), q, np.full(pad, q[-1])])
+    med = np.median(np.lib.stride_tricks.sliding_window_view(qp, k), axis=1)
+    return np.abs(q - med) <= frac * float(np.median(q[:3]))
+
+
+def forecast_histories(quick: bool = False):
+    """Every shipped capacity history as :class:`batterylab.grading.protocol.History`.
+
+    Cycler glitches (points more than 5 % of the initial capacity off the running median of 9
+    points, e.g. CALCE's outlier cycles) are dropped first. ``quick``: at most 8 cells per set.
+    """
+    import pandas as pd
+
+    from ...grading.protocol import History
+
+    out = []
+    for name, file, ccol, qcol, eol, ref, kind in FORECAST_SETS:
+        d = pd.read_csv(DATA / file)
+        cells = list(dict.fromkeys(d.cell))
+        if quick:
+            cells = cells[:8]
+        for c in cells:
+            g = d[d.cell == c].sort_values(ccol)
+            n, q = g[ccol].to_numpy(float), g[qcol].to_numpy(float)
+            ok = np.isfinite(q) & (q > 0)
+            n, q = n[ok], q[ok]
+            keep = _drop_outliers(q)
+            out.append(History(name, str(c), n[keep], q[keep], eol, ref, kind))
+    return out
+
+
+#: Targets of the forecast protocol at a 40 % fit window (issue #18): (comparison, target). Each
+#: is checked against the target where it is met; where the measured value misses it, against a
+#: regression floor just beyond the measured value, and the justification says the target is
+#: NOT MET (it stays open). Measured with the shipped data (population forecast, no tuning on
+#: the held-out parts): see PROTOCOL_FLOORS.
+PROTOCOL_TARGETS = {
+    "crossing_error_median": ("<=", 0.15, "median crossing-cycle error <= 15 %"),
+    "share_within_3pp": (">=", 0.75, "capacity at the crossing within 3 points for >= 75 % of cells"),
+    "share_better_than_naive": (">=", 0.75, "better than the straight line on >= 75 % of cells"),
+    "coverage_pooled": (">=", 0.85, "the 95 % band covers >= 85 % of the held-out points (pooled)"),
+    "half_width_ratio": ("<=", 2.0, "median half-width at the crossing <= 2 x the median absolute error"),
+}
+#: scheme -> metric -> (measured at 40 %, regression floor) where the target is not met.
+PROTOCOL_FLOORS = {
+    "leave-cells-out": {"share_within_3pp": (0.669, 0.62), "share_better_than_naive": (0.744, 0.70),
+                        "coverage_pooled": (0.795, 0.75), "half_width_ratio": (3.04, 3.5)},
+    # a prior from other chemistries does not describe a cell: worse than the straight line
+    "leave-one-dataset-out": {"crossing_error_median": (0.479, 0.55), "share_within_3pp": (0.03, 0.0),
+                              "share_better_than_naive": (0.143, 0.10), "coverage_pooled": (0.236, 0.20)},
+}
+
+
+def run_forecast_protocol(quick: bool) -> CaseResult:
+    from ...io import Variable
+    from ...grading.protocol import run_protocol, summarise
+
+    hist = forecast_histories(False)  # every history, also in quick mode: fewer references change the result
+    metrics, table, variables = [], [], {}
+    schemes = ("leave-cells-out",) if quick else ("leave-cells-out", "leave-one-dataset-out")
+    fractions = (0.4,) if quick else (0.2, 0.4, 0.6)
+    fig, axes = _fig(10, 3.6, 2)
+    for scheme in schemes:
+        for frac in fractions:
+            rows = run_protocol(hist, scheme=scheme, fit_fraction=frac, method="population")
+            s = summarise(rows)
+            s["half_width_ratio"] = s["half_width_median_pp"] / s["abs_error_median_pp"] if s["abs_error_median_pp"] > 0 else float("inf")
+            tag = f"{scheme}, fit {frac:.0%}"
+            for key, (cmp, target, why) in PROTOCOL_TARGETS.items():
+                if frac == 0.4:
+                    floor = PROTOCOL_FLOORS[scheme].get(key)
+                    if floor is None:
+                        tol, text = target, f"target: {why}"
+                    else:
+                        tol, text = floor[1], (f"target: {why}; NOT MET (measured {floor[0]:g}): checked at a regression "
+                                               f"floor {floor[1]:g} so that a change for the worse fails")
+                    if scheme == "leave-one-dataset-out":
+                        text += "; references of other data sets (other chemistries) only"
+                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), tol, "1", cmp, text))
+                    if key == "coverage_pooled":
+                        metrics.append(Metric(f"{tag}: coverage_median", float(s["coverage_median"]), None, "1", "info",
+                                              "median over cells of each cell's covered share"))
+                else:
+                    metrics.append(Metric(f"{tag}: {key}", float(s[key]), None, "1", "info",
+                                          "reported beside the 40 % targets"))
+            metrics.append(Metric(f"{tag}: forecasts that could not be made", float(s["n_failed"]), 0.0, "cells", "<=",
+                                  "every shipped history must get a forecast"))
+            metrics.append(Metric(f"{tag}: naive share within 3 points", float(s["naive_share_within_3pp"]), None, "1",
+                                  "info", "the straight line through the last 20 % of the fit window"))
+            metrics.append(Metric(f"{tag}: naive median crossing-cycle error", float(s["naive_crossing_error_median"]),
+                                  None, "1", "info", ""))
+            table.append((scheme, f"{frac:.0%}", s["n_crossing"], f"{s['crossing_error_median']:.3f}",
+                          f"{s['naive_crossing_error_median']:.3f}", f"{s['share_within_3pp']:.2f}",
+                          f"{s['naive_share_within_3pp']:.2f}", f"{s['share_better_than_naive']:.2f}",
+                          f"{s['coverage_median']:.2f} / {s['coverage_pooled']:.2f}",
+                          f"{s['naive_coverage_median']:.2f}", f"{s['half_width_median_pp']:.2f} / {s['abs_error_median_pp']:.2f}"))
+            for ds in dict.fromkeys(r["dataset"] for r in rows):
+                d = summarise([r for r in rows if r["dataset"] == ds])
+                table.append((f"  {ds}", "", d["n_crossing"], f"{d['crossing_error_median']:.3f}",
+                              f"{d['naive_crossing_error_median']:.3f}", f"{d['share_within_3pp']:.2f}",
+                              f"{d['naive_share_within_3pp']:.2f}", f"{d['share_better_than_naive']:.2f}",
+                              f"{d['coverage_median']:.2f} / {d['coverage_pooled']:.2f}", f"{d['naive_coverage_median']:.2f}",
+                              f"{d['half_width_median_pp']:.2f} / {d['abs_error_median_pp']:.2f}"))
+            if frac == 0.4:
+                cr = [r for r in rows if r.get("counts")]
+                err = np.array([r["capacity_error_pp"] for r in cr])
+                nerr = np.array([r["naive_capacity_error_pp"] for r in cr])
+                k = schemes.index(scheme)
+                axes[k].plot(np.abs(nerr), np.abs(err), ".", ms=4)
+                top = float(max(np.abs(nerr).max(), np.abs(err).max(), 3.0))
+                axes[k].plot([0, top], [0, top], "k-", lw=0.6)
+                axes[k].axhline(3.0, color="C3", lw=0.6)
+                axes[k].set_xlabel("|capacity error at the 80 % crossing|, straight line [points]")
+                axes[k].set_ylabel("population forecast [points]")
+                axes[k].set_title(scheme, fontsize=9)
+                key = scheme.replace("-", "_")
+                variables[f"{key}/capacity_error_pp"] = Variable(err, "1", "Capacity error at the measured crossing [percentage points]", ("cell",))
+                variables[f"{key}/naive_capacity_error_pp"] = Variable(nerr, "1", "Straight line: capacity error at the crossing [percentage points]", ("cell",))
+    if not quick:
+        # the per-cell back-test selection (power, double exponential, line, population), reported beside
+        s = summarise(run_protocol(hist, scheme="leave-cells-out", fit_fraction=0.4, method="auto"))
+        for key in ("crossing_error_median", "share_within_3pp", "share_better_than_naive", "coverage_pooled"):
+            metrics.append(Metric(f"leave-cells-out, fit 40%, back-test selection per cell: {key}", float(s[key]), None,
+                                  "1", "info", "selection inside the cell's own history rarely sees the knee: it "
+                                               "picks forms that miss it; the grade therefore uses the population "
+                                               "prior whenever there is one"))
+        table.append(("leave-cells-out, back-test selection", "40%", s["n_crossing"], f"{s['crossing_error_median']:.3f}",
+                      f"{s['naive_crossing_error_median']:.3f}", f"{s['share_within_3pp']:.2f}",
+                      f"{s['naive_share_within_3pp']:.2f}", f"{s['share_better_than_naive']:.2f}",
+                      f"{s['coverage_median']:.2f} / {s['coverage_pooled']:.2f}", f"{s['naive_coverage_median']:.2f}",
+                      f"{s['half_width_median_pp']:.2f} / {s['abs_error_median_pp']:.2f}"))
+    fig.tight_layout()
+    header = ["scheme", "fit", "cells crossing", "crossing error (median)", "naive", "within 3 pp", "naive",
+              "better than naive", "band coverage median / pooled", "naive coverage", "half-width / |error| at crossing [pp]"]
+    return CaseResult(metrics, [fig], variables, tables=[("Forecast protocol: held-out cells and data sets", header, table)],
+                      notes="Population forecast (batterylab.grading.trajectory): the held-out cell's early history "
+                            "aligned to the full histories of the other cells (leave-cells-out: its own data set; "
+                            "leave-one-dataset-out: the other data sets), weighted mixture of their futures with its "
+                            "95 % band. Naive: straight line through the last 20 % of the fit window. End of life: "
+                            "80 % of the initial capacity (median of the first three points); MIT-Severson 0.88 Ah. "
+                            "Quick mode: leave-cells-out at 40 % only. Coverage: 'median' is the median over cells of "
+                            "each cell's share of covered points, 'pooled' the share of all held-out points.")
+
+
 def run_forecast(quick: bool) -> CaseResult:
     import pandas as pd
 
@@ -337,12 +609,31 @@ CASES = [
         run=run_pulse,
     ),
     Case(
+        name="grading_pulse_domain",
+        title="Pulse screening knows its domain: within-format and leave-one-format-out, with flags",
+        capability="second-life grading",
+        reference="Tao et al. (2025) retired cylindrical 2.1 Ah cells; Tao, Xia, Zou, retired LFP prismatic 20 Ah and "
+                  "68 Ah cells (doi:10.5281/zenodo.21008092)",
+        validity="pulse tests at SOC 10-50 %; a format not in the training set is flagged, not judged",
+        run=run_pulse_domain,
+    ),
+    Case(
+        name="grading_forecast_protocol",
+        title="Capacity forecasts on held-out cells and data sets: population prior against the straight line",
+        capability="second-life grading",
+        reference="measured histories: NASA PCoE, CALCE CS2 (He et al. 2011), Baumhoefer et al. 2014, HUST (Ma et al. "
+                  "2022), Tongji (Zhu et al. 2022), MIT-Severson (Severson et al. 2019)",
+        validity="cells cycled at constant conditions to or past 80 % of their initial capacity",
+        run=run_forecast_protocol,
+    ),
+    Case(
         name="grading_history_forecast",
         title="Capacity-history forecast: fit the early cycles, predict the rest (NASA, CALCE, Baumhoefer)",
         capability="second-life grading",
         reference="Saha & Goebel 2007 (NASA PCoE); He et al. 2011, doi:10.1016/j.jpowsour.2011.08.040 (CALCE CS2); "
                   "Baumhoefer et al. 2014, doi:10.1016/j.jpowsour.2013.08.108",
-        validity="power-law fade; reliable inside the reuse band (capacity >= 80 %), not across knees",
+        validity="power-law fade (forecast_model='power', not the default); reliable inside the reuse band "
+                 "(capacity >= 80 %), not across knees: the default forecast is judged in grading_forecast_protocol",
         run=run_forecast,
     ),
 ]

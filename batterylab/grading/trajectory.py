@@ -1,0 +1,308 @@
+"""Knee-aware capacity forecasts: a population prior, a straight-line baseline and per-cell selection.
+
+A capacity history that has not yet reached its knee does not show it: no curve fitted to the
+cell alone can bend where the data do not. Cells of one type bend alike, so the shape is borrowed
+from cells with longer histories (the batch's own, or a reference population of the same
+chemistry), an empirical-Bayes prior on the trajectory:
+
+**Population forecast** (:func:`population_forecast`). Each reference trajectory r_j(n)
+(capacity over its own initial capacity, the median of its first three points; lightly
+smoothed by a running median of 5) is aligned to the cell's history c(n) by a stretch of the
+cycle axis and a capacity scale, c(n)/c_0 ~ a_j r_j(s_j n), s_j on a log grid from 0.2 to 5 and
+a_j by least squares; only stretches under which the reference covers the whole history count.
+The aligned references are weighted by w_j ~ exp(-rmse_j^2 / (2 h^2)), h the fifth-smallest
+alignment RMSE (so about five references carry the forecast). The forecast is the weighted
+mixture of the aligned references' futures, each with a Gaussian spread of its own alignment
+RMSE and the cell's residual scatter; its median and 2.5/97.5 % quantiles are the point forecast
+and the 95 % band. Where the cell's history says little (a short window, references that
+disagree ahead), the mixture is wide: the band says so. A reference shorter than the stretched
+horizon continues with the slope of its last 10 % of cycles.
+
+**Straight line** (:func:`linear_forecast`): least squares through the last 20 % of the fitted
+window, the naive baseline every forecast is compared with.
+
+**Selection** (:func:`select_forecast`): each candidate (power law, double exponential,
+straight line, population) is back-tested inside the cell's own history (fit on the first 60 %
+of it, forecast the rest) and the smallest back-test RMSE wins; the population forecast, the only
+one that can see a knee ahead, wins every back-test tie within the cell's residual scatter (the
+back-test window rarely contains the knee, so such differences are noise).
+
+Background: knees in cells of one type and their precursors, Attia et al. 2022,
+doi:10.1149/1945-7111/ac6d13. The alignment is a similarity-based (trajectory-matching)
+forecast; its evaluation protocol is :mod:`batterylab.grading.protocol`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..checks import as_float_array, same_length
+from ..errors import InputError, unknown_option
+
+#: Stretch factors of the cycle axis tried when aligning a reference to a cell.
+STRETCHES = np.geomspace(0.2, 5.0, 81)
+#: Candidate forecasts of :func:`select_forecast`.
+METHODS = ("power", "double_exp", "linear", "population")
+Z95 = 1.959963984540054
+
+
+def _prep(cycle, capacity_Ah, name="capacity_Ah"):
+    n = as_float_array("cycle", cycle)
+    q = as_float_array(name, capacity_Ah)
+    same_length(cycle=n, **{name: q})
+    order = np.argsort(n, kind="stable")
+    return n[order], q[order]
+
+
+def initial_capacity(capacity_Ah) -> float:
+    """A history's initial capacity: the median of its first three points [Ah]."""
+    q = np.asarray(capacity_Ah, float)
+    return float(np.median(q[:3]))
+
+
+def _running_median(q, k=5):
+    if q.size < k:
+        return q.copy()
+    pad = k // 2
+    qp = np.concatenate([np.full(pad, q[0]), q, np.full(pad, q[-1])])
+    win = np.lib.stride_tricks.sliding_window_view(qp, k)
+    return np.median(win, axis=1)
+
+
+def _noise(q):
+    """Residual scatter of a history: 1.4826 MAD of its second differences / sqrt(6)."""
+    if q.size < 4:
+        return 0.0
+    d2 = np.diff(q, 2)
+    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0))
+
+
+@dataclass
+class Reference:
+    """One reference trajectory: cycles [1] and capacity relative to its initial capacity [1]."""
+
+    name: str
+    cycle: np.ndarray
+    relative: np.ndarray
+    tail_slope: float  # [1/cycle] over the last 10 % of cycles, used beyond its end
+
+    def at(self, n):
+        """Relative capacity at cycles ``n``, continued linearly beyond the end."""
+        n = np.asarray(n, float)
+        r = np.interp(n, self.cycle, self.relative)
+        beyond = n > self.cycle[-1]
+        if beyond.any():
+            r = np.where(beyond, self.relative[-1] + self.tail_slope * (n - self.cycle[-1]), r)
+        return r
+
+
+def make_reference(name, cycle, capacity_Ah) -> Reference:
+    """A :class:`Reference` from a measured history (normalised, smoothed)."""
+    n, q = _prep(cycle, capacity_Ah)
+    if n.size < 5:
+        raise InputError(f"reference {name!r} needs at least 5 history points, got {n.size}")
+    rel = _running_median(q / initial_capacity(q))
+    m = n >= n[-1] - 0.1 * (n[-1] - n[0])
+    if m.sum() >= 2:
+        slope = float(np.polyfit(n[m], rel[m], 1)[0])
+    else:
+        slope = float((rel[-1] - rel[-2]) / max(n[-1] - n[-2], 1e-9))
+    return Reference(str(name), n, rel, min(slope, 0.0))
+
+
+@dataclass
+class Forecast:
+    """A capacity forecast: ``predict(n)`` -> (median, lower 95 %, upper 95 %) [Ah]."""
+
+    method: str
+    last_cycle: float
+    _predict: object = field(repr=False)
+    details: dict = field(default_factory=dict)
+
+    def predict(self, cycle):
+        n = np.atleast_1d(np.asarray(cycle, float))
+        return self._predict(n)
+
+    def cycles_to(self, capacity_Ah, max_cycle=None, *, which: str = "median") -> float:
+        """First cycle beyond the history at which the forecast (median, or a band edge) falls to ``capacity_Ah``."""
+        k = {"median": 0, "lower": 1, "upper": 2}[which]
+        top = max_cycle or 50.0 * max(self.last_cycle, 100.0)
+        start = max(self.last_cycle, 1.0)
+        grid = np.unique(np.concatenate([np.linspace(start, min(4.0 * start, top), 801), np.geomspace(start, top, 400)]))
+        q = self.predict(grid)[k]
+        below = np.flatnonzero(q <= capacity_Ah)
+        if below.size == 0:
+            return float("inf")
+        i = int(below[0])
+        if i == 0:
+            return float(grid[0])
+        return float(np.interp(capacity_Ah, [q[i], q[i - 1]], [grid[i], grid[i - 1]]))
+
+
+def linear_forecast(cycle, capacity_Ah, *, tail: float = 0.2) -> Forecast:
+    """The naive baseline: a straight line through the last ``tail`` of the history's cycles.
+
+    Band: the line's prediction standard error from the residual scatter of those points
+    (ordinary least squares), 95 % normal quantiles.
+    """
+    n, q = _prep(cycle, capacity_Ah)
+    m = n >= n[-1] - tail * (n[-1] - n[0])
+    if m.sum() < 3:
+        m = np.zeros(n.size, bool)
+        m[-min(3, n.size):] = True
+    if m.sum() < 2:
+        raise InputError("a straight-line forecast needs at least 2 history points")
+    x, y = n[m], q[m]
+    a = np.polyfit(x, y, 1)
+    res = y - np.polyval(a, x)
+    dof = max(x.size - 2, 1)
+    s = float(np.sqrt(np.sum(res**2) / dof))
+    xm, sxx = x.mean(), max(float(np.sum((x - x.mean()) ** 2)), 1e-12)
+
+    def pred(t):
+        mu = np.polyval(a, t)
+        se = s * np.sqrt(1 + 1 / x.size + (t - xm) ** 2 / sxx)
+        return mu, mu - Z95 * se, mu + Z95 * se
+
+    return Forecast("linear", float(n[-1]), pred, {"slope_Ah_per_cycle": float(a[0])})
+
+
+def parametric_forecast(cycle, capacity_Ah, model: str) -> Forecast:
+    """A fade-model fit of :mod:`batterylab.grading.forecast` as a :class:`Forecast` (band +-1.96 sigma)."""
+    from .forecast import fit_capacity_history
+
+    n, q = _prep(cycle, capacity_Ah)
+    fit = fit_capacity_history(n, q, model)
+
+    def pred(t):
+        mu, sig = fit.predict(t)
+        return mu, mu - Z95 * sig, mu + Z95 * sig
+
+    return Forecast(model, float(n[-1]), pred, {"params": fit.params.tolist()})
+
+
+def _align(ref: Reference, n, c):
+    """Best (rmse, stretch, scale) of ``ref`` against the relative history c(n)."""
+    best = (np.inf, 1.0, 1.0)
+    for s in STRETCHES:
+        if s * n[-1] > ref.cycle[-1]:
+            break
+        r = np.interp(s * n, ref.cycle, ref.relative)
+        den = float(r @ r)
+        if den <= 0:
+            continue
+        a = float(c @ r) / den
+        rmse = float(np.sqrt(np.mean((c - a * r) ** 2)))
+        if rmse < best[0]:
+            best = (rmse, float(s), a)
+    return best
+
+
+def _mixture_quantiles(mu, sd, w, probs, *, chunk: int = 128):
+    """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components), in chunks of points."""
+    if mu.shape[0] > chunk:
+        parts = [_mixture_quantiles(mu[i : i + chunk], sd[i : i + chunk], w, probs, chunk=chunk)
+                 for i in range(0, mu.shape[0], chunk)]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(probs))]
+    from scipy.special import ndtr
+
+    lo = (mu - 5 * sd).min(axis=1)
+    hi = (mu + 5 * sd).max(axis=1)
+    grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, 241)[None, :]
+    cdf = np.einsum("pgk,k->pg", ndtr((grid[:, :, None] - mu[:, None, :]) / sd[:, None, :]), w)
+    out = []
+    for p in probs:
+        idx = np.clip((cdf < p).sum(axis=1), 1, grid.shape[1] - 1)
+        g0, g1 = grid[np.arange(grid.shape[0]), idx - 1], grid[np.arange(grid.shape[0]), idx]
+        c0, c1 = cdf[np.arange(grid.shape[0]), idx - 1], cdf[np.arange(grid.shape[0]), idx]
+        f = np.where(c1 > c0, (p - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.5)
+        out.append(g0 + np.clip(f, 0, 1) * (g1 - g0))
+    return out
+
+
+def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
+                        n_effective: int = 5) -> Forecast:
+    """The population-prior forecast of a history (see module docstring)."""
+    n, q = _prep(cycle, capacity_Ah)
+    if not references:
+        raise InputError("a population forecast needs at least one reference trajectory")
+    if n.size < 3:
+        raise InputError(f"a population forecast needs at least 3 history points, got {n.size}")
+    c0 = float(initial_capacity_Ah) if initial_capacity_Ah else initial_capacity(q)
+    c = q / c0
+    noise = _noise(c)
+    fits = []
+    for ref in references:
+        rmse, s, a = _align(ref, n, c)
+        if np.isfinite(rmse):
+            fits.append((rmse, s, a, ref))
+    if not fits:
+        raise InputError("no reference trajectory covers this history under any stretch of its cycles")
+    rm = np.array([f[0] for f in fits])
+    h = max(float(np.sort(rm)[min(n_effective, rm.size) - 1]), noise, 1e-6)
+    w = np.exp(-0.5 * (rm / h) ** 2)
+    w /= w.sum()
+    keep = w > 1e-4 / w.size
+    fits = [f for f, k in zip(fits, keep) if k]
+    w = w[keep] / w[keep].sum()
+    sd = np.sqrt(np.array([f[0] for f in fits]) ** 2 + noise**2)
+
+    def pred(t):
+        mu = np.column_stack([f[2] * f[3].at(f[1] * t) for f in fits])
+        sdm = np.broadcast_to(np.maximum(sd, 1e-6), mu.shape)
+        med, lo, hi = _mixture_quantiles(mu, sdm, w, (0.5, 0.025, 0.975))
+        return med * c0, lo * c0, hi * c0
+
+    return Forecast("population", float(n[-1]), pred,
+                    {"n_references": len(fits), "effective_references": float(1.0 / np.sum(w**2)),
+                     "best_references": [f[3].name for f in sorted(fits, key=lambda f: f[0])[:5]],
+                     "initial_capacity_Ah": c0})
+
+
+def make_forecast(method: str, cycle, capacity_Ah, references=None, **kw) -> Forecast:
+    """One forecast by name (:data:`METHODS`)."""
+    if method not in METHODS:
+        raise unknown_option("forecast method", method, METHODS)
+    if method == "linear":
+        return linear_forecast(cycle, capacity_Ah)
+    if method == "population":
+        return population_forecast(cycle, capacity_Ah, references or [], **kw)
+    return parametric_forecast(cycle, capacity_Ah, method)
+
+
+def select_forecast(cycle, capacity_Ah, references=None, *, candidates=None, backtest_fraction: float = 0.6,
+                    initial_capacity_Ah: float | None = None) -> Forecast:
+    """The candidate with the smallest back-test RMSE inside the cell's own history (see module docstring).
+
+    ``details["backtest_rmse_Ah"]`` holds every candidate's score; the chosen forecast is refitted
+    on the whole history.
+    """
+    n, q = _prep(cycle, capacity_Ah)
+    cand = list(candidates or [m for m in METHODS if m != "population" or references])
+    if n.size < 6:
+        raise InputError(f"forecast selection needs at least 6 history points, got {n.size}")
+    cut = n[0] + backtest_fraction * (n[-1] - n[0])
+    inner = n <= cut
+    if inner.sum() < 3 or (~inner).sum() < 1:
+        inner = np.arange(n.size) < max(3, int(backtest_fraction * n.size))
+    c0 = float(initial_capacity_Ah) if initial_capacity_Ah else initial_capacity(q)
+    scores = {}
+    for mth in cand:
+        try:
+            kw = {"initial_capacity_Ah": c0} if mth == "population" else {}
+            f = make_forecast(mth, n[inner], q[inner], references, **kw)
+            scores[mth] = float(np.sqrt(np.mean((f.predict(n[~inner])[0] - q[~inner]) ** 2)))
+        except InputError:
+            continue
+    if not scores:
+        raise InputError("no forecast candidate could be back-tested on this history")
+    best = min(scores, key=scores.get)
+    if "population" in scores and scores["population"] <= scores[best] + _noise(q):
+        best = "population"
+    kw = {"initial_capacity_Ah": c0} if best == "population" else {}
+    out = make_forecast(best, n, q, references, **kw)
+    out.details["backtest_rmse_Ah"] = scores
+    out.details["selected"] = best
+    return out

@@ -1,0 +1,178 @@
+"""Knee-aware forecasts: population prior, straight-line baseline, selection, the held-out protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from batterylab.errors import InputError, OptionError
+from batterylab.grading import trajectory as T
+from batterylab.grading.protocol import History, evaluate_forecast, run_protocol, summarise
+
+
+def knee_curve(n, n_knee, q0=2.0):
+    """A slow linear fade that bends into a fast one at n_knee (smooth over 5 % of n_knee)."""
+    w = 0.05 * n_knee
+    return q0 * (1 - 4e-5 * n - 8e-4 * w * np.logaddexp(0.0, (n - n_knee) / w))
+
+
+def family(rng, k=8):
+    out = []
+    for j in range(k):
+        nk = rng.uniform(600, 1400)
+        n = np.arange(0.0, 1.6 * nk, 10.0)
+        out.append((f"c{j}", n, knee_curve(n, nk) + rng.normal(0, 0.002, n.size), nk))
+    return out
+
+
+def test_population_forecast_sees_the_knee_the_line_misses():
+    rng = np.random.default_rng(4)
+    fam = family(rng)
+    refs = [T.make_reference(name, n, q) for name, n, q, _ in fam[1:]]
+    name, n, q, nk = fam[0]
+    cut = n <= 0.8 * nk  # the knee is ahead of the fitted window
+    thr = 0.8 * T.initial_capacity(q)
+    true_cross = float(np.interp(-thr, -knee_curve(n, nk), n))
+    pop = T.population_forecast(n[cut], q[cut], refs)
+    line = T.linear_forecast(n[cut], q[cut])
+    assert abs(pop.cycles_to(thr) - true_cross) / true_cross < 0.10
+    assert abs(line.cycles_to(thr) - true_cross) / true_cross > 0.30
+    med, lo, hi = pop.predict(n[~cut])
+    assert np.mean((q[~cut] >= lo) & (q[~cut] <= hi)) >= 0.85
+    assert np.all(lo <= med) and np.all(med <= hi)
+    assert name not in pop.details["best_references"]
+
+
+def test_linear_forecast_and_its_band():
+    n = np.arange(0.0, 100.0)
+    q = 2.0 - 1e-3 * n
+    f = T.linear_forecast(n, q)
+    med, lo, hi = f.predict([200.0])
+    assert med[0] == pytest.approx(1.8, rel=1e-9) and hi[0] - lo[0] < 1e-6
+    assert f.cycles_to(1.5) == pytest.approx(500.0, rel=1e-3)
+
+
+def test_selection_back_tests_inside_the_history():
+    n = np.arange(10.0, 1000.0, 10.0)
+    q = 2.0 * (1 - 2e-3 * n**0.5)  # strongly concave: a power law, not a line
+    f = T.select_forecast(n, q, candidates=("power", "linear"))
+    assert f.method == "power" and f.details["backtest_rmse_Ah"]["power"] < f.details["backtest_rmse_Ah"]["linear"]
+    with pytest.raises(InputError, match="at least 6"):
+        T.select_forecast(n[:4], q[:4])
+    with pytest.raises(InputError, match="reference"):
+        T.population_forecast(n, q, [])
+    with pytest.raises(OptionError, match="population"):
+        T.make_forecast("spline", n, q)
+
+
+def test_history_crossing_and_protocol_rows():
+    h = History("d", "c", np.array([0.0, 10, 20, 30]), np.array([1.0, 1.0, 1.0, 0.7]))
+    # 80 % of 1.0 between cycle 20 (1.0) and 30 (0.7): 20 + 10 * 0.2 / 0.3
+    assert h.crossing() == pytest.approx(20 + 10 * 0.2 / 0.3)
+    h2 = History("mit", "c", np.array([0.0, 10, 20]), np.array([1.08, 1.0, 0.87]), eol_capacity_Ah=0.88,
+                 reference_capacity_Ah=1.1)
+    assert h2.threshold_Ah == 0.88 and h2.ref_Ah == 1.1
+    rng = np.random.default_rng(1)
+    hist = [History("knee", name, n, q) for name, n, q, _ in family(rng, 6)]
+    rows = run_protocol(hist, scheme="leave-cells-out", fit_fraction=0.4)
+    assert len(rows) == 6 and all("error" not in r for r in rows)
+    s = summarise(rows)
+    assert s["n_crossing"] == 6 and s["crossing_error_median"] < 0.15
+    assert s["share_better_than_naive"] >= 0.8
+    # the metrics are the forecast's: a perfect forecast scores zero error and full coverage
+    name, n, q, nk = "x", np.arange(0.0, 2000.0, 10.0), None, 1000.0
+    q = knee_curve(n, nk)
+    exact = T.Forecast("exact", 800.0, lambda t: (knee_curve(t, nk),) * 3)
+    e = evaluate_forecast(History("k", "x", n, q), exact, 800.0)
+    # (the measured crossing is interpolated linearly between points 10 cycles apart on a curved
+    # trajectory: 4e-5 points off the exact curve)
+    assert e["capacity_error_pp"] == pytest.approx(0.0, abs=1e-3) and e["coverage"] == 1.0
+    with pytest.raises(OptionError, match="leave-cells-out"):
+        run_protocol(hist, scheme="k-fold")
+    with pytest.raises(InputError, match="fit_fraction"):
+        run_protocol(hist, fit_fraction=1.5)
+    # leave-one-dataset-out with a single data set has no references: every row says so
+    rows = run_protocol(hist, scheme="leave-one-dataset-out", method="population")
+    assert all("reference" in r["error"] for r in rows)
+
+
+def test_batch_grade_uses_the_population_of_longer_histories():
+    from batterylab.grading.batch import GradeConfig, grade_records
+    from batterylab.grading.readers import CellRecord
+
+    rng = np.random.default_rng(9)
+    recs = []
+    for name, n, q, nk in family(rng, 6):
+        if name == "c0":
+            keep = n <= 0.8 * nk  # a young cell: its knee is ahead
+            n, q = n[keep], q[keep]
+        recs.append(CellRecord(name, "synthetic", "capacity-history",
+                               cycles={"cycle": n, "discharge_capacity_Ah": q},
+                               metadata={"nominal_capacity_Ah": 2.0, "chemistry": "nmc-graphite"}))
+    records, _ = grade_records(recs, GradeConfig(second_life=False))
+    young = records[0]
+    fc = young.details["forecast"]
+    assert fc["model"] == "population" and "95 % band" in young.forecast_note
+    assert fc["cycles_to_end_low"] <= fc["cycles_to_end"] <= fc["cycles_to_end_high"]
+    # power-law forecasts of the same young history see no knee: they predict a much longer life
+    records_p, _ = grade_records(recs[:1], GradeConfig(second_life=False, forecast_model="power"))
+    assert records_p[0].remaining_efc > 1.3 * young.remaining_efc
+    with pytest.raises(OptionError, match="auto"):
+        GradeConfig(forecast_model="spline")
+
+
+def test_cli_forecast_and_reference_options(tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from batterylab.grading.cli import grade
+
+    rng = np.random.default_rng(2)
+    d = tmp_path / "in"
+    d.mkdir()
+    with open(d / "fleet.csv", "w") as fh:
+        fh.write("cell,cycle,capacity_Ah\n")
+        for name, n, q, nk in family(rng, 5):
+            if name == "c0":
+                keep = n <= 0.8 * nk
+                n, q = n[keep], q[keep]
+            for a, b in zip(n, q):
+                fh.write(f"{name},{a:g},{b:.6f}\n")
+    out = tmp_path / "out"
+    args = [str(d), "--out", str(out), "--chemistry", "nmc-graphite", "--nominal-capacity", "2.0", "--quiet",
+            "--no-second-life", "--workers", "1"]
+    res = CliRunner().invoke(grade, args)
+    assert res.exit_code == 0, res.output
+    with open(out / "grades.csv") as fh:
+        rows = {r["cell_id"]: r for r in csv.DictReader(fh)}
+    assert "population forecast" in rows["fleet:c0"]["forecast_note"]
+    res = CliRunner().invoke(grade, args + ["--forecast", "power", "--bol-capacity", "2.1", "--force"])
+    assert res.exit_code == 0, res.output
+    with open(out / "grades.csv") as fh:
+        rows = {r["cell_id"]: r for r in csv.DictReader(fh)}
+    note = rows["fleet:c0"]["forecast_note"]
+    assert "power forecast" in note and "beginning-of-life capacity 2.1 Ah" in note
+    res = CliRunner().invoke(grade, args + ["--forecast", "spline"])
+    assert res.exit_code == 2 and "spline" in res.output
+
+
+def test_remaining_life_says_when_the_history_cannot_tell():
+    from batterylab.grading.batch import GradeConfig, grade_records
+    from batterylab.grading.readers import CellRecord
+
+    rng = np.random.default_rng(9)
+    recs = []
+    for name, n, q, nk in family(rng, 3):
+        if name == "c0":
+            keep = n <= 0.15 * nk  # a short, nearly flat history and no other cell to learn from
+            n, q = n[keep], q[keep]
+        recs.append(CellRecord(name, "s", "capacity-history", cycles={"cycle": n, "discharge_capacity_Ah": q},
+                               metadata={"nominal_capacity_Ah": 2.0, "chemistry": "nmc-graphite"}))
+    alone, _ = grade_records(recs[:1], GradeConfig(second_life=False))
+    assert "the history cannot tell" in alone[0].forecast_note
+    # a cell whose own history ends below the end of second life: 0 remaining, not "cannot tell"
+    batch, _ = grade_records(recs, GradeConfig(second_life=False))
+    past = batch[1]
+    assert past.remaining_efc == 0 and "cannot tell" not in past.forecast_note
+    assert "already at or below" in past.forecast_note
