@@ -756,11 +756,13 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
                     dx = dt if drv == D_TIME else dxe
                     _advance_state(st, s, dx * m.state_f[s, SF_SCALE], stress, mult, m, tc)
             st[H_CUM + P_CT - 1] += Tm * dt
-            if rate > 0.0:
+            # current flows when charge moves (not when the rate is > 0: a tiny SOC step's
+            # rate can underflow to 0 while its charge does not)
+            if moved > 0.0:
                 st[H_CUM + P_CA - 1] += dt
-            if rate_c > 0.0:
+            if moved_c > 0.0:
                 st[H_CUM + P_CCA - 1] += dt
-            if rate_d > 0.0:
+            if moved_d > 0.0:
                 st[H_CUM + P_CDA - 1] += dt
         st[H_CUM + P_CC - 1] += moved
         st[H_CUM + P_CCC - 1] += moved_c
