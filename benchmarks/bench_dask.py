@@ -1,7 +1,7 @@
 """Fleet ageing in-process versus on a 2-worker Dask LocalCluster, in pack-years per second.
 
     python benchmarks/bench_dask.py                 # 1,000,000 packs (hours on 2 cores, ~4 GB RAM)
-    python benchmarks/bench_dask.py --packs 10000   # the size measured for the README
+    python benchmarks/bench_dask.py --packs 10000   # the size measured for docs/dask.md
 
 Workload: a representative year at hourly resolution (8,761 samples: one 0.5C cycle a day between
 SOC 0.85 and 0.35, cell temperature with a seasonal +-8 K and a daily +-3 K swing around 20 C)
