@@ -82,7 +82,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .jit import helper, kernel, prange
+from .jit import helper, kernel
 
 #: A compiled ageing model: the arrays :mod:`batterylab.aging.models` builds.
 Model = namedtuple("Model", "settings ocv ua state_i state_f expr_i expr_f prod_i prod_f term_i term_f group_i group_f")
@@ -1091,12 +1091,12 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
 # ================================================================================================
 
 
-@kernel(parallel=True)
-def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
-    """Age ``states.shape[0]`` cells over a (repeated) profile under ``AGG_SAMPLE``.
-
-    The cells are split into ``n_blocks`` contiguous blocks run in parallel (one per thread); a
-    cell's results never depend on the cells before it, so they do not depend on ``n_blocks``.
+@kernel
+def integrate_fleet(prof, cells, repeat, out_t, states, m, rec):
+    """Age ``states.shape[0]`` cells, one after the other, over a (repeated) profile under
+    ``AGG_SAMPLE``. A cell's results never depend on the cells before it, so the caller may split
+    a fleet into blocks of cells and run them in threads (the kernel releases the GIL): results
+    do not depend on the split.
 
     prof : :class:`Profile`; ``time_s`` (n,) strictly increasing [s], repeated ``repeat`` times
         with period ``time_s[-1] - time_s[0]`` (sample 0 of a repetition is the last sample of
@@ -1106,29 +1106,23 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec, n_blocks):
     states : (cells, L) per-cell state vectors, advanced in place (see ``state_length``)
     m : :class:`Model`; rec : :class:`Records`, filled (``smin``, ``smax`` must come in as +inf, -inf)
     """
-    nc = states.shape[0]
-    nb = max(1, min(nc, n_blocks))
-    for blk in prange(nb):
-        stress = np.zeros(N_STRESS)
-        pt = np.zeros(N_PT)
-        gval = np.zeros(m.group_i.shape[0])
-        tc = np.zeros((m.term_i.shape[0], 3))  # no held terms: every term is evaluated
-        for c in range(blk * nc // nb, (blk + 1) * nc // nb):
-            _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc)
+    stress = np.zeros(N_STRESS)
+    pt = np.zeros(N_PT)
+    gval = np.zeros(m.group_i.shape[0])
+    tc = np.zeros((m.term_i.shape[0], 3))  # no held terms: every term is evaluated
+    for c in range(states.shape[0]):
+        _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc)
 
 
-@kernel(parallel=True)
-def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec, n_blocks):
+@kernel
+def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     """``integrate_fleet`` under ``AGG_WINDOW`` (a kernel of its own: a first call compiles only
     the path its model uses). Output rows are stamped with the model clock."""
-    nc = states.shape[0]
-    nb = max(1, min(nc, n_blocks))
-    for blk in prange(nb):
-        stress = np.zeros(N_STRESS)
-        gval = np.zeros(m.group_i.shape[0])
-        scratch = np.zeros((3, prof.time_s.shape[0]))
-        for c in range(blk * nc // nb, (blk + 1) * nc // nb):
-            _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
+    stress = np.zeros(N_STRESS)
+    gval = np.zeros(m.group_i.shape[0])
+    scratch = np.zeros((3, prof.time_s.shape[0]))
+    for c in range(states.shape[0]):
+        _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
 
 
 @kernel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import json
 import math
 import sys
@@ -245,11 +246,8 @@ def _output_times(t: np.ndarray, repeat: int, output_interval_s, max_rows: int |
 
 @contextlib.contextmanager
 def _compile_notice(kernel, what: str, after_s: float = 1.5):
-    """Say on stderr, once, that a kernel is being compiled when its first call in this process
-    takes longer than ``after_s`` (a cached kernel loads in well under that)."""
-    if getattr(kernel, "signatures", True):  # compiled already (or running as plain Python)
-        yield
-        return
+    """Around a kernel's first call in this process: say on stderr that it is being compiled when
+    the call takes longer than ``after_s`` (a cached kernel loads in well under that)."""
     timer = threading.Timer(after_s, lambda: print(
         f"batterylab: compiling {what} for this machine (once; cached on disk afterwards) ...",
         file=sys.stderr, flush=True))
@@ -280,11 +278,34 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
         smin=np.full((nc, K.N_STRESS), np.inf), smax=np.full((nc, K.N_STRESS), -np.inf),
     )
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    prof = K.Profile(t, f64(soc), f64(T), f64(I))
+    soc, T, I = f64(soc), f64(T), f64(I)
     cells = K.Cells(f64(t_off), f64(usage), f64(soc.max(axis=1)), f64(mult))
     kernel = K.integrate_fleet_windows if model.aggregation == "window" else K.integrate_fleet
-    with _compile_notice(kernel, f"the ageing kernel ({model.aggregation} aggregation)"):
-        kernel(prof, cells, int(repeat), out_t, states, model.kernel_model(settings), rec, get_num_threads())
+    km = model.kernel_model(settings)
+
+    def block(a: int, b: int) -> None:
+        rows = lambda x: x if x.shape[0] == 1 else x[a:b]  # noqa: E731  (shared or per-cell rows)
+        kernel(K.Profile(t, rows(soc), rows(T), rows(I)),
+               K.Cells(cells.t_off[a:b], cells.usage[a:b], rows(cells.soc_top), cells.mult[a:b]),
+               int(repeat), out_t, states[a:b], km, K.Records(*(x[a:b] for x in rec)))
+
+    # one contiguous block of cells per thread (the kernel releases the GIL); cells are
+    # independent, so the results do not depend on the number of threads
+    nb = max(1, min(nc, get_num_threads()))
+    edges = [i * nc // nb for i in range(nb + 1)]
+    first = 0
+    if not getattr(kernel, "signatures", True):  # compile (or load) on the first block alone
+        with _compile_notice(kernel, f"the ageing kernel ({model.aggregation} aggregation)"):
+            block(edges[0], edges[1])
+        first = 1
+    if nb - first == 1:
+        block(edges[first], edges[first + 1])
+    elif nb > first:
+        with ThreadPoolExecutor(nb - first - 1) as pool:
+            done = [pool.submit(block, a, b) for a, b in zip(edges[first + 1:-1], edges[first + 2:])]
+            block(edges[first], edges[first + 1])  # this thread takes one block too
+            for f in done:
+                f.result()
     return rec._asdict()
 
 
