@@ -499,8 +499,8 @@ def simulate_fleet(
 ) -> AgingResult:
     """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
 
-    Cells run in parallel (Numba ``prange``, one cell per iteration writing its own output row),
-    so results are bit-identical for any number of threads. Arrays in the result have a leading
+    Cells run in parallel (contiguous blocks of cells, one thread each, every cell writing its own
+    output row), so results are bit-identical for any number of threads. Arrays in the result have a leading
     cell axis.
 
     Parameters
