@@ -41,8 +41,8 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     depth (max - min SOC), mean SOC and time-mean C-rate (rests count as zero, steps below
     0.01 1/h too; x q), and averaged by the trapezoid rule over the window's time; every state
     then advances once over the window's span (time in days, EFC = sum |dSOC| / 2 x q), by
-    BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update). The model
-    clock is the sum of the window spans (the step between two windows is not aged, as in
+    BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update).
+    The model clock is the sum of the window spans (the step between two windows is not aged, as in
     BLAST-Lite), and the run continues through the profile, repeated, until that clock passes
     the horizon (the profile's span times ``repeat``, less one second).
 
@@ -1123,16 +1123,6 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     scratch = np.zeros((3, prof.time_s.shape[0]))
     for c in range(states.shape[0]):
         _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
-
-
-@kernel
-def window_breakpoints(time_s, soc, max_time_s, max_efc):
-    """The end sample of each ``AGG_WINDOW`` update window of a SOC series (BLAST-Lite's
-    breakpoints, the last sample included)."""
-    n = soc.shape[0]
-    bps = np.zeros(n + 1, dtype=np.int64)
-    nb = _breakpoints(time_s, soc, max_time_s, max_efc, bps, np.zeros(n), np.zeros(n))
-    return bps[:nb].copy()
 
 
 @kernel

@@ -415,7 +415,8 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
             if of not in groups or groups[of].get("kind", "sum") != "sum":
                 raise ParameterError(f"{w}: 'of' must name a summing group, got {of!r}")
             ref = gnames.index(of)
-        group_i.append((0 if target == "capacity" else 1, 0 if kind == "sum" else 1, ref))
+        group_i.append((K.G_CAPACITY if target == "capacity" else K.G_RESISTANCE,
+                        K.G_SUM if kind == "sum" else K.G_INVERSE, ref))
         group_f.append((_num(gd, "offset", w, 1.0), _num(gd, "c0", w, 0.0), _num(gd, "c1", w, 0.0)))
     b = _Builder()
     state_i, state_f, names = [], [], []
