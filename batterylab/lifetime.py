@@ -144,7 +144,7 @@ class _Cell:
     def __init__(self, cell, model, thermal, mode, t, y, initial_soc, mesh):
         import pybamm
 
-        from .cell import CellModel
+        from .cell import CellModel, engine
 
         self.cm = CellModel(cell, model=model, thermal=thermal, mesh=mesh,
                             options={"contact resistance": "true"}, check_validity=False)
@@ -180,7 +180,7 @@ class _Cell:
         name = "Power function [W]" if mode == "power" else "Current function [A]"
         pv[name] = pybamm.Interpolant(t - t[0], y, pybamm.t, interpolator="linear")
         self.t = t - t[0]
-        self.sim = self.cm.simulation(pv, operating_mode=mode, solver=pybamm.IDAKLUSolver())
+        self.sim = self.cm.simulation(pv, operating_mode=mode, solver=engine.solver())
         self.model = self.sim.model
         self.solves = 0
 
@@ -194,13 +194,14 @@ class _Cell:
         return self.rho_sei * dL / a_s
 
     def run(self, q: float, r_add: float, ambient_K: float) -> dict:
-        import warnings
+        from .cell import engine
 
         inputs = {"Relative capacity": float(q), "Contact resistance [Ohm]": float(r_add),
                   "Ambient temperature [K]": float(ambient_K), "Initial temperature [K]": float(ambient_K)}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sol = self.sim.solve(t_eval=self.t, t_interp=self.t, inputs=inputs)
+        sol = engine.solve(self.sim, f"duty period at relative capacity {q:.4f}",
+                           model=f"the {self.cm.model_name} model with options {self.cm.options}",
+                           parameters=f"parameter set {self.cm.parameter_set.name!r}", quiet=True,
+                           t_eval=self.t, t_interp=self.t, inputs=inputs)
         self.solves += 1
         t = np.asarray(sol.t, dtype=float)
         if t[-1] < self.t[-1] * (1 - 1e-9):

@@ -300,7 +300,10 @@ def test_degradation_options_produce_lithium_loss():
     r = cell.simulate("LGM50", "SPM", "isothermal", sei="solvent-diffusion limited",
                       lithium_plating="irreversible", experiment=["Charge at 1C for 10 minutes"],
                       initial_soc=0.2, mesh="coarse")
-    assert r.lli_percent[-1] > r.lli_percent[0] >= 0
+    # PyBaMM's "Loss of lithium inventory [%]" is a difference of inventories: at t = 0 it is zero
+    # to rounding (-1.4e-14 % with PyBaMM 26.10.1.1), so the start is checked against 1e-9 %.
+    assert abs(r.lli_percent[0]) < 1e-9
+    assert r.lli_percent[-1] > 1e-6
     assert r.config["options"]["SEI"] == "solvent-diffusion limited"
 
 

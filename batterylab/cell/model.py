@@ -30,13 +30,11 @@ import numpy as np
 
 from .. import checks
 from ..errors import BatterylabError, InputError, OptionError, ParameterError, RunError
+from . import engine
 from . import options as _opts
+from .engine import CellSimulationError
 from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult
-
-
-class CellSimulationError(RunError):
-    """PyBaMM could not build or solve the model (the message says which run and why)."""
 
 
 def _scalar_or_none(value):
@@ -244,19 +242,8 @@ class CellModel:
 
     # -- model building -----------------------------------------------------------------------
     def _pybamm_model(self, operating_mode: str | None = None):
-        import pybamm
-
         opts = _opts.build_options(self.thermal, self.degradation, self.extra_options, operating_mode)
-        cls = getattr(pybamm.lithium_ion, _opts.MODELS[self.model_name])
-        try:
-            return cls(opts)
-        except pybamm.OptionError as exc:
-            raise OptionError(f"{self.model_name} with options {opts}: {exc}") from None
-
-    def _var_pts(self):
-        import pybamm
-
-        return {getattr(pybamm.standard_spatial_vars, k): v for k, v in self.var_pts_spec.items()}
+        return engine.pybamm_model(self.model_name, opts)
 
     def simulation(self, parameter_values=None, *, operating_mode: str | None = None, experiment=None, solver=None):
         """A ``pybamm.Simulation`` of this configured model: its options, mesh and (by default) its
@@ -267,14 +254,9 @@ class CellModel:
         ``operating_mode`` is PyBaMM's (``"current"``, ``"power"``, ...); ``experiment`` a
         ``pybamm.Experiment``; ``solver`` a PyBaMM solver (default: PyBaMM's for the model).
         """
-        import pybamm
-
         pv = self.parameter_values() if parameter_values is None else parameter_values
-        kw = {"experiment": experiment} if experiment is not None else {}
-        if solver is not None:
-            kw["solver"] = solver
-        return pybamm.Simulation(self._pybamm_model(operating_mode), parameter_values=pv, var_pts=self._var_pts(),
-                                 **kw)
+        return engine.simulation(self._pybamm_model(operating_mode), pv, experiment=experiment, solver=solver,
+                                 mesh=self.var_pts_spec)
 
     def config(self, **run) -> dict:
         """JSON-able configuration of a run (stored in result files)."""
@@ -293,35 +275,8 @@ class CellModel:
         }
 
     def _solve(self, sim, what: str, **kwargs):
-        import pybamm
-
-        try:
-            with warnings.catch_warnings():
-                # Experiments that stop on a cut-off warn; the termination is in the result.
-                warnings.filterwarnings("ignore", message=".*[Ii]nfeasible.*")
-                return sim.solve(**kwargs)
-        except BatterylabError:
-            raise
-        except KeyError as exc:
-            raise ParameterError(
-                f"{what}: parameter set {self.parameter_set.name!r} lacks a parameter the "
-                f"{self.model_name} model with options {self.options} needs: {exc}"
-            ) from None
-        except pybamm.OptionError as exc:
-            raise OptionError(f"{what}: {exc}") from None
-        except ZeroDivisionError:
-            raise ParameterError(
-                f"{what}: parameter set {self.parameter_set.name!r} has a zero parameter the "
-                f"{self.model_name} model with options {self.options} divides by (BPX sets, for "
-                "example, have no current-collector thickness, which thermal='x-lumped'/'x-full' "
-                "need); use thermal='lumped' or add the parameters with parameters=..."
-            ) from None
-        except Exception as exc:  # solver failures, model errors: one clear message
-            msg = " ".join(str(exc).split())[:800]
-            raise CellSimulationError(
-                f"{what}: PyBaMM could not solve the {self.model_name} model ({type(exc).__name__}: {msg}). "
-                "Check that the duty stays within the cell's voltage window and validity range."
-            ) from None
+        return engine.solve(sim, what, model=f"the {self.model_name} model with options {self.options}",
+                            parameters=f"parameter set {self.parameter_set.name!r}", **kwargs)
 
     def _result(self, sol, *, initial_soc, run_config, time_offset_s=0.0) -> CellResult:
         _citations(self.model_name)
@@ -362,8 +317,6 @@ class CellModel:
         period_s : float, optional
             Output sampling period [s] (PyBaMM default 60 s).
         """
-        import pybamm
-
         steps = [experiment] if isinstance(experiment, str) else experiment
 
         def ok(item):
@@ -377,20 +330,12 @@ class CellModel:
                 f"one tuple per cycle), got {experiment!r}"
             )
         soc0 = self._initial_soc(initial_soc)
-        kwargs = {}
         if period_s is not None:
-            kwargs["period"] = f"{checks.positive('period_s', period_s, unit='s')} seconds"
-        try:
-            exp = pybamm.Experiment(list(steps), **kwargs)
-        except Exception as exc:
-            raise InputError(f"experiment {list(steps)!r} could not be parsed: {' '.join(str(exc).split())}") from None
+            period_s = checks.positive("period_s", period_s, unit="s")
+        exp = engine.experiment(steps, period_s=period_s)
         self._check_experiment(exp)
         pv = self._prepared(ambient_temperature_K, initial_temperature_K)
-        model = self._pybamm_model()
-        try:
-            sim = pybamm.Simulation(model, parameter_values=pv, experiment=exp, var_pts=self._var_pts())
-        except Exception as exc:
-            raise CellSimulationError(f"experiment {list(steps)!r}: could not set up the simulation: {exc}") from None
+        sim = self.simulation(pv, experiment=exp)
         sol = self._solve(sim, f"experiment {list(steps)!r}", initial_soc=soc0)
         return self._result(
             sol,
@@ -486,8 +431,7 @@ class CellModel:
         t_rel = t - t[0]
         pv = self._prepared(ambient_temperature_K, initial_temperature_K, t_rel)
         pv[pname] = pybamm.Interpolant(t_rel, y, pybamm.t, interpolator="linear")
-        model = self._pybamm_model(mode)
-        sim = pybamm.Simulation(model, parameter_values=pv, var_pts=self._var_pts())
+        sim = self.simulation(pv, operating_mode=mode)
         what = f"{duty} profile ({t.size} samples over {t_rel[-1]:g} s)"
         # Stopping the integrator at every sample keeps the kinks of the piecewise-linear duty
         # exact (with t_eval=[0, end] the solver steps over them: 0.4 % charge error seen).

@@ -146,6 +146,8 @@ def pybamm_c20_curve(LLI=0.0, LAM_PE=0.0, LAM_NE=0.0, *, model: str = "SPM", v_s
     """
     import pybamm
 
+    from ..cell import engine
+
     ocp = load_ocp_set("nmc532-graphite-mohtat2020")
     pv = pybamm.ParameterValues("Mohtat2020")
     faraday = 96485.33212
@@ -171,13 +173,14 @@ def pybamm_c20_curve(LLI=0.0, LAM_PE=0.0, LAM_NE=0.0, *, model: str = "SPM", v_s
         "Initial concentration in negative electrode [mol.m-3]": max(x0, 1e-6) * cmax_n,
         "Initial concentration in positive electrode [mol.m-3]": y0 * cmax_p,
     })
-    models = {"SPM": pybamm.lithium_ion.SPM, "SPMe": pybamm.lithium_ion.SPMe}
-    if model not in models:
+    if model not in ("SPM", "SPMe"):
         from ..errors import unknown_option
 
-        raise unknown_option("PyBaMM model", model, models)
-    exp = pybamm.Experiment([f"Charge at C/20 until {v_end_V} V"], period="5 minutes")
-    sol = pybamm.Simulation(models[model](), parameter_values=pv, experiment=exp).solve()
+        raise unknown_option("PyBaMM model", model, ("SPM", "SPMe"))
+    exp = engine.experiment([f"Charge at C/20 until {v_end_V} V"], period_s=300.0)
+    what = f"synthetic C/20 charge (LLI {LLI}, LAM_PE {LAM_PE}, LAM_NE {LAM_NE})"
+    sim = engine.simulation(engine.pybamm_model(model), pv, experiment=exp, what=what)
+    sol = engine.solve(sim, what, model=f"the {model} model", parameters="PyBaMM's Mohtat2020 set")
     q = -np.asarray(sol["Discharge capacity [A.h]"].entries, dtype=np.float64)
     v = np.asarray(sol["Voltage [V]"].entries, dtype=np.float64)
     truth = {"Cp0_Ah": cp0, "Cn0_Ah": cn0, "n_li0_Ah": nli0, "Cp_Ah": cp, "Cn_Ah": cn, "n_li_Ah": nli, "x0": x0, "y0": y0,

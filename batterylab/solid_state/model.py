@@ -56,6 +56,7 @@ from .. import citations
 from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
 from ..checks import temperature_K as _check_kelvin
 from .._deprecation import renamed_kwargs
+from ..cell import engine
 from ..errors import InputError, RunError, unknown_option
 from ..io.results import Result, new_axes
 from .parameters import FARADAY_C_MOL, SolidStateCell, liquid_reference, load_cell, pybamm_parameters
@@ -301,10 +302,9 @@ def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DF
         opts = {"working electrode": "positive", "thermal": "lumped", "operating mode": ctrl}
     else:
         opts = {"thermal": "lumped", "operating mode": ctrl}
-    models = {"DFN": pybamm.lithium_ion.DFN, "SPMe": pybamm.lithium_ion.SPMe}
-    if kind not in models:
-        raise unknown_option("model kind", kind, models)
-    model = models[kind](opts, name=f"batterylab {'solid-state' if isinstance(cell, SolidStateCell) else 'liquid'} {kind}")
+    if kind not in ("DFN", "SPMe"):
+        raise unknown_option("model kind", kind, ("DFN", "SPMe"))
+    model = engine.pybamm_model(kind, opts, name=f"batterylab {'solid-state' if isinstance(cell, SolidStateCell) else 'liquid'} {kind}")
     if isinstance(cell, SolidStateCell):
         area = cell.electrode_area_m2
         q_C = model.variables["Discharge capacity [A.h]"] * 3600.0
@@ -428,18 +428,16 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_temperature_
     t_eval = t if t_eval_s is None else time_array("t_eval_s", t_eval_s)
     if t_eval[0] < t[0] or t_eval[-1] > t[-1]:
         raise InputError(f"t_eval_s spans {t_eval[0]}..{t_eval[-1]} s but the request covers only {t[0]}..{t[-1]} s")
-    solver = pybamm.IDAKLUSolver(rtol=rtol, atol=atol)
-    var_pts = None
+    mesh = None
     if mesh_points is not None:
         n = int(mesh_points)
         if n < 3:
             raise InputError(f"mesh_points must be >= 3, got {mesh_points}")
-        var_pts = {"x_n": n, "x_s": n, "x_p": n, "r_n": n, "r_p": n}
-    sim = pybamm.Simulation(model, parameter_values=pv, solver=solver, var_pts=var_pts)
-    try:
-        sol = sim.solve([float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
-    except pybamm.SolverError as exc:
-        raise SolidStateSimulationError(f"PyBaMM could not solve the duty on {getattr(cell, 'name', cell)}: {exc}") from None
+        mesh = {"x_n": n, "x_s": n, "x_p": n, "r_n": n, "r_p": n}
+    what = f"the duty on {getattr(cell, 'name', cell)}"
+    sim = engine.simulation(model, pv, solver=engine.solver(rtol, atol), mesh=mesh, what=what)
+    sol = engine.solve(sim, what, model=f"the {kind} model", parameters=f"the {getattr(cell, 'name', cell)} parameters",
+                       error=SolidStateSimulationError, t_eval=[float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
     if sol.t[-1] < t_eval[-1] - 1e-6 * max(1.0, abs(t_eval[-1])):
         reason = getattr(sol, "termination", "unknown")
         raise SolidStateSimulationError(
