@@ -93,8 +93,9 @@ Profile = namedtuple("Profile", "time_s soc temp cur")
 Cells = namedtuple("Cells", "t_off usage soc_top mult")
 #: The arrays the expression evaluator reads (a part of :class:`Model`: a call passes less).
 Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
-#: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells, N_STRESS).
-Records = namedtuple("Records", "t q r efc y g smin smax")
+#: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
+#: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
+Records = namedtuple("Records", "t q r efc y g smin smax replayed")
 
 # ---- codes (named in batterylab.aging.models) ---------------------------------------------------
 N_STRESS = 10
@@ -798,11 +799,72 @@ def _sample(prof, c, j, us, top, dT):
     return x, T, I
 
 
+@helper(borrows=True)
+def _replayable(m):
+    """Whether a repeated profile can be replayed: every state is a POWER state with a fixed
+    exponent (its stored value u = y^(1/p) only adds increments) and no rate reads the states
+    (``SET_EFC_NOMINAL`` off), so a repetition that starts from a periodic state adds the same
+    increments as the one before."""
+    if m.settings[SET_EFC_NOMINAL] != 0.0:
+        return False
+    for s in range(m.state_i.shape[0]):
+        if m.state_i[s, SI_TYPE] != ST_POWER or m.state_i[s, SI_EP] >= 0:
+            return False
+    return True
+
+
+@helper(inline="always")
+def _chain(st, base, n, i, f):
+    """Field ``f`` of the i-th link of the chain the next repetition's cycles read: the stack
+    points (i < n), then the reversal candidate (i = n), then the present sample (i = n + 1)."""
+    if i < n:
+        return _pt(st, base, i, f)
+    if i == n:
+        return st[H_CAND + f - 1]
+    return st[H_T] if f == P_T else st[H_CUM + f - 1]
+
+
+@helper(borrows=True)
+def _periodic(st, start, ns):
+    """Whether state ``st`` is ``start`` one period later as far as the next repetition can tell:
+    the same last sample, reversal detector and rainflow stack (SOC values), every time and
+    running integral between consecutive stack points, the reversal candidate and the present
+    sample the same (to 1e-12 of their magnitude: the running integrals' rounding), and no state
+    cut at a bound. The cycles the next repetition closes then have the same stress."""
+    if st[H_SATURATED] != start[H_SATURATED] or st[H_NSTACK] != start[H_NSTACK]:
+        return False
+    for h in (H_NSEEN, H_RF_XLAST, H_RF_X, H_RF_DLAST, H_RF_PENDING, H_SOC, H_TK, H_I):
+        if st[h] != start[h]:
+            return False
+    base = HEAD + ns
+    n = int(st[H_NSTACK])
+    for i in range(n):
+        if _pt(st, base, i, P_X) != _pt(start, base, i, P_X):
+            return False
+    for f in range(P_T, N_PT):
+        for i in range(n + 1):
+            a1 = _chain(st, base, n, i, f)
+            b1 = _chain(st, base, n, i + 1, f)
+            d0 = _chain(start, base, n, i + 1, f) - _chain(start, base, n, i, f)
+            if abs((b1 - a1) - d0) > 1e-12 * max(abs(a1), abs(b1)):
+                return False
+    return True
+
+
 @helper
-def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc):
-    """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``)."""
+def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc, pre, work):
+    """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``).
+
+    Replay: once a repetition ends in a state that is its start one period later
+    (``_periodic``) and the model is ``_replayable``, every later repetition adds that
+    repetition's change ``delta`` to the whole state vector (states, EFC, cycle counts, running
+    integrals, stack points' times and integrals) instead of stepping; its output rows are its
+    start plus the increments ``pre`` recorded at each sample of the stepped repetition. A
+    repetition that would take a state past its bound is stepped. ``pre``: (n, states + 1)
+    scratch (or (1, .) when ``repeat`` < 3); ``work``: (3, L) scratch."""
     time_s = prof.time_s
     n = time_s.shape[0]
+    ns = m.state_i.shape[0]
     period = time_s[n - 1] - time_s[0]
     smin = rec.smin[c]
     smax = rec.smax[c]
@@ -811,15 +873,53 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc)
         st[H_QF] = 1.0
     n_out = out_t.shape[0]
     k_out = 0
+    can_replay = repeat >= 3 and pre.shape[0] == n and _replayable(m)
+    start = work[0]
+    delta = work[1]
+    row = work[2]
+    replaying = False
     for rep in range(repeat):
         offset = rep * period
+        if replaying:
+            for s in range(ns):
+                if st[HEAD + s] + delta[HEAD + s] > m.state_f[s, SF_MAX]:
+                    replaying = False
+        if replaying:
+            t_last = time_s[n - 1] + offset
+            while k_out < n_out and t_last >= out_t[k_out]:
+                j = min(max(np.searchsorted(time_s, out_t[k_out] - offset), 1), n - 1)
+                while j > 1 and time_s[j - 1] + offset >= out_t[k_out]:
+                    j -= 1
+                while time_s[j] + offset < out_t[k_out]:
+                    j += 1
+                row[H_EFC] = st[H_EFC] + pre[j, ns]
+                for s in range(ns):
+                    row[HEAD + s] = st[HEAD + s] + pre[j, s]
+                _record(row, c, k_out, time_s[j] + offset, m, rec, gval)
+                k_out += 1
+            for i in range(st.shape[0]):
+                st[i] += delta[i]
+            st[H_T] = t_last  # the step path's clock, to the bit
+            rec.replayed[c] += 1.0
+            continue
+        record = can_replay and rep > 0
+        if record:
+            start[:] = st
         for j in range(1 if rep > 0 else 0, n):
             t1 = time_s[j] + offset
             x1, T1, I1 = _sample(prof, c, j, us, top, dT)
             _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval)
+            if record:
+                pre[j, ns] = st[H_EFC] - start[H_EFC]
+                for s in range(ns):
+                    pre[j, s] = st[HEAD + s] - start[HEAD + s]
             while k_out < n_out and t1 >= out_t[k_out]:
                 _record(st, c, k_out, t1, m, rec, gval)
                 k_out += 1
+        if record and _periodic(st, start, ns):
+            for i in range(st.shape[0]):
+                delta[i] = st[i] - start[i]
+            replaying = True
     while k_out < n_out:  # rows beyond the end repeat the last state
         _record(st, c, k_out, st[H_T], m, rec, gval)
         k_out += 1
@@ -1120,8 +1220,10 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec):
     pt = np.zeros(N_PT)
     gval = np.zeros(m.group_i.shape[0])
     tc = np.zeros((m.term_i.shape[0], 3))  # no held terms: every term is evaluated
+    pre = np.zeros((prof.time_s.shape[0] if repeat >= 3 else 1, m.state_i.shape[0] + 1))
+    work = np.zeros((3, states.shape[1]))
     for c in range(states.shape[0]):
-        _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc)
+        _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc, pre, work)
 
 
 @kernel

@@ -241,6 +241,76 @@ def test_repeated_equals_materialised_row_by_row(name, p, repeat, rows):
     np.testing.assert_allclose(more.capacity_fraction, more_m.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
 
 
+def _day(hours=24, swing=0.4):
+    t = np.arange(0.0, hours * 3600.0 + 1.0, 3600.0)
+    soc = 0.5 + swing * np.cos(2 * np.pi * t / 86400.0)
+    T = 295.0 + 8.0 * np.sin(2 * np.pi * t / 86400.0)
+    return t, soc, T
+
+
+@pytest.mark.parametrize("name", ["naumann2020", "schmalstieg2014", "wang2011", "calibrated_lgm50_okane2022"])
+def test_replay_of_a_periodic_day_equals_the_written_out_run(name):
+    # A periodic day repeated 40 times: once a repetition ends where it started (same stack,
+    # same running integrals between its points), the later ones are replayed; rows inside the
+    # repetitions and the resumable state equal the written-out run's to rounding.
+    t, soc, T = _day()
+    I = None if name != "calibrated_lgm50_okane2022" else 5.0 * 0.4 * 2 * np.pi / 24 * np.sin(2 * np.pi * t / 86400.0)
+    rep = quiet(aging.simulate, name, t, soc, T, I, repeat=40, output_interval_s=7 * 3600.0)
+    assert rep.config["replayed_repetitions"] >= 37  # the first one to three are stepped
+    tm, sm = naive.materialise(t, soc, 40)
+    _, Tm = naive.materialise(t, T, 40)
+    Im = None if I is None else naive.materialise(t, I, 40)[1]
+    mat = quiet(aging.simulate, name, tm, sm, Tm, Im, output_interval_s=7 * 3600.0)
+    assert mat.config["replayed_repetitions"] == 0
+    np.testing.assert_array_equal(rep.time_s, mat.time_s)
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
+    np.testing.assert_allclose(rep.efc, mat.efc, rtol=REPLAY_REL, atol=1e-15)
+    for s in rep.states:
+        np.testing.assert_allclose(rep.states[s], mat.states[s], rtol=REPLAY_REL, atol=1e-15, err_msg=s)
+    assert rep.full_cycles[0] == mat.full_cycles[0] and rep.half_cycles[0] == mat.half_cycles[0]
+    n = K.HEAD + len(rep.states)  # head and states of the resumable state vectors
+    np.testing.assert_allclose(rep.state.data[0, :n], mat.state.data[0, :n], rtol=REPLAY_REL, atol=1e-9)
+
+
+def test_replay_waits_for_a_periodic_state():
+    # The first sample's temperature differs from the last one's: the first repetition's cycles
+    # read it, so the state after one repetition is not periodic and replay must wait (a replay
+    # taken from it was 3e-4 relative off in the fade).
+    t = np.arange(60.0, 721.0, 60.0)
+    soc = np.r_[0.3, np.full(10, 0.1), 0.3]
+    T = np.r_[243.5, np.full(11, 244.0)]
+    for repeat in (3, 4, 6):
+        rep = quiet(aging.simulate, "wang2011", t, soc, T, repeat=repeat, finalize=False)
+        tm, sm = naive.materialise(t, soc, repeat)
+        _, Tm = naive.materialise(t, T, repeat)
+        mat = quiet(aging.simulate, "wang2011", tm, sm, Tm, output_interval_s=None, finalize=False)
+        assert rep.config["replayed_repetitions"] == repeat - 3
+        assert rep.capacity_fraction[-1] == pytest.approx(mat.capacity_fraction[-1], rel=REPLAY_REL)
+
+
+def test_replay_stops_at_a_bound_and_is_not_used_where_rates_read_the_state():
+    # A state that would pass its bound (a loss fraction at 1) is stepped, so the bound and the
+    # saturation count are the step path's.
+    spec = copy.deepcopy(SPECS["naumann2020"])
+    spec["name"] = "test_fast_fade"
+    for s in spec["states"]:
+        if isinstance(s["k"], dict):
+            s["k"]["coef"] = s["k"].get("coef", 1.0) * 100.0  # one state reaches its bound in about 10 days
+    m = aging.load(spec)
+    t, soc, T = _day()
+    rep = quiet(aging.simulate, m, t, soc, T, repeat=60, output_interval_s=86400.0)
+    tm, sm = naive.materialise(t, soc, 60)
+    _, Tm = naive.materialise(t, T, 60)
+    mat = quiet(aging.simulate, m, tm, sm, Tm, output_interval_s=86400.0)
+    assert rep.state.data[0, K.H_SATURATED] > 0
+    assert rep.state.data[0, K.H_SATURATED] == mat.state.data[0, K.H_SATURATED]
+    assert 0 < rep.config["replayed_repetitions"] < 57
+    np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
+    # EFC on the nominal basis reads q: no replay
+    exact = quiet(aging.simulate, "blast_nmc111_kokam75ah:exact", t, soc, T, repeat=10)
+    assert exact.config["replayed_repetitions"] == 0
+
+
 def test_repeated_period_with_nominal_throughput_matches_naive():
     # two reversals a day, repeated for 30 days, with a C-rate-dependent cycle rate whose C-rate
     # scales with the capacity (nominal throughput basis): the same cycles and rates as the

@@ -276,6 +276,7 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
         t=np.zeros((nc, no)), q=np.zeros((nc, no)), r=np.zeros((nc, no)), efc=np.zeros((nc, no)),
         y=np.zeros((nc, no, ns)), g=np.zeros((nc, no, ng)),
         smin=np.full((nc, K.N_STRESS), np.inf), smax=np.full((nc, K.N_STRESS), -np.inf),
+        replayed=np.zeros(nc),
     )
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     soc, T, I = f64(soc), f64(T), f64(I)
@@ -456,7 +457,8 @@ def simulate(
         state=AgingState(m.name, st),
         full_cycles=st[:, K.H_NFULL].copy(),
         half_cycles=st[:, K.H_NHALF].copy(),
-        config={"repeat": reps, "finalize": finalize, "current_given": current_A is not None},
+        config={"repeat": reps, "finalize": finalize, "current_given": current_A is not None,
+                "replayed_repetitions": int(rec["replayed"][0])},
     )
 
 
