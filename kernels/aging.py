@@ -851,17 +851,31 @@ def _periodic(st, start, ns):
     return True
 
 
+@helper(borrows=True)
+def _replay_add(st, delta, k, ns):
+    """Add ``k`` repetitions' change ``delta`` to the fields of ``st`` that carry it: the head,
+    the states and the stack's points (unused stack slots are left alone)."""
+    for i in range(HEAD + ns):
+        st[i] += k * delta[i]
+    base = HEAD + ns
+    for f in range(N_PT):
+        off = base + f * (STACK + 1)
+        for i in range(int(st[H_NSTACK])):
+            st[off + i] += k * delta[off + i]
+
+
 @helper
 def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc, pre, work):
     """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``).
 
     Replay: once a repetition ends in a state that is its start one period later
     (``_periodic``) and the model is ``_replayable``, every later repetition adds that
-    repetition's change ``delta`` to the whole state vector (states, EFC, cycle counts, running
-    integrals, stack points' times and integrals) instead of stepping; its output rows are its
-    start plus the increments ``pre`` recorded at each sample of the stepped repetition. A
-    repetition that would take a state past its bound is stepped. ``pre``: (n, states + 1)
-    scratch (or (1, .) when ``repeat`` < 3); ``work``: (3, L) scratch."""
+    repetition's change ``delta`` to the state vector (states, EFC, cycle counts, running
+    integrals, stack points' times and integrals) instead of stepping, many repetitions at once
+    up to the next one that holds an output row; a row is its repetition's start plus the
+    increments ``pre`` recorded at each sample of the stepped repetition. Repetitions that would
+    take a state past its bound are stepped. ``pre``: (n, states + 1) scratch (or (1, .) when
+    ``repeat`` < 3); ``work``: (3, L) scratch."""
     time_s = prof.time_s
     n = time_s.shape[0]
     ns = m.state_i.shape[0]
@@ -873,18 +887,32 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
         st[H_QF] = 1.0
     n_out = out_t.shape[0]
     k_out = 0
-    can_replay = repeat >= 3 and pre.shape[0] == n and _replayable(m)
+    can_replay = repeat >= 3 and n >= 2 and pre.shape[0] == n and _replayable(m)
     start = work[0]
     delta = work[1]
     row = work[2]
     replaying = False
-    for rep in range(repeat):
-        offset = rep * period
-        if replaying:
+    rep = 0
+    while rep < repeat:
+        if replaying:  # how many repetitions to replay: within every bound, up to the next row
+            k = repeat - rep
             for s in range(ns):
-                if st[HEAD + s] + delta[HEAD + s] > m.state_f[s, SF_MAX]:
-                    replaying = False
+                d = delta[HEAD + s]
+                room = (m.state_f[s, SF_MAX] - st[HEAD + s]) / d if d > 0.0 else 1e18
+                if room < k:
+                    k = int(max(room, 0.0))
+            if k_out < n_out:
+                r_row = rep + max(int((out_t[k_out] - time_s[n - 1]) / period) - rep - 1, 0)
+                while time_s[n - 1] + r_row * period < out_t[k_out]:
+                    r_row += 1  # the repetition whose last sample reaches the next row
+                k = min(k, r_row - rep + 1)
+            replaying = k > 0
         if replaying:
+            if k > 1:
+                _replay_add(st, delta, float(k - 1), ns)
+                rep += k - 1
+                rec.replayed[c] += float(k - 1)
+            offset = rep * period
             t_last = time_s[n - 1] + offset
             while k_out < n_out and t_last >= out_t[k_out]:
                 j = min(max(np.searchsorted(time_s, out_t[k_out] - offset), 1), n - 1)
@@ -897,11 +925,12 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
                     row[HEAD + s] = st[HEAD + s] + pre[j, s]
                 _record(row, c, k_out, time_s[j] + offset, m, rec, gval)
                 k_out += 1
-            for i in range(st.shape[0]):
-                st[i] += delta[i]
+            _replay_add(st, delta, 1.0, ns)
             st[H_T] = t_last  # the step path's clock, to the bit
             rec.replayed[c] += 1.0
+            rep += 1
             continue
+        offset = rep * period
         record = can_replay and rep > 0
         if record:
             start[:] = st
@@ -920,6 +949,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
             for i in range(st.shape[0]):
                 delta[i] = st[i] - start[i]
             replaying = True
+        rep += 1
     while k_out < n_out:  # rows beyond the end repeat the last state
         _record(st, c, k_out, st[H_T], m, rec, gval)
         k_out += 1
