@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batterylab.errors import InputError, OptionError
 from batterylab.grading import trajectory as T
@@ -176,3 +178,24 @@ def test_remaining_life_says_when_the_history_cannot_tell():
     past = batch[1]
     assert past.remaining_efc == 0 and "cannot tell" not in past.forecast_note
     assert "already at or below" in past.forecast_note
+
+
+@given(k=st.integers(1, 12), spread=st.floats(0.0, 0.3), seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=40, deadline=None)
+def test_mixture_quantiles_solve_the_mixture_cdf(k, spread, seed):
+    # the band's quantiles are roots of the mixture's CDF, to 1e-9 in probability; with one
+    # component they are the normal quantiles mu + sd * Phi^-1(p)
+    from scipy.special import ndtr, ndtri
+
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(0.8, spread + 1e-3, (50, k))
+    sd = np.broadcast_to(rng.uniform(0.002, 0.05, k), mu.shape)
+    w = rng.uniform(0.01, 1.0, k)
+    w /= w.sum()
+    probs = (0.5, 0.025, 0.975)
+    q = T._mixture_quantiles(mu, sd, w, probs)
+    for p, x in zip(probs, q):
+        assert np.all(np.abs(ndtr((x[:, None] - mu) / sd) @ w - p) <= 1e-9)
+    one = T._mixture_quantiles(mu[:, :1], sd[:, :1], np.ones(1), probs)
+    for p, x in zip(probs, one):
+        np.testing.assert_allclose(x, mu[:, 0] + sd[:, 0] * ndtri(p), rtol=0, atol=1e-8)

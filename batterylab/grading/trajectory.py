@@ -184,42 +184,70 @@ def parametric_forecast(cycle, capacity_Ah, model: str) -> Forecast:
 
 
 def _align(ref: Reference, n, c):
-    """Best (rmse, stretch, scale) of ``ref`` against the relative history c(n)."""
-    best = (np.inf, 1.0, 1.0)
-    for s in STRETCHES:
-        if s * n[-1] > ref.cycle[-1]:
-            break
-        r = np.interp(s * n, ref.cycle, ref.relative)
-        den = float(r @ r)
-        if den <= 0:
-            continue
-        a = float(c @ r) / den
-        rmse = float(np.sqrt(np.mean((c - a * r) ** 2)))
-        if rmse < best[0]:
-            best = (rmse, float(s), a)
-    return best
+    """Best (rmse, stretch, scale) of ``ref`` against the relative history c(n): every stretch
+    (of :data:`STRETCHES`, ascending) that keeps the history inside the reference, at once."""
+    s = STRETCHES[: int(np.searchsorted(STRETCHES * n[-1], ref.cycle[-1], side="right"))]
+    if s.size == 0:
+        return (np.inf, 1.0, 1.0)
+    r = np.interp(s[:, None] * n[None, :], ref.cycle, ref.relative)
+    den = np.einsum("ij,ij->i", r, r)
+    ok = den > 0
+    if not ok.any():
+        return (np.inf, 1.0, 1.0)
+    a = np.where(ok, (r @ c) / np.where(ok, den, 1.0), 0.0)
+    rmse = np.where(ok, np.sqrt(np.mean((c[None, :] - a[:, None] * r) ** 2, axis=1)), np.inf)
+    i = int(np.argmin(rmse))
+    return (float(rmse[i]), float(s[i]), float(a[i]))
 
 
-def _mixture_quantiles(mu, sd, w, probs, *, chunk: int = 128):
-    """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components), in chunks of points."""
-    if mu.shape[0] > chunk:
-        parts = [_mixture_quantiles(mu[i : i + chunk], sd[i : i + chunk], w, probs, chunk=chunk)
-                 for i in range(0, mu.shape[0], chunk)]
-        return [np.concatenate([p[k] for p in parts]) for k in range(len(probs))]
+def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 100):
+    """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components with
+    weights ``w``): the root of F(x) = sum_k w_k Phi((x - mu_k) / sd_k) = p at every point, by
+    Newton steps kept inside a bracket that shrinks with every evaluation (an Illinois
+    false-position step where a Newton step leaves it), from the components' 6-sigma range, to
+    |F(x) - p| <= ``tol``.
+    """
     from scipy.special import ndtr
 
-    lo = (mu - 5 * sd).min(axis=1)
-    hi = (mu + 5 * sd).max(axis=1)
-    grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, 241)[None, :]
-    cdf = np.einsum("pgk,k->pg", ndtr((grid[:, :, None] - mu[:, None, :]) / sd[:, None, :]), w)
+    w = np.asarray(w, float)
+    lo0 = (mu - 6.0 * sd).min(axis=1)
+    hi0 = (mu + 6.0 * sd).max(axis=1)
+    mean = mu @ w
+    spread = np.sqrt(np.maximum(((mu - mean[:, None]) ** 2 + sd**2) @ w, 1e-300))
     out = []
     for p in probs:
-        idx = np.clip((cdf < p).sum(axis=1), 1, grid.shape[1] - 1)
-        g0, g1 = grid[np.arange(grid.shape[0]), idx - 1], grid[np.arange(grid.shape[0]), idx]
-        c0, c1 = cdf[np.arange(grid.shape[0]), idx - 1], cdf[np.arange(grid.shape[0]), idx]
-        f = np.where(c1 > c0, (p - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.5)
-        out.append(g0 + np.clip(f, 0, 1) * (g1 - g0))
+        lo, hi = lo0.copy(), hi0.copy()
+        f_lo, f_hi = np.full(lo.shape, -p), np.full(hi.shape, 1.0 - p)  # F - p at the 6-sigma ends
+        x = np.clip(mean + float(_ndtri(p)) * spread, lo, hi)
+        last = np.zeros(x.shape, dtype=np.int8)
+        for _ in range(max_iter):
+            z = (x[:, None] - mu) / sd
+            err = ndtr(z) @ w - p
+            done = np.abs(err) <= tol
+            if np.all(done):
+                break
+            below = err < 0.0
+            lo, f_lo = np.where(below, x, lo), np.where(below, err, f_lo)
+            hi, f_hi = np.where(below, hi, x), np.where(below, f_hi, err)
+            # Illinois: an end kept twice in a row has its residual halved (no stagnation)
+            f_hi = np.where(below & (last > 0), 0.5 * f_hi, f_hi)
+            f_lo = np.where(~below & (last < 0), 0.5 * f_lo, f_lo)
+            last = np.where(below, 1, -1)
+            dens = (np.exp(-0.5 * z * z) / sd) @ w * 0.3989422804014327
+            newton = x - err / np.maximum(dens, 1e-300)
+            # where a Newton step leaves the bracket: false position (a midpoint if degenerate)
+            span = f_hi - f_lo
+            secant = np.where(span > 0.0, lo - f_lo * (hi - lo) / np.where(span > 0.0, span, 1.0), 0.5 * (lo + hi))
+            step = np.where((newton > lo) & (newton < hi), newton, secant)
+            x = np.where(done, x, np.clip(step, lo, hi))
+        out.append(x)
     return out
+
+
+def _ndtri(p: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(p))
 
 
 def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
