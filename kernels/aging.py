@@ -31,6 +31,13 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     mean over its own segment, C-rate = charge moved over the time current flowed in the
     model's current direction (``SET_CRATE_RESTS`` 1: over the whole segment instead).
 
+    A profile repeated many times is stepped until a repetition ends in a state that is its
+    start one period later (the same rainflow stack and the same running integrals between its
+    points, ``_periodic``); when no rate reads the states (POWER states with fixed exponents,
+    capacity basis not nominal, ``_replayable``), each later repetition adds that repetition's
+    change to the state vector, many at once up to the next output row (``_run_sample``): the
+    written-out profile's result to rounding.
+
 ``AGG_WINDOW`` (NREL BLAST-Lite 1.1.1, ``BatteryDegradationModel.simulate_battery_life``)
     The profile is cut into update windows at breakpoints (rainflow turning points at least
     ``SET_WIN_EFC`` equivalent full cycles apart, or, where cycling is slower, one breakpoint per
@@ -437,7 +444,7 @@ def _bound(st, s, m):
         st[H_SATURATED] += 1.0
 
 
-@helper(borrows=True)
+@helper(inline="always")
 def _advance_state(st, s, dx, stress, mult, m, tc):
     """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
     if dx <= 0.0:
