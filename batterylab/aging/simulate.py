@@ -72,7 +72,7 @@ class AgingResult(Result):
     time_s : output sample times [s], shape (n_out,)
     capacity_fraction : relative capacity q [-]
     resistance_factor : relative resistance r [-] (None when the model has no resistance)
-    efc : equivalent full cycles, sum |dSOC| / 2 [-]
+    efc : equivalent full cycles, ``sum |dSOC| / 2`` [-]
     states : each degradation state y by name [-] (losses positive)
     groups : each group value (e.g. ``LLI``, ``LAM`` capacities) by name [-]
     eol_time_s : first time q reaches ``eol_threshold`` (linear between samples) [s]; inf if never

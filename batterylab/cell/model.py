@@ -411,7 +411,7 @@ class CellModel:
     ) -> CellResult:
         """Run a power profile [W] (e.g. a drive cycle), **discharge positive**.
 
-        The C-rate validity check uses peak |power| / (nominal voltage x nominal capacity).
+        The C-rate validity check uses ``peak |power| / (nominal voltage x nominal capacity)``.
         ``ambient_temperature_K`` may be one number or one value per sample [K], as in
         :meth:`run_current`.
         """

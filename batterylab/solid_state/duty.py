@@ -45,7 +45,7 @@ def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, t
     Returns
     -------
     time_s, signal : arrays [s], [1]
-        ``signal`` in [-1, 1] with max |signal| = 1, starting and ending at 0, and
+        ``signal`` in [-1, 1] with ``max |signal| = 1``, starting and ending at 0, and
         energy-neutral over the period: its trapezoidal integral is zero to round-off.
     """
     hours = positive("hours", hours, "h")
