@@ -283,23 +283,58 @@ def simulate_lifetime(
 ) -> LifetimeResult:
     """Age a cell over ``years`` under a repeated duty, coupling PyBaMM and the ageing kernel.
 
+    PyBaMM [2]_ simulates one period of the duty with the present (aged) capacity and resistance;
+    the ageing kernel, by default fitted to PyBaMM's O'Kane et al. degradation model [1]_, ages
+    the cell over the update interval; see the module docstring for the loop and its limits.
+
     Parameters
     ----------
-    cell : cell parameter set (see :func:`batterylab.cell.list_cells`), e.g. ``"LGM50"``
-    duty_power_W / duty_current_A : (n,) one period of the duty [W] / [A], discharge positive (give one)
-    time_s : (n,) sample times of the period [s]; the period is ``time_s[-1] - time_s[0]``
-    ambient_temperature_K : ambient [K], a number or a series over ``ambient_time_s`` (periodic,
-        e.g. one year); each interval uses its mean
-    years : horizon [365-day years]
-    aging_model : kernel ageing model (default the PyBaMM-calibrated LG M50 model)
-    update_interval_s : how often PyBaMM re-simulates the period with the aged cell [s]
-        (rounded to whole periods; longer than the horizon = uncoupled run)
-    initial_soc : SOC at the start of every period [-]
-    model, thermal, mesh : PyBaMM model ("SPM", "SPMe", "DFN"), thermal option, mesh
+    cell : str or path
+        Cell parameter set (see :func:`batterylab.cell.list_cells`), e.g. ``"LGM50"``.
+    duty_power_W : (n,) array, optional
+        One period of the duty as power [W], discharge positive (give this or ``duty_current_A``).
+    duty_current_A : (n,) array, optional
+        One period of the duty as current [A], discharge positive.
+    time_s : (n,) array
+        Sample times of the period [s]; the period is ``time_s[-1] - time_s[0]``.
+    ambient_temperature_K : float or (m,) array
+        Ambient temperature [K], a number or a series over ``ambient_time_s`` (periodic, e.g. one
+        year); each interval uses its mean.
+    years : float
+        Horizon [a] (365-day years).
+    aging_model : str
+        Kernel ageing model (default: the PyBaMM-calibrated LG M50 model,
+        ``calibrated_lgm50_okane2022``).
+    update_interval_s : float
+        How often PyBaMM re-simulates the period with the aged cell [s] (rounded to whole
+        periods; longer than the horizon: an uncoupled run).
+    ambient_time_s : (m,) array, optional
+        Sample times of an ambient series [s].
+    initial_soc : float
+        State of charge at the start of every period [-].
+    model : {"SPM", "SPMe", "DFN"}
+        PyBaMM model.
+    thermal : str
+        PyBaMM thermal option (``"lumped"`` by default).
+    mesh : {"coarse", "default", "fine"} or dict
+        PyBaMM mesh.
+    progress : bool, optional
+        Show a progress bar over the intervals (``None``: when standard error is a terminal).
 
     Returns
     -------
     LifetimeResult
+        One row per update interval: relative capacity ``capacity_fraction`` [-], added
+        resistance ``added_resistance_ohm`` [Ohm], cell temperature [K], current [A] and heat [J]
+        per period; ``.save(path)`` writes HDF5 with units.
+
+    References
+    ----------
+    .. [1] S. E. J. O'Kane et al., Lithium-ion battery degradation: how to model it, Phys. Chem.
+       Chem. Phys. 24 (2022) 7909, doi:10.1039/D2CP00417H (the degradation model the default
+       ageing model is calibrated on)
+    .. [2] V. Sulzer et al., Python Battery Mathematical Modelling (PyBaMM), J. Open Res. Softw.
+       9 (2021) 14, doi:10.5334/jors.309
     """
     t0w = _time.perf_counter()
     c0 = _time.process_time()

@@ -37,7 +37,7 @@ PyBaMM's ``Capacity [A.h]`` over its fresh value. Fit: bounded least squares (sc
 relative to each point's final loss.
 
 Limits: the kernel has no sign of current, so charge-only plating and charge/discharge-asymmetric
-LAM are fitted as functions of |C-rate| over the design's mix of charge and discharge rates;
+LAM are fitted as functions of ``|C-rate|`` over the design's mix of charge and discharge rates;
 validity is the design's range (stated in the JSON).
 """
 

@@ -72,7 +72,7 @@ class AgingResult(Result):
     time_s : output sample times [s], shape (n_out,)
     capacity_fraction : relative capacity q [-]
     resistance_factor : relative resistance r [-] (None when the model has no resistance)
-    efc : equivalent full cycles, sum |dSOC| / 2 [-]
+    efc : equivalent full cycles, ``sum |dSOC| / 2`` [-]
     states : each degradation state y by name [-] (losses positive)
     groups : each group value (e.g. ``LLI``, ``LAM`` capacities) by name [-]
     eol_time_s : first time q reaches ``eol_threshold`` (linear between samples) [s]; inf if never
@@ -425,11 +425,32 @@ def simulate(
     Returns
     -------
     AgingResult
+        ``time_s`` [s] of the output rows, relative capacity ``capacity_fraction`` [-],
+        ``resistance_factor`` [-], equivalent full cycles ``efc`` [-], each degradation state
+        [-], the end-of-life time ``eol_time_s`` [s] and the ``state`` to resume from.
 
     Warns
     -----
     OutOfRangeWarning
         Once per call when a stressor leaves the model's fitted range.
+
+    Notes
+    -----
+    Each degradation state follows its closed-form trajectory (power law, sigmoid, exponential
+    relaxation) under time-varying stress by the exact virtual-time update; cycles are counted by
+    streaming rainflow counting [1]_. The model's equations, coefficients and paper are in its
+    JSON file; :func:`batterylab.aging.model_info` gives its citation with DOI, e.g. [2]_, [3]_.
+
+    References
+    ----------
+    .. [1] ASTM E1049-85 (reapproved 2017), Standard practices for cycle counting in fatigue
+       analysis, doi:10.1520/E1049-85R17
+    .. [2] J. Schmalstieg, S. Kaebitz, M. Ecker, D. U. Sauer, A holistic aging model for
+       Li(NiMnCo)O2 based 18650 lithium-ion batteries, J. Power Sources 257 (2014) 325,
+       doi:10.1016/j.jpowsour.2014.02.012 (``schmalstieg2014``)
+    .. [3] M. Naumann, F. B. Spingler, A. Jossen, Analysis and modeling of cycle aging of a
+       commercial LiFePO4/graphite cell, J. Power Sources 451 (2020) 227666,
+       doi:10.1016/j.jpowsour.2019.227666 (``naumann2020``)
     """
     m = load(model)
     m.cite()

@@ -411,7 +411,7 @@ class CellModel:
     ) -> CellResult:
         """Run a power profile [W] (e.g. a drive cycle), **discharge positive**.
 
-        The C-rate validity check uses peak |power| / (nominal voltage x nominal capacity).
+        The C-rate validity check uses ``peak |power| / (nominal voltage x nominal capacity)``.
         ``ambient_temperature_K`` may be one number or one value per sample [K], as in
         :meth:`run_current`.
         """
@@ -480,8 +480,72 @@ def simulate(
 
     Give exactly one duty: ``experiment`` (list of PyBaMM step strings), or ``time_s`` with
     ``current_A`` [A], or ``time_s`` with ``power_W`` [W]. Current and power are **discharge
-    positive**. Other arguments as :class:`CellModel` and its ``run_*`` methods.
+    positive**. The model is PyBaMM's [1]_ single-particle model (SPM) or SPM with electrolyte
+    (SPMe) [3]_, or the Doyle-Fuller-Newman model (DFN) [2]_, built and solved by PyBaMM
+    (:class:`CellModel` keeps a built model for several runs); the default cell is the LG M50
+    21700 of Chen et al. [4]_.
 
+    Parameters
+    ----------
+    cell : str or path
+        Shipped parameter-set name (:func:`batterylab.cell.list_cells`, e.g. ``"LGM50"``), or the
+        path of a BPX or batterylab cell JSON file.
+    model : {"SPM", "SPMe", "DFN"}
+        The electrochemical model.
+    thermal : {"isothermal", "lumped", "x-lumped", "x-full"}
+        The thermal model (see :class:`CellModel`).
+    experiment : list of str, optional
+        PyBaMM experiment steps, e.g. ``["Discharge at 1C until 2.5 V", "Rest for 1 hour"]``.
+    time_s : (n,) array, optional
+        Sample times of a current or power profile [s], strictly increasing.
+    current_A : (n,) array, optional
+        Current profile [A], discharge positive, at ``time_s``.
+    power_W : (n,) array, optional
+        Power profile [W], discharge positive, at ``time_s``.
+    ambient_temperature_K : float, optional
+        Ambient temperature [K] (default: the parameter set's); a value below 173.15 K is taken
+        as Celsius passed by mistake and refused.
+    initial_soc : float or None
+        Initial state of charge [-] in [0, 1]; ``None`` keeps the set's initial concentrations.
+    initial_temperature_K : float, optional
+        Initial cell temperature [K] (default: the ambient).
+    period_s : float, optional
+        Output sampling period of an experiment [s] (PyBaMM's default 60 s).
+    sei, lithium_plating, loss_of_active_material : str, optional
+        PyBaMM degradation option values (see :class:`CellModel`).
+    options, parameters : dict, optional
+        Further PyBaMM options, and PyBaMM-named parameter values replacing the set's.
+    mesh : {"coarse", "default", "fine"} or dict
+        Points per domain.
+    check_validity : bool
+        Refuse a C-rate or ambient temperature outside the set's validity range
+        (:class:`~batterylab.errors.InputError`); ``False`` extrapolates.
+    allow_new_parameters : bool
+        Accept parameter names the set does not have.
+
+    Returns
+    -------
+    CellResult
+        ``time_s`` [s], ``current_A`` [A], ``voltage_V`` [V], ``soc`` [-], ``temperature_K`` [K],
+        ``heat_W`` [W], ``throughput_Ah`` [Ah], the termination reason and the PyBaMM
+        ``solution``; ``.save(path)`` writes HDF5 with units.
+
+    References
+    ----------
+    .. [1] V. Sulzer, S. G. Marquis, R. Timms, M. Robinson, S. J. Chapman, Python Battery
+       Mathematical Modelling (PyBaMM), J. Open Res. Softw. 9 (2021) 14, doi:10.5334/jors.309
+    .. [2] M. Doyle, T. F. Fuller, J. Newman, Modeling of galvanostatic charge and discharge of
+       the lithium/polymer/insertion cell, J. Electrochem. Soc. 140 (1993) 1526,
+       doi:10.1149/1.2221597 (DFN)
+    .. [3] S. G. Marquis, V. Sulzer, R. Timms, C. P. Please, S. J. Chapman, An asymptotic
+       derivation of a single particle model with electrolyte, J. Electrochem. Soc. 166 (2019)
+       A3693, doi:10.1149/2.0341915jes (SPM, SPMe)
+    .. [4] C.-H. Chen et al., Development of experimental techniques for parameterization of
+       multi-scale lithium-ion battery models, J. Electrochem. Soc. 167 (2020) 080534,
+       doi:10.1149/1945-7111/ab9050 (the ``LGM50`` parameter set)
+
+    Examples
+    --------
     >>> r = simulate("LGM50", "SPM", "lumped", experiment=["Discharge at 1C for 10 minutes"])  # doctest: +SKIP
     """
     duties = [experiment is not None, current_A is not None, power_W is not None]

@@ -119,12 +119,12 @@ def read_profile_csv(path, *, name: str | None = None) -> Profile:
 
 
 def load_profile(name: str = "WLTC", *, peak_power_W=None, peak_current_A=None, cell=None, peak_c_rate=None) -> Profile:
-    """A shipped profile, optionally scaled so that its peak |value| is given.
+    """A shipped profile, optionally scaled so that its peak ``|value|`` is given.
 
     Parameters
     ----------
     name : shipped profile (see :func:`list_profiles`), e.g. ``"WLTC"`` (vehicle power [W]).
-    peak_power_W / peak_current_A : scale a power / current profile to this peak |value|.
+    peak_power_W / peak_current_A : scale a power / current profile to this peak ``|value|``.
     cell, peak_c_rate : scale to ``peak_c_rate`` x the cell's nominal capacity (current) or
         x nominal capacity x nominal voltage (power) [1/h].
     """

@@ -752,12 +752,48 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
                     force: bool = False, progress: bool | None = None, chunk_size: int | None = None, client=None) -> dict:
     """Grade every cell file in ``input_dir``; write the outputs to ``out_dir`` (see module docstring).
 
-    With ``client`` (a ``dask.distributed.Client``) the chunks of files are measured as Dask tasks
-    (:mod:`batterylab.distributed`) instead of local processes; the outputs are the same.
+    Parameters
+    ----------
+    input_dir : path
+        Folder of cycler files (format guessed per file, see
+        :func:`batterylab.grading.readers.read_cell_file`), with optional ``metadata.json`` and
+        ``FILE.meta.json`` sidecars.
+    out_dir : path
+        Output folder: ``grades.csv``, ``evidence.jsonl``, ``measurements.h5``, ``modules.csv``
+        and ``summary.html``, each written atomically.
+    config : GradeConfig, optional
+        Chemistry, nominal capacity [Ah], beginning-of-life resistance [Ohm], new-pack price
+        [currency/kWh], module layout and bands; batch-wide defaults under the sidecars.
+    workers : int, optional
+        Local worker processes (``None``: one per core).
+    force : bool
+        Measure every file again (otherwise unchanged files reuse their cached measurements).
+    progress : bool, optional
+        Show a progress bar (``None``: when standard error is a terminal).
+    chunk_size : int, optional
+        Files per task.
+    client : dask.distributed.Client, optional
+        Measure the chunks of files as Dask tasks (:mod:`batterylab.distributed`) instead of
+        local processes; the outputs are the same.
 
-    Returns a :class:`~batterylab.grading.results.GradeBatch`: the summary dict as before (counts by
-    grade, output paths, files measured / reused, records, modules) with ``save``, ``summary``,
-    ``plot`` and ``to_xarray``.
+    Returns
+    -------
+    GradeBatch
+        The summary dict (counts by grade, output paths, files measured / reused, records,
+        modules) with ``save``, ``summary``, ``plot`` and ``to_xarray``.
+
+    Notes
+    -----
+    SOH is capacity over nominal [-]; resistance is DCIR at 10 s of a discharge pulse [Ohm]; the
+    degradation modes (LLI, LAM_PE, LAM_NE) come from a fit of the half-cell open-circuit
+    potentials to a C/20 curve [1]_. Bands and safety checks follow UL 1974 and IEC 63338
+    (``parameter_sets/grading/bands_default.json``).
+
+    References
+    ----------
+    .. [1] M. Dubarry, C. Truchot, B. Y. Liaw, Synthesize battery degradation modes via a
+       diagnostic and prognostic model, J. Power Sources 219 (2012) 204,
+       doi:10.1016/j.jpowsour.2012.07.016
     """
     from ..io import atomic_write_text
 
@@ -800,7 +836,35 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
 
 def grade_records(records: list[CellRecord], config: GradeConfig | None = None, *, workers: int | None = 1,
                   progress: bool = False, chunk_size: int | None = None, client=None):
-    """Grade in-memory records (no files): ``(grade_records, modules)``; ``client``: see :func:`grade_directory`."""
+    """Grade in-memory records (no files).
+
+    Parameters
+    ----------
+    records : list of CellRecord
+        One record per cell (capacity test, pulses, rests, C/20 curve as available), e.g. from
+        :func:`batterylab.grading.readers.read_cell_file` or
+        :func:`batterylab.grading.synthetic.make_batch`.
+    config : GradeConfig, optional
+        Grading options (see :func:`grade_directory`).
+    workers : int, optional
+        Local worker processes (1: in this process).
+    progress : bool
+        Show a progress bar.
+    chunk_size : int, optional
+        Records per task.
+    client : dask.distributed.Client, optional
+        Run the chunks as Dask tasks (see :func:`grade_directory`).
+
+    Returns
+    -------
+    graded : list of GradeRecord
+        One per record: ``grade``, ``soh`` [-], ``resistance_ratio`` [-] to beginning of life,
+        ``residual_value`` [currency], the evidence and what is missing.
+    modules : dict or None
+        ``{(grade, chemistry): MatchResult}``: the matched series x parallel modules of the
+        ``reuse`` and ``repurpose`` cells (``None`` unless ``config.series`` and
+        ``config.parallel`` are given).
+    """
     config = config or GradeConfig()
     metas = [merge_metadata(r, config, {}, {}) for r in records]
     items = list(zip(records, metas))

@@ -198,7 +198,7 @@ def dcir_from_pulses(time_s, current_A, voltage_V, *, pulse_s: float = 10.0, max
     """DC internal resistance [ohm] at ``pulse_s`` [s] into each discharge pulse from rest.
 
     A pulse is a discharge segment lasting at least ``pulse_s`` and at most ``max_pulse_s``
-    seconds that starts from rest (|I| below the threshold on the previous sample). For each,
+    seconds that starts from rest (``|I|`` below the threshold on the previous sample). For each,
     R = (V_before - V(t_start + pulse_s)) / (I_pulse - I_before) with V interpolated in time; the
     median over the pulses is returned (``None`` when the series has no such pulse).
     """
@@ -230,7 +230,7 @@ def dcir_from_pulses(time_s, current_A, voltage_V, *, pulse_s: float = 10.0, max
 
 
 def rest_voltage_slope(time_s, current_A, voltage_V, *, min_rest_s: float = 600.0) -> float | None:
-    """Voltage slope [V/h] over the second half of the longest rest (|I| below threshold).
+    """Voltage slope [V/h] over the second half of the longest rest (``|I|`` below threshold).
 
     A soft internal short shows as a voltage that keeps falling at rest faster than the
     cell's peers. Returns ``None`` if no rest lasts ``min_rest_s`` [s].

@@ -324,13 +324,19 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
         Cell voltage [V] at those capacities.
     chemistry : str
         Chemistry or OCP-set name (see :func:`available_chemistries`).
-
+    n_points : int
+        Points each curve is resampled to before the fit [-].
+    confident_rmse_V : float
+        RMSE [V] above which a fit is flagged ``confident=False``.
     fit_offset : bool
         Also fit a constant voltage offset [V] (the overpotential of a slow charge that is not
         quite at equilibrium), bounded to +-50 mV.
 
-    Returns a list of :class:`OCVFit`; a fit whose RMSE exceeds ``confident_rmse_V`` [V] or
-    whose parameters sit on a bound is flagged ``confident=False``.
+    Returns
+    -------
+    list of OCVFit
+        One fit per curve; a fit whose RMSE exceeds ``confident_rmse_V`` [V] or whose parameters
+        sit on a bound is flagged ``confident=False``.
     """
     ocp = load_ocp_set(chemistry)
     if len(capacity_Ah) != len(voltage_V):

@@ -227,6 +227,28 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
         PCM does not cover), with ambient ``cell_ambient_K`` [K] (number or one per interval)
     density : node-mass density, ``"solid"`` or ``"liquid"``
     safety : fraction of the explicit stability limit used, (0, 1]
+
+    Returns
+    -------
+    Result1D
+        Over ``time_s``: node ``temperature_K`` [K], ``enthalpy_J_kg`` [J kg-1],
+        ``liquid_fraction`` [-], the cell node's ``cell_temperature_K`` [K], the energy ledger
+        (``energy_in_left_J``, ``energy_in_right_J``, ``energy_stored_J`` [J]) and
+        ``melted_thickness_m`` [m].
+
+    Notes
+    -----
+    The fixed-grid enthalpy method [1]_ with a linear mushy range between solidus and liquidus,
+    stepped explicitly under the computed stability limit; verified against the Neumann
+    solutions of :mod:`batterylab.pcm.stefan` [2]_.
+
+    References
+    ----------
+    .. [1] V. R. Voller, M. Cross, Accurate solutions of moving boundary problems using the
+       enthalpy method, Int. J. Heat Mass Transfer 24 (1981) 545,
+       doi:10.1016/0017-9310(81)90062-4
+    .. [2] V. Alexiades, A. D. Solomon, Mathematical Modeling of Melting and Freezing Processes,
+       Hemisphere, 1993, doi:10.1201/9780203749449
     """
     _cite()
     t = time_array("time_s", time_s)
@@ -392,6 +414,26 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
         below ``heater_setpoint_K`` [K]
     cell_initial_K, pcm_initial_K : initial temperatures [K] (PCM default: the cell's)
     record_every : store every this many intervals (and the last)
+
+    Returns
+    -------
+    LumpedResult
+        Per cell at the recorded times: ``cell_temperature_K`` and ``pcm_temperature_K`` [K],
+        ``liquid_fraction`` [-]; per cell: ``peak_cell_temperature_K`` [K], ``mushy_time_s``
+        [s] and the energy ledger [J] (``energy_error_relative`` [-] closes to round-off).
+
+    Notes
+    -----
+    The PCM node's temperature follows from its enthalpy as in the enthalpy method [1]_ (linear
+    mushy range, as in [2]_); both nodes step explicitly under the computed stability limit.
+
+    References
+    ----------
+    .. [1] V. R. Voller, M. Cross, Accurate solutions of moving boundary problems using the
+       enthalpy method, Int. J. Heat Mass Transfer 24 (1981) 545,
+       doi:10.1016/0017-9310(81)90062-4
+    .. [2] V. Alexiades, A. D. Solomon, Mathematical Modeling of Melting and Freezing Processes,
+       Hemisphere, 1993, doi:10.1201/9780203749449
     """
     _cite()
     t = time_array("time_s", time_s)

@@ -45,7 +45,7 @@ def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, t
     Returns
     -------
     time_s, signal : arrays [s], [1]
-        ``signal`` in [-1, 1] with max |signal| = 1, starting and ending at 0, and
+        ``signal`` in [-1, 1] with ``max |signal| = 1``, starting and ending at 0, and
         energy-neutral over the period: its trapezoidal integral is zero to round-off.
     """
     hours = positive("hours", hours, "h")
@@ -182,9 +182,38 @@ def ramp_test(cell, ramp_W_per_s: float, duration_s: float = 60.0, *, dt_s: floa
 def regulation(cell, time_s, signal, regulation_W: float, *, base_W: float = 0.0, **kwargs):
     """Track ``base_W + regulation_W * signal`` and score the response (PJM Manual 12).
 
-    Returns the run (``requested_W``, delivered ``power_W`` and all model outputs) and ``score``
-    (see :func:`batterylab.solid_state.scoring.performance_score`), computed on the regulation
-    component (delivered minus base).
+    The score is PJM's regulation performance score [1]_ of the delivered power.
+
+    Parameters
+    ----------
+    cell : SolidStateCell or str
+        The cell (see :func:`batterylab.solid_state.simulate`: ``"sulfide"``, ``"llzo"``, a JSON
+        path or ``"LGM50"``).
+    time_s : (n,) array
+        Sample times of the signal [s], e.g. from :func:`regd_signal` (2-s resolution).
+    signal : (n,) array
+        Regulation signal [-] in [-1, 1].
+    regulation_W : float
+        Regulation capacity [W]: the request at ``signal = 1``.
+    base_W : float
+        Base power [W] the regulation is added to (discharge positive).
+    **kwargs
+        Passed to :func:`batterylab.solid_state.simulate` (``ambient_temperature_K`` [K],
+        ``initial_soc`` [-], ``limits``, ``mesh_points``, ...).
+
+    Returns
+    -------
+    dict
+        ``run``: the model outputs (``time_s`` [s], ``requested_W`` and delivered ``power_W``
+        [W], ``current_A`` [A], ``voltage_V`` [V], ``temperature_K`` [K], ...); ``score``: PJM's
+        accuracy, delay and precision scores [-] and their mean (see
+        :func:`batterylab.solid_state.performance_score`), computed on the regulation component
+        (delivered minus base); ``regulation_W`` and ``base_W`` [W].
+
+    References
+    ----------
+    .. [1] PJM Interconnection, PJM Manual 12: Balancing Operations (regulation performance
+       score: accuracy, delay, precision; pass at 0.75); a grid operator's manual, no DOI.
     """
     t = time_array("time_s", time_s)
     s = as_float_array("signal", signal)

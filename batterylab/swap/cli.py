@@ -51,7 +51,7 @@ def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, 
          progress):
     """Simulate a battery-swap station over years and save the result.
 
-    STATION.json is a station file (format in docs/tour.md, section "Swap-pack rotation") or the
+    STATION.json is a station file (format in docs/guide/swap.md) or the
     name of a shipped example (nio_gen2_like, nio_gen3_like).
     """
     import numpy as np

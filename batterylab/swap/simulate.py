@@ -123,27 +123,50 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
 
     Parameters
     ----------
-    station : Station, dict, path of a station JSON file, or a shipped station's name
-        (``"nio_gen2_like"``, ``"nio_gen3_like"``).
-    years, days : length of the run [a] (365-day years) or [d]; give one (default one year).
-    seed, rng : seed of a new :class:`numpy.random.Generator`, or the generator itself.
-    handout : hand-out policy, one of ``highest_soc``, ``wear_levelling``, ``soh_aware``
-        (default: the station file's).
-    charging : charging policy, one of ``immediate``, ``tou``, ``valley`` (default: the file's).
-    v2g : switch export to the grid on or off (default: the file's ``v2g.enabled``).
-    arrivals : optional recorded arrivals ``(time_s, soc)`` [s], [-] replacing the Poisson draw.
-    aging : ``True`` (the station's ``aging_model``, else the ageing core's default model), a
-        model name, or ``False`` (state of health stays 1).
-    aging_period_days : packs are aged and their capacity updated every this many days [d].
-    aging_step_s : resolution of the history handed to the ageing core [s] (see
+    station : Station, dict, path or str
+        A :class:`Station`, its dict, the path of a station JSON file, or a shipped station's
+        name (``"nio_gen2_like"``, ``"nio_gen3_like"``).
+    years : float, optional
+        Length of the run [a] (365-day years); give ``years`` or ``days`` (default one year).
+    days : int, optional
+        Length of the run [d].
+    seed : int, optional
+        Seed of a new :class:`numpy.random.Generator` for the arrivals and their SOC.
+    rng : numpy.random.Generator, optional
+        The generator itself (instead of ``seed``).
+    handout : {"highest_soc", "wear_levelling", "soh_aware"}, optional
+        Hand-out policy (default: the station file's).
+    charging : {"immediate", "tou", "valley"}, optional
+        Charging policy (default: the station file's).
+    v2g : bool, optional
+        Switch export to the grid on or off (default: the file's ``v2g.enabled``).
+    arrivals : tuple of arrays, optional
+        Recorded arrivals ``(time_s, soc)`` [s], [-] replacing the Poisson draw.
+    aging : bool or str
+        ``True`` (the station's ``aging_model``, else the ageing core's default model), a model
+        name, or ``False`` (relative capacity stays 1).
+    aging_period_days : int
+        Packs are aged and their capacity updated every this many days [d].
+    aging_step_s : float
+        Resolution of the history handed to the ageing core [s] (see
         :mod:`batterylab.swap.aging_link`).
-    keep_steps : keep the per-step grid power in the result (default: runs of <= 2 years).
-    progress : show a progress bar (tqdm) over the periods (None: when standard error is a terminal).
+    keep_steps : bool, optional
+        Keep the per-step grid power in the result (default: runs of at most 2 years).
+    progress : bool, optional
+        Show a progress bar over the periods (``None``: when standard error is a terminal).
 
     Returns
     -------
-    StationResult with the service level, grid energy and peaks per day, cost, per-pack
-    throughput and state-of-health trajectories; ``.save(path)`` writes HDF5 with units.
+    StationResult
+        Service level (waits [s], lost customers), grid import and export per day [Wh], daily
+        peaks [W], cost, per-pack throughput and relative-capacity trajectories
+        (``capacity_fraction`` [-]); ``.save(path)`` writes HDF5 with units.
+
+    Notes
+    -----
+    The station runs at ``time_step_s`` steps in a compiled loop with exact event times inside a
+    step; the analytical check for the number of packs is :func:`erlang_b` (Erlang's loss
+    formula). Pack ageing uses :func:`batterylab.aging.simulate` on each pack's own history.
     """
     st = load_station(station)
     changes = {}

@@ -3,7 +3,7 @@
 A station file is one JSON object; every key carries its unit. Required keys: ``packs``,
 ``pack_energy_Wh``, ``chargers``, ``charger_power_W``, ``charger_efficiency``, ``grid_limit_W``,
 ``arrival_rate_per_h`` (24 hourly values) and ``arrival_soc``. The optional keys and their
-defaults are in :data:`DEFAULTS`; docs/tour.md, section "Swap-pack rotation", documents them all.
+defaults are in :data:`DEFAULTS`; docs/guide/swap.md documents them all.
 Unknown keys are refused (a misspelt key would otherwise silently fall back to its default).
 """
 
