@@ -28,6 +28,7 @@ COMMANDS = {
     "materials": ("batterylab.pcm.cli", "materials", "List the shipped thermal materials."),
     "scenario": ("batterylab.scenarios.cli", "scenario", "Grid-interaction scenarios: V2G, smart charging, fleet sharing, MW backup, wireless."),
     "report": ("batterylab.report.cli", "report", "Run the validation cases and write the HTML report."),
+    "clean": ("batterylab.io.cli", "clean", "Remove temporary files left by interrupted writes."),
 }
 
 
