@@ -451,9 +451,14 @@ def git_commit(root: Path | None = None) -> str:
         root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return "unknown"
+    # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (and so lock and rewrite) the user's index; a
+    # report running beside an editor or a commit would otherwise make that commit fail on index.lock.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10, check=True).stdout
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                check=True, env=env).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10, check=True, env=env).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if not commit:
