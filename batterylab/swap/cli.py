@@ -69,11 +69,14 @@ def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, 
 
             raise unknown_option("charging policy", compare, CHARGING_POLICIES)
     aging = False if no_aging else (aging_model or True)
+    from .. import checks
+
+    checks.integer("--seed", seed, low=0)
     arrivals = None
     if arrivals_csv is not None:
         from .arrivals import read_arrivals_csv
 
-        arrivals = read_arrivals_csv(arrivals_csv)
+        arrivals = read_arrivals_csv(checks.text_file("--arrivals", arrivals_csv, what="arrivals CSV"))
     kw = dict(years=years, days=days, handout=handout, v2g=v2g, aging=aging, progress=progress,
               arrivals=arrivals)
     result = simulate_station(st, charging=charging, rng=np.random.default_rng(seed), **kw)
