@@ -214,8 +214,15 @@ def _is_default_dim(dim: str) -> bool:
 
 def read_results(path) -> tuple[dict[str, Variable], dict]:
     """Read a file written by :func:`write_results`: ``(variables, root_attributes)``."""
+    from ..checks import HDF5_SIGNATURE, binary_file
+
+    path = binary_file("path", path, HDF5_SIGNATURE, "HDF5")
     variables: dict[str, Variable] = {}
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"path: cannot open {str(path)!r} as HDF5: {exc}") from None
+    with f:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
 
         def visit(name, obj):
