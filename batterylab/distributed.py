@@ -212,6 +212,35 @@ def map_chunks(
         shared_f.release()
 
 
+#: How long the command line waits for a Dask scheduler that accepted the connection [s].
+SCHEDULER_TIMEOUT_S = 10.0
+
+
+def _check_scheduler(address) -> None:
+    """A scheduler address: ``tcp://HOST:PORT`` (or another Dask protocol); a closed TCP port fails at once."""
+    import re
+    import socket
+
+    if not isinstance(address, str) or not address.strip():
+        raise InputError(f"--scheduler must be an address such as tcp://10.0.0.1:8786, got {address!r}")
+    m = re.fullmatch(r"(?:(?P<proto>[a-z]+)://)?(?P<host>\[[^\]]+\]|[^:/\s]+)(?::(?P<port>\d+))?/?", address.strip())
+    if m is None:
+        raise InputError(f"--scheduler must be an address such as tcp://10.0.0.1:8786, got {address!r}")
+    proto, host, port = m["proto"] or "tcp", m["host"].strip("[]"), m["port"]
+    if proto not in ("tcp", "tls", "ws", "wss", "inproc", "ucx"):
+        raise InputError(f"--scheduler {address!r}: unknown protocol {proto!r}; expected tcp://HOST:PORT")
+    if proto == "tcp":
+        if port is None:
+            raise InputError(f"--scheduler {address!r} has no port; expected tcp://HOST:PORT (Dask's default is 8786)")
+        if not 0 < int(port) < 65536:
+            raise InputError(f"--scheduler {address!r}: port {port} is not in 1..65535")
+        try:
+            socket.create_connection((host, int(port)), timeout=SCHEDULER_TIMEOUT_S).close()
+        except OSError as exc:
+            raise InputError(f"--scheduler: cannot connect to the Dask scheduler at {address!r}: "
+                             f"{exc.strerror or type(exc).__name__}; is it running?") from None
+
+
 def client_from_options(scheduler: str | None, workers: int | None, numba_threads: int | None = None):
     """The command line's cluster: connect to ``scheduler`` or start a ``LocalCluster`` of ``workers``.
 
@@ -228,11 +257,16 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     except ImportError:
         raise InputError("--scheduler/--dask-workers need dask.distributed: pip install batterylab[dist]") from None
     if scheduler is not None:
-        client = Client(scheduler)
+        _check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"--scheduler: cannot connect to the Dask scheduler at {scheduler!r} within "
+                             f"{SCHEDULER_TIMEOUT_S:g} s ({type(exc).__name__}); is it running?") from None
         return client, client.close
-    workers = int(workers)
-    if workers < 1:
-        raise InputError(f"--dask-workers must be >= 1, got {workers}")
+    from .checks import integer
+
+    workers = integer("--dask-workers", workers, low=1)
     if numba_threads is None:
         numba_threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -415,10 +415,10 @@ def _read_csv(path, columns: tuple, what: str) -> dict:
     import csv
     from pathlib import Path
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} file {str(p)!r} does not exist")
-    with p.open(newline="") as fh:
+    from .checks import text_file
+
+    p = text_file("path", path, what=f"{what} CSV")
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
         rows = list(csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#")))
     if not rows:
         raise InputError(f"{what} file {str(p)!r} is empty")

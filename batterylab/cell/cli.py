@@ -56,7 +56,10 @@ def simulate(cell, model, thermal, experiment, current_csv, power_csv, profile, 
                 raise InputError("--profile needs --peak-c-rate [1/h] to scale the profile to the cell")
             prof = load_profile(profile, cell=cell, peak_c_rate=peak_c_rate)
         else:
-            prof = read_profile_csv(current_csv or power_csv)
+            from ..checks import text_file
+
+            option = "--current-csv" if current_csv else "--power-csv"
+            prof = read_profile_csv(text_file(option, current_csv or power_csv, what="profile CSV"))
             expected = "current" if current_csv else "power"
             if prof.quantity != expected:
                 raise InputError(f"--{expected}-csv {current_csv or power_csv!r} holds a {prof.quantity} column, not {expected}")

@@ -80,11 +80,11 @@ def list_profiles() -> list[str]:
 
 def read_profile_csv(path, *, name: str | None = None) -> Profile:
     """Read a two-column profile CSV (time and power or current, see :data:`COLUMNS`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"profile file {str(path)!r} does not exist")
+    from ..checks import text_file
+
+    path = text_file("path", path, what="profile CSV")
     comments, header, rows = [], None, []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
+    for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         s = line.strip()
         if not s:
             continue
