@@ -79,6 +79,10 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.UsageError as exc:  # one line, as for every other bad input
+        where = exc.ctx.command_path if exc.ctx is not None else "batterylab"
+        click.echo(f"batterylab: error: {exc.format_message()} (try '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
