@@ -346,7 +346,7 @@ def test_load_rejects_other_files(tmp_path):
         cell.load(tmp_path / "none.h5")
     p = tmp_path / "x.h5"
     p.write_text("not hdf5")
-    with pytest.raises(InputError, match="not a readable HDF5 file"):
+    with pytest.raises(InputError, match="is not an HDF5 file"):
         cell.load(p)
 
 

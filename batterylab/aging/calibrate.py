@@ -185,6 +185,15 @@ class RunSpec:
     options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     parameters: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.parameters, dict):
+            raise InputError(f"parameters must be a dict of PyBaMM-named values, got {type(self.parameters).__name__}")
+        if self.parameters:  # a misspelt name fails here, with close matches, not in the first PyBaMM run
+            from ..cell.parameters import check_known
+
+            check_known(_pv_of(self.parameter_set), self.parameters, f"RunSpec parameters for {self.parameter_set!r}",
+                        "PyBaMM parameter names, as in pybamm.ParameterValues")
+
     def key(self, point: DesignPoint) -> str:
         import pybamm
 

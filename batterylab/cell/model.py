@@ -113,9 +113,15 @@ class CellModel:
         if parameters is not None and not isinstance(parameters, dict):
             raise InputError(f"parameters must be a dict of PyBaMM-named values, got {type(parameters).__name__}")
         self.parameters = dict(parameters or {})
-        self.check_validity = bool(check_validity)
+        for key in self.parameters:
+            if not isinstance(key, str):
+                raise InputError(f"parameters must be keyed by PyBaMM parameter names, got {type(key).__name__} {key!r}")
+        self.check_validity = checks.boolean("check_validity", check_validity)
+        checks.boolean("allow_new_parameters", allow_new_parameters)
         self._pv = None
         self._capacity = None
+        if self.parameters:
+            self.parameter_values()  # an unknown parameter name fails here (with close matches), not at run time
         self._pybamm_model()  # incompatible option combinations fail here, not at run time
 
     # -- parameter values ---------------------------------------------------------------------
