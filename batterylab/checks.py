@@ -254,3 +254,33 @@ def binary_file(name: str, path, signature: bytes, what: str) -> Path:
     if head != signature:
         raise InputError(f"{name}: file {str(p)!r} is not an {what} file")
     return p
+
+
+def path_like(name: str, path) -> Path:
+    """A file-system path (str or os.PathLike, not empty); whether it exists is not checked."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise InputError(f"{name} must be a file path (str or pathlib.Path), got {type(path).__name__} {_short(path)}")
+    return Path(path)
+
+
+def existing_file(name: str, path) -> Path:
+    """An existing file (of any format: the reader checks its content)."""
+    return _path(name, path)
+
+
+class named:
+    """``with named("aging_model"): load(aging_model)``: a batterylab error raised inside names the
+    argument the value came in (unless its message already does), for helpers that name their own."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        from .errors import BatterylabError
+
+        if exc is not None and isinstance(exc, BatterylabError) and self.name not in str(exc):
+            raise type(exc)(f"{self.name}: {exc}") from None
+        return False

@@ -187,14 +187,14 @@ def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> np.ndarray:
 def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_length: int = 2):
     t = checks.time_array("time_s", time_s, min_length=min_length)
     n = t.size
-    soc_a = np.asarray(soc, dtype=float)
+    soc_a = checks.as_float_array("soc", soc, ndim=None)
     if soc_a.ndim == 2 and n_rows_allowed:
         soc_a = checks.fraction_array("soc", soc_a, ndim=2)
     else:
         soc_a = checks.fraction_array("soc", soc_a)[None, :]
     if soc_a.shape[1] != n:
         raise InputError(f"soc has {soc_a.shape[1]} samples per cell but time_s has {n}")
-    T = np.asarray(temperature_K, dtype=float)
+    T = checks.as_float_array("temperature_K", temperature_K, ndim=None)
     if T.ndim == 0:
         T = np.full((1, n), checks.temperature_K("temperature_K", float(T)))
     elif T.ndim == 2 and n_rows_allowed:
@@ -206,7 +206,7 @@ def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_le
     if current_A is None:
         I = np.zeros((1, n))
     else:
-        I = np.asarray(current_A, dtype=float)
+        I = checks.as_float_array("current_A", current_A, ndim=None)
         I = checks.as_float_array("current_A", I, ndim=2 if (I.ndim == 2 and n_rows_allowed) else 1)
         if I.ndim == 1:
             I = I[None, :]
@@ -602,7 +602,7 @@ def simulate_fleet(
     if coefficient_multipliers is None:
         mult = np.ones((n_cells, m.n_states))
     else:
-        mult = np.asarray(coefficient_multipliers, dtype=float)
+        mult = checks.as_float_array("coefficient_multipliers", coefficient_multipliers, ndim=None)
         if mult.ndim == 1 and mult.size == n_cells:
             mult = np.repeat(mult[:, None], m.n_states, axis=1)
         mult = checks.as_float_array("coefficient_multipliers", mult, ndim=2)

@@ -108,7 +108,7 @@ class GradeConfig:
         checks.integer("seed", self.seed, low=0)
         for name in ("currency", "history"):
             val = getattr(self, name)
-            if val is not None and not isinstance(val, str):
+            if (val is not None or name == "currency") and not isinstance(val, str):
                 raise InputError(f"{name} must be a string, got {type(val).__name__} {val!r:.60}")
 
     def metadata(self) -> dict:
@@ -730,7 +730,9 @@ def _signature(path: Path) -> str:
 
 def list_cell_files(input_dir) -> list[Path]:
     """Cell files in ``input_dir`` (not recursive): supported suffixes, sidecars excluded."""
-    d = Path(input_dir)
+    from ..checks import path_like
+
+    d = path_like("input_dir", input_dir)
     if not d.is_dir():
         raise InputError(f"input_dir {str(d)!r} does not exist or is not a folder; expected a folder of cell files")
     out = []
@@ -786,7 +788,7 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
     from ..io import atomic_write_text
 
     config = _config(config)
-    _check_run(workers, progress, chunk_size, force=force)
+    _check_run(workers, progress, chunk_size, client, force=force)
     files = list_cell_files(input_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -826,7 +828,7 @@ def grade_records(records: list[CellRecord], config: GradeConfig | None = None, 
                   progress: bool = False, chunk_size: int | None = None, client=None):
     """Grade in-memory records (no files): ``(grade_records, modules)``; ``client``: see :func:`grade_directory`."""
     config = _config(config)
-    _check_run(workers, progress, chunk_size)
+    _check_run(workers, progress, chunk_size, client)
     if isinstance(records, (str, bytes, CellRecord)) or not hasattr(records, "__iter__"):
         raise InputError(f"records must be a list of CellRecord, got {type(records).__name__}")
     records = list(records)
@@ -848,13 +850,16 @@ def _config(config) -> "GradeConfig":
     return config
 
 
-def _check_run(workers, progress, chunk_size, *, force=False) -> None:
+def _check_run(workers, progress, chunk_size, client, *, force=False) -> None:
     from .. import checks
 
     checks.optional_integer("workers", workers, low=1)
     checks.optional_integer("chunk_size", chunk_size, low=1)
     checks.optional_boolean("progress", progress)
     checks.boolean("force", force)
+    from ..distributed import check_client
+
+    check_client(client)
 
 
 def _records_worker(items, config):

@@ -667,10 +667,17 @@ def sniff_format(path) -> str:
 
 def read_cell_file(path, format: str | None = None) -> list[CellRecord]:  # noqa: A002
     """Read any supported cell file; ``format`` overrides the guess (one of :data:`READERS`)."""
+    from ..checks import existing_file
     from ..errors import unknown_option
 
-    if format is None:
-        format = sniff_format(path)  # noqa: A001
-    if format not in READERS:
-        raise unknown_option("cell file format", format, READERS)
-    return READERS[format](path)
+    from ..checks import named
+
+    existing_file("path", path)
+    if format is not None and (not isinstance(format, str) or format not in READERS):
+        raise unknown_option("format", format, READERS)
+    with named("path"):
+        if format is None:
+            format = sniff_format(path)  # noqa: A001
+        if format not in READERS:
+            raise unknown_option("cell file format", format, READERS)
+        return READERS[format](path)

@@ -88,9 +88,10 @@ def _remove(paths) -> list[Path]:
 def clean_stale(path) -> list[Path]:
     """Remove the stale temporaries of interrupted writes under ``path`` (a folder, searched
     recursively, or a target file); return the paths removed. Temporaries of running writers stay."""
+    from ..checks import path_like
     from ..errors import InputError
 
-    path = Path(path)
+    path = path_like("path", path)
     if path.is_dir():
         folders = [path, *(p for p in path.rglob("*") if p.is_dir())]
         return _remove(p for folder in folders for p in stale_temporaries(folder))
@@ -107,7 +108,12 @@ def atomic_path(path, suffix: str | None = None):
     the usual permissions of a new file (umask applied), not mkstemp's private ones. Stale
     temporaries of earlier, interrupted writes to the same target are removed first.
     """
-    path = Path(path)
+    from ..checks import path_like
+    from ..errors import InputError
+
+    path = path_like("path", path)
+    if suffix is not None and (not isinstance(suffix, str) or "/" in suffix or os.sep in suffix):
+        raise InputError(f"suffix must be a file-name suffix such as '.h5.tmp', got {suffix!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove(stale_temporaries(path.parent, path.name))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_host()}-{os.getpid()}.", suffix=suffix or ".tmp",
@@ -125,6 +131,18 @@ def atomic_path(path, suffix: str | None = None):
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically."""
+    import codecs
+
+    from ..checks import path_like
+    from ..errors import InputError
+
+    path_like("path", path)
+    if not isinstance(text, str):
+        raise InputError(f"text must be a string, got {type(text).__name__} {text!r:.60}")
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise InputError(f"encoding must be a text encoding such as 'utf-8', got {encoding!r}") from None
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
     return Path(path)

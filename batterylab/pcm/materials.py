@@ -75,7 +75,7 @@ class Material:
         ``density`` picks the node-mass density: ``"solid"`` (default) or ``"liquid"``.
         """
         rho = {"solid": self.density_solid_kg_m3, "liquid": self.density_liquid_kg_m3}
-        if density not in rho:
+        if not isinstance(density, str) or density not in rho:
             raise unknown_option("density", density, rho)
         return np.array([rho[density], self.specific_heat_solid_J_kg_K,
                          self.specific_heat_liquid_J_kg_K, self.latent_heat_J_kg, self.solidus_K,
@@ -141,12 +141,12 @@ def load_material(name: str, *, conductivity_bound: str | None = None) -> Materi
     if conductivity_bound is not None and conductivity_bound not in BOUNDS:
         raise unknown_option("conductivity_bound", conductivity_bound, BOUNDS)
     if not isinstance(name, (str, Path)):
-        raise unknown_option("material", name, files)
+        raise unknown_option("material name", name, files)
     path = Path(name)
     if name in files:
         path = files[name]
     elif not (path.suffix == ".json" and path.exists()):
-        raise unknown_option("material", name, files)
+        raise unknown_option("material name", name, files)
     else:
         from ..checks import text_file
 
@@ -213,6 +213,8 @@ def composite(pcm: Material, *, pcm_mass_fraction: float, matrix_density_kg_m3: 
         (skeleton) properties [kg m-3], [J kg-1 K-1], [W m-1 K-1]
     conductivity_bound : ``"series"`` (lower bound) or ``"parallel"`` (upper bound)
     """
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"name must be a string or None, got {type(name).__name__} {name!r:.60}")
     if not isinstance(pcm, Material):
         raise InputError(f"pcm must be a Material (see load_material), got {type(pcm).__name__} {pcm!r:.60}")
     w = finite_scalar("pcm_mass_fraction", pcm_mass_fraction, low=0.0, high=1.0, inclusive=True)

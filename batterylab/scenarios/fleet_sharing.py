@@ -271,7 +271,8 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
         raise InputError(f"transfer_efficiency must be in (0, 1], got {transfer_efficiency}")
     if np.any(routes < 0):
         raise InputError(f"route_energy_kWh must be >= 0 (0: a spare truck), got {routes.min()}")
-    m = aging.load(aging_model)
+    with checks.named("aging_model"):
+        m = aging.load(aging_model)
     n_tr = routes.size
     E = pack_energy_kWh * 1000.0
     if routes.max() * 1000.0 > (full_soc - reserve_soc) * E * 0.7:

@@ -201,6 +201,9 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
         household_load_kW = example("household_load.csv")
     if isinstance(household_load_kW, (str, bytes)) or hasattr(household_load_kW, "__fspath__"):
         household_load_kW = read_household_load(household_load_kW, name="household_load_kW")
+    load = checks.as_float_array("household_load_kW", household_load_kW)
+    if load.size != 24 or np.any(load < 0):
+        raise InputError(f"household_load_kW must be 24 hourly values >= 0 [kW], got {load.size} values")
     check_common(years=years, ambient_temperature_K=ambient_temperature_K, eol_threshold=eol_threshold, cell=cell)
     checks.integer("n_homes", n_homes, low=1)
     # at most one event a day: each event is a backup, a recharge and a rest

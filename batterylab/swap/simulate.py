@@ -169,6 +169,11 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     checks.optional_boolean("progress", progress)
     if not (aging is True or aging is False or aging is None or isinstance(aging, str)):
         raise InputError(f"aging must be True, False or an ageing model name, got {type(aging).__name__} {aging!r:.60}")
+    if isinstance(aging, str):
+        from ..aging import load as _load_aging
+
+        with checks.named("aging"):
+            _load_aging(aging)
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
             raise InputError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -182,7 +187,8 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
         if isinstance(arrivals, (str, bytes)) or np.ndim(arrivals) == 0 or len(arrivals) != 2:
             raise InputError(f"arrivals must be a pair (time_s, soc) of arrays, got {type(arrivals).__name__} "
                              f"{arrivals!r:.60}")
-        t_arr, soc_arr = check_arrivals(*arrivals)
+        with checks.named("arrivals"):
+            t_arr, soc_arr = check_arrivals(*arrivals)
         keep = t_arr < duration_s
         if not keep.all():
             import warnings
