@@ -40,7 +40,7 @@ from batterylab.errors import BatterylabError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # model-validity notes on valid inputs
 
-FUZZ = settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+FUZZ = settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
                 database=None)
 NAN, INF = float("nan"), float("inf")
 
@@ -93,8 +93,10 @@ class Free:
 NOT_A_NUMBER = [NAN, INF, -INF, "abc", "1.5", b"1", [1.0, 2.0], {"a": 1}]
 
 
-def num(lo=None, hi=None, *, open_lo=False, open_hi=False, extra=()):
-    bad = list(NOT_A_NUMBER) + list(extra)
+def num(lo=None, hi=None, *, open_lo=False, open_hi=False, extra=(), per_cell=False):
+    """A number in [lo, hi] (open ends with open_lo / open_hi). ``per_cell``: a list of numbers is valid
+    too (one value per cell), so no list is among the bad values."""
+    bad = [b for b in NOT_A_NUMBER if not (per_cell and isinstance(b, list))] + list(extra)
     gens = []
     if lo is not None:
         bad.append(lo if open_lo else lo - 1.0)
@@ -388,10 +390,14 @@ SPECS = {
                                          "cell_capacity_J_K": 50.0, "cell_pcm_conductance_W_K": 0.5,
                                          "cell_initial_K": 293.15},
                                         time_s=TIME, heat_W=ARRAY_OR_NUMBER, ambient_temperature_K=TEMP, material=OBJ,
-                                        pcm_mass_kg=NONNEG, cell_capacity_J_K=POS, cell_pcm_conductance_W_K=NONNEG,
-                                        pcm_ambient_conductance_W_K=NONNEG, cell_ambient_conductance_W_K=NONNEG,
-                                        heater_W=NONNEG, heater_setpoint_K=Kind("setpoint", [NAN, "x", 25.0]),
-                                        cell_initial_K=TEMP, pcm_initial_K=TEMP, record_every=INT1, density=OPTION,
+                                        # per-cell values: a number, or one per cell (a list is valid)
+                                        pcm_mass_kg=num(0.0, per_cell=True), cell_capacity_J_K=num(0.0, open_lo=True, per_cell=True),
+                                        cell_pcm_conductance_W_K=num(0.0, per_cell=True),
+                                        pcm_ambient_conductance_W_K=num(0.0, per_cell=True),
+                                        cell_ambient_conductance_W_K=num(0.0, per_cell=True),
+                                        heater_W=num(0.0, per_cell=True), heater_setpoint_K=Kind("setpoint", [NAN, "x", 25.0]),
+                                        cell_initial_K=num(per_cell=True, extra=[25.0, 1.0e4]),
+                                        pcm_initial_K=num(per_cell=True, extra=[25.0, 1.0e4]), record_every=INT1, density=OPTION,
                                         safety=num(0.0, 1.0, open_lo=True)),
     "batterylab.pcm.slab_grid": S({"thickness_m": 0.01, "n_nodes": 10}, thickness_m=POS, n_nodes=INT1, area_m2=POS),
     "batterylab.pcm.stefan.NeumannProblem": "a record of properties; neumann_lambda checks each (fuzzed below)",
@@ -855,13 +861,14 @@ CLI = {
                          "--figure": "an output path"}),
     "pcm preheat": (["--out", OUT],
                     {"--cell": COPT, "--model": COPT, "--material": COPT, "--pcm-mass-kg": CNONNEG,
-                     "--pack-energy-kWh": CPOS, "--enclosure-conductance-W-K": CPOS, "--heater-power-W": CNONNEG,
+                     # 0 W/K is valid: an ideally insulated enclosure
+                     "--pack-energy-kWh": CPOS, "--enclosure-conductance-W-K": CNONNEG, "--heater-power-W": CNONNEG,
                      "--heater-hours": CNUM + ["-1", "25"], "--night-ambient-K": CTEMP, "--day-ambient-K": CTEMP,
                      "--departure-h": CNONNEG, "--target-departure-K": CTEMP, "--consumption-Wh-km": CPOS,
                      "--out": "an output path", "--figure": "an output path"}),
     "report": (["--out", str(_DIR / "r")],
                {"--out": "an output folder", "--case": COPT, "--jobs": CINT1, "--timeout": CPOS,
-                "--module": ["no_such_module_xyz"]}),
+                "--module": "an unknown module is valid: it becomes an error row of the report"}),
     "scenario fleet-sharing": (["--out", OUT],
                                {"--fleet": CFILE, "--tariff": CFILE, "--aging-model": COPT, "--years": CPOS,
                                 "--grid-limit-kW": CPOS, "--transfer-power-kW": CNONNEG,
@@ -898,7 +905,10 @@ CLI = {
 #: an option that replaces the base's own choice of input (the base gives --experiment, say)
 REPLACES = {("simulate", "--current-csv"): "--experiment", ("simulate", "--power-csv"): "--experiment",
             ("simulate", "--profile"): "--experiment", ("swap", "--years"): "--days",
-            ("age", "--repeat"): None}
+            ("age", "--repeat"): None, ("swap", "--aging-model"): "--no-aging"}
+
+#: the Python argument an option sets, which a message may name instead of the option
+CLI_ALIASES = {("simulate", "--lam"): "loss_of_active_material"}
 
 
 def _cli_params(cmd):
@@ -942,7 +952,8 @@ def _replace(base: list[str], name: str, opt: str, value: str, cmd) -> list[str]
     drop = REPLACES.get((name, opt))
     if drop and drop in args:
         i = args.index(drop)
-        del args[i:i + 2]
+        is_flag = i + 1 >= len(args) or args[i + 1].startswith("--")
+        del args[i:i + (1 if is_flag else 2)]
     if isinstance(p, click.Argument):
         order = [q for q in cmd.params if isinstance(q, click.Argument)]
         k = order.index(p)
@@ -994,7 +1005,7 @@ def test_bad_cli_option_exits_2_with_one_line(name, opt):
                  and not ln.startswith("warning:")]
         assert code == 2, f"batterylab {' '.join(argv)}: exit {code}, expected 2; stderr: {err}"
         assert len(lines) == 1 and "Traceback" not in err, f"batterylab {' '.join(argv)}: not one line: {err}"
-        named = {opt, opt.lstrip("-"), p.name, p.name.replace("_", "-"), p.name.upper()}
+        named = {opt, opt.lstrip("-"), p.name, p.name.replace("_", "-"), p.name.upper(), CLI_ALIASES.get((name, opt))}
         assert any(n and n.lower() in err.lower() for n in named), (
             f"batterylab {' '.join(argv)}: the message does not name {opt}: {err}")
 
