@@ -126,7 +126,9 @@ def chunk_size_for(n_items: int, steps_per_item: float, n_threads: int) -> int:
     """
     from .checks import integer, positive
 
-    n_items = integer("n_items", n_items, low=1)
+    n_items = integer("n_items", n_items, low=0)
+    if n_items == 0:
+        return 1
     n_threads = integer("n_threads", n_threads, low=1)
     steps_per_item = positive("steps_per_item", steps_per_item)
     balanced = math.ceil(n_items / (TASKS_PER_THREAD * n_threads))

@@ -255,8 +255,9 @@ SPECS = {
     "batterylab.citations.used": S(),
     "batterylab.citations.format": S(),
     "batterylab.distributed.DistributedTaskError": "an exception class",
+    # n_items = 0 is valid: nothing to split, chunks of 1
     "batterylab.distributed.chunk_size_for": S({"n_items": 10, "steps_per_item": 100.0, "n_threads": 2},
-                                               n_items=INT1, steps_per_item=POS, n_threads=INT1),
+                                               n_items=INT0, steps_per_item=POS, n_threads=INT1),
     "batterylab.distributed.client_from_options": S({"scheduler": None, "workers": None},
                                                     scheduler=Kind("address", ["tcp://127.0.0.1:1", "no address", 5]),
                                                     workers=INT1, numba_threads=INT1),

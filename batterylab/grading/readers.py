@@ -667,14 +667,12 @@ def sniff_format(path) -> str:
 
 def read_cell_file(path, format: str | None = None) -> list[CellRecord]:  # noqa: A002
     """Read any supported cell file; ``format`` overrides the guess (one of :data:`READERS`)."""
-    from ..checks import existing_file
+    from ..checks import named, path_like
     from ..errors import unknown_option
 
-    from ..checks import named
-
-    existing_file("path", path)
+    path_like("path", path)  # a missing file is the reader's CellFileError (a batch records it as an error row)
     if format is not None and (not isinstance(format, str) or format not in READERS):
-        raise unknown_option("format", format, READERS)
+        raise unknown_option("cell file format", format, READERS)
     with named("path"):
         if format is None:
             format = sniff_format(path)  # noqa: A001
