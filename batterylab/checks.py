@@ -2,6 +2,15 @@
 
 Each check raises :class:`batterylab.errors.InputError` naming the argument, the offending value
 and what was expected, so that a typo costs seconds rather than a NaN deep inside a solver.
+
+- numbers and arrays: :func:`finite_scalar`, :func:`positive`, :func:`as_float_array`,
+  :func:`time_array`, :func:`fraction_array`, :func:`temperature_K` (Celsius passed as kelvin);
+  strings and booleans are never numbers;
+- counts, switches, seeds and names: :func:`integer`, :func:`boolean`, :func:`rng`, :func:`choice`;
+- cross-argument: :func:`ordered`, :func:`same_length`, :func:`length` (the message names both);
+- files, before any parser sees them: :func:`text_file` (missing, empty, binary, a folder),
+  :func:`binary_file` (HDF5, npz signatures), :func:`existing_file`, :func:`path_like`;
+- :class:`named`: an error raised by a helper names the caller's argument.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import importlib
 import inspect
-import math
 import shutil
 import tempfile
 import types
@@ -58,14 +57,6 @@ TEXT.write_text("time_s,soc\n0,0.5\n")
 FOLDER = _DIR / "folder"
 FOLDER.mkdir()
 OUT = str(_DIR / "out.h5")
-
-
-def _valid_files():
-    """Small valid inputs for the functions that read files."""
-    from batterylab.io import Variable, write_results
-
-    h5 = write_results(_DIR / "valid.h5", {"x": Variable(np.arange(3.0), "1", "x", ("n",))})
-    return {"h5": h5}
 
 
 # --- kinds of argument: each gives the bad values of that kind --------------------------------
@@ -806,7 +797,6 @@ CINT1 = ["0", "-1", "2.5", "abc"]
 CINT0 = ["-1", "2.5", "abc"]
 CFILE = [MISSING, str(EMPTY), str(BINARY), str(FOLDER)]
 COPT = ["no_such_name"]
-CFREE = None  # see CLI_FREE
 
 
 def _itinerary():
