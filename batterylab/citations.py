@@ -13,6 +13,11 @@ _USED: set[str] = set()
 
 def register(key: str, text: str) -> str:
     """Register a citation ``text`` under ``key`` (idempotent) and mark it as used."""
+    from .errors import InputError
+
+    for name, value in (("key", key), ("text", text)):
+        if not isinstance(value, str) or not value:
+            raise InputError(f"{name} must be a non-empty string, got {type(value).__name__} {value!r:.60}")
     _REGISTRY.setdefault(key, text)
     _USED.add(key)
     return key

@@ -28,6 +28,7 @@ COMMANDS = {
     "materials": ("batterylab.pcm.cli", "materials", "List the shipped thermal materials."),
     "scenario": ("batterylab.scenarios.cli", "scenario", "Grid-interaction scenarios: V2G, smart charging, fleet sharing, MW backup, wireless."),
     "report": ("batterylab.report.cli", "report", "Run the validation cases and write the HTML report."),
+    "clean": ("batterylab.io.cli", "clean", "Remove temporary files left by interrupted writes."),
 }
 
 
@@ -78,6 +79,10 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.UsageError as exc:  # one line, as for every other bad input
+        where = exc.ctx.command_path if exc.ctx is not None else "batterylab"
+        click.echo(f"batterylab: error: {exc.format_message()} (try '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

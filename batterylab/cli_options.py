@@ -54,7 +54,16 @@ def dask_options(what: str = "the work"):
     return deco
 
 
+def _check_ambient(ctx, param, value):
+    if value is not None:
+        from .checks import temperature_K
+
+        temperature_K("--ambient-K", value)
+    return value
+
+
 def ambient_option(default=None, help: str = "Ambient temperature [K].", **kw):
+    kw.setdefault("callback", _check_ambient)
     return click.option("--ambient-K", "ambient_K", type=float, default=default, show_default=default is not None,
                         help=help, **kw)
 

@@ -102,9 +102,9 @@ def worker_environment(numba_threads: int = 1) -> dict:
     worker (BLAS) is sized to the same share of the cores.
     Pass to ``LocalCluster(..., threads_per_worker=1, env=worker_environment(n))``.
     """
-    n = int(numba_threads)
-    if n < 1:
-        raise InputError(f"numba_threads must be >= 1, got {numba_threads!r}")
+    from .checks import integer
+
+    n = integer("numba_threads", numba_threads, low=1)
     return {"NUMBA_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n)}
 
 
@@ -124,11 +124,15 @@ def chunk_size_for(n_items: int, steps_per_item: float, n_threads: int) -> int:
 
     ``steps_per_item`` is the work of one item (samples x repetitions for an ageing cell).
     """
-    n_items = int(n_items)
-    if n_items < 1:
+    from .checks import integer, positive
+
+    n_items = integer("n_items", n_items, low=0)
+    if n_items == 0:
         return 1
-    balanced = math.ceil(n_items / (TASKS_PER_THREAD * max(1, int(n_threads))))
-    long_enough = math.ceil(MIN_TASK_STEPS / max(1.0, float(steps_per_item)))
+    n_threads = integer("n_threads", n_threads, low=1)
+    steps_per_item = positive("steps_per_item", steps_per_item)
+    balanced = math.ceil(n_items / (TASKS_PER_THREAD * n_threads))
+    long_enough = math.ceil(MIN_TASK_STEPS / max(1.0, steps_per_item))
     return int(max(1, min(n_items, max(balanced, long_enough))))
 
 
@@ -168,9 +172,22 @@ def map_chunks(
         When a task raises, or kills its workers more often than the scheduler allows; the message
         names the chunk's ``label`` range and the cause. The remaining tasks are cancelled.
     """
-    check_client(client)
-    n_items = int(n_items)
-    chunk_size = max(1, int(chunk_size))
+    from .checks import integer, optional_boolean
+
+    n_items = integer("n_items", n_items, low=1)
+    chunk_size = integer("chunk_size", chunk_size, low=1)
+    optional_boolean("progress", progress)
+    _required_client(client)
+    return _map_chunks(client, func, n_items, chunk_size, shared, per_chunk, label, progress, desc)
+
+
+def _required_client(client):
+    if client is None:
+        raise InputError("client must be a dask.distributed.Client, got None")
+    return check_client(client)
+
+
+def _map_chunks(client, func, n_items, chunk_size, shared, per_chunk, label, progress, desc):
     bounds = [(a, min(n_items, a + chunk_size)) for a in range(0, n_items, chunk_size)]
     token = uuid.uuid4().hex[:12]
     shared_f = client.scatter(_Shared(shared), broadcast=True, hash=False)
@@ -212,6 +229,35 @@ def map_chunks(
         shared_f.release()
 
 
+#: How long the command line waits for a Dask scheduler that accepted the connection [s].
+SCHEDULER_TIMEOUT_S = 10.0
+
+
+def _check_scheduler(address) -> None:
+    """A scheduler address: ``tcp://HOST:PORT`` (or another Dask protocol); a closed TCP port fails at once."""
+    import re
+    import socket
+
+    if not isinstance(address, str) or not address.strip():
+        raise InputError(f"--scheduler must be an address such as tcp://10.0.0.1:8786, got {address!r}")
+    m = re.fullmatch(r"(?:(?P<proto>[a-z]+)://)?(?P<host>\[[^\]]+\]|[^:/\s]+)(?::(?P<port>\d+))?/?", address.strip())
+    if m is None:
+        raise InputError(f"--scheduler must be an address such as tcp://10.0.0.1:8786, got {address!r}")
+    proto, host, port = m["proto"] or "tcp", m["host"].strip("[]"), m["port"]
+    if proto not in ("tcp", "tls", "ws", "wss", "inproc", "ucx"):
+        raise InputError(f"--scheduler {address!r}: unknown protocol {proto!r}; expected tcp://HOST:PORT")
+    if proto == "tcp":
+        if port is None:
+            raise InputError(f"--scheduler {address!r} has no port; expected tcp://HOST:PORT (Dask's default is 8786)")
+        if not 0 < int(port) < 65536:
+            raise InputError(f"--scheduler {address!r}: port {port} is not in 1..65535")
+        try:
+            socket.create_connection((host, int(port)), timeout=SCHEDULER_TIMEOUT_S).close()
+        except OSError as exc:
+            raise InputError(f"--scheduler: cannot connect to the Dask scheduler at {address!r}: "
+                             f"{exc.strerror or type(exc).__name__}; is it running?") from None
+
+
 def client_from_options(scheduler: str | None, workers: int | None, numba_threads: int | None = None):
     """The command line's cluster: connect to ``scheduler`` or start a ``LocalCluster`` of ``workers``.
 
@@ -219,6 +265,9 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     neither is given (in-process run). A LocalCluster gets one Dask thread per worker process and
     ``NUMBA_NUM_THREADS = numba_threads`` (default: the cores divided among the workers).
     """
+    from .checks import optional_integer
+
+    numba_threads = optional_integer("numba_threads", numba_threads, low=1)
     if scheduler is None and workers is None:
         return None, lambda: None
     if scheduler is not None and workers is not None:
@@ -228,11 +277,16 @@ def client_from_options(scheduler: str | None, workers: int | None, numba_thread
     except ImportError:
         raise InputError("--scheduler/--dask-workers need dask.distributed: pip install batterylab[dist]") from None
     if scheduler is not None:
-        client = Client(scheduler)
+        _check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"--scheduler: cannot connect to the Dask scheduler at {scheduler!r} within "
+                             f"{SCHEDULER_TIMEOUT_S:g} s ({type(exc).__name__}); is it running?") from None
         return client, client.close
-    workers = int(workers)
-    if workers < 1:
-        raise InputError(f"--dask-workers must be >= 1, got {workers}")
+    from .checks import integer
+
+    workers = integer("--dask-workers", workers, low=1)
     if numba_threads is None:
         numba_threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -261,7 +315,15 @@ def map_items(client, func: Callable, items: list, args: tuple = (), *, chunk_si
     ``func`` must be a module-level function of an installed package; ``args`` are scattered once.
     Default chunks: about ``TASKS_PER_THREAD`` per worker thread (at most 250 items).
     """
-    check_client(client)
+    from .checks import optional_boolean, optional_integer
+
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise InputError(f"items must be a list, got {type(items).__name__} {items!r:.60}")
+    if isinstance(args, (str, bytes)) or not isinstance(args, (tuple, list)):
+        raise InputError(f"args must be a tuple of arguments, got {type(args).__name__} {args!r:.60}")
+    chunk_size = optional_integer("chunk_size", chunk_size, low=1)
+    optional_boolean("progress", progress)
+    _required_client(client)
     items = list(items)
     if not items:
         return []

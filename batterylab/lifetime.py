@@ -234,6 +234,9 @@ def _age_one_thread(age, m, t, soc, T, I, n, state, out_s):
 def _ambient_series(ambient_temperature_K, ambient_time_s, horizon_s):
     if np.ndim(ambient_temperature_K) == 0:
         T = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+        if ambient_time_s is not None:
+            raise InputError("ambient_time_s must be None with one ambient_temperature_K (it is the time axis of "
+                             f"an ambient_temperature_K series); got ambient_temperature_K = {T} K")
         return lambda a, b: T
     T = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
     if ambient_time_s is None:
@@ -348,7 +351,8 @@ def simulate_lifetime(
                               duty_power_W if mode == "power" else duty_current_A)
     t = checks.time_array("time_s", time_s, min_length=2)
     if t.size != y.size:
-        raise InputError(f"time_s has {t.size} samples but the duty has {y.size}")
+        raise InputError(f"{'duty_power_W' if mode == 'power' else 'duty_current_A'} has {y.size} samples but time_s "
+                         f"has {t.size}; expected one value per sample")
     horizon = checks.positive("years", years, unit="years") * 365.0 * SECONDS_PER_DAY
     U = checks.positive("update_interval_s", update_interval_s, unit="s")
     initial_soc = checks.finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
@@ -360,7 +364,9 @@ def simulate_lifetime(
     n_total = max(1, int(round(horizon / P)))
     per_interval = max(1, int(round(U / P)))
     amb = _ambient_series(ambient_temperature_K, ambient_time_s, horizon)
-    m = load(aging_model)
+    checks.optional_boolean("progress", progress)
+    with checks.named("aging_model"):
+        m = load(aging_model)
     y0 = {s.get("name"): float(s.get("initial", 0.0)) for s in m.spec["states"]}
     qnom = m.nominal_capacity_Ah
 
@@ -450,10 +456,10 @@ def _read_csv(path, columns: tuple, what: str) -> dict:
     import csv
     from pathlib import Path
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} file {str(p)!r} does not exist")
-    with p.open(newline="") as fh:
+    from .checks import text_file
+
+    p = text_file("path", path, what=f"{what} CSV")
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
         rows = list(csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#")))
     if not rows:
         raise InputError(f"{what} file {str(p)!r} is empty")

@@ -33,9 +33,12 @@ def lifetime(cell, duty, ambient, ambient_K, years, aging_model, update_days, in
     """
     from .lifetime import read_ambient_csv, read_duty_csv, simulate_lifetime
 
-    d = read_duty_csv(duty)
+    from .checks import positive, text_file
+
+    positive("--update-days", update_days, "days")
+    d = read_duty_csv(text_file("--duty", duty, what="duty CSV"))
     if ambient:
-        a = read_ambient_csv(ambient)
+        a = read_ambient_csv(text_file("--ambient", ambient, what="ambient CSV"))
         kw = {"ambient_temperature_K": a["temperature_K"], "ambient_time_s": a["time_s"]}
     else:
         kw = {"ambient_temperature_K": ambient_K}

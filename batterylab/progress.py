@@ -13,6 +13,9 @@ __all__ = ["progress_bar", "show_progress"]
 
 def show_progress(progress, file=None) -> bool:
     """Whether a bar is shown: ``progress`` itself, or (when None) whether ``file`` is a terminal."""
+    from .checks import optional_boolean
+
+    optional_boolean("progress", progress)
     if progress is None:
         stream = file if file is not None else sys.stderr
         try:

@@ -346,7 +346,7 @@ def test_load_rejects_other_files(tmp_path):
         cell.load(tmp_path / "none.h5")
     p = tmp_path / "x.h5"
     p.write_text("not hdf5")
-    with pytest.raises(InputError, match="not a readable HDF5 file"):
+    with pytest.raises(InputError, match="is not an HDF5 file"):
         cell.load(p)
 
 
@@ -360,7 +360,7 @@ def test_wltc_profile_is_power_and_scales():
     assert np.max(raw.values) == pytest.approx(43249.505)  # the file's peak, 43.249505 kW
     assert np.min(raw.values) < 0  # regenerative braking
     assert np.max(np.abs(cell.load_profile("wltc", peak_power_W=30.0).values)) == pytest.approx(30.0)
-    with pytest.raises(OptionError, match="unknown profile 'UDDS'"):
+    with pytest.raises(OptionError, match="unknown profile name 'UDDS'"):
         cell.load_profile("UDDS")
     with pytest.raises(InputError, match="peak_current_A given but profile 'WLTC' is a power profile"):
         cell.load_profile("WLTC", peak_current_A=3.0)

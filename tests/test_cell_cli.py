@@ -43,7 +43,7 @@ def test_simulate_experiment_and_current_csv(tmp_path):
     [
         (["--model", "DFM", "--experiment", "Rest for 1 minute"], "unknown model 'DFM'; valid models are: DFN, SPM, SPMe"),
         (["--experiment", "Discharge at 4C until 2.5 V"], "beyond the parameter set's validity of at most 3C"),
-        (["--current-csv", "missing.csv"], "profile file 'missing.csv' does not exist"),
+        (["--current-csv", "missing.csv"], "--current-csv: file 'missing.csv' does not exist"),
         ([], "give exactly one duty"),
     ],
 )

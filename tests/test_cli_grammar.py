@@ -19,7 +19,7 @@ RETIRED = {"--quiet", "--workers", "--threads", "--figures", "--no-figures", "--
 #: commands whose product is printed, so --out is optional (a file only when asked)
 OPTIONAL_OUT = {"age", "swap", "report"}  # report: a folder, default ./report
 #: commands without any file product
-NO_OUT = {"materials"}
+NO_OUT = {"materials", "clean"}  # clean: removes files, makes none
 #: long-running commands: they must offer the progress switch
 WITH_PROGRESS = {"age", "calibrate", "lifetime", "swap", "grade", "report"}
 
@@ -112,6 +112,7 @@ def bad_inputs(tmp_path):
         "scenario mw-backup": ["scenario", "mw-backup", "--household-load", missing, "--out", out],
         "scenario fleet-sharing": ["scenario", "fleet-sharing", "--fleet", missing, "--out", out],
         "report": ["report", "--case", "no_such_case", "--out", str(tmp_path / "r")],
+        "clean": ["clean", missing],
     }
 
 

@@ -86,3 +86,81 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     os.umask(mask)
     p = write_results(tmp_path / "r.h5", _example())
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# --- temporaries of interrupted writes -------------------------------------------------------------
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (and been reaped), so no process runs under it now."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _temp_for(target, pid, rand="abcd1234", suffix=".h5.tmp"):
+    from batterylab.io.atomic import _host
+
+    p = target.parent / f".{target.name}.{_host()}-{pid}.{rand}{suffix}"
+    p.write_bytes(b"half written")
+    return p
+
+
+def test_temporary_name_carries_the_writer_pid(tmp_path):
+    from batterylab.io import atomic_path
+
+    with atomic_path(tmp_path / "r.h5", suffix=".h5.tmp") as tmp:
+        assert f"-{os.getpid()}." in tmp.name and tmp.name.startswith(".r.h5.") and tmp.name.endswith(".h5.tmp")
+        tmp.write_bytes(b"x")
+
+
+def test_next_write_removes_a_dead_writers_temporary_and_keeps_a_live_one(tmp_path):
+    target = tmp_path / "r.h5"
+    stale = _temp_for(target, _dead_pid())
+    live = _temp_for(target, os.getpid(), rand="live5678")  # a concurrent writer: this very process
+    other_target = _temp_for(tmp_path / "other.h5", _dead_pid())  # not this target's: left to its own next write
+    write_results(target, _example())
+    assert not stale.exists()
+    assert live.exists()
+    assert other_target.exists()
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "r.h5"
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout.readline().strip() == "writing"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and f"-{proc.pid}." in left[0].name
+    write_results(target, _example())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
+def test_clean_command_removes_only_stale_temporaries(tmp_path):
+    from click.testing import CliRunner
+
+    from batterylab.cli import cli
+
+    sub = tmp_path / "runs" / "a"
+    sub.mkdir(parents=True)
+    stale = [_temp_for(sub / "x.h5", _dead_pid()), _temp_for(tmp_path / "y.npz", _dead_pid(), suffix=".npz.tmp")]
+    live = _temp_for(sub / "z.h5", os.getpid())
+    foreign = tmp_path / ".w.h5.otherhost-1.abcd1234.h5.tmp"  # another machine's writer: unknown, kept
+    foreign.write_bytes(b"x")
+    unrelated = tmp_path / ".hidden.tmp"  # not a batterylab temporary
+    unrelated.write_bytes(b"x")
+    res = CliRunner().invoke(cli, ["clean", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "2 stale temporary files removed" in res.output
+    assert not any(p.exists() for p in stale)
+    assert live.exists() and foreign.exists() and unrelated.exists()
+
+
+def test_clean_missing_path_exits_2(tmp_path, capsys):
+    from batterylab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["clean", str(tmp_path / "nope")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "path" in err and "nope" in err and "Traceback" not in err

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -484,3 +485,31 @@ def test_real_quick_report_runs_every_case(tmp_path):
     from datatree_check import assert_named_datatree
 
     assert_named_datatree(out / "results.h5")  # every case's group, swap_policies' included
+
+
+def test_git_commit_does_not_touch_the_index(tmp_path):
+    """`git status` refreshes (locks and rewrites) a stale index unless optional locks are off; the
+    report must leave the user's index alone, so a commit running beside it never meets index.lock."""
+    import shutil
+
+    from batterylab.report.runner import git_commit
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    run = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True, env=env)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "f.txt").write_text("a\n")
+    run("add", "f.txt")
+    run("commit", "-q", "-m", "x")
+    index = tmp_path / ".git" / "index"
+    before = index.stat().st_mtime_ns
+    future = time.time() + 5
+    os.utime(tmp_path / "f.txt", (future, future))  # stat data differs from the index: status would refresh it
+    commit = git_commit(tmp_path)
+    assert len(commit) == 40 and "+modified" not in commit
+    assert index.stat().st_mtime_ns == before
+    (tmp_path / "f.txt").write_text("b\n")
+    assert git_commit(tmp_path).endswith("+modified")
+    assert index.stat().st_mtime_ns == before

@@ -200,7 +200,7 @@ def test_missing_field_and_bad_files(tmp_path):
         load_station(bad)
     with pytest.raises(OptionError, match="nio_gen2_like"):
         load_station("no_such_station")
-    with pytest.raises(OptionError, match="valid hand-out policies are"):
+    with pytest.raises(OptionError, match="valid handout policies are"):
         simulate_station("nio_gen2_like", days=1, handout="lifo")
     with pytest.raises(InputError, match="years"):
         simulate_station("nio_gen2_like", years=-1)

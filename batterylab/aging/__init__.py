@@ -11,6 +11,7 @@ counting. See ``kernels/AGING_MODELS.md`` for the model format.
 
 from __future__ import annotations
 
+from ..errors import BatterylabError
 from .models import OutOfRangeWarning, AgingModel, load, available
 from .simulate import AgingResult, AgingState, simulate, simulate_fleet
 
@@ -34,7 +35,10 @@ def models() -> list[str]:
 
 def model_info(name) -> dict:
     """Chemistry, cell, source (citation with DOI), conventions, validity range and states of a model."""
-    m = load(name)
+    try:
+        m = load(name)
+    except BatterylabError as exc:
+        raise type(exc)(f"name: {exc}") from None
     spec = m.spec
     cits = spec.get("citations") or ([spec["citation"]] if spec.get("citation") else [])
     return {

@@ -185,6 +185,15 @@ class RunSpec:
     options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     parameters: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.parameters, dict):
+            raise InputError(f"parameters must be a dict of PyBaMM-named values, got {type(self.parameters).__name__}")
+        if self.parameters:  # a misspelt name fails here, with close matches, not in the first PyBaMM run
+            from ..cell.parameters import check_known
+
+            check_known(_pv_of(self.parameter_set), self.parameters, f"RunSpec parameters for {self.parameter_set!r}",
+                        "PyBaMM parameter names, as in pybamm.ParameterValues")
+
     def key(self, point: DesignPoint) -> str:
         import pybamm
 
@@ -747,6 +756,11 @@ def calibrate(parameter_set: str = "LGM50", out=None, *, quick: bool = False, jo
     client : a ``dask.distributed.Client`` to run the design on (see :func:`run_design`)
     """
     ps = _parameter_set_name(parameter_set)
+    checks.boolean("quick", quick)
+    checks.integer("jobs", jobs, low=1)
+    checks.optional_boolean("progress", progress)
+    if out is not None and not isinstance(out, (str, Path)):
+        raise InputError(f"out must be a file path, got {type(out).__name__} {out!r:.60}")
     spec = run_spec or RunSpec(parameter_set=ps)
     pts = list(points) if points is not None else design(quick)
     t0 = _time.perf_counter()
@@ -842,6 +856,11 @@ def held_out(out, *, cycles: int = 500, jobs: int = 1, cache_dir=None, progress:
     """
     import pybamm
 
+    cycles = checks.integer("cycles", cycles, low=1)
+    checks.integer("jobs", jobs, low=1)
+    checks.optional_boolean("progress", progress)
+    if not isinstance(out, (str, Path)):
+        raise InputError(f"out must be a file path, got {type(out).__name__} {out!r:.60}")
     spec = run_spec or RunSpec()
     pts = held_out_design(cycles)
     res = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress, client=client)

@@ -17,7 +17,8 @@ from ..cli_options import dask_options, deprecated_option, jobs_option, out_opti
               help="PyBaMM result cache folder (default ~/.cache/batterylab/pybamm_aging); a re-fit reuses it.")
 @click.option("--held-out", "held_out", type=click.Path(dir_okay=False), default=None,
               help="Also run the held-out conditions (2 degC, 45 degC, 2C charge) and write their PyBaMM trajectories (JSON).")
-@click.option("--held-out-cycles", type=int, default=500, show_default=True, help="Cycles of each held-out run.")
+@click.option("--held-out-cycles", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Cycles of each held-out run.")
 @progress_option
 @dask_options("the PyBaMM design points (instead of --jobs processes)")
 @deprecated_option("--workers", dest="dask_workers", new="--dask-workers", type=int)

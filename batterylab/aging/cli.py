@@ -21,10 +21,10 @@ def read_profile(path) -> dict:
 
     Lines starting with ``#`` are comments. Returns float64 arrays by column name.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"profile file {str(path)!r} does not exist")
-    with path.open(newline="") as fh:
+    from ..checks import text_file
+
+    path = text_file("path", path, what="profile CSV")
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         rows = [r for r in csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#"))]
     if not rows:
         raise InputError(f"profile file {str(path)!r} is empty")
@@ -92,7 +92,12 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         raise click.UsageError("give MODEL and PROFILE.csv (or --list)")
     from . import OutOfRangeWarning, simulate, simulate_fleet
 
-    p = read_profile(profile)
+    from ..checks import text_file
+    from ..distributed import _check_scheduler
+
+    p = read_profile(text_file("PROFILE", profile, what="profile CSV"))
+    if scheduler is not None and dask_workers is None:  # both: client_from_options says "not both"
+        _check_scheduler(scheduler)  # before the run, not after
     if years is None and repeat is None:
         years = 1.0
     with warnings.catch_warnings(record=True) as caught:

@@ -54,7 +54,16 @@ class AgingState:
     @classmethod
     def load(cls, path) -> "AgingState":
         """Read a state written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as f:
+        p = checks.binary_file("path", path, checks.ZIP_SIGNATURE, "AgingState (.npz)")
+        try:
+            f = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"path: file {str(p)!r} is not an AgingState (.npz) file: {exc}") from None
+        with f:
+            missing = {"model", "data", "head", "stack"} - set(f.files)
+            if missing:
+                raise InputError(f"path: file {str(p)!r} is not an AgingState written by AgingState.save "
+                                 f"(missing {', '.join(sorted(missing))}; it holds {', '.join(f.files) or 'nothing'})")
             if int(f["head"]) != K.HEAD or int(f["stack"]) != K.STACK:
                 raise InputError(
                     f"state file {str(path)!r} was written with another state layout "
@@ -178,14 +187,14 @@ def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> np.ndarray:
 def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_length: int = 2):
     t = checks.time_array("time_s", time_s, min_length=min_length)
     n = t.size
-    soc_a = np.asarray(soc, dtype=float)
+    soc_a = checks.as_float_array("soc", soc, ndim=None)
     if soc_a.ndim == 2 and n_rows_allowed:
         soc_a = checks.fraction_array("soc", soc_a, ndim=2)
     else:
         soc_a = checks.fraction_array("soc", soc_a)[None, :]
     if soc_a.shape[1] != n:
         raise InputError(f"soc has {soc_a.shape[1]} samples per cell but time_s has {n}")
-    T = np.asarray(temperature_K, dtype=float)
+    T = checks.as_float_array("temperature_K", temperature_K, ndim=None)
     if T.ndim == 0:
         T = np.full((1, n), checks.temperature_K("temperature_K", float(T)))
     elif T.ndim == 2 and n_rows_allowed:
@@ -197,7 +206,7 @@ def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_le
     if current_A is None:
         I = np.zeros((1, n))
     else:
-        I = np.asarray(current_A, dtype=float)
+        I = checks.as_float_array("current_A", current_A, ndim=None)
         I = checks.as_float_array("current_A", I, ndim=2 if (I.ndim == 2 and n_rows_allowed) else 1)
         if I.ndim == 1:
             I = I[None, :]
@@ -210,16 +219,15 @@ def _repeats(t: np.ndarray, repeat, years) -> int:
     if t.size < 2 and (years is not None or (repeat or 1) > 1):
         raise InputError("a repeated profile needs at least 2 samples in time_s")
     if years is not None:
-        if repeat not in (None, 1):
+        years = checks.positive("years", years, unit="years")
+        if repeat is not None and checks.integer("repeat", repeat, low=1) != 1:
             raise InputError(f"give either repeat or years, not both (got repeat={repeat}, years={years})")
         years = checks.positive("years", years, unit="years")
         period = t[-1] - t[0]
         return max(1, int(math.ceil(years * SECONDS_PER_YEAR / period - 1e-9)))
     if repeat is None:
         return 1
-    if int(repeat) != repeat or repeat < 1:
-        raise InputError(f"repeat must be a positive integer, got {repeat!r}")
-    return int(repeat)
+    return checks.integer("repeat", repeat, low=1)
 
 
 def _output_times(t: np.ndarray, repeat: int, output_interval_s, max_rows: int | None) -> np.ndarray:
@@ -457,7 +465,8 @@ def simulate(
     t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False,
                                min_length=1 if state is not None else 2)
     reps = _repeats(t, repeat, years)
-    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
+    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0, inclusive=False)
+    finalize = checks.boolean("finalize", finalize)
     st = _state_in(m, state, 1, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, None)
     rec = _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, np.zeros(1), np.ones(1),
@@ -486,13 +495,31 @@ def simulate(
 def _per_cell(name: str, value, n: int, default: float) -> np.ndarray:
     if value is None:
         return np.full(n, default)
-    a = np.asarray(value, dtype=float)
-    if a.ndim == 0:
-        a = np.full(n, float(a))
-    a = checks.as_float_array(name, a)
+    if np.ndim(value) == 0:
+        a = np.full(n, checks.finite_scalar(name, value))
+    a = checks.as_float_array(name, value if np.ndim(value) else a)
     if a.size != n:
         raise InputError(f"{name} must have one value per cell ({n}), got {a.size}")
     return np.ascontiguousarray(a)
+
+
+#: Upper bound of ``temperature_spread_K`` [K]: one standard deviation of cell temperatures in a fleet.
+MAX_TEMPERATURE_SPREAD_K = 30.0
+#: Upper bound of ``coefficient_spread`` (log-normal sigma): sigma = 3 already spreads rate coefficients by a
+#: factor of 20 per standard deviation; measured cell-to-cell spreads are 0.05 to 0.3. Far larger values
+#: overflow exp() and give multipliers of 0 or inf, not a fleet.
+MAX_COEFFICIENT_SPREAD = 3.0
+
+
+def _effective_temperature(T: np.ndarray, t_off: np.ndarray, cause: str) -> None:
+    """``temperature_K + temperature_offset_K`` must stay a battery temperature (the message names both)."""
+    lo = float(T.min() + t_off.min())
+    hi = float(T.max() + t_off.max())
+    for value, bad, side in ((lo, lo < checks.KELVIN_FLOOR_K, "down"), (hi, hi > checks.KELVIN_CEILING_K, "up")):
+        if bad:
+            raise InputError(
+                f"temperature_K + {cause} goes {side} to {value:.6g} K; expected cell temperatures between "
+                f"{checks.KELVIN_FLOOR_K} and {checks.KELVIN_CEILING_K} K (is {cause} in kelvin differences?)")
 
 
 def simulate_fleet(
@@ -561,6 +588,7 @@ def simulate_fleet(
     rows = {a.shape[0] for a in (soc2, T2, I2) if a.shape[0] > 1}
     if len(rows) > 1:
         raise InputError(f"per-cell profiles disagree on the number of cells: {sorted(rows)}")
+    n_cells = checks.optional_integer("n_cells", n_cells, low=1)
     if n_cells is None:
         for v in (temperature_offset_K, usage_scale, coefficient_multipliers):
             if v is not None and np.ndim(v) >= 1:
@@ -568,22 +596,36 @@ def simulate_fleet(
         if len(rows) > 1:
             raise InputError(f"per-cell inputs disagree on the number of cells: {sorted(rows)}")
         n_cells = rows.pop() if rows else 1
-    n_cells = int(n_cells)
-    if n_cells < 1:
-        raise InputError(f"n_cells must be >= 1, got {n_cells}")
     for a, nm in ((soc2, "soc"), (T2, "temperature_K"), (I2, "current_A")):
         if a.shape[0] not in (1, n_cells):
             raise InputError(f"{nm} has {a.shape[0]} rows, expected 1 or n_cells = {n_cells}")
     reps = _repeats(t, repeat, years)
-    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
+    checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0, inclusive=False)
+    finalize = checks.boolean("finalize", finalize)
+    progress = checks.optional_boolean("progress", progress)
+    max_output_rows = checks.integer("max_output_rows", max_output_rows, low=2)
+    chunk_size = checks.optional_integer("chunk_size", chunk_size, low=1)
     t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
+    _effective_temperature(T2, t_off, "temperature_offset_K")
     usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)
     if np.any(usage < 0):
         raise InputError(f"usage_scale must be >= 0, got {usage.min()}")
+    # The kernel scales each cell's SOC swing below the profile's top SOC: top - usage * (top - soc).
+    # Beyond top / (top - min soc) that would go below 0 and be clipped, so larger scales change nothing.
+    top = np.broadcast_to(soc2.max(axis=1), usage.shape)
+    low = np.broadcast_to(soc2.min(axis=1), usage.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        us_max = np.where(top > low, top / (top - low), np.inf)
+    over = usage > us_max * (1 + 1e-12)
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise InputError(
+            f"usage_scale[{i}] = {usage[i]} drives soc below 0 (to {top[i] - usage[i] * (top[i] - low[i]):.3g}); "
+            f"with this soc profile usage_scale must be <= {float(us_max[i]):.6g}")
     if coefficient_multipliers is None:
         mult = np.ones((n_cells, m.n_states))
     else:
-        mult = np.asarray(coefficient_multipliers, dtype=float)
+        mult = checks.as_float_array("coefficient_multipliers", coefficient_multipliers, ndim=None)
         if mult.ndim == 1 and mult.size == n_cells:
             mult = np.repeat(mult[:, None], m.n_states, axis=1)
         mult = checks.as_float_array("coefficient_multipliers", mult, ndim=2)
@@ -595,17 +637,16 @@ def simulate_fleet(
         if np.any(mult < 0):
             raise InputError("coefficient_multipliers must be >= 0")
         mult = mult.copy()
-    ts = checks.finite_scalar("temperature_spread_K", temperature_spread_K, low=0.0, unit="K")
-    cs = checks.finite_scalar("coefficient_spread", coefficient_spread, low=0.0)
+    ts = checks.finite_scalar("temperature_spread_K", temperature_spread_K, low=0.0, high=MAX_TEMPERATURE_SPREAD_K,
+                              unit="K")
+    cs = checks.finite_scalar("coefficient_spread", coefficient_spread, low=0.0, high=MAX_COEFFICIENT_SPREAD)
+    rng = checks.rng("seed", seed)
     if ts > 0 or cs > 0:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         if ts > 0:
             t_off = t_off + rng.normal(0.0, ts, n_cells)
+            _effective_temperature(T2, t_off, "temperature_spread_K")
         if cs > 0:
             mult = mult * np.exp(rng.normal(0.0, cs, (n_cells, m.n_states)))
-    T_eff_min = T2.min() + t_off.min()
-    if T_eff_min < checks.KELVIN_FLOOR_K:
-        raise InputError(f"temperature_K + temperature_offset_K goes down to {T_eff_min} K, below {checks.KELVIN_FLOOR_K} K")
     st = _state_in(m, state, n_cells, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, max_output_rows)
     if chunk_size:

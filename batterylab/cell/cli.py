@@ -42,6 +42,12 @@ def simulate(cell, model, thermal, experiment, current_csv, power_csv, profile, 
     from .model import simulate as _simulate
     from .profiles import load_profile, read_profile_csv
 
+    if peak_c_rate is not None:
+        from ..checks import positive
+
+        positive("--peak-c-rate", peak_c_rate, "1/h")
+        if profile is None:
+            raise InputError("--peak-c-rate scales a --profile; give it with --profile only")
     given = [bool(experiment), current_csv is not None, power_csv is not None, profile is not None]
     if sum(given) != 1:
         raise InputError("give exactly one duty: --experiment, --current-csv, --power-csv or --profile")
@@ -56,7 +62,10 @@ def simulate(cell, model, thermal, experiment, current_csv, power_csv, profile, 
                 raise InputError("--profile needs --peak-c-rate [1/h] to scale the profile to the cell")
             prof = load_profile(profile, cell=cell, peak_c_rate=peak_c_rate)
         else:
-            prof = read_profile_csv(current_csv or power_csv)
+            from ..checks import text_file
+
+            option = "--current-csv" if current_csv else "--power-csv"
+            prof = read_profile_csv(text_file(option, current_csv or power_csv, what="profile CSV"))
             expected = "current" if current_csv else "power"
             if prof.quantity != expected:
                 raise InputError(f"--{expected}-csv {current_csv or power_csv!r} holds a {prof.quantity} column, not {expected}")

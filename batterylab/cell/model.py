@@ -105,6 +105,8 @@ class CellModel:
             "lithium_plating": lithium_plating,
             "loss_of_active_material": loss_of_active_material,
         }
+        if options is not None and not isinstance(options, dict):
+            raise InputError(f"options must be a dict of PyBaMM options, got {type(options).__name__} {options!r:.60}")
         self.extra_options = dict(options or {})
         # Validate everything now (cheap) so a typo fails at construction, not at run time.
         self.options = _opts.build_options(thermal, self.degradation, self.extra_options)
@@ -113,9 +115,15 @@ class CellModel:
         if parameters is not None and not isinstance(parameters, dict):
             raise InputError(f"parameters must be a dict of PyBaMM-named values, got {type(parameters).__name__}")
         self.parameters = dict(parameters or {})
-        self.check_validity = bool(check_validity)
+        for key in self.parameters:
+            if not isinstance(key, str):
+                raise InputError(f"parameters must be keyed by PyBaMM parameter names, got {type(key).__name__} {key!r}")
+        self.check_validity = checks.boolean("check_validity", check_validity)
+        checks.boolean("allow_new_parameters", allow_new_parameters)
         self._pv = None
         self._capacity = None
+        if self.parameters:
+            self.parameter_values()  # an unknown parameter name fails here (with close matches), not at run time
         self._pybamm_model()  # incompatible option combinations fail here, not at run time
 
     # -- parameter values ---------------------------------------------------------------------
@@ -559,6 +567,11 @@ def simulate(
         raise InputError("time_s [s] is required with current_A or power_W")
     if experiment is not None and time_s is not None:
         raise InputError("time_s is used with current_A or power_W only; an experiment sets its own times")
+    if period_s is not None:
+        checks.positive("period_s", period_s, unit="s")
+        if experiment is None:
+            raise InputError(f"period_s (got {period_s}) is the output period of an experiment; with time_s the "
+                             "result is sampled at time_s")
     cm = CellModel(
         cell, model, thermal, sei=sei, lithium_plating=lithium_plating,
         loss_of_active_material=loss_of_active_material, options=options, parameters=parameters,

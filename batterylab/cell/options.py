@@ -97,6 +97,10 @@ def build_options(thermal: str, degradation: dict, extra: dict | None, operating
     for kw, value in degradation.items():
         if value is None:
             continue
+        from ..checks import named
+
+        with named(kw):
+            validate_options({DEGRADATION[kw]: value})
         opts[DEGRADATION[kw]] = value
     if extra:
         for k in extra:

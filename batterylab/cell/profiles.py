@@ -80,11 +80,11 @@ def list_profiles() -> list[str]:
 
 def read_profile_csv(path, *, name: str | None = None) -> Profile:
     """Read a two-column profile CSV (time and power or current, see :data:`COLUMNS`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"profile file {str(path)!r} does not exist")
+    from ..checks import text_file
+
+    path = text_file("path", path, what="profile CSV")
     comments, header, rows = [], None, []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
+    for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         s = line.strip()
         if not s:
             continue
@@ -128,9 +128,15 @@ def load_profile(name: str = "WLTC", *, peak_power_W=None, peak_current_A=None, 
     cell, peak_c_rate : scale to ``peak_c_rate`` x the cell's nominal capacity (current) or
         x nominal capacity x nominal voltage (power) [1/h].
     """
+    given = [k for k, v in (("peak_power_W", peak_power_W), ("peak_current_A", peak_current_A),
+                            ("peak_c_rate", peak_c_rate)) if v is not None]
+    if cell is not None and peak_c_rate is None:
+        raise InputError(f"cell (got {cell!r}) is used with peak_c_rate only, to scale the profile to the cell")
+    if len(given) > 1:
+        raise InputError(f"give one of peak_power_W, peak_current_A or peak_c_rate (with cell), got {' and '.join(given)}")
     files = {k.lower(): p for k, p in _duty_files().items()}
     if not isinstance(name, str) or name.lower() not in files:
-        raise unknown_option("profile", name, [p.stem for p in files.values()])
+        raise unknown_option("profile name", name, [p.stem for p in files.values()])
     prof = read_profile_csv(files[name.lower()])
     peak = float(np.max(np.abs(prof.values)))
     target = None

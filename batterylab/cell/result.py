@@ -191,13 +191,7 @@ def load(path) -> CellResult:
     """Read a result written by :meth:`CellResult.save` (``solution`` is ``None``)."""
     from ..io import read_results
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"path {str(path)!r} does not exist (expected an HDF5 file from CellResult.save)")
-    try:
-        variables, attrs = read_results(p)
-    except OSError as exc:
-        raise InputError(f"path {str(path)!r} is not a readable HDF5 file: {exc}") from None
+    variables, attrs = read_results(path)  # checks that path is an HDF5 file
     if attrs.get("batterylab_result") != "cell":
         raise InputError(f"path {str(path)!r} is not a batterylab cell result (root attribute batterylab_result != 'cell')")
     arrays = {n: np.asarray(v.data, dtype=np.float64) for n, v in variables.items() if n in SERIES or n in DERIVED}

@@ -76,16 +76,40 @@ class GradeConfig:
     bol_capacity_Ah: float | None = None
 
     def __post_init__(self):
+        from .. import checks
         from ..errors import unknown_option
+        from .grade import load_bands
+        from .ocv_fit import available_chemistries
 
         if self.capacity_test not in CAPACITY_TESTS:
-            raise unknown_option("capacity test choice", self.capacity_test, CAPACITY_TESTS)
+            raise unknown_option("capacity_test choice", self.capacity_test, CAPACITY_TESTS)
         if self.forecast_model not in FORECAST_MODELS:
-            raise unknown_option("forecast model", self.forecast_model, FORECAST_MODELS)
-        for name in ("nominal_capacity_Ah", "bol_capacity_Ah", "bol_resistance_ohm"):
+            raise unknown_option("forecast_model", self.forecast_model, FORECAST_MODELS)
+        if self.bands_path is not None:
+            checks.text_file("bands_path", self.bands_path, what="grading bands JSON")
+        bands = load_bands(self.bands_path)
+        if self.chemistry is not None:
+            # a chemistry without bands or without an OCP set would grade every cell "reuse" on NaN modes
+            known = set(bands.chemistries) | set(available_chemistries())
+            if not isinstance(self.chemistry, str) or self.chemistry not in known:
+                raise unknown_option("chemistry", self.chemistry, known)
+        for name in ("nominal_capacity_Ah", "bol_capacity_Ah", "bol_resistance_ohm", "new_pack_price_per_kWh"):
             val = getattr(self, name)
             if val is not None:
-                M.positive(name, val, "ohm" if name.endswith("ohm") else "Ah")
+                checks.positive(name, val, {"o": "ohm", "h": "Ah"}.get(name[-1], "per kWh"))
+        checks.finite_scalar("repurposing_cost_fraction", self.repurposing_cost_fraction, low=0.0, high=1.0)
+        checks.positive("pulse_s", self.pulse_s, "s")
+        self.series = checks.optional_integer("series", self.series, low=1)
+        self.parallel = checks.optional_integer("parallel", self.parallel, low=1)
+        if (self.series is None) != (self.parallel is None):
+            raise InputError(f"series and parallel go together (a module of series x parallel cells), got "
+                             f"series = {self.series} and parallel = {self.parallel}")
+        checks.boolean("second_life", self.second_life)
+        checks.integer("seed", self.seed, low=0)
+        for name in ("currency", "history"):
+            val = getattr(self, name)
+            if (val is not None or name == "currency") and not isinstance(val, str):
+                raise InputError(f"{name} must be a string, got {type(val).__name__} {val!r:.60}")
 
     def metadata(self) -> dict:
         return {k: getattr(self, k) for k in META_KEYS if getattr(self, k, None) is not None}
@@ -706,9 +730,11 @@ def _signature(path: Path) -> str:
 
 def list_cell_files(input_dir) -> list[Path]:
     """Cell files in ``input_dir`` (not recursive): supported suffixes, sidecars excluded."""
-    d = Path(input_dir)
+    from ..checks import path_like
+
+    d = path_like("input_dir", input_dir)
     if not d.is_dir():
-        raise InputError(f"input folder {str(d)!r} does not exist or is not a folder")
+        raise InputError(f"input_dir {str(d)!r} does not exist or is not a folder; expected a folder of cell files")
     out = []
     for p in sorted(d.iterdir()):
         if p.is_file() and p.suffix.lower() in CELL_FILE_SUFFIXES and not p.name.endswith(".meta.json") \
@@ -797,8 +823,8 @@ def grade_directory(input_dir, out_dir, config: GradeConfig | None = None, *, wo
     """
     from ..io import atomic_write_text
 
-    config = config or GradeConfig()
-    load_bands(config.bands_path)  # fail early on a bad bands file
+    config = _config(config)
+    _check_run(workers, progress, chunk_size, client, force=force)
     files = list_cell_files(input_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -865,12 +891,39 @@ def grade_records(records: list[CellRecord], config: GradeConfig | None = None, 
         ``reuse`` and ``repurpose`` cells (``None`` unless ``config.series`` and
         ``config.parallel`` are given).
     """
-    config = config or GradeConfig()
+    config = _config(config)
+    _check_run(workers, progress, chunk_size, client)
+    if isinstance(records, (str, bytes, CellRecord)) or not hasattr(records, "__iter__"):
+        raise InputError(f"records must be a list of CellRecord, got {type(records).__name__}")
+    records = list(records)
+    for i, r in enumerate(records):
+        if not isinstance(r, CellRecord):
+            raise InputError(f"records[{i}] must be a CellRecord, got {type(r).__name__}")
     metas = [merge_metadata(r, config, {}, {}) for r in records]
     items = list(zip(records, metas))
     ms = run_parallel(_records_worker, items, (config,), workers=workers, progress=progress, chunk_size=chunk_size,
                       desc="grading", client=client)
     return finish_batch(ms, config)
+
+
+def _config(config) -> "GradeConfig":
+    if config is None:
+        return GradeConfig()
+    if not isinstance(config, GradeConfig):
+        raise InputError(f"config must be a GradeConfig, got {type(config).__name__}")
+    return config
+
+
+def _check_run(workers, progress, chunk_size, client, *, force=False) -> None:
+    from .. import checks
+
+    checks.optional_integer("workers", workers, low=1)
+    checks.optional_integer("chunk_size", chunk_size, low=1)
+    checks.optional_boolean("progress", progress)
+    checks.boolean("force", force)
+    from ..distributed import check_client
+
+    check_client(client)
 
 
 def _records_worker(items, config):

@@ -48,7 +48,6 @@ def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_capacity_Ah, c
     """
     from ..errors import InputError
     from .batch import GradeConfig, grade_directory
-    from .ocv_fit import available_chemistries
 
     series = parallel = None
     if modules:
@@ -56,14 +55,8 @@ def grade(input_dir, out_dir, chemistry, nominal_capacity_Ah, bol_capacity_Ah, c
             series, parallel = (int(x) for x in modules.lower().split("x"))
         except ValueError:
             raise InputError(f"--modules must look like SERIESxPARALLEL (e.g. 4x2), got {modules!r}") from None
-    if chemistry is not None:
-        from .grade import load_bands
-
-        known = set(load_bands(bands_path).chemistries) | set(available_chemistries())
-        if chemistry not in known:
-            from ..errors import unknown_option
-
-            raise unknown_option("chemistry", chemistry, known)
+        if series < 1 or parallel < 1:
+            raise InputError(f"--modules must be SERIESxPARALLEL with at least one cell each way (e.g. 4x2), got {modules!r}")
     cfg = GradeConfig(chemistry=chemistry, nominal_capacity_Ah=nominal_capacity_Ah, bol_resistance_ohm=bol_resistance_ohm,
                       bol_capacity_Ah=bol_capacity_Ah, capacity_test=capacity_test, forecast_model=forecast_model,
                       history=history, new_pack_price_per_kWh=new_pack_price_per_kWh, currency=currency,

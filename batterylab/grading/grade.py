@@ -108,8 +108,11 @@ def _load(path: str) -> GradingBands:
 
 def load_bands(path=None) -> GradingBands:
     """The default grading bands, or those in the JSON file at ``path``."""
+    from ..checks import text_file
     from ..parameter_sets import path as ppath
 
+    if path is not None:
+        text_file("path", path, what="grading bands JSON")
     return _load(str(path or ppath("grading", "bands_default.json")))
 
 

@@ -155,9 +155,15 @@ def _ocp_files():
     return listing("grading", ".json")
 
 
-@lru_cache(maxsize=None)
 def load_ocp_set(chemistry: str) -> OCPSet:
     """Load the half-cell OCP set for ``chemistry`` (e.g. ``"nmc-graphite"``) or a set name."""
+    if not isinstance(chemistry, str):
+        raise unknown_option("chemistry", chemistry, available_chemistries())
+    return _load_ocp_set(chemistry)
+
+
+@lru_cache(maxsize=None)
+def _load_ocp_set(chemistry: str) -> OCPSet:
     known = {}
     for p in _ocp_files():
         if not p.name.startswith("ocp_"):
@@ -166,7 +172,7 @@ def load_ocp_set(chemistry: str) -> OCPSet:
         for key in [spec["name"], *spec.get("chemistries", [])]:
             known.setdefault(key, (p, spec))
     if chemistry not in known:
-        raise unknown_option("OCP chemistry", chemistry, known)
+        raise unknown_option("chemistry", chemistry, known)
     p, spec = known[chemistry]
     b = spec["fit_bounds"]
     lo = (b["Cp_over_Qmax"][0], b["Cn_over_Qmax"][0], b["y0"][0], b["x0"][0])
@@ -338,7 +344,15 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
         One fit per curve; a fit whose RMSE exceeds ``confident_rmse_V`` [V] or whose parameters
         sit on a bound is flagged ``confident=False``.
     """
+    from .. import checks
+
     ocp = load_ocp_set(chemistry)
+    checks.positive("confident_rmse_V", confident_rmse_V, "V")
+    checks.boolean("fit_offset", fit_offset)
+    checks.integer("n_points", n_points, low=10)
+    for name, curves in (("capacity_Ah", capacity_Ah), ("voltage_V", voltage_V)):
+        if isinstance(curves, (str, bytes)) or not hasattr(curves, "__len__"):
+            raise InputError(f"{name} must be a list of arrays (one per cell), got {type(curves).__name__} {curves!r:.60}")
     if len(capacity_Ah) != len(voltage_V):
         raise InputError(f"capacity_Ah has {len(capacity_Ah)} curves but voltage_V has {len(voltage_V)}")
     for i, (q, v) in enumerate(zip(capacity_Ah, voltage_V)):
@@ -400,7 +414,11 @@ def fit_ocv(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, polish: 
     With ``polish=True`` the batch optimum is refined by :func:`scipy.optimize.least_squares`
     (bounded trust-region reflective) on the same resampled curve.
     """
-    fit = fit_ocv_batch([capacity_Ah], [voltage_V], chemistry, confident_rmse_V=confident_rmse_V, fit_offset=fit_offset)[0]
+    from .. import checks
+
+    checks.boolean("polish", polish)
+    fit = fit_ocv_batch([checks.as_float_array("capacity_Ah", capacity_Ah)], [checks.as_float_array("voltage_V", voltage_V)],
+                        chemistry, confident_rmse_V=confident_rmse_V, fit_offset=fit_offset)[0]
     if not polish:
         return fit
     from scipy.optimize import least_squares
@@ -457,6 +475,12 @@ def degradation_modes(fit: OCVFit, reference: OCVFit | dict | None = None, *, no
     from ..checks import positive
     from .units import check_capacity_vs_nominal
 
+    if not isinstance(fit, OCVFit):
+        raise InputError(f"fit must be an OCVFit (from fit_ocv), got {type(fit).__name__} {fit!r:.60}")
+    if reference is not None and not isinstance(reference, (OCVFit, dict)):
+        raise InputError(f"reference must be an OCVFit, a dict with Cp_Ah, Cn_Ah, n_li_Ah [Ah] or None, got "
+                         f"{type(reference).__name__} {reference!r:.60}")
+    load_ocp_set(chemistry)
     if nominal_capacity_Ah is not None:
         nominal_capacity_Ah = positive("nominal_capacity_Ah", nominal_capacity_Ah, "Ah")
         check_capacity_vs_nominal("the fitted C/20 curve's capacity", fit.capacity_Ah, nominal_capacity_Ah)
@@ -476,7 +500,7 @@ def degradation_modes(fit: OCVFit, reference: OCVFit | dict | None = None, *, no
         label = str(ref.get("label", "given reference"))
         for key in ("Cp_Ah", "Cn_Ah", "n_li_Ah"):
             if key not in ref:
-                raise InputError(f"degradation_modes reference lacks {key!r}; expected a dict with Cp_Ah, Cn_Ah, n_li_Ah [Ah]")
+                raise InputError(f"reference lacks {key!r}; expected a dict with Cp_Ah, Cn_Ah, n_li_Ah [Ah]")
             positive(f"reference[{key!r}]", ref[key], "Ah")
     return DegradationModes(
         LLI=float(1.0 - fit.n_li_Ah / ref["n_li_Ah"]),

@@ -667,10 +667,15 @@ def sniff_format(path) -> str:
 
 def read_cell_file(path, format: str | None = None) -> list[CellRecord]:  # noqa: A002
     """Read any supported cell file; ``format`` overrides the guess (one of :data:`READERS`)."""
+    from ..checks import named, path_like
     from ..errors import unknown_option
 
-    if format is None:
-        format = sniff_format(path)  # noqa: A001
-    if format not in READERS:
+    path_like("path", path)  # a missing file is the reader's CellFileError (a batch records it as an error row)
+    if format is not None and (not isinstance(format, str) or format not in READERS):
         raise unknown_option("cell file format", format, READERS)
-    return READERS[format](path)
+    with named("path"):
+        if format is None:
+            format = sniff_format(path)  # noqa: A001
+        if format not in READERS:
+            raise unknown_option("cell file format", format, READERS)
+        return READERS[format](path)

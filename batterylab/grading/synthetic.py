@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from .. import checks
 from ..errors import InputError
 from .ocv_fit import load_ocp_set, synthetic_c20_curve
 from .readers import CellRecord
@@ -44,6 +45,12 @@ class SyntheticTruth:
 
 def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-graphite"):
     """(Cp, Cn, y0, x0) of a cell with the given degradation modes (fractions lost)."""
+    nominal_capacity_Ah = checks.positive("nominal_capacity_Ah", nominal_capacity_Ah, "Ah")
+    for name, value in (("LLI", LLI), ("LAM_PE", LAM_PE), ("LAM_NE", LAM_NE)):
+        # a fraction LOST: 0 (fresh) up to, but not including, 1 (nothing left)
+        checks.finite_scalar(name, value, low=0.0, high=1.0, unit="(fraction lost)")
+        if value >= 1.0:
+            raise InputError(f"{name} must be < 1 (fraction lost; 1 leaves nothing), got {value}")
     ocp = load_ocp_set(chemistry)
     k = ocp.bol_per_Ah
     cp = k["Cp"] * nominal_capacity_Ah * (1 - LAM_PE)
@@ -59,13 +66,28 @@ def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-gra
     if g(lo) * g(hi) > 0:
         raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}")
     x0 = brentq(g, lo, hi, xtol=1e-12)
-    return cp, cn, (nli - cn * x0) / cp, x0
+    y0 = (nli - cn * x0) / cp
+    if not 0.0 <= y0 <= 1.0:
+        raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}: the "
+                         f"positive electrode's stoichiometry would be {y0:.3g}, outside [0, 1]")
+    return cp, cn, y0, x0
 
 
 def make_cell(cell_id: str, *, nominal_capacity_Ah=2.5, LLI=0.1, LAM_PE=0.05, LAM_NE=0.05, R0_ohm=0.03,
               R1_ohm=0.01, tau_s=5.0, rest_slope_V_per_h=-0.002, intake_voltage_V=None, noise_V=0.0,
               rng: np.random.Generator | None = None, chemistry="nmc-graphite", with_timeseries=True):
     """One synthetic :class:`CellRecord` and its :class:`SyntheticTruth`."""
+    if not isinstance(cell_id, str) or not cell_id:
+        raise InputError(f"cell_id must be a non-empty string, got {type(cell_id).__name__} {cell_id!r:.60}")
+    for name, value, unit in (("R0_ohm", R0_ohm, "ohm"), ("R1_ohm", R1_ohm, "ohm"), ("noise_V", noise_V, "V")):
+        checks.finite_scalar(name, value, low=0.0, unit=unit)
+    checks.positive("tau_s", tau_s, "s")
+    checks.finite_scalar("rest_slope_V_per_h", rest_slope_V_per_h, low=-1.0, high=1.0, unit="V/h")
+    if intake_voltage_V is not None:
+        checks.finite_scalar("intake_voltage_V", intake_voltage_V, low=0.0, high=6.0, unit="V")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise InputError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    with_timeseries = checks.boolean("with_timeseries", with_timeseries)
     ocp = load_ocp_set(chemistry)
     cp, cn, y0, x0 = electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry)
     q20, v20 = synthetic_c20_curve(cp, cn, y0, x0, chemistry=chemistry, n_points=150, noise_V=noise_V, rng=rng)
@@ -111,7 +133,12 @@ def make_cell(cell_id: str, *, nominal_capacity_Ah=2.5, LLI=0.1, LAM_PE=0.05, LA
 def make_batch(n: int, *, seed: int = 0, nominal_capacity_Ah=2.5, soft_short_fraction=0.02, noise_V=0.001,
                chemistry="nmc-graphite"):
     """``n`` synthetic cells with random degradation (seeded): (records, truths)."""
-    rng = np.random.default_rng(seed)
+    n = checks.integer("n", n, low=1)
+    rng = checks.rng("seed", seed)
+    checks.positive("nominal_capacity_Ah", nominal_capacity_Ah, "Ah")
+    checks.finite_scalar("soft_short_fraction", soft_short_fraction, low=0.0, high=1.0)
+    checks.finite_scalar("noise_V", noise_V, low=0.0, high=0.1, unit="V")
+    load_ocp_set(chemistry)
     recs, truths = [], []
     for k in range(n):
         lli = rng.uniform(0.0, 0.35)

@@ -49,6 +49,17 @@ class Variable:
     attrs: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        for name in ("units", "long_name"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"Variable {name} must be a string, got {type(getattr(self, name)).__name__} "
+                                 f"{getattr(self, name)!r:.60}")
+        if isinstance(self.dims, str) or not isinstance(self.dims, (tuple, list)) \
+                or not all(isinstance(d, str) for d in self.dims):
+            raise InputError(f"Variable dims must be a tuple of dimension names, got {type(self.dims).__name__} "
+                             f"{self.dims!r:.60}")
+        self.dims = tuple(self.dims)
+        if not isinstance(self.attrs, dict):
+            raise InputError(f"Variable attrs must be a dict, got {type(self.attrs).__name__} {self.attrs!r:.60}")
         self.data = np.asarray(self.data)
         if not self.dims:
             self.dims = tuple(f"dim_{i}" for i in range(self.data.ndim))
@@ -58,9 +69,22 @@ class Variable:
             )
 
 
+def check_variables(name: str, variables) -> dict:
+    """A dict of :class:`Variable` keyed by (group/)name, as :func:`write_results` takes."""
+    if not isinstance(variables, dict):
+        raise InputError(f"{name} must be a dict of Variable keyed by name, got {type(variables).__name__} "
+                         f"{variables!r:.60}")
+    for key, var in variables.items():
+        if not isinstance(key, str) or not isinstance(var, Variable):
+            raise InputError(f"{name}[{key!r}] must be a Variable keyed by a string, got {type(var).__name__}")
+    return variables
+
+
 def h5_name(name: str) -> str:
     """A name usable as one HDF5 path component (no ``/``, not starting with ``.``)."""
-    name = str(name).replace("/", "_").strip() or "_"
+    if not isinstance(name, str):
+        raise InputError(f"name must be a string, got {type(name).__name__} {name!r:.60}")
+    name = name.replace("/", "_").strip() or "_"
     return "_" + name if name.startswith(".") else name
 
 
@@ -119,7 +143,17 @@ def write_results(
     resolved within each group: a 1-D variable named like a dimension is that dimension's
     coordinate.
     """
-    path = Path(path)
+    from ..checks import existing_file, path_like
+
+    path = path_like("path", path)
+    check_variables("variables", variables)
+    for name, value in (("config", config), ("attrs", attrs)):
+        if value is not None and not isinstance(value, dict):
+            raise InputError(f"{name} must be a dict or None, got {type(value).__name__} {value!r:.60}")
+    if isinstance(parameter_files, (str, bytes)) or not hasattr(parameter_files, "__iter__"):
+        raise InputError(f"parameter_files must be a list of paths, got {type(parameter_files).__name__} "
+                         f"{parameter_files!r:.60}")
+    parameter_files = [existing_file(f"parameter_files[{i}]", p) for i, p in enumerate(parameter_files)]
     with atomic_path(path, suffix=".h5.tmp") as tmp:
         with h5py.File(tmp, "w") as f:
             for key, value in provenance(config, parameter_files).items():
@@ -214,8 +248,15 @@ def _is_default_dim(dim: str) -> bool:
 
 def read_results(path) -> tuple[dict[str, Variable], dict]:
     """Read a file written by :func:`write_results`: ``(variables, root_attributes)``."""
+    from ..checks import HDF5_SIGNATURE, binary_file
+
+    path = binary_file("path", path, HDF5_SIGNATURE, "HDF5")
     variables: dict[str, Variable] = {}
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"path: cannot open {str(path)!r} as HDF5: {exc}") from None
+    with f:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
 
         def visit(name, obj):

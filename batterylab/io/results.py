@@ -52,6 +52,11 @@ def to_datatree(variables: dict[str, Variable], attrs: dict | None = None):
         import xarray as xr
     except ImportError:  # pragma: no cover - xarray is in the test extra
         raise InputError("to_xarray() needs xarray: pip install xarray") from None
+    from .hdf5 import check_variables
+
+    check_variables("variables", variables)
+    if attrs is not None and not isinstance(attrs, dict):
+        raise InputError(f"attrs must be a dict or None, got {type(attrs).__name__} {attrs!r:.60}")
     groups: dict[str, dict[str, Variable]] = {}
     for name, var in variables.items():
         group, _, leaf = name.rpartition("/")

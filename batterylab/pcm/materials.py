@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import parameter_sets as _ps
-from ..errors import ParameterError, unknown_option
+from ..errors import InputError, ParameterError, unknown_option
 from .. import citations
 from ..checks import finite_scalar, positive
 
@@ -75,7 +75,7 @@ class Material:
         ``density`` picks the node-mass density: ``"solid"`` (default) or ``"liquid"``.
         """
         rho = {"solid": self.density_solid_kg_m3, "liquid": self.density_liquid_kg_m3}
-        if density not in rho:
+        if not isinstance(density, str) or density not in rho:
             raise unknown_option("density", density, rho)
         return np.array([rho[density], self.specific_heat_solid_J_kg_K,
                          self.specific_heat_liquid_J_kg_K, self.latent_heat_J_kg, self.solidus_K,
@@ -138,13 +138,21 @@ def load_material(name: str, *, conductivity_bound: str | None = None) -> Materi
     named in the file.
     """
     files = available()
+    if conductivity_bound is not None and conductivity_bound not in BOUNDS:
+        raise unknown_option("conductivity_bound", conductivity_bound, BOUNDS)
+    if not isinstance(name, (str, Path)):
+        raise unknown_option("material name", name, files)
     path = Path(name)
     if name in files:
         path = files[name]
     elif not (path.suffix == ".json" and path.exists()):
-        raise unknown_option("material", name, files)
+        raise unknown_option("material name", name, files)
+    else:
+        from ..checks import text_file
+
+        text_file("name", path, what="material JSON")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         raise ParameterError(f"{path}: not valid JSON: {exc}") from None
     cite = data.get("citation", {})
@@ -205,11 +213,15 @@ def composite(pcm: Material, *, pcm_mass_fraction: float, matrix_density_kg_m3: 
         (skeleton) properties [kg m-3], [J kg-1 K-1], [W m-1 K-1]
     conductivity_bound : ``"series"`` (lower bound) or ``"parallel"`` (upper bound)
     """
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"name must be a string or None, got {type(name).__name__} {name!r:.60}")
+    if not isinstance(pcm, Material):
+        raise InputError(f"pcm must be a Material (see load_material), got {type(pcm).__name__} {pcm!r:.60}")
     w = finite_scalar("pcm_mass_fraction", pcm_mass_fraction, low=0.0, high=1.0, inclusive=True)
     if w == 0.0:
         raise ParameterError("pcm_mass_fraction must be > 0 (a composite without PCM stores no latent heat)")
     if conductivity_bound not in BOUNDS:
-        raise unknown_option("conductivity bound", conductivity_bound, BOUNDS)
+        raise unknown_option("conductivity_bound", conductivity_bound, BOUNDS)
     rho_m = positive("matrix_density_kg_m3", matrix_density_kg_m3, "kg m-3")
     c_m = positive("matrix_specific_heat_J_kg_K", matrix_specific_heat_J_kg_K, "J kg-1 K-1")
     k_m = positive("matrix_conductivity_W_m_K", matrix_conductivity_W_m_K, "W m-1 K-1")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checks import as_float_array, finite_scalar, positive, temperature_K, time_array
+from ..checks import as_float_array, finite_scalar, integer, positive, temperature_K, time_array
 from .. import citations
 from .._deprecation import renamed_kwargs
 from ..errors import InputError, unknown_option
@@ -81,9 +81,7 @@ def shell_grid(inner_radius_m: float, outer_radius_m: float, n_nodes: int, heigh
 
 
 def _n_nodes(n_nodes) -> int:
-    if int(n_nodes) != n_nodes or n_nodes < 1:
-        raise InputError(f"n_nodes must be a positive integer, got {n_nodes!r}")
-    return int(n_nodes)
+    return integer("n_nodes", n_nodes, low=1)
 
 
 @dataclass
@@ -100,6 +98,12 @@ class Boundary:
     kind: str = "flux"
     value: float | np.ndarray = 0.0
     coefficient: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.kind, str) or self.kind not in BOUNDARY_KINDS:
+            raise unknown_option("boundary kind", self.kind, BOUNDARY_KINDS)
+        as_float_array("value", np.atleast_1d(self.value) if np.ndim(self.value) == 0 else self.value)
+        finite_scalar("coefficient", self.coefficient, low=0.0)
 
 
 def _interval_values(name: str, value, m: int) -> np.ndarray:
@@ -253,6 +257,14 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
     _cite()
     t = time_array("time_s", time_s)
     m = t.size - 1
+    if not isinstance(grid, Grid):
+        raise InputError(f"grid must be a Grid (see slab_grid, shell_grid), got {type(grid).__name__} {grid!r:.60}")
+    if not isinstance(material, Material):
+        raise InputError(f"material must be a Material (see load_material), got {type(material).__name__} "
+                         f"{material!r:.60}")
+    for side, b in (("left", left), ("right", right)):
+        if b is not None and not isinstance(b, Boundary):
+            raise InputError(f"{side} must be a Boundary or None, got {type(b).__name__} {b!r:.60}")
     left = left or Boundary()
     right = right or Boundary()
     lcode, lcoef, lval = _check_boundary("left", left, m)
@@ -260,7 +272,11 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
     safety = finite_scalar("safety", safety, low=0.0, high=1.0, inclusive=True)
     if safety == 0.0:
         raise InputError("safety must be > 0 (fraction of the stability limit), got 0")
-    t0 = temperature_K("initial_temperature_K", np.broadcast_to(np.asarray(initial_temperature_K, float), (grid.n,)).copy())
+    t0 = temperature_K("initial_temperature_K", as_float_array("initial_temperature_K", initial_temperature_K, ndim=None)
+                       .reshape(-1))
+    if t0.size not in (1, grid.n):
+        raise InputError(f"initial_temperature_K must be a number or one value per node ({grid.n}), got {t0.size}")
+    t0 = np.broadcast_to(t0, (grid.n,)).copy()
     mat = material.vector(density)
     h0 = material.enthalpy_J_kg(t0)
     cap = 0.0
@@ -277,6 +293,13 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
             amb_ca = temperature_K("cell_ambient_K", _interval_values("cell_ambient_K", cell_ambient_K, m))
     elif g_ca > 0.0:
         raise InputError("cell_ambient_conductance_W_K needs a 'cell' left boundary")
+    else:
+        finite_scalar("cell_capacity_J_K", cell_capacity_J_K, low=0.0, unit="J K-1")
+        for name, value in (("cell_capacity_J_K", cell_capacity_J_K or None), ("cell_initial_K", cell_initial_K),
+                            ("cell_ambient_K", cell_ambient_K)):
+            if value is not None:
+                raise InputError(f"{name} applies to a 'cell' left boundary only (left.kind = 'cell'), got "
+                                 f"{name} = {value!r:.40} with left.kind = {left.kind!r}")
     from ..kernels.pcm import enthalpy_1d, temperature_of_enthalpy
 
     h, tc, ledger = enthalpy_1d(t, grid.volume_m3, grid.area_m2, grid.half_left_m, grid.half_right_m, mat, h0,
@@ -365,7 +388,12 @@ class LumpedResult(Result):
 
 
 def _per_cell(name, value, n, *, low=None, allow_inf=False) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        raise InputError(f"{name} must be a number or one value per cell, got {type(value).__name__} {value!r:.60}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number or one value per cell, got {type(value).__name__} {value!r:.60}") from None
     arr = np.broadcast_to(arr, (n,)).copy() if arr.ndim <= 1 and arr.size in (1, n) else arr
     if arr.shape != (n,):
         raise InputError(f"{name} must be a number or one value per cell ({n}), got shape {np.shape(value)}")
@@ -378,13 +406,14 @@ def _per_cell(name, value, n, *, low=None, allow_inf=False) -> np.ndarray:
 
 
 def _series(name, value, m, *, kelvin=False) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_float_array(name, value, ndim=None)
     if arr.ndim == 0:
         arr = np.full((1, m), float(arr))
     elif arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2 or arr.shape[1] != m:
-        raise InputError(f"{name} must be a number, one value per interval ({m}) or (n_cells, {m}), got shape {np.shape(value)}")
+        raise InputError(f"{name} must be a number, one value per interval of time_s ({m}) or (n_cells, {m}), got "
+                         f"shape {np.shape(value)}")
     as_float_array(name, arr, ndim=2)
     if kelvin:
         temperature_K(name, arr.ravel())
@@ -439,6 +468,10 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
     t = time_array("time_s", time_s)
     m = t.size - 1
     mats = material if isinstance(material, (list, tuple)) else [material]
+    for mm in mats:
+        if not isinstance(mm, Material):
+            raise InputError(f"material must be a Material (see load_material) or one per cell, got "
+                             f"{type(mm).__name__} {mm!r:.60}")
     n = max(len(mats), np.size(pcm_mass_kg), np.size(cell_initial_K), np.size(cell_capacity_J_K),
             np.shape(heat_W)[0] if np.ndim(heat_W) == 2 else 1)
     if len(mats) not in (1, n):
@@ -455,6 +488,8 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
     gpa = _per_cell("pcm_ambient_conductance_W_K", pcm_ambient_conductance_W_K, n, low=0.0)
     gca = _per_cell("cell_ambient_conductance_W_K", cell_ambient_conductance_W_K, n, low=0.0)
     tset = _per_cell("heater_setpoint_K", heater_setpoint_K, n, allow_inf=True)
+    if np.isfinite(tset).any():
+        temperature_K("heater_setpoint_K", tset[np.isfinite(tset)])
     tc0 = temperature_K("cell_initial_K", _per_cell("cell_initial_K", cell_initial_K, n))
     tp0 = tc0.copy() if pcm_initial_K is None else temperature_K("pcm_initial_K", _per_cell("pcm_initial_K", pcm_initial_K, n))
     q = _series("heat_W", heat_W, m)
@@ -462,8 +497,10 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
     if (p < 0).any():
         raise InputError("heater_W must be >= 0 W")
     ta = _series("ambient_temperature_K", ambient_temperature_K, m, kelvin=True)
-    if int(record_every) != record_every or record_every < 1:
-        raise InputError(f"record_every must be a positive integer, got {record_every!r}")
+    record_every = integer("record_every", record_every, low=1)
+    safety = finite_scalar("safety", safety, low=0.0, high=1.0)
+    if safety == 0:
+        raise InputError("safety must be > 0 (fraction of the stability limit), got 0")
     h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])
     from ..kernels.pcm import lumped_two_node
 

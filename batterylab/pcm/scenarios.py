@@ -28,7 +28,7 @@ import numpy as np
 
 from ..checks import finite_scalar, positive, temperature_K
 from .._deprecation import renamed_kwargs
-from ..errors import InputError
+from ..errors import BatterylabError, InputError
 from ..io.results import Result, deprecated_attribute, new_axes
 from .materials import Material, load_material
 from .model import Boundary, shell_conductance_W_K, shell_grid, shell_outer_radius_m, simulate_1d, simulate_lumped
@@ -68,13 +68,17 @@ class PyBaMMCell:
                  check_validity: bool = False):
         from ..cell.parameters import cell_info
 
+        from .. import checks
+        from ..cell import options as _opts
+        from ..cell.profiles import list_profiles
+
         self.cell = cell
-        self.model = model
-        self.profile = profile
+        self.model = _opts.model_name(model)
+        self.profile = checks.choice("profile", profile, list_profiles())
         self.peak_c_rate = positive("peak_c_rate", peak_c_rate, "1/h")
-        self.average_s = int(average_s)
-        self.repeats = int(repeats)
-        self.check_validity = check_validity
+        self.average_s = checks.integer("average_s", average_s, low=1)
+        self.repeats = checks.integer("repeats", repeats, low=0)
+        self.check_validity = checks.boolean("check_validity", check_validity)
         self.info = cell_info(cell)
         self.heat_capacity_J_K = float(self.info.heat_capacity_J_K)
         self.cooling_conductance_W_K = float(self.info.cooling_conductance_W_K)
@@ -325,6 +329,26 @@ class PreheatResult(_ScenarioResult):
 
 
 
+def _cell_provider(cell):
+    """The cell of a scenario: a :class:`PyBaMMCell` (or anything with its attributes), default LG M50."""
+    if cell is None:
+        return PyBaMMCell("LGM50")
+    needed = ("nominal_energy_Wh", "heat_capacity_J_K", "cooling_conductance_W_K")
+    if isinstance(cell, (str, bytes, int, float, list, dict)) or not all(hasattr(cell, a) for a in needed):
+        raise InputError(f"cell must be a cell provider such as PyBaMMCell('LGM50') (or None), got "
+                         f"{type(cell).__name__} {cell!r:.60}")
+    return cell
+
+
+def _material(material):
+    if isinstance(material, str):
+        return load_material(material)
+    if not isinstance(material, Material):
+        raise InputError(f"material must be a shipped material name or a Material, got {type(material).__name__} "
+                         f"{material!r:.60}")
+    return material
+
+
 def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: float = 30.0,
             pack_energy_kWh: float = 75.0, enclosure_conductance_W_K: float = 4.0,
             cell_pcm_conductance_W_K: float = 0.5, heater_power_W: float = 2000.0, heater_start_h: float = 9.0,
@@ -356,8 +380,8 @@ def preheat(*, cell=None, material: str | Material = "rt28hc", pcm_mass_kg: floa
     cut-off, starting at the departure temperature in the departure ambient, losing heat through
     its share of the enclosure conductance.
     """
-    cell = cell if cell is not None else PyBaMMCell("LGM50")
-    mat = load_material(material) if isinstance(material, str) else material
+    cell = _cell_provider(cell)
+    mat = _material(material)
     pcm_mass_kg = positive("pcm_mass_kg", pcm_mass_kg, "kg")
     e_pack = positive("pack_energy_kWh", pack_energy_kWh, "kWh")
     ua = finite_scalar("enclosure_conductance_W_K", enclosure_conductance_W_K, low=0.0, unit="W K-1")
@@ -594,24 +618,34 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     aging_model : ageing model of :mod:`batterylab.aging` for the year of daily charges, or None
     days : identical days simulated; the last one is reported (periodic state)
     """
-    cell = cell if cell is not None else PyBaMMCell("LGM50")
-    mat = load_material(material) if isinstance(material, str) else material
+    cell = _cell_provider(cell)
+    mat = _material(material)
     m_cell = positive("pcm_mass_per_cell_kg", pcm_mass_per_cell_kg, "kg")
     p_kw = positive("charger_power_kW", charger_power_kW, "kW")
     e_pack = positive("pack_energy_kWh", pack_energy_kWh, "kWh")
     soc0 = finite_scalar("initial_soc", initial_soc, low=0.0, high=0.95)
     t_amb = temperature_K("ambient_temperature_K", ambient_temperature_K)
+    positive("cell_radius_m", cell_radius_m, "m")
+    positive("cell_height_m", cell_height_m, "m")
+    finite_scalar("contact_resistance_K_W", contact_resistance_K_W, low=0.0, unit="K W-1")
     if cell_pcm_conductance_W_K is None:
         g_cp = shell_conductance_W_K(mat, cell_radius_m, cell_height_m, m_cell, contact_resistance_K_W)
     else:
         g_cp = positive("cell_pcm_conductance_W_K", cell_pcm_conductance_W_K, "W K-1")
     g_pa = finite_scalar("pcm_ambient_conductance_W_K", pcm_ambient_conductance_W_K, low=0.0, unit="W K-1")
-    shell_nodes = int(shell_nodes)
+    from .. import checks
+
+    shell_nodes = checks.integer("shell_nodes", shell_nodes, low=0)
+    if aging_model is not None:
+        from ..aging import load as _load_aging
+
+        try:
+            _load_aging(aging_model)
+        except BatterylabError as exc:
+            raise type(exc)(f"aging_model: {exc}") from None
     g_ca = cell.cooling_conductance_W_K if cooling_conductance_W_K is None else \
         finite_scalar("cooling_conductance_W_K", cooling_conductance_W_K, low=0.0, unit="W K-1")
-    days = int(days)
-    if days < 1:
-        raise InputError(f"days must be >= 1, got {days}")
+    days = checks.integer("days", days, low=1)
     c_rate = p_kw / e_pack
     p_cell = c_rate * cell.nominal_energy_Wh
     n_cells = max(1, int(round(e_pack * 1000.0 / cell.nominal_energy_Wh)))

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import finite_scalar, positive
+from ..checks import as_float_array, finite_scalar, positive, temperature_K
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,26 @@ def _residual(lam, p: NeumannProblem) -> float:
     return left - solid - lam * np.sqrt(np.pi)
 
 
+def _check_problem(p) -> None:
+    if not isinstance(p, NeumannProblem):
+        raise InputError(f"p must be a NeumannProblem, got {type(p).__name__} {p!r:.60}")
+    for name, unit in (("k_l", "W m-1 K-1"), ("k_s", "W m-1 K-1"), ("rho", "kg m-3"), ("c_l", "J kg-1 K-1"),
+                       ("c_s", "J kg-1 K-1"), ("latent_J_kg", "J kg-1")):
+        positive(name, getattr(p, name), unit)
+    for name in ("melt_K", "wall_K", "initial_K"):
+        temperature_K(name, getattr(p, name))
+
+
+def _times(name: str, time_s, *, scalar: bool = False) -> np.ndarray:
+    """Times since the wall was heated [s]: finite and >= 0 (> 0 where a profile is asked for)."""
+    if scalar:
+        return np.asarray(positive(name, time_s, "s"))
+    t = as_float_array(name, time_s, ndim=None)
+    if (t < 0).any():
+        raise InputError(f"{name} must be >= 0 s (time since the wall was heated), got {float(t[t < 0].ravel()[0])} s")
+    return t
+
+
 def neumann_lambda(p: NeumannProblem) -> float:
     """The root ``lambda`` [-] of the Neumann transcendental equation (one- or two-phase)::
 
@@ -76,7 +97,7 @@ def neumann_lambda(p: NeumannProblem) -> float:
     """
     from scipy.optimize import brentq
 
-    positive("latent_J_kg", p.latent_J_kg, "J kg-1")
+    _check_problem(p)
     finite_scalar("wall_K", p.wall_K, low=p.melt_K, inclusive=False, unit="K (> melt_K)")
     finite_scalar("initial_K", p.initial_K, high=p.melt_K, unit="K (<= melt_K)")
     hi = 1.0
@@ -88,7 +109,7 @@ def neumann_lambda(p: NeumannProblem) -> float:
 def front_position_m(p: NeumannProblem, time_s) -> np.ndarray:
     """Melt-front position ``2 lambda sqrt(alpha_l t)`` [m] at ``time_s`` [s]."""
     lam = neumann_lambda(p)
-    return 2.0 * lam * np.sqrt(p.alpha_l * np.asarray(time_s, dtype=float))
+    return 2.0 * lam * np.sqrt(p.alpha_l * _times("time_s", time_s))
 
 
 def temperature_profile_K(p: NeumannProblem, x_m, time_s: float) -> np.ndarray:
@@ -96,8 +117,11 @@ def temperature_profile_K(p: NeumannProblem, x_m, time_s: float) -> np.ndarray:
     from scipy.special import erf, erfc
 
     lam = neumann_lambda(p)
+    time_s = float(_times("time_s", time_s, scalar=True))
+    x = as_float_array("x_m", x_m, ndim=None)
+    if (x < 0).any():
+        raise InputError(f"x_m must be >= 0 m (distance from the heated wall), got {float(x[x < 0].ravel()[0])} m")
     nu = np.sqrt(p.alpha_l / p.alpha_s)
-    x = np.asarray(x_m, dtype=float)
     front = 2.0 * lam * np.sqrt(p.alpha_l * time_s)
     liquid = p.wall_K - (p.wall_K - p.melt_K) * erf(x / (2.0 * np.sqrt(p.alpha_l * time_s))) / erf(lam)
     solid = p.initial_K + (p.melt_K - p.initial_K) * erfc(x / (2.0 * np.sqrt(p.alpha_s * time_s))) / erfc(nu * lam)

@@ -20,7 +20,12 @@ def _cut(text: str, width: int) -> str:
 
 def format_summary(report) -> str:
     """The summary table as plain text for the terminal."""
+    from ..errors import InputError
     from .html import fmt, tolerance_text
+    from .runner import Report
+
+    if not isinstance(report, Report):
+        raise InputError(f"report must be a Report (from run_report), got {type(report).__name__} {report!r:.60}")
 
     rows = [("case", "capability", "metric", "value", "unit", "tolerance", "result")]
     for o in report.outcomes:

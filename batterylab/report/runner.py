@@ -125,6 +125,16 @@ def case_modules(package: str = CASES_PACKAGE) -> list[str]:
     return [f"{package}.{info.name}" for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name)]
 
 
+def _names(name: str, values) -> list[str] | None:
+    """None, or a list of strings (a single string is not a list of names)."""
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) \
+            or not all(isinstance(v, str) for v in values):
+        raise InputError(f"{name} must be a list of names (or None), got {type(values).__name__} {values!r:.60}")
+    return list(values)
+
+
 def discover(modules=None) -> tuple[list[CaseSpec], list[CaseOutcome]]:
     """The cases of ``modules`` (default: every shipped case module), in a stable order.
 
@@ -133,10 +143,11 @@ def discover(modules=None) -> tuple[list[CaseSpec], list[CaseOutcome]]:
     """
     from ..validation import Case
 
+    modules = _names("modules", modules)
     specs: list[CaseSpec] = []
     problems: list[CaseOutcome] = []
     seen: dict[str, str] = {}
-    for module in case_modules() if modules is None else list(modules):
+    for module in case_modules() if modules is None else modules:
         short = module.rsplit(".", 1)[-1]
         try:
             mod = importlib.import_module(module)
@@ -375,14 +386,20 @@ def run_report(
     Report
         ``report.passed`` is False if any case failed or raised.
     """
+    from .. import checks
+
     t0 = time.perf_counter()
-    out = Path(out)
+    out = checks.path_like("out", out)
+    checks.boolean("quick", quick)
+    checks.boolean("isolate", isolate)
+    checks.optional_boolean("progress", progress)
+    cases = _names("cases", cases)
+    modules = _names("modules", modules)
     if out.exists() and not out.is_dir():
         raise InputError(f"out must be a folder, got the file {str(out)!r}")
-    if jobs is not None and (isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1):
-        raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
-    if timeout_s is not None and not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
-        raise InputError(f"timeout_s must be a number of seconds > 0 or None, got {timeout_s!r}")
+    jobs = checks.optional_integer("jobs", jobs, low=1)
+    if timeout_s is not None:
+        checks.positive("timeout_s", timeout_s, "s")
     specs, problems = discover(modules)
     notes: list[str] = []
     if cases:
@@ -451,9 +468,14 @@ def git_commit(root: Path | None = None) -> str:
         root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return "unknown"
+    # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (and so lock and rewrite) the user's index; a
+    # report running beside an editor or a commit would otherwise make that commit fail on index.lock.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10, check=True).stdout
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                check=True, env=env).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10, check=True, env=env).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if not commit:

@@ -30,6 +30,15 @@ def _quiet(fn, *args, **kwargs):
     return out
 
 
+def _files(**paths):
+    """Check the CSV options before any scenario runs: each must be a non-empty text file."""
+    from ..checks import text_file
+
+    for name, path in paths.items():
+        if path is not None:
+            text_file("--" + name.replace("_", "-"), path, what="CSV")
+
+
 def _write(result, out, figure):
     click.echo(f"wrote {result.save(out)}")
     if figure:
@@ -66,6 +75,7 @@ def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_k
     """V2G arbitrage versus driving only: revenue, fade per ageing model, degradation cost, net value."""
     from .v2g import DEFAULT_MODELS, simulate_v2g
 
+    _files(itinerary=itinerary, prices=prices, site_load=site_load)
     r = _quiet(simulate_v2g, itinerary, prices, aging_models=aging_models or DEFAULT_MODELS, years=years,
                pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
                max_export_kWh_per_day=max_export, pack_price_per_kWh=pack_price, cell=cell, site_load_kW=site_load,
@@ -93,6 +103,7 @@ def smart_charging(itinerary, tariff, aging_models, years, cap_soc, cell, out, f
     """Immediate vs delayed vs SOC-capped charging: cost per day and fade."""
     from .smart_charging import STRATEGIES, simulate_smart_charging
 
+    _files(itinerary=itinerary, tariff=tariff)
     r = _quiet(simulate_smart_charging, itinerary, tariff, aging_models=aging_models or ("blast_nmc811_lgm50",),
                years=years, cap_soc=cap_soc, cell=cell)
     for s in STRATEGIES:
@@ -116,6 +127,7 @@ def wireless(itinerary, wireless_power_kW, segment_s, spacing_s, aging_models, y
     """Dynamic wireless charging: micro-cycles (rainflow) and fade versus stationary charging."""
     from .wireless import simulate_wireless
 
+    _files(itinerary=itinerary)
     r = _quiet(simulate_wireless, itinerary, wireless_power_kW=wireless_power_kW, segment_s=segment_s,
                spacing_s=spacing_s, aging_models=aging_models or ("blast_nca_panasonic18650b",), years=years, cell=cell)
     for c in ("stationary", "wireless"):
@@ -141,6 +153,7 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
     """Megawatt charge (peak temperature, plating risk) and backup for N homes (hours, DOD, ageing cost per event)."""
     from .mw_backup import simulate_mw_backup
 
+    _files(household_load=household_load)
     r = _quiet(simulate_mw_backup, household_load, n_homes, cell=cell, aging_models=aging_models or ("blast_nmc811_lgm50",),
                pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, events_per_year=events_per_year,
                years=years)
@@ -175,6 +188,7 @@ def fleet_sharing(fleet, tariff, aging_model, years, grid_limit_kW, transfer_pow
     """Depot with a shared grid connection: SOH/temperature-aware vs naive dispatch (SOH spread, energy cost)."""
     from .fleet_sharing import MODES, simulate_fleet_sharing
 
+    _files(fleet=fleet, tariff=tariff)
     r = _quiet(simulate_fleet_sharing, fleet, tariff, aging_model=aging_model, years=years, grid_limit_kW=grid_limit_kW,
                transfer_power_kW=transfer_power_kW, transfer_efficiency=transfer_efficiency, seed=seed)
     for md in MODES:

@@ -19,26 +19,26 @@ Ageing is therefore not fed back into the period (an uncoupled run); for coupled
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import checks
-from ..errors import InputError
+from ..errors import BatterylabError, InputError
 
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
 
 
-def read_csv(path, columns: tuple, what: str) -> dict:
-    """Read a scenario CSV (header row, ``#`` comment lines) and return the named columns as float arrays."""
-    import csv
-    from pathlib import Path
+def read_csv(path, columns: tuple, what: str, *, name: str = "path") -> dict:
+    """Read a scenario CSV (header row, ``#`` comment lines) and return the named columns as float arrays.
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} file {str(path)!r} does not exist")
-    with open(p, newline="") as fh:
+    ``name`` is the argument the path came in (for the error messages)."""
+    import csv
+
+    p = checks.text_file(name, path, what=f"{what} CSV")
+    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
         rows = [r for r in csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#"))]
     if not rows:
         raise InputError(f"{what} file {str(path)!r} is empty")
@@ -64,14 +64,14 @@ def example(name: str):
     return _path("scenarios", name)
 
 
-def read_itinerary(path) -> dict:
+def read_itinerary(path, *, name: str = "path") -> dict:
     """Itinerary CSV: ``departure_h``, ``arrival_h`` [h of day], ``trip_energy_kWh`` [kW.h] per trip."""
-    return read_csv(path, ("departure_h", "arrival_h", "trip_energy_kWh"), "itinerary")
+    return read_csv(path, ("departure_h", "arrival_h", "trip_energy_kWh"), "itinerary", name=name)
 
 
-def read_prices(path) -> np.ndarray:
+def read_prices(path, *, name: str = "path") -> np.ndarray:
     """Price CSV: ``hour`` (0..23) and ``price_per_kWh`` [currency/kW.h]; returns 24 hourly prices."""
-    d = read_csv(path, ("hour", "price_per_kWh"), "price")
+    d = read_csv(path, ("hour", "price_per_kWh"), "price", name=name)
     h = d["hour"]
     if h.size != 24 or not np.array_equal(np.sort(h), np.arange(24.0)):
         raise InputError(f"price file {str(path)!r} must have one row per hour 0..23, got hours {h.tolist()}")
@@ -82,7 +82,12 @@ def itinerary_input(itinerary) -> dict:
     """An itinerary given as a dict of columns, a CSV path, or None (the shipped example)."""
     if itinerary is None:
         itinerary = example("v2g_itinerary.csv")
-    return itinerary if isinstance(itinerary, dict) else read_itinerary(itinerary)
+    if isinstance(itinerary, dict):
+        return itinerary
+    if not isinstance(itinerary, (str, os.PathLike)):
+        raise InputError(f"itinerary must be a dict of columns, a CSV path or None, got {type(itinerary).__name__} "
+                         f"{itinerary!r:.60}")
+    return read_itinerary(itinerary, name="itinerary")
 
 
 def hourly_prices(name: str, value, default_file: str) -> np.ndarray:
@@ -90,7 +95,7 @@ def hourly_prices(name: str, value, default_file: str) -> np.ndarray:
     if value is None:
         value = example(default_file)
     if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
-        value = read_prices(value)
+        value = read_prices(value, name=name)
     hourly = checks.as_float_array(name, value)
     if hourly.size != 24:
         raise InputError(f"{name} must have 24 hourly values, got {hourly.size}")
@@ -208,3 +213,55 @@ def fade(res) -> tuple[float, float]:
 def efc_per_period(period: Period) -> float:
     """Equivalent full cycles in one period, sum |dSOC| / 2 [-]."""
     return float(np.abs(np.diff(period.soc)).sum() / 2.0)
+
+
+def check_step_s(step_s) -> float:
+    """A time step [s] > 0 that divides one day into whole steps (at most one hour)."""
+    step = checks.positive("step_s", step_s, "s")
+    if step > SECONDS_PER_HOUR:
+        raise InputError(f"step_s must be <= 3600 s (prices and loads are hourly), got {step} s")
+    n = int(round(SECONDS_PER_DAY / step))
+    if abs(n * step - SECONDS_PER_DAY) > 1e-6:
+        raise InputError(f"step_s must divide one day (86400 s) into whole steps, got {step} s")
+    return step
+
+
+def check_models(name: str, aging_models) -> list[str]:
+    """One ageing model name or a non-empty list of them; each must be a shipped (or loadable) model."""
+    from .. import aging
+
+    if isinstance(aging_models, str):
+        models = [aging_models]
+    elif isinstance(aging_models, (list, tuple)):
+        models = list(aging_models)
+    else:
+        raise InputError(f"{name} must be an ageing model name or a list of them, got {type(aging_models).__name__} "
+                         f"{aging_models!r:.60}")
+    if not models:
+        raise InputError(f"{name} must name at least one ageing model, got an empty list")
+    for m in models:
+        if not isinstance(m, str):
+            raise InputError(f"{name} must hold ageing model names, got {type(m).__name__} {m!r:.60}")
+        try:
+            aging.load(m)  # unknown names fail here, listing the shipped ones
+        except BatterylabError as exc:
+            raise type(exc)(f"{name}: {exc}") from None
+    return models
+
+
+def check_common(*, years=None, ambient_temperature_K=None, step_s=None, eol_threshold=None, cell=False,
+                 max_years: float = 100.0) -> None:
+    """The parameters every scenario shares, checked by name (``cell=False``: not a parameter here)."""
+    if years is not None:
+        if checks.positive("years", years, unit="years") > max_years:
+            raise InputError(f"years must be <= {max_years:g} years, got {years}")
+    if ambient_temperature_K is not None:
+        checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+    if step_s is not None:
+        check_step_s(step_s)
+    if eol_threshold is not None:
+        checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0, inclusive=False)
+    if cell is not False and cell is not None:
+        from ..cell import cell_info
+
+        cell_info(cell)  # an unknown set fails here, listing the shipped ones

@@ -39,21 +39,23 @@ Energy balance of the periodic depot day: ``grid x efficiency = route energy + t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import checks
+from ..aging.simulate import MAX_COEFFICIENT_SPREAD
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import SECONDS_PER_HOUR, read_csv
+from .common import SECONDS_PER_HOUR, check_common, read_csv
 
 MODES = ("naive", "aware")
 
 
-def read_fleet(path) -> dict:
+def read_fleet(path, *, name: str = "path") -> dict:
     """Fleet CSV: ``route_energy_kWh`` [kW.h] and ``temperature_offset_K`` [K] per truck (one row each)."""
-    return read_csv(path, ("route_energy_kWh", "temperature_offset_K"), "fleet")
+    return read_csv(path, ("route_energy_kWh", "temperature_offset_K"), "fleet", name=name)
 
 
 def _charge_naive(soc_arr, plugged_steps, full_soc, E, P_ch, P_grid, h):
@@ -229,12 +231,34 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     from .. import aging
     from .common import example, hourly_prices
 
+    check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s)
     if fleet is None:
         fleet = example("fleet_depot.csv")
     if not isinstance(fleet, dict):
-        fleet = read_fleet(fleet)
-    routes = checks.as_float_array("route_energy_kWh", fleet["route_energy_kWh"])
-    toff = checks.as_float_array("temperature_offset_K", fleet["temperature_offset_K"])
+        if not isinstance(fleet, (str, os.PathLike)):
+            raise InputError(f"fleet must be a dict of columns, a CSV path or None, got {type(fleet).__name__} "
+                             f"{fleet!r:.60}")
+        fleet = read_fleet(fleet, name="fleet")
+    for key in ("route_energy_kWh", "temperature_offset_K"):
+        if key not in fleet:
+            raise InputError(f"fleet lacks {key!r}; expected columns route_energy_kWh, temperature_offset_K")
+    routes = checks.as_float_array("fleet['route_energy_kWh']", fleet["route_energy_kWh"])
+    toff = checks.as_float_array("fleet['temperature_offset_K']", fleet["temperature_offset_K"])
+    checks.temperature_K("ambient_temperature_K + fleet['temperature_offset_K']", ambient_temperature_K + toff)
+    block_days = checks.integer("block_days", block_days, low=1)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.positive("grid_limit_kW", grid_limit_kW, unit="kW")
+    for nm, val in (("departure_h", departure_h), ("arrival_h", arrival_h)):
+        checks.finite_scalar(nm, val, low=0.0, high=24.0, unit="h")
+    checks.ordered("departure_h", departure_h, "arrival_h", arrival_h, unit="h")
+    for nm, val in (("full_soc", full_soc), ("reserve_soc", reserve_soc), ("efficiency", efficiency)):
+        checks.finite_scalar(nm, val, low=0.0, high=1.0)
+    checks.positive("efficiency", efficiency)
+    checks.ordered("reserve_soc", reserve_soc, "full_soc", full_soc)
+    checks.finite_scalar("temperature_weight_per_K", temperature_weight_per_K, low=0.0, high=1.0, unit="per K")
+    if not (isinstance(seed, np.random.Generator) or seed is None):
+        checks.integer("seed", seed, low=0)
     if routes.size != toff.size or routes.size < 1:
         raise InputError(f"route_energy_kWh and temperature_offset_K need one value per truck, got {routes.size}, {toff.size}")
     hourly = hourly_prices("tariff_per_kWh", tariff_per_kWh, "tou_tariff.csv")
@@ -247,13 +271,15 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
         raise InputError(f"transfer_efficiency must be in (0, 1], got {transfer_efficiency}")
     if np.any(routes < 0):
         raise InputError(f"route_energy_kWh must be >= 0 (0: a spare truck), got {routes.min()}")
-    m = aging.load(aging_model)
+    with checks.named("aging_model"):
+        m = aging.load(aging_model)
     n_tr = routes.size
     E = pack_energy_kWh * 1000.0
     if routes.max() * 1000.0 > (full_soc - reserve_soc) * E * 0.7:
         raise InputError(f"the longest route ({routes.max()} kW.h) leaves no margin for fade in a {pack_energy_kWh} kW.h pack")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    mult = np.exp(rng.normal(0.0, checks.finite_scalar("coefficient_spread", coefficient_spread, low=0.0),
+    rng = checks.rng("seed", seed)
+    mult = np.exp(rng.normal(0.0, checks.finite_scalar("coefficient_spread", coefficient_spread, low=0.0,
+                                                         high=MAX_COEFFICIENT_SPREAD),
                              (n_tr, m.n_states)))
     n = int(round(86400.0 / step_s))
     t = np.arange(n + 1) * step_s

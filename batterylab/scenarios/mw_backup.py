@@ -28,14 +28,15 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, fade, pack_period, read_csv
+from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, fade, pack_period,
+                     read_csv)
 
 PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
 
 
-def read_household_load(path) -> np.ndarray:
+def read_household_load(path, *, name: str = "path") -> np.ndarray:
     """Household CSV ``hour`` (0..23), ``load_kW`` [kW] -> 24 hourly loads of one home."""
-    d = read_csv(path, ("hour", "load_kW"), "household load")
+    d = read_csv(path, ("hour", "load_kW"), "household load", name=name)
     if d["hour"].size != 24 or not np.array_equal(np.sort(d["hour"]), np.arange(24.0)):
         raise InputError(f"household load file {str(path)!r} must have one row per hour 0..23")
     return d["load_kW"][np.argsort(d["hour"])]
@@ -94,8 +95,15 @@ def backup_hours(load_kW_per_home, n_homes: int, *, pack_energy_kWh: float, star
     load = checks.as_float_array("load_kW_per_home", load_kW_per_home)
     if load.size != 24 or np.any(load < 0):
         raise InputError(f"load_kW_per_home must be 24 hourly values >= 0, got {load.size} values, min {load.min()}")
-    if int(n_homes) != n_homes or n_homes < 1:
-        raise InputError(f"n_homes must be a positive integer, got {n_homes!r}")
+    n_homes = checks.integer("n_homes", n_homes, low=1)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.finite_scalar("min_soc", min_soc, low=0.0, high=1.0)
+    checks.finite_scalar("start_soc", start_soc, low=0.0, high=1.0)
+    checks.ordered("min_soc", min_soc, "start_soc", start_soc)
+    checks.finite_scalar("inverter_efficiency", inverter_efficiency, low=0.0, high=1.0)
+    checks.positive("inverter_efficiency", inverter_efficiency)
+    checks.finite_scalar("start_hour", start_hour, low=0.0, high=24.0, unit="h")
+    max_days = checks.integer("max_days", max_days, low=1)
     dt = 60.0
     n = int(max_days * SECONDS_PER_DAY / dt)
     hour = ((start_hour + np.arange(n) * dt / SECONDS_PER_HOUR) % 24).astype(int)
@@ -192,11 +200,26 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
     if household_load_kW is None:
         household_load_kW = example("household_load.csv")
     if isinstance(household_load_kW, (str, bytes)) or hasattr(household_load_kW, "__fspath__"):
-        household_load_kW = read_household_load(household_load_kW)
+        household_load_kW = read_household_load(household_load_kW, name="household_load_kW")
+    load = checks.as_float_array("household_load_kW", household_load_kW)
+    if load.size != 24 or np.any(load < 0):
+        raise InputError(f"household_load_kW must be 24 hourly values >= 0 [kW], got {load.size} values")
+    check_common(years=years, ambient_temperature_K=ambient_temperature_K, eol_threshold=eol_threshold, cell=cell)
+    checks.integer("n_homes", n_homes, low=1)
+    # at most one event a day: each event is a backup, a recharge and a rest
+    checks.finite_scalar("events_per_year", events_per_year, low=0.0, high=365.0, unit="per year")
     checks.positive("events_per_year", events_per_year)
-    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
-    for m in models:
-        aging.load(m)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
+    for nm, val in (("charge_from_soc", charge_from_soc), ("backup_start_soc", backup_start_soc),
+                    ("backup_min_soc", backup_min_soc)):
+        checks.finite_scalar(nm, val, low=0.0, high=1.0)
+    checks.ordered("backup_min_soc", backup_min_soc, "backup_start_soc", backup_start_soc)
+    checks.ordered("charge_from_soc", charge_from_soc, "backup_start_soc", backup_start_soc)
+    checks.finite_scalar("inverter_efficiency", inverter_efficiency, low=0.0, high=1.0)
+    checks.positive("inverter_efficiency", inverter_efficiency)
+    models = check_models("aging_models", aging_models)
     ch = megawatt_charge(cell, pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
                          charge_from_soc=charge_from_soc, charge_to_soc=backup_start_soc,
                          ambient_temperature_K=ambient_temperature_K)

@@ -23,7 +23,8 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import SECONDS_PER_HOUR, age_period, fade, hourly_prices, itinerary_input, pack_period
+from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, fade, hourly_prices, itinerary_input,
+                     pack_period)
 from .v2g import driving_day
 
 STRATEGIES = ("immediate", "delayed", "capped")
@@ -138,13 +139,15 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
     ``cap_soc`` the SOC the capped strategy stops at [-].
     """
     from .. import aging
+    check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, cell=cell)
     itinerary = itinerary_input(itinerary)
     hourly = hourly_prices("tariff_per_kWh", tariff_per_kWh, "tou_tariff.csv")
     for nm, val in (("target_soc", target_soc), ("cap_soc", cap_soc), ("efficiency", efficiency)):
         checks.finite_scalar(nm, val, low=0.0, high=1.0)
-    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
-    for m in models:
-        aging.load(m)
+    checks.positive("efficiency", efficiency)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    models = check_models("aging_models", aging_models)
     kw = dict(pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, step_s=step_s)
     dep, arr, e = itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"]
     t, p_imm, plugged, soc_imm = driving_day(dep, arr, e, target_soc=target_soc, **kw)

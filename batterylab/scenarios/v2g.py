@@ -41,16 +41,15 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, efc_per_period, fade, hourly_prices,
-                     itinerary_input, pack_period)
+from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, check_step_s,
+                     efc_per_period, fade, hourly_prices, itinerary_input, pack_period)
 
 DEFAULT_MODELS = ("blast_nmc811_lgm50", "blast_nca_panasonic18650b", "blast_lfp_sonymurata3ah")
 
 
 def _grid(step_s: float) -> np.ndarray:
+    step_s = check_step_s(step_s)
     n = int(round(SECONDS_PER_DAY / step_s))
-    if abs(n * step_s - SECONDS_PER_DAY) > 1e-6:
-        raise InputError(f"step_s must divide one day (86400 s), got {step_s}")
     return np.arange(n + 1) * step_s
 
 
@@ -318,25 +317,21 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         [kW], or a CSV ``hour,load_kW``) and the import limit [kW] the car shaves down to while
         plugged in (with arbitrage on top); ``peak_site_kW_drive`` / ``_v2g`` report the result
     """
+    check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, eol_threshold=eol_threshold,
+                 cell=cell)
     itinerary = itinerary_input(itinerary)
     hourly = hourly_prices("price_per_kWh", price_per_kWh, "v2g_prices.csv")
     for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
                     ("efficiency", efficiency)):
         checks.finite_scalar(nm, val, low=0.0, high=1.0)
-    if not soc_min_v2g < soc_max:
-        raise InputError(f"soc_min_v2g ({soc_min_v2g}) must be below soc_max ({soc_max})")
+    checks.positive("efficiency", efficiency)
+    checks.ordered("soc_min_v2g", soc_min_v2g, "soc_max", soc_max)
     checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
     checks.positive("charger_power_kW", charger_power_kW, unit="kW")
     checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
     if max_export_kWh_per_day is not None:
         checks.finite_scalar("max_export_kWh_per_day", max_export_kWh_per_day, low=0.0, unit="kW.h")
-    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
-    if not models:
-        raise InputError("aging_models must name at least one ageing model")
-    from .. import aging
-
-    for m in models:
-        aging.load(m)  # unknown names fail here, listing the shipped ones
+    models = check_models("aging_models", aging_models)
     t, p0, plugged, soc0 = driving_day(itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"],
                                        pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
                                        target_soc=target_soc, step_s=step_s)

@@ -21,7 +21,8 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import SECONDS_PER_HOUR, age_period, efc_per_period, fade, itinerary_input, pack_period
+from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade, itinerary_input,
+                     pack_period)
 from .v2g import driving_day
 
 
@@ -105,15 +106,18 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     other parameters: see :func:`batterylab.scenarios.v2g.simulate_v2g`
     """
     from .. import aging
+    check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, cell=cell)
     itinerary = itinerary_input(itinerary)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.finite_scalar("target_soc", target_soc, low=0.0, high=1.0)
     checks.finite_scalar("wireless_power_kW", wireless_power_kW, low=0.0, unit="kW")
     checks.positive("segment_s", segment_s, unit="s")
     checks.positive("spacing_s", spacing_s, unit="s")
-    if segment_s > spacing_s:
-        raise InputError(f"segment_s ({segment_s} s) must not exceed spacing_s ({spacing_s} s)")
-    models = [aging_models] if isinstance(aging_models, str) else list(aging_models)
-    for m in models:
-        aging.load(m)
+    checks.ordered("segment_s", segment_s, "spacing_s", spacing_s, strict=False, unit="s")
+    if drive_power_kW is not None:
+        checks.positive("drive_power_kW", drive_power_kW, unit="kW")
+    models = check_models("aging_models", aging_models)
     kw = dict(pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, target_soc=target_soc, step_s=step_s)
     dep, arr, e = itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"]
     t, p0, plugged, soc0 = driving_day(dep, arr, e, **kw)

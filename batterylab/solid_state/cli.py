@@ -39,6 +39,12 @@ def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_point
     """
     from . import compare as cmp
 
+    from ..checks import integer, text_file
+
+    if signal.lower() != "regd":
+        text_file("--signal", signal, what="regulation signal CSV")
+    integer("--seed", seed, low=0)
+    integer("--mesh-points", mesh_points, low=0)
     out = Path(out)
     cells = ("sulfide", "llzo", "LGM50") if do_compare else (cell,)
     result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_temperature_K=ambient_K,

@@ -84,6 +84,13 @@ def thermal_summary(cell, *, h_W_m2K: float = 10.0, reference: dict | None = Non
     ``rho c_p L^2 / k`` with ``L`` the conduction half-length (half the pouch stack thickness, or
     the 21700 radius) and ``k`` the through-stack (series) conductivity; ``Bi = h L / k``.
     """
+    from .. import checks
+
+    checks.positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
+    if reference is not None and not isinstance(reference, dict):
+        raise InputError(f"reference must be a dict (see liquid_reference) or None, got {type(reference).__name__}")
+    with checks.named("cell"):
+        cell = _model.resolve_cell(cell)
     reference = reference or liquid_reference()
     if isinstance(cell, SolidStateCell):
         v = cell.values
@@ -301,9 +308,34 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
     aging_resolution_s : float [s], optional
         Resample the duty to this step before the year of ageing (default: the signal's own 2 s).
     """
+    from .. import checks
+
+    if isinstance(cells, (str, bytes)) or not isinstance(cells, (list, tuple)):
+        raise InputError(f"cells must be a list of cell names, got {type(cells).__name__} {cells!r:.60}")
     if not cells:
         raise InputError("cells must name at least one cell")
-    resolved = [_model.resolve_cell(spec) for spec in cells]  # bad names fail before any run
+    with checks.named("cells"):
+        resolved = [_model.resolve_cell(spec) for spec in cells]  # bad names fail before any run
+    checks.positive("hours", hours, "h")
+    checks.integer("seed", seed, low=0)
+    for name, value, unit in (("regulation_W", regulation_W, "W"), ("h_W_m2K", h_W_m2K, "W.m-2.K-1"),
+                              ("step_hold_s", step_hold_s, "s"), ("ramp_s", ramp_s, "s"),
+                              ("aging_resolution_s", aging_resolution_s, "s")):
+        if value is not None:
+            checks.positive(name, value, unit)
+    if ambient_temperature_K is not None:
+        checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+    if initial_soc is not None:
+        checks.finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
+    if mesh_points is not None:
+        checks.integer("mesh_points", mesh_points, low=3)
+    if aging_model is not None and aging_model != "none":
+        from ..aging import load as _load_aging
+
+        with checks.named("aging_model"):
+            _load_aging(aging_model)
+    if not isinstance(signal, str) or signal.lower() != "regd":
+        checks.text_file("signal", signal, what="regulation signal CSV")
     t, sig = _duty.signal_from_spec(signal, hours, seed=seed)
     s = _comparison_settings()
     ref = liquid_reference(s["liquid_cell"])

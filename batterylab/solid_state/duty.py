@@ -54,7 +54,12 @@ def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, t
     n = int(round(hours * 3600.0 / dt_s)) + 1
     if n < 10:
         raise InputError(f"hours = {hours} gives only {n} samples at dt_s = {dt_s}; expected at least 10")
-    rng = rng if rng is not None else np.random.default_rng(seed)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise InputError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    if rng is None:
+        from ..checks import rng as _rng
+
+        rng = _rng("seed", seed)
     a = np.exp(-dt_s / tau_s)
     noise = rng.standard_normal(n) * np.sqrt(1 - a * a)
     x = np.empty(n)
@@ -74,10 +79,10 @@ def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, t
 
 def load_signal_csv(path):
     """Read a regulation signal from CSV with columns ``time_s`` [s] and ``signal`` [1, in -1..1]."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"signal file {str(path)!r} does not exist")
-    with open(path, newline="") as fh:
+    from ..checks import text_file
+
+    path = text_file("path", path, what="regulation signal CSV")
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(row for row in fh if not row.startswith("#"))
         cols = reader.fieldnames or []
         if "time_s" not in cols or "signal" not in cols:
@@ -96,8 +101,9 @@ def load_signal_csv(path):
 
 def signal_from_spec(spec, hours: float, *, seed: int = 0):
     """``"regd"`` -> :func:`regd_signal`; otherwise a CSV path, truncated to ``hours``."""
-    if str(spec).lower() == "regd":
+    if isinstance(spec, str) and spec.lower() == "regd":
         return regd_signal(hours, seed=seed)
+    hours = positive("hours", hours, "h")
     t, s = load_signal_csv(spec)
     keep = t <= hours * 3600.0 + 1e-9
     if keep.sum() < 10:
@@ -133,6 +139,9 @@ def step_response(cell, power_W: float, *, hold_s: float = 120.0, pre_s: float =
     if power_W == 0:
         raise InputError("power_W must be non-zero for a step response")
     hold_s = positive("hold_s", hold_s, "s")
+    pre_s = positive("pre_s", pre_s, "s")
+    dt_s = finite_scalar("dt_s", dt_s, low=0.0, high=min(pre_s, hold_s) / 4, inclusive=False, unit="s")
+    tolerance = finite_scalar("tolerance", tolerance, low=0.0, high=1.0, inclusive=False)
     t_req = np.array([0.0, pre_s, pre_s + 1e-3, pre_s + hold_s])
     p_req = np.array([0.0, 0.0, power_W, power_W])
     t_eval = np.unique(np.concatenate([np.arange(0.0, pre_s + hold_s, dt_s), [pre_s + 1e-3, pre_s + hold_s]]))
@@ -163,7 +172,11 @@ def ramp_test(cell, ramp_W_per_s: float, duration_s: float = 60.0, *, dt_s: floa
     request), ``ramp_capability_W_per_s`` = that power divided by the time it took, and the run.
     """
     ramp = finite_scalar("ramp_W_per_s", ramp_W_per_s)
+    if ramp == 0:
+        raise InputError("ramp_W_per_s must be non-zero for a ramp test, got 0.0")
     duration_s = positive("duration_s", duration_s, "s")
+    dt_s = finite_scalar("dt_s", dt_s, low=0.0, high=duration_s / 4, inclusive=False, unit="s")
+    tolerance = finite_scalar("tolerance", tolerance, low=0.0, high=1.0, inclusive=False)
     t = np.arange(0.0, duration_s + dt_s / 2, dt_s)
     req = ramp * t
     run = _model.simulate(cell, t, power_W=req, **kwargs)
@@ -219,7 +232,14 @@ def regulation(cell, time_s, signal, regulation_W: float, *, base_W: float = 0.0
     s = as_float_array("signal", signal)
     if s.shape != t.shape:
         raise InputError(f"signal has {s.size} samples but time_s has {t.size}")
+    out = np.abs(s) > 1.0
+    if out.any():
+        # the request is base_W + regulation_W * signal: a signal beyond +-1 asks for more than the capacity offered
+        i = int(np.flatnonzero(out)[0])
+        raise InputError(f"signal must lie in [-1, 1] (a normalised regulation signal; the request is base_W + "
+                         f"regulation_W * signal), got {s[i]} at index {i}")
     regulation_W = positive("regulation_W", regulation_W, "W")
+    base_W = finite_scalar("base_W", base_W, unit="W")
     req = base_W + regulation_W * s
     run = _model.simulate(cell, t, power_W=req, **kwargs)
     run["power_W"] = run["current_A"] * run["voltage_V"]

@@ -170,6 +170,17 @@ class Limits:
     derate_V: float = 0.05
     derate_K: float = 5.0
 
+    def __post_init__(self):
+        positive("current_limit_A", self.current_limit_A, "A")
+        finite_scalar("lower_voltage_V", self.lower_voltage_V, low=0.0, high=6.0, unit="V")
+        finite_scalar("upper_voltage_V", self.upper_voltage_V, low=0.0, high=6.0, unit="V")
+        from ..checks import ordered
+
+        ordered("lower_voltage_V", self.lower_voltage_V, "upper_voltage_V", self.upper_voltage_V, unit="V")
+        temperature_K("max_temperature_K", self.max_temperature_K)
+        finite_scalar("derate_V", self.derate_V, low=0.0, unit="V")
+        finite_scalar("derate_K", self.derate_K, low=0.0, unit="K")
+
 
 def _smooth_min(a, b, eps):
     import pybamm
@@ -289,6 +300,10 @@ def _add_contact_loss(model, cell: SolidStateCell, a):
     model.variables["Lithium interface local current density [A.m-2]"] = i / a
 
 
+#: The PyBaMM models the solid-state cell is built on.
+KINDS = ("DFN", "SPMe")
+
+
 def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DFN", contact_variable=None):
     """The PyBaMM model of ``cell`` (a :class:`SolidStateCell` or a liquid-cell name) driven by ``request``.
 
@@ -302,8 +317,8 @@ def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DF
         opts = {"working electrode": "positive", "thermal": "lumped", "operating mode": ctrl}
     else:
         opts = {"thermal": "lumped", "operating mode": ctrl}
-    if kind not in ("DFN", "SPMe"):
-        raise unknown_option("model kind", kind, ("DFN", "SPMe"))
+    if kind not in KINDS:
+        raise unknown_option("model kind", kind, KINDS)
     model = engine.pybamm_model(kind, opts, name=f"batterylab {'solid-state' if isinstance(cell, SolidStateCell) else 'liquid'} {kind}")
     if isinstance(cell, SolidStateCell):
         area = cell.electrode_area_m2
@@ -405,10 +420,27 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_temperature_
     mode = "power" if power_W is not None else "current"
     req = as_float_array("power_W" if mode == "power" else "current_A", power_W if mode == "power" else current_A)
     if req.shape != t.shape:
-        raise InputError(f"request has {req.size} samples but time_s has {t.size}")
+        raise InputError(f"{'power_W' if mode == 'power' else 'current_A'} has {req.size} samples but time_s has "
+                         f"{t.size}; expected one value per sample")
     ambient_K = temperature_K("ambient_temperature_K", ambient_temperature_K)
     h_W_m2K = positive("h_W_m2K", h_W_m2K, "W.m-2.K-1")
     initial_soc = finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
+    if limits is not None and not isinstance(limits, Limits):
+        raise InputError(f"limits must be a Limits or None, got {type(limits).__name__} {limits!r:.60}")
+    from .. import checks
+
+    checks.choice("kind", kind, KINDS)
+    positive("rtol", rtol)
+    positive("atol", atol)
+    checks.boolean("contact_loss", contact_loss)
+    if isinstance(extra_variables, (str, bytes)) or not isinstance(extra_variables, (list, tuple)) \
+            or not all(isinstance(v, str) for v in extra_variables):
+        raise InputError(f"extra_variables must be a list of PyBaMM variable names, got "
+                         f"{type(extra_variables).__name__} {extra_variables!r:.60}")
+    if mesh_points is not None:
+        checks.integer("mesh_points", mesh_points, low=3)
+    if t_eval_s is not None:
+        time_array("t_eval_s", t_eval_s)
     cell = resolve_cell(cell)
     contact_var = None
     if contact_loss:

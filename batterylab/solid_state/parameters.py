@@ -184,7 +184,10 @@ def load_cell(name_or_path="sulfide") -> SolidStateCell:
         ``"llzo"`` (cubic garnet, Murugan et al. 2007, doi:10.1002/anie.200701144), a shipped file
         stem or the path of a JSON file of the same layout.
     """
-    path = _resolve(name_or_path)
+    from ..checks import named
+
+    with named("name_or_path"):
+        path = _resolve(name_or_path)
     try:
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

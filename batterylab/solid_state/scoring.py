@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import citations
-from ..checks import as_float_array, finite_scalar, positive, same_length
+from ..checks import as_float_array, finite_scalar, positive, same_length, time_array
 from ..errors import InputError
 
 PJM_M12 = ("PJM Interconnection, PJM Manual 12: Balancing Operations, regulation performance score "
@@ -109,8 +109,11 @@ def performance_score(time_s, signal, response, *, period_s: float = 3600.0, int
     (score >= 0.75), ``delay_s`` and per-period lists.
     """
     citations.register("PJM_M12", PJM_M12)
-    t = as_float_array("time_s", time_s)
+    t = time_array("time_s", time_s)
+    same_length(time_s=t, signal=as_float_array("signal", signal), response=as_float_array("response", response))
     period_s = finite_scalar("period_s", period_s, low=2 * MAX_DELAY_S, unit="s")
+    finite_scalar("latency_allowance_s", latency_allowance_s, low=0.0, high=MAX_DELAY_S, unit="s")
+    positive("interval_s", interval_s, "s")
     ts, s10 = downsample(t, signal, interval_s)
     _, r10 = downsample(t, response, interval_s)
     per = max(1, int(round(period_s / interval_s)))

@@ -65,17 +65,25 @@ def trip_energy_Wh(arrival_soc, soc_full: float, pack_energy_Wh: float) -> np.nd
 
 def read_arrivals_csv(path) -> tuple[np.ndarray, np.ndarray]:
     """A recorded arrival list: CSV with columns ``time_s`` and ``soc`` (one row a vehicle)."""
-    path = Path(path)
+    path = checks.text_file("path", path, what="arrivals CSV")
     times, socs = [], []
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or not {"time_s", "soc"} <= set(reader.fieldnames):
             raise InputError(f"{path}: expected CSV columns 'time_s' and 'soc', got "
                              f"{reader.fieldnames}")
-        for row in reader:
-            times.append(row["time_s"])
-            socs.append(row["soc"])
+        for line, row in enumerate(reader, start=2):
+            try:
+                times.append(float(row["time_s"]))
+                socs.append(float(row["soc"]))
+            except (TypeError, ValueError):
+                raise InputError(f"{path}, line {line}: time_s and soc must be numbers, got "
+                                 f"{row['time_s']!r} and {row['soc']!r}") from None
     return check_arrivals(times, socs)
+
+
+def _short(a: np.ndarray) -> str:
+    return np.array2string(a[:6], precision=6) + (" ..." if a.size > 6 else "")
 
 
 def check_arrivals(time_s, soc) -> tuple[np.ndarray, np.ndarray]:
@@ -84,5 +92,5 @@ def check_arrivals(time_s, soc) -> tuple[np.ndarray, np.ndarray]:
     s = checks.fraction_array("arrival_soc", soc) if len(soc) else np.zeros(0)
     checks.same_length(arrival_time_s=t, arrival_soc=s)
     if t.size and (np.any(np.diff(t) < 0) or t[0] < 0):
-        raise InputError("arrival_time_s must be non-decreasing and >= 0 [s]")
+        raise InputError(f"arrival_time_s must be non-decreasing and >= 0 [s], got {_short(t)}")
     return t, s

@@ -60,20 +60,27 @@ def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, 
     from .simulate import simulate_station
     from .station import load_station
 
+    from .. import checks
+    from ..errors import InputError
+
     st = load_station(station)
     charging, handout = _split_policy(policy)
     if compare is not None:
-        _split_policy(compare)
-        if compare not in CHARGING_POLICIES:
-            from ..errors import unknown_option
+        checks.choice("--compare", compare, CHARGING_POLICIES, kind="--compare charging policy")
+    if no_aging and aging_model is not None:
+        raise InputError(f"give --aging-model or --no-aging, not both (got --aging-model {aging_model})")
+    if aging_model is not None:
+        from ..aging import load as _load_aging
 
-            raise unknown_option("charging policy", compare, CHARGING_POLICIES)
+        with checks.named("--aging-model"):
+            _load_aging(aging_model)
     aging = False if no_aging else (aging_model or True)
+    checks.integer("--seed", seed, low=0)
     arrivals = None
     if arrivals_csv is not None:
         from .arrivals import read_arrivals_csv
 
-        arrivals = read_arrivals_csv(arrivals_csv)
+        arrivals = read_arrivals_csv(checks.text_file("--arrivals", arrivals_csv, what="arrivals CSV"))
     kw = dict(years=years, days=days, handout=handout, v2g=v2g, aging=aging, progress=progress,
               arrivals=arrivals)
     result = simulate_station(st, charging=charging, rng=np.random.default_rng(seed), **kw)

@@ -26,9 +26,7 @@ def erlang_b(servers: int, offered_load: float) -> float:
     register("Erlang1917", "A. K. Erlang, Elektroteknikeren 13 (1917) 5; insensitivity: "
              "B. A. Sevastyanov, Theory Probab. Appl. 2 (1957) 104, doi:10.1137/1102005")
     a = checks.finite_scalar("offered_load", offered_load, low=0.0, unit="erlang")
-    n = int(servers)
-    if n != servers or n < 0:
-        raise checks.InputError(f"servers must be a whole number >= 0, got {servers!r}")
+    n = checks.integer("servers", servers, low=0)
     b = 1.0
     for k in range(1, n + 1):
         b = a * b / (k + a * b)

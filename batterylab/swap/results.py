@@ -273,6 +273,11 @@ def policy_difference(a: StationResult, b: StationResult) -> dict:
     ``peak_reduction_pct`` is the reduction of the mean daily peak charger import; the same for
     the site peak, energy, cost, lost customers and final spread of the packs' relative capacity.
     """
+    from ..errors import InputError
+
+    for name, r in (("a", a), ("b", b)):
+        if not isinstance(r, StationResult):
+            raise InputError(f"{name} must be a StationResult (from simulate_station), got {type(r).__name__} {r!r:.60}")
 
     def pct(x, y):
         return float(100.0 * (x - y) / x) if x != 0 else 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from ..errors import InputError, unknown_option
 from ..io.results import Result, new_axes
 from ..kernels import station as K
@@ -108,9 +109,7 @@ def run_chunk(st: Station, state: StationState, par, codes, arr_time_s, arr_trip
 def _policy(name, value, valid):
     if value is None:
         return None
-    if value not in valid:
-        raise unknown_option(name, value, valid)
-    return value
+    return checks.choice(name, value, valid)
 
 
 def simulate_station(station, *, years: float | None = None, days: int | None = None,
@@ -170,34 +169,58 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     """
     st = load_station(station)
     changes = {}
-    if _policy("hand-out policy", handout, HANDOUT_POLICIES):
+    if _policy("handout policy", handout, HANDOUT_POLICIES):
         changes["handout_policy"] = handout
     if _policy("charging policy", charging, CHARGING_POLICIES):
         changes["charging_policy"] = charging
-    if v2g is not None:
+    if checks.optional_boolean("v2g", v2g) is not None:
         changes["v2g"] = {**st.v2g, "enabled": bool(v2g)}
     if changes:
         st = st.replace(**changes)
     if years is not None and days is not None:
-        raise InputError("give either years or days, not both")
+        raise InputError(f"give either years or days, not both (got years = {years!r} and days = {days!r})")
     if days is None:
-        years = 1.0 if years is None else years
-        if not np.isfinite(years) or years <= 0 or years > 100:
+        years = 1.0 if years is None else checks.finite_scalar("years", years, low=0.0, high=100.0, inclusive=True,
+                                                               unit="a")
+        if years <= 0:
             raise InputError(f"years must be in (0, 100] [a], got {years!r}")
         days = max(int(round(years * 365)), 1)
-    days = int(days)
-    if days < 1:
-        raise InputError(f"days must be >= 1 [d], got {days}")
-    if int(aging_period_days) < 1:
-        raise InputError(f"aging_period_days must be >= 1 [d], got {aging_period_days}")
-    rng = rng if rng is not None else np.random.default_rng(seed)
+    days = checks.integer("days", days, low=1)
+    period = checks.integer("aging_period_days", aging_period_days, low=1)
+    checks.positive("aging_step_s", aging_step_s, "s")
+    keep_steps = checks.optional_boolean("keep_steps", keep_steps)
+    checks.optional_boolean("progress", progress)
+    if not (aging is True or aging is False or aging is None or isinstance(aging, str)):
+        raise InputError(f"aging must be True, False or an ageing model name, got {type(aging).__name__} {aging!r:.60}")
+    if isinstance(aging, str):
+        from ..aging import load as _load_aging
+
+        with checks.named("aging"):
+            _load_aging(aging)
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise InputError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    else:
+        rng = checks.rng("seed", seed)
     duration_s = days * DAY_S
     if arrivals is None:
         t_arr = poisson_arrivals(st.arrival_rate_per_h, duration_s, rng)
         soc_arr = draw_arrival_soc(st.arrival_soc, t_arr.size, rng)
     else:
-        t_arr, soc_arr = check_arrivals(*arrivals)
+        if isinstance(arrivals, (str, bytes)) or np.ndim(arrivals) == 0 or len(arrivals) != 2:
+            raise InputError(f"arrivals must be a pair (time_s, soc) of arrays, got {type(arrivals).__name__} "
+                             f"{arrivals!r:.60}")
+        with checks.named("arrivals"):
+            t_arr, soc_arr = check_arrivals(*arrivals)
         keep = t_arr < duration_s
+        if not keep.all():
+            import warnings
+
+            late = t_arr[~keep]
+            warnings.warn(
+                f"arrivals: {late.size} of {t_arr.size} recorded arrival(s) fall at or after the end of the run "
+                f"(days = {days}, {duration_s:g} s; the first at {late[0]:g} s) and are left out", UserWarning,
+                stacklevel=2)
         t_arr, soc_arr = t_arr[keep], soc_arr[keep]
     trip = trip_energy_Wh(soc_arr, st.soc_full, st.pack_energy_Wh)
 
@@ -217,7 +240,6 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     result = StationResult.empty(st, days, t_arr, soc_arr, trip, keep_steps, aging_model=(
         ager.model_name if ager else None))
     result.record_soh(0.0, state)
-    period = int(aging_period_days)
     starts = range(0, days, period)
     bar = None
     from ..progress import show_progress
@@ -279,16 +301,26 @@ def simulate_sweep(stations, *, days: int = 365, seeds=None, threads: int | None
     ``pack_swaps``, ``pack_charged_Wh`` (arrays per pack), with ``save``, ``summary``, ``plot`` and
     ``to_xarray``.
     """
+    if isinstance(stations, (str, bytes, dict, Station)) or not hasattr(stations, "__iter__"):
+        raise InputError(f"stations must be a list of stations, got {type(stations).__name__} {stations!r:.60}")
     sts = [load_station(s) for s in stations]
     if not sts:
         raise InputError("stations is empty; expected at least one station")
     shapes = {(s.packs, s.bays, s.time_step_s) for s in sts}
     if len(shapes) > 1:
         raise InputError(f"stations in one sweep must share packs, bays and time_step_s; got {sorted(shapes)}")
-    days = int(days)
-    if days < 1:
-        raise InputError(f"days must be >= 1 [d], got {days}")
-    seeds = list(range(len(sts))) if seeds is None else list(seeds)
+    days = checks.integer("days", days, low=1)
+    threads = checks.optional_integer("threads", threads, low=1)
+    if threads is not None:
+        import numba
+
+        cap = numba.config.NUMBA_NUM_THREADS
+        if threads > cap:
+            raise InputError(f"threads must be <= {cap} (NUMBA_NUM_THREADS), got {threads}")
+    if seeds is not None and (isinstance(seeds, (str, bytes)) or np.ndim(seeds) != 1):
+        raise InputError(f"seeds must be a list of one integer per station, got {type(seeds).__name__} {seeds!r:.60}")
+    seeds = list(range(len(sts))) if seeds is None else [checks.integer(f"seeds[{i}]", s, low=0)
+                                                          for i, s in enumerate(seeds)]
     if len(seeds) != len(sts):
         raise InputError(f"seeds must have one value per station ({len(sts)}), got {len(seeds)}")
     if client is not None:  # chunks of stations as Dask tasks (batterylab.distributed)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import OptionError, ParameterError, unknown_option
+from ..errors import InputError, OptionError, ParameterError, unknown_option
 
 HANDOUT_POLICIES = {"highest_soc": 0, "wear_levelling": 1, "soh_aware": 2}
 CHARGING_POLICIES = {"immediate": 0, "tou": 1, "valley": 2}
@@ -123,9 +123,11 @@ class Station:
     @classmethod
     def from_json(cls, path) -> "Station":
         """Read and validate a station JSON file."""
-        path = Path(path)
+        from ..checks import text_file
+
+        path = text_file("station", path, what="station JSON")
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         except json.JSONDecodeError as exc:
             raise ParameterError(f"{path}: not valid JSON: {exc}") from None
         return cls.from_dict(data, where=str(path))
@@ -343,6 +345,9 @@ def load_station(station) -> Station:
         return station
     if isinstance(station, dict):
         return Station.from_dict(station)
+    if not isinstance(station, (str, Path)):
+        raise InputError(f"station must be a Station, a dict, a JSON path or a shipped station's name, got "
+                         f"{type(station).__name__} {station!r:.60}")
     path = Path(station)
     if not path.exists() and path.suffix == "":
         shipped = shipped_stations()
