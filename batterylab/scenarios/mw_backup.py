@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from ..io.results import Result, deprecated_attribute, new_axes
+from ..io.results import Result, deprecated_attribute, legend, new_axes
 from .common import SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, fade, pack_period, read_csv
 
 PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
@@ -145,12 +145,14 @@ class BackupResult(Result):
         ax = new_axes(ax)
         c = self.charge
         m = np.asarray(c["time_s"]) / 60.0
-        ax.plot(m, c["temperature_K"], color="C3")
+        ax.plot(m, c["temperature_K"], color="C3", label="cell temperature")
         ax.set_xlabel("time since the charge started [min]")
         ax.set_ylabel("cell temperature [K]", color="C3")
         tx = ax.twinx()
-        tx.plot(m, c["voltage_V"], color="C0")
+        tx.plot(m, c["voltage_V"], color="C0", label="cell voltage (right axis)")
         tx.set_ylabel("cell voltage [V]", color="C0")
+        legend(ax, tx, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: never over a line
+        ax.set_title(f"Megawatt charge at {c['c_rate']:.2f} C: cell temperature and voltage")
         return ax
 
     def _h5_contents(self) -> dict:
