@@ -357,7 +357,8 @@ def run_fleet(quick: bool) -> CaseResult:
     for k, md in enumerate(MODES):
         ax.plot(r.block_start_years, r.capacity_fraction[md].min(axis=1), f"C{k}--")
         ax.plot(r.block_start_years, r.capacity_fraction[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
-    ax.set_xlabel("years"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
+    ax.set_xlabel("time [years]"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
+    ax.set_title(f"Depot fleet: truck SOH range per dispatch, {r.block_start_years[-1]:.1f} y", fontsize=9)
     fig.tight_layout()
     return CaseResult(metrics, [fig], {}, [])
 
