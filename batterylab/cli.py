@@ -70,9 +70,25 @@ def cli():
     """batterylab: battery physics and degradation modelling with a compiled core."""
 
 
+def one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` for the command line: one line per warning on standard error,
+    ``batterylab: warning: <category>: <message>``, without Python's source file and line."""
+    text = " ".join(str(message).split())
+    click.echo(f"batterylab: warning: {category.__name__}: {text}", err=True)
+
+
 def main(argv=None):
     """Entry point: a batterylab error becomes a one-line message; exit status 2 for bad input
-    (a batterylab input error, a missing file, a usage error), 1 for a run that failed."""
+    (a batterylab input error, a missing file, a usage error), 1 for a run that failed. Warnings
+    are printed one line each (:func:`one_line_warning`)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line_warning
+        return _main(argv)
+
+
+def _main(argv):
     try:
         return cli.main(args=argv, prog_name="batterylab", standalone_mode=False) or 0
     except click.exceptions.Abort:

@@ -528,3 +528,17 @@ def test_real_quick_report_runs_every_case(tmp_path):
     from datatree_check import assert_named_datatree
 
     assert_named_datatree(out / "results.h5")  # every case's group, swap_policies' included
+
+    # in a real browser: every case section shows a figure, and no reported-only row says "pass"
+    exe = _chromium()
+    found, console = browser_check(exe, out / "report.html", tmp_path)
+    assert found["cases"] == len(specs), found
+    assert found["broken"] == [] and found["errors"] == [] and console == [], found
+    assert found["no_figure"] == [], f"case sections without a figure: {found['no_figure']}"
+    assert found["reported_rows"] > 0 and found["reported_not_marked"] == [], found["reported_not_marked"]
+    assert re.fullmatch(rf"All {len(specs)} cases passed \(\d+ checked metrics; \d+ reported\)\.", found["verdict"]), found
+    shot = Path(os.environ.get("BATTERYLAB_REPORT_SCREENSHOT", tmp_path / "quick-report.png"))
+    res = _run_chromium(exe, tmp_path, "--hide-scrollbars", "--window-size=1280,6000", f"--screenshot={shot}",
+                        (out / "report.html").resolve().as_uri())
+    assert shot.exists(), res.stderr[-3000:]
+    print(f"report screenshot: {shot}")
