@@ -13,6 +13,7 @@ import sys
 import click
 
 from ._version import __version__
+from .cli_options import one_line_warning
 from .errors import BatterylabError, RunError
 
 #: command name -> "module:attribute" of a click command
@@ -68,13 +69,6 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="batterylab")
 def cli():
     """batterylab: battery physics and degradation modelling with a compiled core."""
-
-
-def one_line_warning(message, category, filename, lineno, file=None, line=None):
-    """``warnings.showwarning`` for the command line: one line per warning on standard error,
-    ``batterylab: warning: <category>: <message>``, without Python's source file and line."""
-    text = " ".join(str(message).split())
-    click.echo(f"batterylab: warning: {category.__name__}: {text}", err=True)
 
 
 def main(argv=None):

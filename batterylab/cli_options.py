@@ -101,3 +101,10 @@ def save_figure(fig, path) -> str:
         pass
     click.echo(f"wrote {path}")
     return str(path)
+
+
+def one_line_warning(message, category, filename=None, lineno=None, file=None, line=None):
+    """``warnings.showwarning`` for the command line: one line per warning on standard error,
+    ``batterylab: warning: <category>: <message>``, without Python's source file and line."""
+    text = " ".join(str(message).split())
+    click.echo(f"batterylab: warning: {category.__name__}: {text}", err=True)

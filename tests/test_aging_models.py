@@ -195,3 +195,19 @@ def test_state_saved_to_file_resumes_exactly(tmp_path):
     both = quiet(aging.simulate, "naumann2020", t, soc, 305.0, repeat=5)
     assert b.capacity_fraction[-1] == both.capacity_fraction[-1]
     assert b.resistance_factor[-1] == both.resistance_factor[-1]
+
+
+# a slow daily swing is below naumann2020's fitted C-rate range: beside the point here
+@pytest.mark.filterwarnings("ignore::batterylab.aging.models.OutOfRangeWarning")
+def test_repeated_profile_that_does_not_return_to_its_soc_warns():
+
+    from batterylab.aging import NonPeriodicProfileWarning, simulate
+
+    t = np.array([0.0, 43200.0, 86400.0])
+    with pytest.warns(NonPeriodicProfileWarning, match=r"repeated 10 times .* 0\.8 at the start, 0\.6 at the end") as w:
+        simulate("naumann2020", t, np.array([0.8, 0.5, 0.6]), 310.0, repeat=10)
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NonPeriodicProfileWarning)
+        simulate("naumann2020", t, np.array([0.8, 0.5, 0.8]), 310.0, repeat=10)  # periodic
+        simulate("naumann2020", t, np.array([0.8, 0.5, 0.6]), 310.0)  # run once

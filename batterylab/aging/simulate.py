@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -204,6 +205,32 @@ def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_le
         if I.shape[1] != n:
             raise InputError(f"current_A has {I.shape[1]} samples per cell but time_s has {n}")
     return t, np.ascontiguousarray(soc_a), np.ascontiguousarray(T), np.ascontiguousarray(I)
+
+
+class NonPeriodicProfileWarning(UserWarning):
+    """A repeated profile whose SOC does not return to its starting value: each repetition jumps
+    from the last SOC back to the first (a step no cell makes, and an extra rainflow reversal)."""
+
+
+#: |SOC at the end - SOC at the start| [-] above which a repeated profile is not periodic.
+PERIODIC_SOC_TOL = 1e-6
+
+
+def check_periodic(soc: np.ndarray, reps: int, stacklevel: int = 3) -> None:
+    """Warn (:class:`NonPeriodicProfileWarning`) when a profile repeated ``reps`` > 1 times does not
+    end at its starting SOC (``soc``: (n,) or (n_cells, n))."""
+    if reps <= 1:
+        return
+    soc = np.atleast_2d(soc)
+    gap = np.abs(soc[:, -1] - soc[:, 0])
+    if gap.max() > PERIODIC_SOC_TOL:
+        k = int(np.argmax(gap))
+        row = f" (cell {k})" if soc.shape[0] > 1 else ""
+        warnings.warn(
+            f"the profile is repeated {reps} times but its SOC does not return to its start{row}: "
+            f"{soc[k, 0]:.6g} at the start, {soc[k, -1]:.6g} at the end; every repetition jumps back by "
+            f"{soc[k, 0] - soc[k, -1]:+.4g}. Make the last sample equal the first (a periodic day) or run it once.",
+            NonPeriodicProfileWarning, stacklevel=stacklevel)
 
 
 def _repeats(t: np.ndarray, repeat, years) -> int:
@@ -435,6 +462,7 @@ def simulate(
     t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False,
                                min_length=1 if state is not None else 2)
     reps = _repeats(t, repeat, years)
+    check_periodic(soc2, reps)
     checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
     st = _state_in(m, state, 1, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, None)
@@ -552,6 +580,7 @@ def simulate_fleet(
         if a.shape[0] not in (1, n_cells):
             raise InputError(f"{nm} has {a.shape[0]} rows, expected 1 or n_cells = {n_cells}")
     reps = _repeats(t, repeat, years)
+    check_periodic(soc2, reps)
     checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
     t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
     usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)
