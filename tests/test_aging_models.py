@@ -197,17 +197,18 @@ def test_state_saved_to_file_resumes_exactly(tmp_path):
     assert b.resistance_factor[-1] == both.resistance_factor[-1]
 
 
-# a slow daily swing is below naumann2020's fitted C-rate range: beside the point here
-@pytest.mark.filterwarnings("ignore::batterylab.aging.models.OutOfRangeWarning")
-def test_repeated_profile_that_does_not_return_to_its_soc_warns():
-
-    from batterylab.aging import NonPeriodicProfileWarning, simulate
+def test_check_periodic_warns_on_a_repeated_profile_that_does_not_return_to_its_soc():
+    from batterylab.aging import NonPeriodicProfileWarning
+    from batterylab.aging.simulate import check_periodic, repetitions
 
     t = np.array([0.0, 43200.0, 86400.0])
+    assert repetitions(t, years=10) == 3650 and repetitions(t, repeat=4) == 4 and repetitions(t) == 1
     with pytest.warns(NonPeriodicProfileWarning, match=r"repeated 10 times .* 0\.8 at the start, 0\.6 at the end") as w:
-        simulate("naumann2020", t, np.array([0.8, 0.5, 0.6]), 310.0, repeat=10)
+        check_periodic(np.array([0.8, 0.5, 0.6]), 10)
     assert w[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error", NonPeriodicProfileWarning)
-        simulate("naumann2020", t, np.array([0.8, 0.5, 0.8]), 310.0, repeat=10)  # periodic
-        simulate("naumann2020", t, np.array([0.8, 0.5, 0.6]), 310.0)  # run once
+        check_periodic(np.array([0.8, 0.5, 0.8]), 10)  # periodic
+        check_periodic(np.array([0.8, 0.5, 0.6]), 1)  # run once
+    with pytest.warns(NonPeriodicProfileWarning, match=r"\(cell 1\)"):
+        check_periodic(np.array([[0.8, 0.5, 0.8], [0.8, 0.5, 0.7]]), 2)

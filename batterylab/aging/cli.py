@@ -88,12 +88,15 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         raise click.UsageError("give MODEL and PROFILE.csv (or --list)")
     from . import NonPeriodicProfileWarning, OutOfRangeWarning, simulate, simulate_fleet
 
+    from .simulate import check_periodic, repetitions
+
     p = read_profile(profile)
     if years is None and repeat is None:
         years = 1.0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OutOfRangeWarning)
         warnings.simplefilter("always", NonPeriodicProfileWarning)
+        check_periodic(p["soc"], repetitions(p["time_s"], repeat, years))
         if cells == 1 and spread == 0 and coefficient_spread == 0:
             r = simulate(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"), years=years,
                          repeat=repeat, eol_threshold=eol)

@@ -216,9 +216,13 @@ class NonPeriodicProfileWarning(UserWarning):
 PERIODIC_SOC_TOL = 1e-6
 
 
-def check_periodic(soc: np.ndarray, reps: int, stacklevel: int = 3) -> None:
+def check_periodic(soc: np.ndarray, reps: int, stacklevel: int = 2) -> None:
     """Warn (:class:`NonPeriodicProfileWarning`) when a profile repeated ``reps`` > 1 times does not
-    end at its starting SOC (``soc``: (n,) or (n_cells, n))."""
+    end at its starting SOC (``soc``: (n,) or (n_cells, n)).
+
+    :func:`simulate` itself repeats any profile as given (the kernel tests use arbitrary ones);
+    ``batterylab age`` calls this on the profile file before it runs.
+    """
     if reps <= 1:
         return
     soc = np.atleast_2d(soc)
@@ -231,6 +235,12 @@ def check_periodic(soc: np.ndarray, reps: int, stacklevel: int = 3) -> None:
             f"{soc[k, 0]:.6g} at the start, {soc[k, -1]:.6g} at the end; every repetition jumps back by "
             f"{soc[k, 0] - soc[k, -1]:+.4g}. Make the last sample equal the first (a periodic day) or run it once.",
             NonPeriodicProfileWarning, stacklevel=stacklevel)
+
+
+def repetitions(time_s, repeat=None, years=None) -> int:
+    """How many times :func:`simulate` repeats a profile sampled at ``time_s`` [s] for ``repeat``
+    or ``years`` (as there: whole repetitions covering ``years`` 365-day years)."""
+    return _repeats(checks.time_array("time_s", time_s), repeat, years)
 
 
 def _repeats(t: np.ndarray, repeat, years) -> int:
@@ -462,7 +472,6 @@ def simulate(
     t, soc2, T2, I2 = _profile(time_s, soc, temperature_K, current_A, n_rows_allowed=False,
                                min_length=1 if state is not None else 2)
     reps = _repeats(t, repeat, years)
-    check_periodic(soc2, reps)
     checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
     st = _state_in(m, state, 1, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, None)
@@ -580,7 +589,6 @@ def simulate_fleet(
         if a.shape[0] not in (1, n_cells):
             raise InputError(f"{nm} has {a.shape[0]} rows, expected 1 or n_cells = {n_cells}")
     reps = _repeats(t, repeat, years)
-    check_periodic(soc2, reps)
     checks.finite_scalar("eol_threshold", eol_threshold, low=0.0, high=1.0)
     t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
     usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)

@@ -8,7 +8,6 @@ can be mailed, archived or opened offline: nothing is fetched when it is viewed.
 from __future__ import annotations
 
 import base64
-import math
 import re
 from pathlib import Path
 
@@ -20,20 +19,10 @@ SYMBOL = {"<=": "\u2264", ">=": "\u2265"}
 
 
 def fmt(value) -> str:
-    """A number for a table: four significant digits, '—' for missing."""
-    if value is None:
-        return "\u2014"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if value.is_integer() and abs(value) < 1e9:
-            return str(int(value))
-        return f"{value:.4g}"
-    return str(value)
+    """A number for a table: four significant digits, '—' for missing (the command line's format)."""
+    from ..cli_options import format_number
+
+    return format_number(value)
 
 
 #: What a summary row's status shows in the result column.
