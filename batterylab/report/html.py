@@ -11,7 +11,7 @@ import base64
 import re
 from pathlib import Path
 
-from .worker import metric_status
+from .worker import metric_checked, metric_status
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -30,7 +30,7 @@ RESULT_TEXT = {"pass": "pass", "fail": "FAIL", "reported": "reported", "error": 
 
 
 def tolerance_text(metric: dict) -> str:
-    if not metric.get("checked", True) or metric["comparison"] == "info" or metric["tolerance"] is None:
+    if not metric_checked(metric):
         return "\u2014 (reported)"
     return f"{SYMBOL.get(metric['comparison'], metric['comparison'])} {fmt(metric['tolerance'])}"
 

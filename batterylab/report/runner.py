@@ -34,7 +34,7 @@ from pathlib import Path
 from ..errors import InputError, OptionError, unknown_option
 from ..io.results import Result, new_axes
 from ..progress import show_progress
-from .worker import CaseOutcome, metric_status
+from .worker import CaseOutcome, metric_checked, metric_status
 
 #: Package whose modules hold the shipped cases.
 CASES_PACKAGE = "batterylab.validation.cases"
@@ -597,7 +597,7 @@ def h5_contents(report: Report) -> dict:
             while leaf in used:
                 leaf += "_"
             used.add(leaf)
-            attrs = {"comparison": m["comparison"], "checked": bool(m["checked"]), "passed": bool(m["passed"]),
+            attrs = {"comparison": m["comparison"], "checked": metric_checked(m), "passed": bool(m["passed"]),
                      "status": metric_status(m), "justification": m["justification"]}
             if m["tolerance"] is not None:
                 attrs["tolerance"] = m["tolerance"]

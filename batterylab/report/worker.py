@@ -66,7 +66,7 @@ class CaseOutcome:
     @property
     def n_checked(self) -> int:
         """Metrics judged against a tolerance (reported-only rows are not counted)."""
-        return sum(bool(m.get("checked", True)) for m in self.metrics)
+        return sum(metric_checked(m) for m in self.metrics)
 
     @property
     def n_reported(self) -> int:
@@ -346,8 +346,14 @@ def _figure(item) -> dict:
     return {"png": png, "caption": text, "width": width, "height": height}
 
 
+def metric_checked(metric: dict) -> bool:
+    """True for a metric judged against a tolerance; False for a reported-only row ("info" or no
+    tolerance), also for metric dicts made before the ``checked`` key existed."""
+    return bool(metric.get("checked", metric.get("comparison") != "info" and metric.get("tolerance") is not None))
+
+
 def metric_status(metric: dict) -> str:
     """``"pass"``, ``"fail"`` or ``"reported"`` (a row shown for information, with no tolerance)."""
-    if not metric.get("checked", True):
+    if not metric_checked(metric):
         return "reported"
     return "pass" if metric["passed"] else "fail"
