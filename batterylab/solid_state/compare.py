@@ -226,7 +226,7 @@ class Comparison(Result):
                 ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
             ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
         ax.set_ylabel("power [W] (discharge +)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: never over a line
         return ax
 
     def figures(self):
@@ -234,14 +234,14 @@ class Comparison(Result):
         from matplotlib.figure import Figure
 
         figs = []
-        fig = Figure(figsize=(9, 6))
+        fig = Figure(figsize=(11, 6))
         ax1, ax2 = fig.subplots(2, 1, sharex=True)
         self._draw_tracking(ax1)
         for c, run in self.runs.items():
             ax2.plot(run["time_s"], run["temperature_K"] - run["temperature_K"][0], lw=1, label=c)
         ax2.set_ylabel("temperature rise [K]")
         ax2.set_xlabel("time [s]")
-        ax2.legend(fontsize=7)
+        ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax2.set_title("Cell temperature rise over the duty", fontsize=9)
         ax1.set_title("Regulation signal tracking, same request for every cell")
         fig.tight_layout()

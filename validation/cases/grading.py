@@ -600,7 +600,7 @@ def run_forecast(quick: bool) -> CaseResult:
         table.append((name, len(cells), f"{med(reuse) * 100:.1f}", f"{med(second) * 100:.1f}", f"{med(allp) * 100:.1f}",
                       f"{med(cover):.2f}"))
         variables[f"{name.split()[0].lower()}/rmse_reuse_band"] = Variable(np.array(reuse), "1", "Forecast RMSE / initial capacity, capacity >= 80 %", ("cell",))
-    fig.suptitle("Capacity-history forecast: fit on the first 40 % of cycles, predict the rest (3 cells per set)", fontsize=10)
+    fig.suptitle("Capacity-history forecast: fit on the first 40 % of cycles, predict the rest (at most 3 cells per set)", fontsize=10)
     fig.tight_layout()
     header = ["data set", "cells", "RMSE >= 80 % [%]", "RMSE >= 60 % [%]", "RMSE all [%]", "95 % band coverage (>= 60 %)"]
     return CaseResult(metrics, [fig], variables, tables=[("Capacity-history forecast: fit first 40 % of cycles, predict the rest", header, table)],

@@ -212,7 +212,7 @@ def run_policies(quick: bool) -> CaseResult:
     ax3.set_xlabel("time [a]")
     ax3.set_ylabel("per-pack SOH [-]")
     ax3.set_title(f"nio_gen2_like, {a.aging_model} (retired below {a.station.retire_soh})", fontsize=9)
-    ax3.legend(fontsize=7)
+    ax3.legend(fontsize=7, ncol=1, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # below: the markers sit at the top
     fig.tight_layout()
     spread_a, spread_b = float(a.capacity_fraction_spread()[-1]), float(b.capacity_fraction_spread()[-1])
     metrics.append(Metric("wear levelling / highest-SOC hand-out: final SOH spread ratio", spread_b / spread_a, 0.5,
