@@ -87,7 +87,7 @@ def read_profile_csv(path, *, name: str | None = None) -> Profile:
     qt, qv = COLUMNS[header[0]], COLUMNS[header[1]]
     if qt[0] != "time" or qv[0] == "time":
         raise InputError(f"{path}: first column must be time and second power or current, got {header}")
-    (tname, t), (vname, v) = cols.items()
+    t, v = cols.values()  # in header order: time, then power or current
     t = checks.time_array(f"{path.name}: {header[0]}", t)
     v = checks.as_float_array(f"{path.name}: {header[1]}", v)
     return Profile(name or path.stem, t, v, qv[0], qv[1], source=" ".join(comments))
