@@ -13,6 +13,7 @@ import sys
 import click
 
 from ._version import __version__
+from .cli_options import one_line_warning
 from .errors import BatterylabError, RunError
 
 #: command name -> "module:attribute" of a click command
@@ -73,7 +74,16 @@ def cli():
 
 def main(argv=None):
     """Entry point: a batterylab error becomes a one-line message; exit status 2 for bad input
-    (a batterylab input error, a missing file, a usage error), 1 for a run that failed."""
+    (a batterylab input error, a missing file, a usage error), 1 for a run that failed. Warnings
+    are printed one line each (:func:`one_line_warning`)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line_warning
+        return _main(argv)
+
+
+def _main(argv):
     try:
         return cli.main(args=argv, prog_name="batterylab", standalone_mode=False) or 0
     except click.exceptions.Abort:

@@ -110,3 +110,72 @@ def save_figure(fig, path) -> str:
         pass
     click.echo(f"wrote {path}")
     return str(path)
+
+
+def one_line_warning(message, category, filename=None, lineno=None, file=None, line=None):
+    """``warnings.showwarning`` for the command line: one line per warning on standard error,
+    ``batterylab: warning: <category>: <message>``, without Python's source file and line."""
+    text = " ".join(str(message).split())
+    click.echo(f"batterylab: warning: {category.__name__}: {text}", err=True)
+
+
+def format_number(value) -> str:
+    """A number for a table: four significant digits (integers in full), '\u2014' for missing."""
+    import math
+
+    if value is None:
+        return "\u2014"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if value.is_integer() and abs(value) < 1e9:
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+#: Unit suffixes of summary keys (batterylab names carry their unit) -> the unit shown, longest first.
+KEY_UNITS = (
+    ("_kWh_per_day", "kWh/d"), ("_per_day", "1/d"), ("_kWh", "kWh"), ("_Wh", "Wh"), ("_kW", "kW"), ("_W", "W"),
+    ("_Ah", "Ah"), ("_pct", "%"), ("_percent", "%"), ("_s", "s"), ("_h", "h"), ("_K", "K"), ("_V", "V"), ("_A", "A"),
+)
+
+
+def key_unit(key: str, currency: str | None = None) -> tuple[str, str]:
+    """``(label, unit)`` of a summary key: ``"mean_wait_s"`` -> ``("mean wait", "s")``; a cost in
+    ``currency`` (``energy_cost_per_day`` -> ``"CNY/d"``); a relative quantity (``*fraction*``) is [-]."""
+    unit = "d" if key == "days" else ("-" if "fraction" in key else "")  # relative quantities [-]
+    for suffix, u in KEY_UNITS:
+        if key.endswith(suffix) or f"{suffix}_" in key:
+            unit, key = u, key.replace(suffix, "", 1)
+            break
+    if currency and "cost" in key and unit in ("", "1/d"):  # a cost (not a change in percent)
+        unit = currency if not unit else f"{currency}/d"
+    return key.replace("_", " ").strip(), unit
+
+
+def summary_table(summary: dict, title: str = "") -> str:
+    """A result's ``summary()`` as a readable table (quantity, value, unit), units from the keys;
+    a nested dict becomes its own table below."""
+    currency = summary.get("currency") if isinstance(summary.get("currency"), str) else None
+    rows, nested = [], []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            nested.append((key, value))
+            continue
+        if key == "currency":
+            continue
+        label, unit = key_unit(key, currency)
+        rows.append((label, format_number(value), unit))
+    lines = [title] if title else []
+    if rows:
+        w0 = max(len(r[0]) for r in rows)
+        w1 = max(len(r[1]) for r in rows)
+        lines += [f"  {a.ljust(w0)}  {b.rjust(w1)}  {c}".rstrip() for a, b, c in rows]
+    for key, value in nested:
+        lines += ["", summary_table({**value, **({"currency": currency} if currency else {})}, key.replace("_", " ") + ":")]
+    return "\n".join(lines)

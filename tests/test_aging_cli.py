@@ -56,3 +56,57 @@ def test_bad_profile_names_missing_columns(tmp_path):
     r = CliRunner().invoke(age, ["naumann2020", str(bad)])
     assert r.exit_code != 0
     assert "time_s" in str(r.exception)
+
+
+def _write(path, header, t, soc, temp):
+    path.write_text(f"# test profile\n{header}\n" + "\n".join(f"{a},{b},{c}" for a, b, c in zip(t, soc, temp)) + "\n")
+    return str(path)
+
+
+def test_age_accepts_the_profile_headers_simulate_accepts(tmp_path):
+    """One header table for every command: PyBaMM-style names give the same run as batterylab's."""
+    p = read_profile(EV_DAY)
+    ours = _write(tmp_path / "a.csv", "time_s,soc,temperature_K", p["time_s"], p["soc"], p["temperature_K"])
+    pybamm_style = _write(tmp_path / "b.csv", "Time [s],SOC,Temperature [K]", p["time_s"], p["soc"], p["temperature_K"])
+    b = read_profile(pybamm_style)
+    for k in ("time_s", "soc", "temperature_K"):
+        np.testing.assert_array_equal(b[k], read_profile(ours)[k])
+    out = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    for f, o in zip((ours, pybamm_style), out):
+        r = CliRunner().invoke(age, ["naumann2020", f, "--years", "1", "--out", str(o)])
+        assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(read_results(out[0])[0]["capacity_fraction"].data,
+                                  read_results(out[1])[0]["capacity_fraction"].data)
+    # the same table as batterylab simulate's duty profiles (one parser, not two)
+    from batterylab.cell.profiles import COLUMNS as DUTY
+    from batterylab.io.columns import COLUMNS
+
+    assert set(DUTY) == {c for c, (name, _) in COLUMNS.items() if name in ("time_s", "power_W", "current_A")}
+    assert "Time [s]" in DUTY
+    bad = _write(tmp_path / "c.csv", "Time [s],SOC,Temp [K]", p["time_s"], p["soc"], p["temperature_K"])
+    r = CliRunner().invoke(age, ["naumann2020", bad])
+    assert r.exit_code != 0 and "unknown profile column in c.csv 'Temp [K]'" in str(r.exception)
+
+
+def test_age_warns_on_a_repeated_non_periodic_profile(tmp_path):
+    t = np.arange(0.0, 86401.0, 3600.0)
+    soc = np.linspace(0.9, 0.5, t.size)  # ends 0.4 below its start: not a periodic day
+    f = _write(tmp_path / "p.csv", "time_s,soc,temperature_K", t, soc, np.full(t.size, 298.15))
+    r = CliRunner().invoke(age, ["naumann2020", f, "--years", "1", "--out", str(tmp_path / "p.h5")])
+    assert r.exit_code == 0, r.output
+    assert "batterylab: warning: NonPeriodicProfileWarning: the profile is repeated 365 times but its SOC does not " \
+           "return to its start: 0.9 at the start, 0.5 at the end" in r.output
+    # a periodic profile, or one run once, is not warned about
+    r = CliRunner().invoke(age, ["naumann2020", f, "--repeat", "1", "--out", str(tmp_path / "q.h5")])
+    assert r.exit_code == 0 and "NonPeriodicProfileWarning" not in r.output, r.output
+    r = CliRunner().invoke(age, ["naumann2020", EV_DAY, "--years", "1", "--out", str(tmp_path / "e.h5")])
+    assert r.exit_code == 0 and "NonPeriodicProfileWarning" not in r.output, r.output
+
+
+def test_age_without_out_says_nothing_was_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(age, ["naumann2020", EV_DAY, "--years", "1"])
+    assert r.exit_code == 0, r.output
+    assert "relative capacity at end: mean" in r.output  # the summary
+    assert "nothing was written: give --out PATH" in r.output
+    assert list(tmp_path.iterdir()) == []

@@ -195,3 +195,20 @@ def test_state_saved_to_file_resumes_exactly(tmp_path):
     both = quiet(aging.simulate, "naumann2020", t, soc, 305.0, repeat=5)
     assert b.capacity_fraction[-1] == both.capacity_fraction[-1]
     assert b.resistance_factor[-1] == both.resistance_factor[-1]
+
+
+def test_check_periodic_warns_on_a_repeated_profile_that_does_not_return_to_its_soc():
+    from batterylab.aging import NonPeriodicProfileWarning
+    from batterylab.aging.simulate import check_periodic, repetitions
+
+    t = np.array([0.0, 43200.0, 86400.0])
+    assert repetitions(t, years=10) == 3650 and repetitions(t, repeat=4) == 4 and repetitions(t) == 1
+    with pytest.warns(NonPeriodicProfileWarning, match=r"repeated 10 times .* 0\.8 at the start, 0\.6 at the end") as w:
+        check_periodic(np.array([0.8, 0.5, 0.6]), 10)
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NonPeriodicProfileWarning)
+        check_periodic(np.array([0.8, 0.5, 0.8]), 10)  # periodic
+        check_periodic(np.array([0.8, 0.5, 0.6]), 1)  # run once
+    with pytest.warns(NonPeriodicProfileWarning, match=r"\(cell 1\)"):
+        check_periodic(np.array([[0.8, 0.5, 0.8], [0.8, 0.5, 0.7]]), 2)

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -280,6 +281,37 @@ def test_power_profile_follows_demand():
                       initial_soc=0.8, mesh="coarse")
     assert r.completed
     np.testing.assert_allclose(r.power_W, prof.power_W[:n], atol=1e-6 * np.max(np.abs(prof.power_W)))
+
+
+def test_early_stop_at_a_voltage_limit_warns_where_and_what_to_change(spm):
+    # 1C from SOC 0.2 for an hour: the lower cut-off comes after about 12 minutes
+    t = np.linspace(0.0, 3600.0, 361)
+    with pytest.warns(cell.EarlyStopWarning) as caught:
+        r = spm.run_current(t, np.full(t.size, 5.0), initial_soc=0.2)
+    assert not r.completed and r.duration_s < 3000.0
+    assert len(caught) == 1 and caught[0].filename == __file__  # points at the caller's line
+    text = str(caught[0].message)
+    assert f"stopped early at t = {r.duration_s:.0f} s of the requested 3600 s" in text
+    assert "Minimum voltage" in text and "higher initial SOC" in text and "it was 0.2" in text
+    assert "--model" in text and "peak C-rate" in text and "voltage limits" in text
+    assert text == r.early_stop_message()
+    # a caller that runs to the cut-off on purpose says so, and nothing is warned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with cell.expect_early_stop():
+            spm.run_current(t, np.full(t.size, 5.0), initial_soc=0.2)
+        done = spm.run_current(t[:61], np.full(61, 5.0), initial_soc=0.9)  # completes: no warning
+    assert done.completed and done.early_stop_message() == ""
+
+
+def test_wltc_at_full_charge_stops_at_the_upper_limit_and_says_so():
+    """The drive-cycle example: from SOC 1.0 regenerative braking hits 4.2 V within minutes."""
+    prof = cell.load_profile("WLTC", cell="LGM50", peak_c_rate=2.0)
+    with pytest.warns(cell.EarlyStopWarning, match=r"stopped early at t = \d+ s of the requested 600 s: "
+                                                    r"event: Maximum voltage.*lower initial SOC"):
+        r = cell.simulate("LGM50", "SPM", "isothermal", time_s=prof.time_s[:601], power_W=prof.power_W[:601],
+                          initial_soc=1.0, mesh="coarse")
+    assert not r.completed and r.voltage_V[-1] == pytest.approx(4.2, abs=1e-3)
 
 
 def test_lumped_energy_balance():

@@ -55,3 +55,34 @@ def test_simulate_bad_input_one_line(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("batterylab: error:"), res.stderr
     assert message in lines[0]
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_simulate_wltc_from_full_charge_exits_1_and_says_why(tmp_path):
+    """From the default initial SOC 1.0 the WLTC's regenerative braking reaches 4.2 V after 152 s of
+    1800 s: never a silent truncation."""
+    out = tmp_path / "x.h5"
+    res = run_cli("simulate", "--cell", "LGM50", "--profile", "WLTC", "--peak-c-rate", "2", "--out", str(out))
+    assert res.returncode == 1, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("batterylab: error: the SPMe run of LGM50 stopped early at t = ")
+    assert "of the requested 1800 s: event: Maximum voltage [V]" in lines[0]
+    assert "lower initial SOC" in lines[0] and "--allow-early-stop" in lines[0]
+    with h5py.File(out) as f:  # the partial run is kept
+        assert f["time_s"][-1] < 1800.0
+    res = run_cli("simulate", "--cell", "LGM50", "--profile", "WLTC", "--peak-c-rate", "2", "--allow-early-stop",
+                  "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.startswith("batterylab: note: the SPMe run of LGM50 stopped early")
+
+
+def test_simulate_documented_wltc_example_completes_with_a_temperature_rise(tmp_path):
+    """The drive-cycle example of the docs: the whole 30-minute cycle, and the lumped thermal model
+    heats the cell by a few kelvin (about 5.6 K at 2C peak)."""
+    out = tmp_path / "wltc.h5"
+    res = run_cli("simulate", "--cell", "LGM50", "--thermal", "lumped", "--profile", "WLTC", "--peak-c-rate", "2",
+                  "--initial-soc", "0.8", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "termination: final time" in res.stdout and res.stderr == ""
+    with h5py.File(out) as f:
+        assert f["time_s"][-1] == pytest.approx(1800.0)
+        assert f["temperature_K"][()].max() - f["temperature_K"][0] > 3.0

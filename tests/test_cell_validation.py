@@ -23,14 +23,15 @@ def test_dfn_matches_comsol(rate):
 
 def test_dfn_vs_comsol_is_not_trivially_small():
     """The comparison can fail: a 5 % capacity error in the model is caught."""
-    from batterylab.cell import CellModel
+    from batterylab.cell import CellModel, expect_early_stop
     import json
     import numpy as np
 
     ref = json.loads((cases.DATA / "comsol_marquis2019_voltage.json").read_text())["1C"]
     t = np.asarray(ref["time_s"])
     cm = CellModel("Marquis2019", "DFN", parameters={"Lower voltage cut-off [V]": 2.0})
-    r = cm.run_current(t, np.full(t.shape, 1.05 * cm.capacity_Ah), initial_soc=None)
+    with expect_early_stop():  # 5 % more current reaches the cut-off before the reference's end, by design
+        r = cm.run_current(t, np.full(t.shape, 1.05 * cm.capacity_Ah), initial_soc=None)
     assert cases._stats(r.time_s, r.voltage_V, t, np.asarray(ref["voltage_V"]))["rmse"] > 5e-3
 
 

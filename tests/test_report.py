@@ -177,6 +177,12 @@ def test_html_is_self_contained_and_summary_comes_first(demo_report):
     cols = re.findall(r"<th[^>]*>(.*?)</th>", head)
     assert cols == ["case", "capability", "metric", "value", "unit", "tolerance", "result"]
     assert text.count('<img src="data:image/png;base64,') == 2
+    # reported-only rows (no tolerance) say so and are not counted as checks in the banner
+    assert "2 of 3 cases failed; 1 passed (3 checked metrics; 3 reported)." in text
+    points = re.search(r'<tr class="(\w+)">\s*<td>points</td>.*?<td class="result">(.*?)</td>', text, re.S)
+    assert points.groups() == ("reported", "reported"), points.group(0)
+    rmse = re.search(r'<tr class="(\w+)">\s*<td>voltage RMSE</td>.*?<td class="result">(.*?)</td>', text, re.S)
+    assert rmse.groups() == ("pass", "pass"), rmse.group(0)
     # nothing external: no http(s) or protocol-relative URLs, no external scripts or stylesheets
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert "<link" not in text and "<script" not in text
@@ -215,6 +221,11 @@ def test_results_h5_has_a_group_per_case_with_units(demo_report):
         table = ds.to_dataframe()
     assert list(table["case"]) == ["demo_pass"] * 4 + ["demo_fail"] * 2 + ["demo_error"]
     assert list(table["passed"]) == [1, 1, 1, 1, 0, 1, 0]
+    assert list(table["status"]) == ["pass", "reported", "pass", "reported", "fail", "reported", "fail"]
+    with h5py.File(out / "results.h5", "r") as f:
+        assert f["demo_pass/metrics/points"].attrs["status"] == "reported"
+        assert not bool(f["demo_pass/metrics/points"].attrs["checked"])
+    assert report.summary()["metrics"] == 3 and report.summary()["reported_metrics"] == 3
     # the next run in this folder starts with the longest cases: it reads these run times back
     from batterylab.report.runner import previous_runtimes
 
@@ -297,6 +308,8 @@ def test_collect_rejects_what_cannot_be_stored():
     np.testing.assert_array_equal(odd["x"]["attrs"]["v"], [1.0, 2.0])
     out = collect(CaseResult(metrics=[]), CaseOutcome(name="x", module="m"))
     assert out.status == "failed" and "no metrics" in out.error
+    only_reported = collect(CaseResult(metrics=[Metric("e", 1.0, None, "V", "info")]), CaseOutcome(name="x", module="m"))
+    assert only_reported.status == "failed" and "reported only" in only_reported.error
     nan = collect(CaseResult(metrics=[Metric("e", float("nan"), 1.0)]), CaseOutcome(name="x", module="m"))
     assert nan.status == "failed"
     with pytest.raises(ValueError, match="comparison"):
@@ -317,7 +330,8 @@ def test_cli_exit_status_and_terminal_summary(demo_path, tmp_path):
     res = runner.invoke(report_cli.report, ["--out", str(tmp_path), "--module", DEMO_MODULE, "--case", "demo_fail", "--no-progress"])
     assert res.exit_code == 1, res.output
     assert re.search(r"demo_fail\s+demo capability\s+capacity error\s+0\.5\s+Ah\s+\u2264 0\.1\s+FAIL", res.output)
-    assert "FAILED: 0 of 1 cases passed" in res.output
+    assert "FAILED: 0 of 1 cases passed (1 checked metric; 1 reported)" in res.output
+    assert re.search(r"demo_fail\s+demo capability\s+worker pid\s+\d+\s+\u2014 \(reported\)\s+reported", res.output), res.output
     res = runner.invoke(report_cli.report, ["--module", DEMO_MODULE, "--list"])
     assert res.exit_code == 0 and "demo_pass\tdemo capability" in res.output
     # --isolate: every case in a fresh worker process
@@ -326,6 +340,30 @@ def test_cli_exit_status_and_terminal_summary(demo_path, tmp_path):
     assert res.exit_code == 1, res.output
     with h5py.File(tmp_path / "results.h5", "r") as f:
         assert f["demo_fail/metrics/worker pid"][()] != f["demo_pass/metrics/worker pid"][()]
+
+
+def test_kernels_are_compiled_once_in_the_parent_before_the_workers(demo_path, tmp_path, capsys):
+    """The shipped report compiles (or loads) every kernel the cases use before it spawns the
+    workers, says so, and keeps the time apart from the cases' model times."""
+    from batterylab.kernels import aging, pcm, station
+
+    report = run_report(tmp_path, cases=["demo_pass"], modules=[DEMO_MODULE], progress=True, precompile=True)
+    err = capsys.readouterr().err
+    assert "compiling the Numba kernels once, before the case workers start" in err
+    assert "the run time of each case below is its model time" in err
+    assert report.provenance["compile_s"] > 0 and report.summary()["compile_s"] == report.provenance["compile_s"]
+    assert not report.warnings, report.warnings  # no part failed to compile
+    for kernel in (aging.integrate_fleet, aging.integrate_fleet_windows, aging.rainflow_count, pcm.enthalpy_1d,
+                   pcm.lumped_two_node, pcm.enthalpy_of_temperature, pcm.temperature_of_enthalpy, station.station_chunk):
+        assert kernel.signatures, kernel  # compiled in this (the parent) process
+    text = (tmp_path / "report.html").read_text()
+    assert "compiling the Numba kernels once, before the cases ran" in text
+    assert "(model time: the kernels were compiled before the cases ran)" in text
+    with h5py.File(tmp_path / "results.h5", "r") as f:
+        assert f.attrs["compile_s"] == pytest.approx(report.provenance["compile_s"])
+    # a report of other modules (the demo cases here) does not compile by default
+    plain = run_report(tmp_path / "plain", cases=["demo_pass"], modules=[DEMO_MODULE], progress=False)
+    assert "compile_s" not in plain.provenance
 
 
 def test_a_case_that_kills_its_worker_fails_alone(demo_path, tmp_path, monkeypatch):
@@ -380,10 +418,31 @@ window.addEventListener('load', function () {
     var img = document.images[i];
     if (!img.complete || img.naturalWidth === 0) broken.push(i);
   }
+  // every case section must hold a figure that the browser drew
+  var noFigure = [];
+  document.querySelectorAll('section.case').forEach(function (sec) {
+    var drawn = Array.prototype.some.call(sec.querySelectorAll('figure img'), function (img) {
+      return img.complete && img.naturalWidth > 0;
+    });
+    if (!drawn) noFigure.push(sec.id);
+  });
+  // a reported-only row (no tolerance) must never carry a "pass" badge
+  var reported = 0, reportedAsPass = [];
+  document.querySelectorAll('tr').forEach(function (tr) {
+    var result = tr.querySelector('td.result');
+    if (!result) return;
+    var isReported = tr.textContent.indexOf('(reported)') >= 0;
+    if (isReported) reported++;
+    if (isReported && result.textContent.trim() !== 'reported') reportedAsPass.push(tr.textContent.trim().slice(0, 120));
+    if (result.textContent.trim() === 'reported' && !isReported) reportedAsPass.push('reported badge on a checked row: ' + tr.textContent.trim().slice(0, 120));
+  });
   var out = document.createElement('pre');
   out.id = '__browser_check';
   out.textContent = JSON.stringify({images: document.images.length, broken: broken, errors: window.__errors,
-                                    tables: document.querySelectorAll('table').length});
+                                    tables: document.querySelectorAll('table').length,
+                                    cases: document.querySelectorAll('section.case').length, no_figure: noFigure,
+                                    reported_rows: reported, reported_not_marked: reportedAsPass,
+                                    verdict: (document.querySelector('p.verdict') || {textContent: ''}).textContent.trim()});
   document.body.appendChild(out);
 });
 </script>"""
@@ -428,12 +487,21 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     # the probe can fail: a page with a broken image and a script error is caught
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
-                   '<img src="data:image/png;base64,AAAA"><script>console.error("boom")</script></body></html>')
+                   '<img src="data:image/png;base64,AAAA"><script>console.error("boom")</script>'
+                   '<section class="case" id="case-x"><figure><img src="data:image/png;base64,AAAA"></figure>'
+                   '<table><tr><td>m</td><td>\u2014 (reported)</td><td class="result">pass</td></tr></table></section>'
+                   '</body></html>')
     found, console = browser_check(exe, bad, tmp_path)
-    assert found["broken"] == [0] and any("boom" in e for e in found["errors"]) and console
+    assert found["broken"] == [0, 1] and any("boom" in e for e in found["errors"]) and console
+    assert found["no_figure"] == ["case-x"] and len(found["reported_not_marked"]) == 1, found
 
     found, console = browser_check(exe, page, tmp_path)
     assert found["images"] == 2, found
+    # the figure check can fail: the two demo cases without figures are found
+    assert found["cases"] == 3 and found["no_figure"] == ["case-demo_fail", "case-demo_error"], found
+    # the three reported-only metrics, each in the summary and in its case's table, say "reported"
+    assert found["reported_rows"] == 6 and found["reported_not_marked"] == [], found
+    assert found["verdict"] == "2 of 3 cases failed; 1 passed (3 checked metrics; 3 reported).", found
     assert found["broken"] == [], f"images that did not load: {found['broken']}"
     assert found["errors"] == [], found["errors"]
     assert console == [], console
@@ -486,6 +554,19 @@ def test_real_quick_report_runs_every_case(tmp_path):
 
     assert_named_datatree(out / "results.h5")  # every case's group, swap_policies' included
 
+    # in a real browser: every case section shows a figure, and no reported-only row says "pass"
+    exe = _chromium()
+    found, console = browser_check(exe, out / "report.html", tmp_path)
+    assert found["cases"] == len(specs), found
+    assert found["broken"] == [] and found["errors"] == [] and console == [], found
+    assert found["no_figure"] == [], f"case sections without a figure: {found['no_figure']}"
+    assert found["reported_rows"] > 0 and found["reported_not_marked"] == [], found["reported_not_marked"]
+    assert re.fullmatch(rf"All {len(specs)} cases passed \(\d+ checked metrics; \d+ reported\)\.", found["verdict"]), found
+    shot = Path(os.environ.get("BATTERYLAB_REPORT_SCREENSHOT", tmp_path / "quick-report.png"))
+    res = _run_chromium(exe, tmp_path, "--hide-scrollbars", "--window-size=1280,6000", f"--screenshot={shot}",
+                        (out / "report.html").resolve().as_uri())
+    assert shot.exists(), res.stderr[-3000:]
+    print(f"report screenshot: {shot}")
 
 def test_git_commit_does_not_touch_the_index(tmp_path):
     """`git status` refreshes (locks and rewrites) a stale index unless optional locks are off; the

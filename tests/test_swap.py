@@ -313,3 +313,40 @@ def test_cli_recorded_arrivals(tmp_path):
     bad.write_text("t,soc\n1,0.2\n")
     res = CliRunner().invoke(cli, ["swap", "nio_gen2_like", "--days", "1", "--arrivals", str(bad)])
     assert res.exit_code != 0 and "time_s" in str(res.exception)
+
+
+def test_cli_prints_one_line_warnings_and_a_table_with_units():
+    """Run as a user does (a subprocess): a warning is one line without Python's source line, and the
+    summary is a table with units and four significant digits, not raw JSON."""
+    import re
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "batterylab", "swap", "nio_gen2_like", "--days", "20", "--seed", "1",
+                          "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    err = res.stderr.strip().splitlines()
+    assert err and all(line.startswith("batterylab: warning: OutOfRangeWarning: nio_gen2_like: ageing model")
+                       for line in err), res.stderr
+    assert "warnings.warn" not in res.stderr and ".py:" not in res.stderr
+    out = res.stdout
+    assert out.startswith("nio_gen2_like: 20 days, immediate charging, highest_soc hand-out\n")
+    assert "{" not in out and not re.search(r"\d\.\d{6,}", out), out
+    assert re.search(r"^  mean wait +\d[\d.]* +s$", out, re.M), out
+    assert re.search(r"^  grid import +\d[\d.]* +kWh/d$", out, re.M), out
+    assert re.search(r"^  energy cost +\d[\d.]* +CNY/d$", out, re.M), out
+    assert re.search(r"^  lost fraction +[\d.e-]+ +-$", out, re.M), out
+
+
+def test_summary_table_units_from_the_keys():
+    from batterylab.cli_options import key_unit, summary_table
+
+    assert key_unit("mean_wait_s") == ("mean wait", "s")
+    assert key_unit("grid_import_kWh_per_day") == ("grid import", "kWh/d")
+    assert key_unit("energy_cost_per_day", "EUR") == ("energy cost", "EUR/d")
+    assert key_unit("cost_reduction_pct", "EUR") == ("cost reduction", "%")
+    assert key_unit("lost_fraction") == ("lost fraction", "-")
+    text = summary_table({"max_peak_import_kW": 415.99999999999994, "v2g": False, "b": {"peak_reduction_pct": 12.3456}},
+                         "title")
+    assert text.splitlines() == ["title", "  max peak import    416  kW", "  v2g              False", "", "b:",
+                                 "  peak reduction  12.35  %"]

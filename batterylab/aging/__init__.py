@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from ..errors import BatterylabError
 from .models import OutOfRangeWarning, AgingModel, load, available
-from .simulate import AgingResult, AgingState, simulate, simulate_fleet
+from .simulate import AgingResult, AgingState, NonPeriodicProfileWarning, simulate, simulate_fleet
 
 __all__ = [
     "AgingModel",
     "AgingResult",
     "AgingState",
+    "NonPeriodicProfileWarning",
     "OutOfRangeWarning",
     "load",
     "model_info",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import warnings
 from pathlib import Path
@@ -10,40 +9,33 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..cli_options import dask_options, deprecated_option, out_option, progress_option
+from ..cli_options import dask_options, deprecated_option, one_line_warning, out_option, progress_option
 from ..errors import InputError
 
 REQUIRED = ("time_s", "soc", "temperature_K")
 
 
 def read_profile(path) -> dict:
-    """Read a profile CSV with columns ``time_s, soc, temperature_K`` (optional ``current_A``).
+    """Read a profile CSV with columns time, SOC and temperature (optionally current).
 
-    Lines starting with ``#`` are comments. Returns float64 arrays by column name.
+    The headers are those every command accepts (:data:`batterylab.io.columns.COLUMNS`:
+    ``time_s`` or ``Time [s]``, ``soc``, ``temperature_K`` or ``Temperature [K]``, ``current_A`` or
+    ``Current [A]``, ...); lines starting with ``#`` are comments. Returns float64 arrays by
+    batterylab column name.
     """
-    from ..checks import text_file
+    from ..io.columns import read_columns
 
-    path = text_file("path", path, what="profile CSV")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        rows = [r for r in csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#"))]
-    if not rows:
-        raise InputError(f"profile file {str(path)!r} is empty")
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in REQUIRED if c not in header]
+    header, cols, _ = read_columns(path)
+    missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise InputError(
             f"profile file {str(path)!r} lacks column(s) {missing}; expected columns "
             f"{', '.join(REQUIRED)} (and optionally current_A), found {header}"
         )
-    cols = {}
-    for name in (*REQUIRED, "current_A"):
-        if name not in header:
-            continue
-        j = header.index(name)
-        try:
-            cols[name] = np.array([float(r[j]) for r in rows[1:]])
-        except (ValueError, IndexError) as exc:
-            raise InputError(f"profile file {str(path)!r}: column {name!r} is not numeric ({exc})") from None
+    extra = [h for h, name in zip(header, cols) if name not in (*REQUIRED, "current_A")]
+    if extra:
+        raise InputError(f"profile file {str(path)!r}: column(s) {extra} are not used by age; expected "
+                         f"{', '.join(REQUIRED)} (and optionally current_A)")
     return cols
 
 
@@ -66,7 +58,8 @@ def _list_models() -> None:
 @click.option("--list", "list_", is_flag=True, help="List the ageing models with chemistry, source and validity range.")
 @click.option("--years", type=float, default=None, help="Repeat the (periodic) profile to cover this many 365-day years.")
 @click.option("--repeat", type=int, default=None, help="Repeat the profile this many times (instead of --years).")
-@out_option("HDF5 result file (the summary is printed either way).", required=False)
+@out_option("HDF5 result file (the summary is printed either way; without --out nothing is written, and it says so).",
+            required=False)
 @click.option("--cells", type=int, default=1, show_default=True, help="Number of cells (a fleet when > 1).")
 @click.option("--temperature-spread-K", "spread", type=float, default=0.0, show_default=True,
               help="Standard deviation of per-cell temperature offsets [K].")
@@ -82,6 +75,9 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         scheduler, dask_workers):
     """Age MODEL over the periodic PROFILE.csv (columns time_s, soc, temperature_K[, current_A]).
 
+    The profile's headers are those of every command (e.g. Time [s], Temperature [K]); a repeated
+    profile whose SOC does not end where it started is warned about.
+
     Example: batterylab age naumann2020 ev_day.csv --years 10 --out result.h5 --cells 1000
     --temperature-spread-K 3 --seed 1
     """
@@ -90,7 +86,9 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         return
     if not model or not profile:
         raise click.UsageError("give MODEL and PROFILE.csv (or --list)")
-    from . import OutOfRangeWarning, simulate, simulate_fleet
+    from . import NonPeriodicProfileWarning, OutOfRangeWarning, simulate, simulate_fleet
+
+    from .simulate import check_periodic, repetitions
 
     from ..checks import text_file
     from ..distributed import _check_scheduler
@@ -102,6 +100,8 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         years = 1.0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OutOfRangeWarning)
+        warnings.simplefilter("always", NonPeriodicProfileWarning)
+        check_periodic(p["soc"], repetitions(p["time_s"], repeat, years))
         if cells == 1 and spread == 0 and coefficient_spread == 0:
             r = simulate(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"), years=years,
                          repeat=repeat, eol_threshold=eol)
@@ -122,7 +122,7 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
             q_end = r.capacity_fraction[:, -1]
             eol_s = r.eol_time_s
     for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+        one_line_warning(w.message, w.category)
     span_y = (r.time_s[-1] - r.time_s[0]) / (365 * 86400)
     click.echo(f"{model}: {len(q_end)} cell(s), {span_y:.3g} years simulated")
     click.echo(f"relative capacity at end: mean {q_end.mean():.4f}, min {q_end.min():.4f}, max {q_end.max():.4f}")
@@ -136,5 +136,7 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         r.config.update({"profile": str(profile), "years": years, "cells": cells, "seed": seed})
         path = r.save(out)
         click.echo(f"wrote {path}")
+    else:  # never discard a result silently
+        click.echo("nothing was written: give --out PATH to save the trajectories (HDF5)")
     if math.isnan(float(q_end.mean())):  # pragma: no cover - kernels never return NaN
         raise click.ClickException("NaN in results")

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -213,6 +214,42 @@ def _profile(time_s, soc, temperature_K, current_A, n_rows_allowed: bool, min_le
         if I.shape[1] != n:
             raise InputError(f"current_A has {I.shape[1]} samples per cell but time_s has {n}")
     return t, np.ascontiguousarray(soc_a), np.ascontiguousarray(T), np.ascontiguousarray(I)
+
+
+class NonPeriodicProfileWarning(UserWarning):
+    """A repeated profile whose SOC does not return to its starting value: each repetition jumps
+    from the last SOC back to the first (a step no cell makes, and an extra rainflow reversal)."""
+
+
+#: |SOC at the end - SOC at the start| [-] above which a repeated profile is not periodic.
+PERIODIC_SOC_TOL = 1e-6
+
+
+def check_periodic(soc: np.ndarray, reps: int, stacklevel: int = 2) -> None:
+    """Warn (:class:`NonPeriodicProfileWarning`) when a profile repeated ``reps`` > 1 times does not
+    end at its starting SOC (``soc``: (n,) or (n_cells, n)).
+
+    :func:`simulate` itself repeats any profile as given (the kernel tests use arbitrary ones);
+    ``batterylab age`` calls this on the profile file before it runs.
+    """
+    if reps <= 1:
+        return
+    soc = np.atleast_2d(soc)
+    gap = np.abs(soc[:, -1] - soc[:, 0])
+    if gap.max() > PERIODIC_SOC_TOL:
+        k = int(np.argmax(gap))
+        row = f" (cell {k})" if soc.shape[0] > 1 else ""
+        warnings.warn(
+            f"the profile is repeated {reps} times but its SOC does not return to its start{row}: "
+            f"{soc[k, 0]:.6g} at the start, {soc[k, -1]:.6g} at the end; every repetition jumps back by "
+            f"{soc[k, 0] - soc[k, -1]:+.4g}. Make the last sample equal the first (a periodic day) or run it once.",
+            NonPeriodicProfileWarning, stacklevel=stacklevel)
+
+
+def repetitions(time_s, repeat=None, years=None) -> int:
+    """How many times :func:`simulate` repeats a profile sampled at ``time_s`` [s] for ``repeat``
+    or ``years`` (as there: whole repetitions covering ``years`` 365-day years)."""
+    return _repeats(checks.time_array("time_s", time_s), repeat, years)
 
 
 def _repeats(t: np.ndarray, repeat, years) -> int:

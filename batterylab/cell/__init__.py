@@ -21,6 +21,8 @@ _EXPORTS = {
     "CellSimulationError": ".model",
     "simulate": ".model",
     "CellResult": ".result",
+    "EarlyStopWarning": ".result",
+    "expect_early_stop": ".result",
     "load": ".result",
     "SERIES": ".result",
     "CellInfo": ".parameters",

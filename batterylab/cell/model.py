@@ -34,7 +34,7 @@ from . import engine
 from . import options as _opts
 from .engine import CellSimulationError
 from .parameters import ParameterSet, check_known, load_parameter_set
-from .result import CellResult
+from .result import CellResult, EarlyStopWarning, user_stacklevel
 
 
 def _scalar_or_none(value):
@@ -289,7 +289,7 @@ class CellModel:
     def _result(self, sol, *, initial_soc, run_config, time_offset_s=0.0) -> CellResult:
         _citations(self.model_name)
         self.parameter_set.register_citations()
-        return CellResult.from_solution(
+        result = CellResult.from_solution(
             sol,
             capacity_Ah=self.capacity_Ah,
             initial_soc=initial_soc,
@@ -297,6 +297,10 @@ class CellModel:
             parameter_files=self.parameter_set.files,
             time_offset_s=time_offset_s,
         )
+        if not result.completed:
+            # never a silent truncation: the caller asked for the whole duty
+            warnings.warn(result.early_stop_message(), EarlyStopWarning, stacklevel=user_stacklevel())
+        return result
 
     # -- runs ---------------------------------------------------------------------------------
     def run_experiment(

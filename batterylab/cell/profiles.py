@@ -13,19 +13,14 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError, unknown_option
+from ..io.columns import COLUMNS as _COLUMNS, read_columns
 
-#: Accepted column names -> (quantity, unit, factor to SI). BDF-style and PyBaMM-style names too.
-COLUMNS = {
-    "time_s": ("time", "s", 1.0),
-    "Time [s]": ("time", "s", 1.0),
-    "Test Time / s": ("time", "s", 1.0),
-    "power_W": ("power", "W", 1.0),
-    "Power [W]": ("power", "W", 1.0),
-    "power_kW": ("power", "W", 1000.0),
-    "Power [kW]": ("power", "W", 1000.0),
-    "current_A": ("current", "A", 1.0),
-    "Current [A]": ("current", "A", 1.0),
-}
+#: Quantity and SI unit of each batterylab column name of a duty profile.
+QUANTITY = {"time_s": ("time", "s"), "power_W": ("power", "W"), "current_A": ("current", "A")}
+
+#: Accepted column names of a duty profile -> (quantity, unit, factor to SI): the duty columns of
+#: the shared table :data:`batterylab.io.columns.COLUMNS` (BDF-style and PyBaMM-style names too).
+COLUMNS = {col: (*QUANTITY[name], factor) for col, (name, factor) in _COLUMNS.items() if name in QUANTITY}
 
 
 @dataclass
@@ -78,27 +73,12 @@ def list_profiles() -> list[str]:
     return list(_duty_files())
 
 
-def read_profile_csv(path, *, name: str | None = None) -> Profile:
-    """Read a two-column profile CSV (time and power or current, see :data:`COLUMNS`)."""
-    from ..checks import text_file
-
-    path = text_file("path", path, what="profile CSV")
-    comments, header, rows = [], None, []
-    for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        s = line.strip()
-        if not s:
-            continue
-        if s.startswith("#"):
-            comments.append(s.lstrip("# "))
-            continue
-        if header is None:
-            header = [c.strip() for c in s.split(",")]
-            continue
-        try:
-            rows.append([float(x) for x in s.split(",")])
-        except ValueError:
-            raise InputError(f"{path}: line {i} is not numeric: {s!r}") from None
-    if header is None or len(header) != 2:
+def read_profile_csv(path, *, name: str | None = None, option: str = "path") -> Profile:
+    """Read a two-column profile CSV (time and power or current, see :data:`COLUMNS`);
+    ``option`` names the file in error messages (e.g. a command-line option)."""
+    header, cols, comments = read_columns(path, name=option)
+    path = Path(path)
+    if len(header) != 2:
         raise InputError(
             f"{path}: expected a header with 2 columns (time_s and power_W or current_A), got {header!r}"
         )
@@ -108,13 +88,9 @@ def read_profile_csv(path, *, name: str | None = None) -> Profile:
     qt, qv = COLUMNS[header[0]], COLUMNS[header[1]]
     if qt[0] != "time" or qv[0] == "time":
         raise InputError(f"{path}: first column must be time and second power or current, got {header}")
-    if not rows:
-        raise InputError(f"{path}: no data rows")
-    if any(len(r) != 2 for r in rows):
-        raise InputError(f"{path}: every row needs 2 values")
-    data = np.asarray(rows, dtype=np.float64)
-    t = checks.time_array(f"{path.name}: {header[0]}", data[:, 0] * qt[2])
-    v = checks.as_float_array(f"{path.name}: {header[1]}", data[:, 1] * qv[2])
+    t, v = cols.values()  # in header order: time, then power or current
+    t = checks.time_array(f"{path.name}: {header[0]}", t)
+    v = checks.as_float_array(f"{path.name}: {header[1]}", v)
     return Profile(name or path.stem, t, v, qv[0], qv[1], source=" ".join(comments))
 
 

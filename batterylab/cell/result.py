@@ -5,6 +5,7 @@ Sign convention: ``current_A`` and ``power_W`` are **discharge positive** (PyBaM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -37,6 +38,50 @@ DERIVED = {
     "time_s": ("s", "Time [s]"),
     "soc": ("1", "State of charge, initial_soc minus discharged charge over nominal capacity [-]"),
 }
+
+
+class EarlyStopWarning(UserWarning):
+    """A cell run ended before the end of its duty, at a voltage or other limit (the result holds
+    the run up to there; ``result.completed`` is False). The message says where and what to change."""
+
+
+@contextlib.contextmanager
+def expect_early_stop():
+    """A context in which :class:`EarlyStopWarning` is not issued: for callers that run a duty to a
+    voltage limit on purpose (a discharge to the cut-off) or handle ``result.completed`` themselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EarlyStopWarning)
+        yield
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for a ``warnings.warn`` in the caller that names the first frame outside
+    batterylab (the user's line, however deep the call went inside the package)."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _stop_advice(termination: str, initial_soc) -> str:
+    """What to change so that the whole duty runs, for the limit that stopped it."""
+    soc = "initial_soc / --initial-soc" + ("" if initial_soc is None else f", it was {initial_soc:g}")
+    t = termination.lower()
+    if "maximum voltage" in t:
+        first = (f"start at a lower initial SOC ({soc}): charge or regenerative braking reached the upper voltage "
+                 "limit near full charge")
+    elif "minimum voltage" in t:
+        first = f"start at a higher initial SOC ({soc}): the discharge reached the lower voltage limit"
+    else:
+        first = f"check the initial SOC ({soc}) and the limit that stopped the run"
+    return (f"To run the whole duty: {first}; or lower the duty's peak C-rate or power (--peak-c-rate for a shipped "
+            "profile); or try another model (model / --model SPM, SPMe or DFN: their overpotentials differ at high "
+            "rates); or widen the voltage limits (parameters={'Upper voltage cut-off [V]': ..., 'Lower voltage "
+            "cut-off [V]': ...}), within the cell's validity.")
 
 
 @dataclass
@@ -124,6 +169,18 @@ class CellResult(Result):
         last experiment step (not a safety voltage cut-off in the middle of a profile)."""
         t = self.termination
         return t in ("final time", "") or t.startswith("final time") or t.endswith("[experiment]")
+
+    def early_stop_message(self) -> str:
+        """Where and why the run stopped before the end of its duty and what to change ("" if it completed)."""
+        if self.completed:
+            return ""
+        requested = self.config.get("duration_s")
+        of = f" of the requested {requested:g} s" if isinstance(requested, (int, float)) else ""
+        cell = (self.config.get("parameter_set") or {}).get("name", "the cell")
+        where = (f"the {self.config.get('model', 'cell')} run of {cell} stopped early at "
+                 f"t = {self.duration_s:.0f} s{of}: {self.termination} (terminal voltage {self.voltage_V[-1]:.3f} V, "
+                 f"SOC {self.soc[-1]:.3f}). ")
+        return where + _stop_advice(self.termination, self.config.get("initial_soc"))
 
     def names(self) -> list[str]:
         """Names of the array attributes."""

@@ -89,14 +89,28 @@ def new_axes(ax=None, **subplots):
 
 def twin_plot(ax, x, left, right, xlabel: str, left_label: str, right_label: str, labels=("", "")):
     """``left`` on ``ax`` (colour C0) and ``right`` on a twin y axis (colour C3) over ``x``;
-    returns ``ax``."""
+    returns ``ax`` (with one legend of both lines when ``labels`` are given)."""
     ax.plot(x, left, color="C0", label=labels[0])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(left_label, color="C0")
     tx = ax.twinx()
     tx.plot(x, right, color="C3", label=labels[1])
     tx.set_ylabel(right_label, color="C3")
+    if any(labels):
+        legend(ax, tx)
     return ax
+
+
+def legend(ax, *twins, **kwargs):
+    """One legend on ``ax`` for the labelled lines of ``ax`` and of its twin axes ``twins``
+    (a line drawn on a twin axis is otherwise missing from ``ax.legend()``); returns it."""
+    handles, labels = [], []
+    for a in (ax, *twins):
+        h, lab = a.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    kwargs.setdefault("fontsize", 8)
+    return ax.legend(handles, labels, **kwargs)
 
 
 class RenamedKeys(dict):

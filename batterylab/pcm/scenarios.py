@@ -120,14 +120,16 @@ class PyBaMMCell:
         cut-off of a cold cell), every case is recomputed as a constant-power discharge at the
         cycle's mean power (same model), and a note says so."""
         from ..cell.model import CellSimulationError
+        from ..cell.result import expect_early_stop
 
         t, p = self._drive_profile()
         cm = self._model(self.model, cooling_conductance_W_K)
         try:
             out = []
             for T0 in initial_temperatures_K:
-                r = cm.run_power(t, p, ambient_temperature_K=ambient_K, initial_soc=1.0,
-                                 initial_temperature_K=float(T0))
+                with expect_early_stop():  # the repeated cycle is driven to the cut-off, by design
+                    r = cm.run_power(t, p, ambient_temperature_K=ambient_K, initial_soc=1.0,
+                                     initial_temperature_K=float(T0))
                 if "Minimum voltage" not in r.termination:
                     raise InputError(f"drive cycle ended before the cut-off ({r.termination}); increase repeats")
                 out.append(float(np.trapezoid(r.power_W, r.time_s)) / 3600.0)

@@ -21,8 +21,9 @@ def _cut(text: str, width: int) -> str:
 def format_summary(report) -> str:
     """The summary table as plain text for the terminal."""
     from ..errors import InputError
-    from .html import fmt, tolerance_text
+    from .html import RESULT_TEXT, fmt, tolerance_text
     from .runner import Report
+    from .worker import metric_status
 
     if not isinstance(report, Report):
         raise InputError(f"report must be a Report (from run_report), got {type(report).__name__} {report!r:.60}")
@@ -31,7 +32,7 @@ def format_summary(report) -> str:
     for o in report.outcomes:
         if o.metrics:
             for m in o.metrics:
-                result = "ERROR" if o.status == "error" else ("pass" if m["passed"] else "FAIL")
+                result = RESULT_TEXT["error" if o.status == "error" else metric_status(m)]
                 rows.append((o.name, _cut(o.capability, 30), _cut(m["name"], METRIC_WIDTH), fmt(m["value"]), m["unit"], tolerance_text(m), result))
         else:
             first = (o.error.splitlines() or [o.status])[0]
@@ -49,10 +50,14 @@ def format_summary(report) -> str:
     if n:
         times = sorted(report.outcomes, key=lambda o: -o.runtime_s)
         lines.append("")
-        lines.append("run time per case [s]: " + ", ".join(f"{o.name} {o.runtime_s:.1f}" for o in times))
+        compile_s = report.provenance.get("compile_s")
+        if compile_s is not None:
+            lines.append(f"compiling the Numba kernels (once, before the cases): {compile_s:.1f} s")
+        lines.append("run time per case [s] (model time): " + ", ".join(f"{o.name} {o.runtime_s:.1f}" for o in times))
     verdict = "PASSED" if report.passed else "FAILED"
     lines.append("")
-    lines.append(f"{verdict}: {n - report.n_failed} of {n} cases passed; total run time {report.total_s:.1f} s ({report.provenance.get('mode', '')} mode)")
+    lines.append(f"{verdict}: {n - report.n_failed} of {n} cases passed ({report.metric_counts()}); total run time "
+                 f"{report.total_s:.1f} s ({report.provenance.get('mode', '')} mode)")
     return "\n".join(lines)
 
 

@@ -8,9 +8,10 @@ can be mailed, archived or opened offline: nothing is fetched when it is viewed.
 from __future__ import annotations
 
 import base64
-import math
 import re
 from pathlib import Path
+
+from .worker import metric_checked, metric_status
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -18,25 +19,19 @@ SYMBOL = {"<=": "\u2264", ">=": "\u2265"}
 
 
 def fmt(value) -> str:
-    """A number for a table: four significant digits, '—' for missing."""
-    if value is None:
-        return "\u2014"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if value.is_integer() and abs(value) < 1e9:
-            return str(int(value))
-        return f"{value:.4g}"
-    return str(value)
+    """A number for a table: four significant digits, '—' for missing (the command line's format)."""
+    from ..cli_options import format_number
+
+    return format_number(value)
+
+
+#: What a summary row's status shows in the result column.
+RESULT_TEXT = {"pass": "pass", "fail": "FAIL", "reported": "reported", "error": "ERROR"}
 
 
 def tolerance_text(metric: dict) -> str:
-    if metric["comparison"] == "info" or metric["tolerance"] is None:
-        return "info"
+    if not metric_checked(metric):
+        return "\u2014 (reported)"
     return f"{SYMBOL.get(metric['comparison'], metric['comparison'])} {fmt(metric['tolerance'])}"
 
 
@@ -79,7 +74,7 @@ def context(report) -> dict:
             "o": o,
             "anchor": anchor,
             "group": h5_name(o.name),
-            "metrics": [dict(m, tolerance_text=tolerance_text(m)) for m in o.metrics],
+            "metrics": [dict(m, tolerance_text=tolerance_text(m), status=metric_status(m)) for m in o.metrics],
             "figures": [
                 {"src": "data:image/png;base64," + base64.b64encode(f["png"]).decode("ascii"), "caption": f["caption"], "width": f["width"], "height": f["height"]}
                 for f in o.figures
@@ -89,10 +84,11 @@ def context(report) -> dict:
         first = len(summary)
         if o.metrics:
             for m in o.metrics:
-                summary.append({"o": o, "anchor": anchor, "metric": m["name"], "value": fmt(m["value"]), "unit": m["unit"], "tolerance": tolerance_text(m), "passed": m["passed"] and o.status != "error", "error": o.status == "error", "message": ""})
+                status = "error" if o.status == "error" else metric_status(m)
+                summary.append({"o": o, "anchor": anchor, "metric": m["name"], "value": fmt(m["value"]), "unit": m["unit"], "tolerance": tolerance_text(m), "status": status, "message": ""})
         else:
             message = (o.error.splitlines() or [o.status])[0]
-            summary.append({"o": o, "anchor": anchor, "metric": "", "value": "", "unit": "", "tolerance": "", "passed": False, "error": o.status == "error", "message": message})
+            summary.append({"o": o, "anchor": anchor, "metric": "", "value": "", "unit": "", "tolerance": "", "status": "error" if o.status == "error" else "fail", "message": message})
         for i, row in enumerate(summary[first:]):
             row["span"] = len(summary) - first if i == 0 else 0
     prov = dict(report.provenance)
@@ -103,6 +99,7 @@ def context(report) -> dict:
         "numpy_version": "NumPy", "numba_version": "Numba", "pybamm_version": "PyBaMM", "h5py_version": "h5py",
         "matplotlib_version": "Matplotlib", "platform": "platform", "cpu_model": "CPU", "cpu_count": "CPU count",
         "jobs": "worker processes", "mode": "mode", "created_utc": "created (UTC)", "total_runtime_s": "total run time [s]",
+        "compile_s": "compiling the Numba kernels, once before the cases [s]",
     }
     provenance_rows = [(labels.get(k, k), fmt(v)) for k, v in prov.items()]
     return {
@@ -110,7 +107,9 @@ def context(report) -> dict:
         "n_cases": len(report.outcomes),
         "n_passed": sum(o.passed for o in report.outcomes),
         "n_failed": report.n_failed,
-        "n_metrics": sum(len(o.metrics) for o in report.outcomes),
+        "n_checked": report.n_checked,
+        "n_reported": report.n_reported,
+        "verdict": report.verdict(),
         "summary": summary,
         "cases": cases,
         "provenance": provenance_rows,
@@ -118,6 +117,7 @@ def context(report) -> dict:
         "data_hashes": sorted(data_hashes.items()),
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         "fmt": fmt,
+        "result_text": RESULT_TEXT,
     }
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..errors import InputError, OptionError, unknown_option
 from ..io.results import Result, new_axes
 from ..progress import show_progress
-from .worker import CaseOutcome
+from .worker import CaseOutcome, metric_checked, metric_status
 
 #: Package whose modules hold the shipped cases.
 CASES_PACKAGE = "batterylab.validation.cases"
@@ -89,15 +89,42 @@ class Report(Result):
         """Write ``results.h5`` (every case's variables and metrics, provenance) to ``path``."""
         return write_h5(self, path)
 
+    @property
+    def n_checked(self) -> int:
+        """Metrics judged against a tolerance, over every case."""
+        return sum(o.n_checked for o in self.outcomes)
+
+    @property
+    def n_reported(self) -> int:
+        """Reported-only metrics (shown for information, not judged), over every case."""
+        return sum(o.n_reported for o in self.outcomes)
+
+    def metric_counts(self) -> str:
+        """``"M checked metrics; K reported"``: reported-only rows are not counted as checks."""
+        m, k = self.n_checked, self.n_reported
+        return f"{m} checked metric{'s' if m != 1 else ''}; {k} reported"
+
+    def verdict(self) -> str:
+        """The banner: how many cases passed, counting only checked metrics."""
+        n = len(self.outcomes)
+        if n == 0:
+            return "There are no validation cases in this installation: nothing was checked."
+        cases = f"case{'s' if n != 1 else ''}"
+        if self.n_failed == 0:
+            return f"All {n} {cases} passed ({self.metric_counts()})."
+        return f"{self.n_failed} of {n} {cases} failed; {n - self.n_failed} passed ({self.metric_counts()})."
+
     def summary(self) -> dict:
-        """Cases run, passed, failed and in error; metrics judged; the run time."""
+        """Cases run, passed, failed and in error; metrics judged and reported only; the run times."""
         return {
             "cases": len(self.outcomes),
             "passed": sum(o.status == "passed" for o in self.outcomes),
             "failed": sum(o.status == "failed" for o in self.outcomes),
             "errors": sum(o.status == "error" for o in self.outcomes) + len(self.errors),
-            "metrics": sum(len(o.metrics) for o in self.outcomes),
+            "metrics": self.n_checked,
+            "reported_metrics": self.n_reported,
             "report_passed": bool(self.passed),
+            "compile_s": float(self.provenance.get("compile_s", 0.0)),
             "total_runtime_s": float(self.total_s),
         }
 
@@ -357,6 +384,7 @@ def run_report(
     progress: bool | None = None,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     isolate: bool = False,
+    precompile: bool | None = None,
 ) -> Report:
     """Run the validation cases and write ``out/report.html`` and ``out/results.h5``.
 
@@ -380,6 +408,12 @@ def run_report(
     isolate : bool
         Run every case in a fresh worker process (slower; by default a worker runs several cases
         and shares imports and compiled kernels between them).
+    precompile : bool or None
+        Compile (or load from the disk cache) every Numba kernel once in this process before the
+        workers start (:func:`batterylab.report.precompile.precompile_kernels`), so that each
+        case's run time is its model time and the workers do not all compile the same kernels.
+        None: when the shipped cases are run (``modules`` not given). The time is
+        ``provenance["compile_s"]``.
 
     Returns
     -------
@@ -415,6 +449,9 @@ def run_report(
     previous = previous_runtimes(out / RESULTS_H5, quick)
     specs = sorted(specs, key=lambda s: -previous.get(s.name, float("inf")))
     prov = provenance(jobs=min(jobs or os.cpu_count() or 1, max(len(specs), 1)), quick=quick)
+    if specs and (modules is None if precompile is None else precompile):
+        prov["compile_s"], problems_c = _precompile(progress)
+        notes += [f"precompiling {p} (the cases compile it themselves)" for p in problems_c]
     ran = {o.name: o for o in run_cases(specs, quick=quick, jobs=jobs, progress=progress, timeout_s=timeout_s, isolate=isolate)}
     outcomes = problems + [ran[s.name] for s in sorted(specs, key=lambda s: order[s.name])]
     total = time.perf_counter() - t0
@@ -430,6 +467,20 @@ def run_report(
     report.provenance["total_runtime_s"] = report.total_s
     report.html_path = write_html(report, out / REPORT_HTML)
     return report
+
+
+def _precompile(progress) -> tuple[float, list[str]]:
+    """Compile the kernels in this process, saying so on standard error when progress is shown."""
+    from .precompile import precompile_kernels
+
+    shown = show_progress(progress, sys.stderr)
+    echo = (lambda text: print(text, file=sys.stderr, flush=True)) if shown else None
+    if echo:
+        echo("compiling the Numba kernels once, before the case workers start (cached on disk afterwards) ...")
+    seconds, problems = precompile_kernels(echo)
+    if echo:
+        echo(f"compiled in {seconds:.1f} s; the run time of each case below is its model time")
+    return seconds, problems
 
 
 def previous_runtimes(path: Path, quick: bool) -> dict[str, float]:
@@ -568,13 +619,15 @@ def h5_contents(report: Report) -> dict:
             while leaf in used:
                 leaf += "_"
             used.add(leaf)
-            attrs = {"comparison": m["comparison"], "passed": bool(m["passed"]), "justification": m["justification"]}
+            attrs = {"comparison": m["comparison"], "checked": metric_checked(m), "passed": bool(m["passed"]),
+                     "status": metric_status(m), "justification": m["justification"]}
             if m["tolerance"] is not None:
                 attrs["tolerance"] = m["tolerance"]
             variables[f"{group}/metrics/{leaf}"] = Variable(data=np.float64(m["value"]), units=m["unit"], long_name=m["name"], dims=(), attrs=attrs)
-            rows.append((o.name, m["name"], m["value"], np.nan if m["tolerance"] is None else m["tolerance"], m["unit"], m["comparison"], m["passed"]))
+            rows.append((o.name, m["name"], m["value"], np.nan if m["tolerance"] is None else m["tolerance"], m["unit"],
+                         m["comparison"], m["passed"], metric_status(m)))
         if not o.metrics:
-            rows.append((o.name, "", np.nan, np.nan, "", "", False))
+            rows.append((o.name, "", np.nan, np.nan, "", "", False, "fail"))
     summary = "summary" if "summary" not in groups else "report_summary"
     if rows:
         cols = list(zip(*rows))
@@ -586,7 +639,8 @@ def h5_contents(report: Report) -> dict:
             ("tolerance", np.array(cols[3], dtype=np.float64), "", "Tolerance [see unit]; NaN when not judged"),
             ("unit", np.array(cols[4], dtype=str), "", "Unit of value and tolerance"),
             ("comparison", np.array(cols[5], dtype=str), "", "Pass rule: value <= tolerance, >= tolerance, or info"),
-            ("passed", np.array(cols[6], dtype=np.int8), "1", "1 if the metric passed, else 0"),
+            ("passed", np.array(cols[6], dtype=np.int8), "1", "1 if the metric passed or is reported only (see status), else 0"),
+            ("status", np.array(cols[7], dtype=str), "", "pass, fail, or reported (shown for information, not judged)"),
         ]:
             variables[f"{summary}/{key}"] = Variable(data=data, units=units, long_name=long_name, dims=("row",))
     prov = report.provenance

@@ -49,7 +49,7 @@ class CaseOutcome:
     validity: str = ""
     description: str = ""
     status: str = "error"
-    metrics: list = field(default_factory=list)  # dicts: name value tolerance unit comparison justification passed
+    metrics: list = field(default_factory=list)  # dicts: name value tolerance unit comparison justification checked passed
     figures: list = field(default_factory=list)  # dicts: png (bytes) caption width height
     variables: dict = field(default_factory=dict)  # name -> dict: data units long_name dims attrs
     tables: list = field(default_factory=list)  # dicts: title header rows
@@ -62,6 +62,16 @@ class CaseOutcome:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def n_checked(self) -> int:
+        """Metrics judged against a tolerance (reported-only rows are not counted)."""
+        return sum(metric_checked(m) for m in self.metrics)
+
+    @property
+    def n_reported(self) -> int:
+        """Reported-only metrics: shown for information, never judged."""
+        return len(self.metrics) - self.n_checked
 
 
 #: Queue on which a worker announces ``(case name, pid, start time [s since the epoch])``.
@@ -174,6 +184,9 @@ def collect(result, out: CaseOutcome) -> CaseOutcome:
     if not out.metrics:
         out.status = "failed"
         out.error = "the case returned no metrics, so nothing was checked"
+    elif not any(m["checked"] for m in out.metrics):
+        out.status = "failed"
+        out.error = "every metric of the case is reported only (no tolerance), so nothing was checked"
     else:
         out.status = "passed" if all(m["passed"] for m in out.metrics) else "failed"
     return out
@@ -206,6 +219,8 @@ def _metric(m) -> dict:
         "unit": str(m.unit or ""),
         "comparison": m.comparison,
         "justification": str(m.justification or ""),
+        # a reported-only row (comparison "info" or no tolerance) is shown, never judged
+        "checked": m.comparison != "info" and tolerance is not None,
         "passed": bool(checked.passed),
     }
 
@@ -329,3 +344,16 @@ def _figure(item) -> dict:
     if pyplot is not None:
         pyplot.close(item)  # a figure made with pyplot would otherwise stay alive in this worker
     return {"png": png, "caption": text, "width": width, "height": height}
+
+
+def metric_checked(metric: dict) -> bool:
+    """True for a metric judged against a tolerance; False for a reported-only row ("info" or no
+    tolerance), also for metric dicts made before the ``checked`` key existed."""
+    return bool(metric.get("checked", metric.get("comparison") != "info" and metric.get("tolerance") is not None))
+
+
+def metric_status(metric: dict) -> str:
+    """``"pass"``, ``"fail"`` or ``"reported"`` (a row shown for information, with no tolerance)."""
+    if not metric_checked(metric):
+        return "reported"
+    return "pass" if metric["passed"] else "fail"

@@ -166,7 +166,7 @@ def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperat
         crate[:-1] = -np.diff(soc) / np.diff(t) * SECONDS_PER_HOUR
         crate[-1] = crate[0]  # periodic: the last sample starts the next period
         return Period(t, soc, crate, np.full(t.size, Ta), "bookkeeping", Ta, math.nan)
-    from ..cell import cell_info, simulate
+    from ..cell import cell_info, expect_early_stop, simulate
 
     info = cell_info(cell)
     e_cell = info.nominal_capacity_Ah * info.nominal_voltage_V
@@ -175,8 +175,9 @@ def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperat
     tt = np.repeat(t, 2)[1:-1]
     tt[1::2] -= 1e-3 * np.minimum(1.0, np.diff(t))
     pp = np.repeat(p[:-1], 2) / n_cells
-    r = simulate(cell, "SPM", "lumped", time_s=tt - tt[0], power_W=pp, ambient_temperature_K=Ta,
-                 initial_soc=float(soc0), initial_temperature_K=Ta, mesh="coarse")
+    with expect_early_stop():  # an early stop raises the InputError below
+        r = simulate(cell, "SPM", "lumped", time_s=tt - tt[0], power_W=pp, ambient_temperature_K=Ta,
+                     initial_soc=float(soc0), initial_temperature_K=Ta, mesh="coarse")
     if not r.completed:
         raise InputError(f"cell {cell!r} could not follow the duty (stopped at {r.duration_s:.0f} s of "
                          f"{tt[-1] - tt[0]:.0f} s, voltage cut-off): lower the power or raise energy_Wh")

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from ..io.results import Result, deprecated_attribute, new_axes
+from ..io.results import Result, deprecated_attribute, legend, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, fade, pack_period,
                      read_csv)
 
@@ -51,7 +51,7 @@ def megawatt_charge(cell: str = "LGM50", *, pack_energy_kWh: float = 600.0, char
     arrays; ``peak_temperature_K``, ``min_anode_potential_V``, ``plating_risk`` (min < 0),
     ``final_soc``, ``reached_target``, ``duration_s``, ``heat_kWh`` (whole pack), ``c_rate``.
     """
-    from ..cell import cell_info, simulate
+    from ..cell import cell_info, expect_early_stop, simulate
 
     for nm, v in (("charge_from_soc", charge_from_soc), ("charge_to_soc", charge_to_soc)):
         checks.finite_scalar(nm, v, low=0.0, high=1.0)
@@ -65,9 +65,10 @@ def megawatt_charge(cell: str = "LGM50", *, pack_energy_kWh: float = 600.0, char
     p_cell = charger_power_kW * 1000.0 / n_cells
     dur = (charge_to_soc - charge_from_soc) * pack_energy_kWh / charger_power_kW * SECONDS_PER_HOUR
     t = np.linspace(0.0, dur, 241)
-    r = simulate(cell, model, "lumped", time_s=t, power_W=np.full(t.size, -p_cell), initial_soc=charge_from_soc,
-                 ambient_temperature_K=ambient_temperature_K, initial_temperature_K=ambient_temperature_K,
-                 mesh="coarse", check_validity=False)
+    with expect_early_stop():  # a charge ended at the upper cut-off is reported as reached_target=False
+        r = simulate(cell, model, "lumped", time_s=t, power_W=np.full(t.size, -p_cell), initial_soc=charge_from_soc,
+                     ambient_temperature_K=ambient_temperature_K, initial_temperature_K=ambient_temperature_K,
+                     mesh="coarse", check_validity=False)
     try:
         phi = np.asarray(r.solution[PLATING_VARIABLE].entries, dtype=float).reshape(-1)
     except KeyError:  # SPM has no separator-interface variable
@@ -153,12 +154,14 @@ class BackupResult(Result):
         ax = new_axes(ax)
         c = self.charge
         m = np.asarray(c["time_s"]) / 60.0
-        ax.plot(m, c["temperature_K"], color="C3")
+        ax.plot(m, c["temperature_K"], color="C3", label="cell temperature")
         ax.set_xlabel("time since the charge started [min]")
         ax.set_ylabel("cell temperature [K]", color="C3")
         tx = ax.twinx()
-        tx.plot(m, c["voltage_V"], color="C0")
+        tx.plot(m, c["voltage_V"], color="C0", label="cell voltage (right axis)")
         tx.set_ylabel("cell voltage [V]", color="C0")
+        legend(ax, tx, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: never over a line
+        ax.set_title(f"Megawatt charge at {c['c_rate']:.2f} C: cell temperature and voltage")
         return ax
 
     def _h5_contents(self) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from ..io.results import Result, deprecated_attribute, new_axes
+from ..io.results import Result, deprecated_attribute, legend, new_axes
 from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, fade, hourly_prices, itinerary_input,
                      pack_period)
 from .v2g import driving_day
@@ -101,13 +101,18 @@ class SmartChargingResult(Result):
         return out
 
     def plot(self, ax=None):
-        """Pack SOC over the day for each charging strategy; returns ``ax``."""
+        """Pack SOC over the day for each charging strategy, the tariff on a twin axis; returns ``ax``."""
         ax = new_axes(ax)
-        for s in STRATEGIES:
-            ax.plot(self.time_s / 3600.0, self.soc[s], label=s)
+        h = self.time_s / 3600.0
+        for s, style in zip(STRATEGIES, ("-", "--", ":")):
+            ax.plot(h, self.soc[s], style, label=f"pack SOC, {s} charging")
         ax.set_xlabel("time of day [h]")
         ax.set_ylabel("pack SOC [-]")
-        ax.legend()
+        tx = ax.twinx()
+        tx.step(h, self.price_per_kWh, where="post", color="0.5", lw=0.8, label="tariff (right axis)")
+        tx.set_ylabel("tariff [currency/kWh]")
+        legend(ax, tx, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: never over a line
+        ax.set_title("Smart charging: pack SOC over the day per strategy")
         return ax
 
     def _h5_contents(self) -> dict:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import InputError
-from ..io.results import Result, deprecated_attribute, new_axes
+from ..io.results import Result, deprecated_attribute, legend, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, check_step_s,
                      efc_per_period, fade, hourly_prices, itinerary_input, pack_period)
 
@@ -249,14 +249,15 @@ class V2GResult(Result):
         """Pack SOC over the day, driving only and with V2G, with the price on a twin axis; returns ``ax``."""
         ax = new_axes(ax)
         h = self.time_s / 3600.0
-        ax.plot(h, self.soc_drive, label="driving only")
-        ax.plot(h, self.soc_v2g, label="with V2G")
+        ax.plot(h, self.soc_drive, "k-", label="pack SOC, driving only")
+        ax.plot(h, self.soc_v2g, "C1--", label="pack SOC, with V2G arbitrage")
         ax.set_xlabel("time of day [h]")
         ax.set_ylabel("pack SOC [-]")
-        ax.legend(loc="lower left")
         tx = ax.twinx()
-        tx.plot(h, self.price_per_kWh, color="0.6", lw=0.8)
-        tx.set_ylabel("price [currency/kWh]")
+        # hourly prices hold over their hour: a step, not a ramp
+        tx.step(h, self.price_per_kWh, where="post", color="C2", lw=0.9, label="energy price (right axis)")
+        tx.set_ylabel("energy price [currency/kWh]")
+        legend(ax, tx, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: never over a line
         ax.set_title(f"V2G: {self.exported_kWh_per_day:.2f} kWh/day exported")
         return ax
 

@@ -64,11 +64,13 @@ class WirelessResult(Result):
     def plot(self, ax=None):
         """Pack SOC over the day, stationary charging only and with dynamic wireless; returns ``ax``."""
         ax = new_axes(ax)
-        for c in ("stationary", "wireless"):
-            ax.plot(self.time_s / 3600.0, self.soc[c], label=c)
+        for c, style in (("stationary", "k-"), ("wireless", "C1-")):
+            ax.plot(self.time_s / 3600.0, self.soc[c], style, lw=0.9,
+                    label="stationary charging only" if c == "stationary" else "with dynamic wireless charging")
         ax.set_xlabel("time of day [h]")
         ax.set_ylabel("pack SOC [-]")
-        ax.legend()
+        ax.legend(fontsize=8)
+        ax.set_title(f"Pack SOC over the day ({self.segments_per_day} coil segments per day)")
         return ax
 
     def _h5_contents(self) -> dict:

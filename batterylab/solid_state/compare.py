@@ -233,7 +233,7 @@ class Comparison(Result):
                 ax.plot(run["time_s"], run["requested_W"], "k-", lw=1.2, label="requested")
             ax.plot(run["time_s"], run["power_W"], lw=0.8, label=c)
         ax.set_ylabel("power [W] (discharge +)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: never over a line
         return ax
 
     def figures(self):
@@ -241,23 +241,32 @@ class Comparison(Result):
         from matplotlib.figure import Figure
 
         figs = []
-        fig = Figure(figsize=(9, 6))
+        fig = Figure(figsize=(11, 6))
         ax1, ax2 = fig.subplots(2, 1, sharex=True)
         self._draw_tracking(ax1)
         for c, run in self.runs.items():
             ax2.plot(run["time_s"], run["temperature_K"] - run["temperature_K"][0], lw=1, label=c)
         ax2.set_ylabel("temperature rise [K]")
         ax2.set_xlabel("time [s]")
+        ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax2.set_title("Cell temperature rise over the duty", fontsize=9)
         ax1.set_title("Regulation signal tracking, same request for every cell")
+        fig.tight_layout()
         figs.append(fig)
-        fig = Figure(figsize=(9, 3.5))
+        fig = Figure(figsize=(10, 3.6))
         axs = fig.subplots(1, 3)
-        for ax, key in zip(axs, ["score", "thermal_time_constant_s", "heat_J"]):
+        # what each bar is, in full (a cut label once read "Lumped thermal time constant m c_p [s]")
+        bars = {"score": ("PJM regulation score", "score [-]"),
+                "thermal_time_constant_s": ("Lumped thermal time constant\ntau = m c_p / (h A)", "tau [s]"),
+                "heat_J": ("Heat generated over the duty", "heat [J]")}
+        for ax, (key, (title, ylabel)) in zip(axs, bars.items()):
             vals = [self.values[c].get(key, np.nan) for c in self.cells]
-            ax.bar(range(len(self.cells)), vals)
+            ax.bar(range(len(self.cells)), vals, color=[f"C{i}" for i in range(len(self.cells))])
             ax.set_xticks(range(len(self.cells)))
             ax.set_xticklabels(self.cells, rotation=20, fontsize=7)
-            ax.set_title(f"{ROWS[key][0][:34]} [{ROWS[key][1]}]", fontsize=8)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title, fontsize=9)
+        fig.suptitle("Fast-response comparison: key rows of the table, one bar per cell", fontsize=10)
         fig.tight_layout()
         figs.append(fig)
         return figs

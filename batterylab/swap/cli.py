@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from ..cli_options import figure_option, out_option, progress_option
+from ..cli_options import figure_option, out_option, progress_option, summary_table
 
 from .station import CHARGING_POLICIES, HANDOUT_POLICIES
 
@@ -93,7 +91,8 @@ def swap(station, years, days, policy, compare, arrivals_csv, v2g, aging_model, 
         summary["comparison"] = diff
         extra["compare"] = compare
         attrs = {f"comparison_{k}": v for k, v in diff.items()}
-    click.echo(json.dumps(summary, indent=1, default=float))
+    what = f"{st.name}: {summary['days']} days, {summary['charging_policy']} charging, {summary['handout_policy']} hand-out"
+    click.echo(summary_table(summary, what))
     if out:
         files = [p for p in [_station_path(station)] if p is not None]
         path = result.save(out, extra_config=extra, parameter_files=files, attrs=attrs)

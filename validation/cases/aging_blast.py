@@ -88,6 +88,7 @@ def _f(s):
 
 def _run(quick: bool) -> CaseResult:
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     from ...aging import simulate
     from ...aging.models import OutOfRangeWarning
@@ -150,18 +151,22 @@ def _run(quick: bool) -> CaseResult:
         t_ref = np.array([float(r["time_s"]) for r in ref]) / (365 * 86400.0)
         for prof in show:
             t_bl, q_bl = traj[(model, prof)]
-            ax.plot(t_bl / (365 * 86400.0), q_bl, color=colors[prof], lw=1.5, label=f"batterylab {prof}")
+            ax.plot(t_bl / (365 * 86400.0), q_bl, color=colors[prof], lw=1.5, label=f"profile {prof}")
             ax.plot(t_ref[::4], np.array([_f(r[f"capacity_fraction:{prof}"]) for r in ref])[::4], "o",
-                    color=colors[prof], ms=3, mfc="none", label=f"BLAST-Lite {prof}")
+                    color=colors[prof], ms=3, mfc="none")
         ax.set_title(LABELS[model], fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("time [years]")
     for ax in axes[:, 0]:
         ax.set_ylabel("relative capacity q [-]")
-    axes[0, 0].legend(fontsize=6)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="k", lw=1.5), Line2D([], [], color="k", marker="o", ms=3, mfc="none", ls="none")]
+    labels += ["batterylab", "BLAST-Lite 1.1.1, daily steps"]
     fig.suptitle("BLAST family: batterylab (lines) vs BLAST-Lite 1.1.1 daily steps (circles)")
     fig.tight_layout()
+    # one legend below the panels (inside one, it covered lines)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=8)
     variables = {
         "aging_blast/end_q_batterylab": Variable(np.array([float(r[2]) for r in rows]), "1", "batterylab q after 10 years [-]", ("case",)),
         "aging_blast/end_q_blast_lite": Variable(np.array([float(r[3]) for r in rows]), "1", "BLAST-Lite q after 10 years, daily steps [-]", ("case",)),
@@ -220,20 +225,21 @@ def _run_sbl(quick: bool) -> CaseResult:
                "Every (model, profile) pair must meet the target, not only the worst."),
         Metric("median |q - q_BLAST|", float(np.median(diffs)), None, "1", "info", "Reported: the typical agreement."),
     ]
-    fig = Figure(figsize=(11, 6.5))
+    fig = Figure(figsize=(11, 8.5))
     axes = fig.subplots(2, 3)
     for ax, model in zip(axes.ravel(), MODELS):
         for i, ((m, prof), (c, q, tr, qr)) in enumerate(x for x in curves.items() if x[0][0] == model):
             if i >= 4:
                 break
-            ax.plot(c / 365.0, q, color=f"C{i}", lw=1.5, label=f"batterylab {prof}")
+            ax.plot(c / 365.0, q, color=f"C{i}", lw=1.5, label=prof)
             step = max(1, len(tr) // 40)
-            ax.plot(tr[::step] / 365.0, qr[::step], "o", color=f"C{i}", ms=3, mfc="none", label=f"BLAST-Lite {prof}")
+            ax.plot(tr[::step] / 365.0, qr[::step], "o", color=f"C{i}", ms=3, mfc="none")
         ax.set_title(LABELS[model], fontsize=9)
         ax.set_xlabel("model clock [years]")
         ax.set_ylabel("relative capacity q [-]")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=5)
+        # profile colours below the panel (inside, the legend covered lines); line/circle: see the title
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, title="profile", title_fontsize=6)
     fig.suptitle("blast_* models (lines) vs BLAST-Lite 1.1.1 simulate_battery_life (circles)")
     fig.tight_layout()
     variables = {

@@ -47,7 +47,7 @@ def run(quick: bool) -> CaseResult:
         ax.plot(n, 100 * r["pybamm_capacity_fraction"], "k-", label=f"PyBaMM {data['pybamm_version']}")
         ax.plot(n, 100 * r["kernel_capacity_fraction"], "C1--", label="calibrated kernel")
         ax.set_title(r["name"].replace("heldout_", ""), fontsize=9)
-        ax.set_xlabel("cycle")
+        ax.set_xlabel("cycle [-]")
         ax.set_ylabel("capacity [% of fresh]")
         ax.legend(fontsize=7)
         metrics.append(Metric(

@@ -14,6 +14,16 @@ from .. import Case, CaseResult, Metric
 DATA = Path(__file__).resolve().parent.parent / "data" / "grading"
 
 
+#: Markers, in turn, for a series that needs more distinct styles than colours.
+MARKERS = ("o", "s", "^", "D")
+
+
+def _tab20(i):
+    from matplotlib import colormaps
+
+    return colormaps["tab20"](i)
+
+
 def _fig(w=6.5, h=4.0, ncols=1):
     from matplotlib.figure import Figure
 
@@ -52,10 +62,13 @@ def run_ocv_synthetic(quick: bool) -> CaseResult:
                           "1.5 x the 2 mV noise level: the fit reaches the noise floor"))
     fig, axes = _fig(9, 3.2, 3)
     for k, (ax, nm) in enumerate(zip(axes, names)):
-        ax.plot(truth[:, k] * 100, est[:, k] * 100, ".", ms=3)
-        ax.plot([0, 30], [0, 30], "k-", lw=0.6)
+        ax.plot(truth[:, k] * 100, est[:, k] * 100, ".", ms=3, label=f"synthetic cell ({n})")
+        ax.plot([0, 30], [0, 30], "k-", lw=0.6, label="fitted = true")
         ax.set_xlabel(f"true {nm} [%]")
         ax.set_ylabel(f"fitted {nm} [%]")
+        ax.set_title(f"{nm}: max error {err[:, k].max():.2f} pp", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("Synthetic C/20 curves: fitted vs true degradation modes", fontsize=10)
     fig.tight_layout()
     variables = {"true_modes": Variable(truth, "1", "True LLI, LAM_PE, LAM_NE (fractions lost)", ("cell", "mode")),
                  "fitted_modes": Variable(est, "1", "Fitted LLI, LAM_PE, LAM_NE (fractions lost)", ("cell", "mode"))}
@@ -109,11 +122,17 @@ def run_ocv_pybamm(quick: bool) -> CaseResult:
         axes[0].plot(q, v, ".", ms=2, color=f"C{i}")
         axes[0].plot(q, model, "-", lw=0.7, color=f"C{i}")
         axes[1].plot(q, (model - v) * 1e3, lw=0.8, color=f"C{i}", label="LLI %.2f, LAM_PE %.2f, LAM_NE %.2f" % cases[i])
+    axes[0].plot([], [], "k.", ms=3, label="PyBaMM SPM C/20 charge")
+    axes[0].plot([], [], "k-", lw=0.7, label="OCV fit (colour: cell, as right)")
     axes[0].set_xlabel("C/20 charge capacity [Ah]")
-    axes[0].set_ylabel("voltage [V] (dots: PyBaMM SPM, lines: fit)")
+    axes[0].set_ylabel("voltage [V]")
+    axes[0].set_title("C/20 charges and their fits", fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right")
     axes[1].set_xlabel("C/20 charge capacity [Ah]")
     axes[1].set_ylabel("fit - PyBaMM [mV]")
+    axes[1].set_title("Fit residual per cell (true modes, fractions lost)", fontsize=9)
     axes[1].legend(fontsize=6)
+    fig.suptitle("Degradation modes from PyBaMM SPM (Mohtat2020) C/20 curves", fontsize=10)
     fig.tight_layout()
     table = [tuple(f"{x:.3f}" for x in (*truth[i], *own[i], *absolute[i])) for i in range(len(cases))]
     header = ["true LLI", "true LAM_PE", "true LAM_NE", "fit LLI (own ref.)", "fit LAM_PE", "fit LAM_NE",
@@ -173,17 +192,23 @@ def run_ocv_umich(quick: bool) -> CaseResult:
                           "below the 20 mV row filter of the comparison; the published fits reach 5-85 mV"))
     ocp = load_ocp_set("nmc111-graphite")
     fig, axes = _fig(9, 3.6, 2)
+    k = 0
     for r, fit in zip(rows, fits):
         if r["cell"] == 9:
             model = ocp.full_cell_voltage(r["q"], fit.Cp_Ah, fit.Cn_Ah, fit.y0, fit.x0)
-            axes[0].plot(r["q"], r["v"], ".", ms=2)
-            axes[0].plot(r["q"], model, "k-", lw=0.7)
-            axes[1].plot(r["q"], (model - r["v"]) * 1e3, lw=0.8, label=f"cycle {r['cycle']}")
+            axes[0].plot(r["q"], r["v"], ".", ms=2, color=f"C{k}", label=f"cycle {r['cycle']}, measured")
+            axes[0].plot(r["q"], model, "k-", lw=0.7, label="OCV fit" if k == 0 else None)
+            axes[1].plot(r["q"], (model - r["v"]) * 1e3, lw=0.8, color=f"C{k}", label=f"cycle {r['cycle']}")
+            k += 1
     axes[0].set_xlabel("C/20 charge capacity [Ah]")
-    axes[0].set_ylabel("voltage [V] (dots: data, lines: fit)")
+    axes[0].set_ylabel("voltage [V]")
+    axes[0].set_title("U. Michigan cell 9: C/20 charges and fits", fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right")
     axes[1].set_xlabel("C/20 charge capacity [Ah]")
     axes[1].set_ylabel("fit residual [mV]")
+    axes[1].set_title("Fit residual (fit - measured)", fontsize=9)
     axes[1].legend(fontsize=7)
+    fig.suptitle("Degradation modes from measured C/20 curves (Weng et al. 2021)", fontsize=10)
     fig.tight_layout()
     variables = {"fit_rmse_mV": Variable(np.array([f.rmse_V * 1e3 for f in fits]), "mV", "OCV fit RMSE [mV]", ("curve",))}
     header = ["cell", "cycle", "published RMSE [mV]", "batterylab RMSE [mV]", "LLI remaining (Weng / batterylab)",
@@ -222,14 +247,16 @@ def run_pulse(quick: bool) -> CaseResult:
         Metric("share of held-out tests inside the stated 95 % interval", cover, 0.9, "1", ">=",
                "the per-estimate uncertainty must cover the cross-validated errors"),
     ]
-    fig, (ax,) = _fig(5, 4.5)
-    for g in np.unique(groups):
+    fig, (ax,) = _fig(6.5, 5.0)
+    for i, g in enumerate(np.unique(groups)):
         m = groups == g
-        ax.plot(y[m] * 100, pred[m] * 100, "o", ms=3, label=g)
-    ax.plot([60, 95], [60, 95], "k-", lw=0.6)
+        # a distinct (colour, marker) pair per cell: tab20 has 20 colours, the default cycle only 10
+        ax.plot(y[m] * 100, pred[m] * 100, MARKERS[i // 20 % len(MARKERS)], color=_tab20(i % 20), ms=4, label=g)
+    ax.plot([60, 95], [60, 95], "k-", lw=0.6, label="estimate = measured")
     ax.set_xlabel("measured SOH [%]")
     ax.set_ylabel("pulse-screening SOH, held-out cell [%]")
-    ax.legend(fontsize=6, ncol=2)
+    ax.set_title(f"Pulse screening, each cell held out: MAE {mae:.2f} % SOH", fontsize=9)
+    ax.legend(fontsize=6, ncol=2, title="held-out cell", title_fontsize=6, loc="upper left")
     fig.tight_layout()
     variables = {"soh_measured": Variable(y, "1", "Measured SOH", ("test",)),
                  "soh_cv_prediction": Variable(pred, "1", "Cross-validated pulse-screening SOH", ("test",))}
@@ -324,6 +351,7 @@ def run_pulse_domain(quick: bool) -> CaseResult:
     axes[0].plot([60, 95], [60, 95], "k-", lw=0.6)
     axes[0].set_xlabel("measured SOH [%]")
     axes[0].set_ylabel("held-out estimate [%]")
+    axes[0].set_title("Within a format: cylindrical 2.1 Ah, each cell held out", fontsize=9)
     axes[0].legend(fontsize=7)
     yt = np.concatenate([yl[qn == 20.0], yl[qn == 68.0]])
     axes[1].plot(yt[~flag] * 100, pred[~flag] * 100, "o", ms=3, label="other format, in domain")
@@ -331,6 +359,7 @@ def run_pulse_domain(quick: bool) -> CaseResult:
     axes[1].plot([60, 95], [60, 95], "k-", lw=0.6)
     axes[1].set_xlabel("measured SOH [%]")
     axes[1].set_ylabel("leave-one-format-out estimate [%]")
+    axes[1].set_title("Across formats: LFP 20 Ah <-> 68 Ah, the other held out", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     header = ["split", "tests", "MAE all [% SOH]", "constant (training mean) MAE [% SOH]", "share flagged",
@@ -430,7 +459,7 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
     metrics, table, variables = [], [], {}
     schemes = ("leave-cells-out",) if quick else ("leave-cells-out", "leave-one-dataset-out")
     fractions = (0.4,) if quick else (0.2, 0.4, 0.6)
-    fig, axes = _fig(10, 3.6, 2)
+    fig, axes = _fig(5 * len(schemes), 3.8, len(schemes))
     for scheme in schemes:
         for frac in fractions:
             rows = run_protocol(hist, scheme=scheme, fit_fraction=frac, method="population")
@@ -477,13 +506,14 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
                 err = np.array([r["capacity_error_pp"] for r in cr])
                 nerr = np.array([r["naive_capacity_error_pp"] for r in cr])
                 k = schemes.index(scheme)
-                axes[k].plot(np.abs(nerr), np.abs(err), ".", ms=4)
+                axes[k].plot(np.abs(nerr), np.abs(err), ".", ms=4, label=f"held-out cell ({err.size})")
                 top = float(max(np.abs(nerr).max(), np.abs(err).max(), 3.0))
-                axes[k].plot([0, top], [0, top], "k-", lw=0.6)
-                axes[k].axhline(3.0, color="C3", lw=0.6)
-                axes[k].set_xlabel("|capacity error at the 80 % crossing|, straight line [points]")
-                axes[k].set_ylabel("population forecast [points]")
-                axes[k].set_title(scheme, fontsize=9)
+                axes[k].plot([0, top], [0, top], "k-", lw=0.6, label="as good as the straight line")
+                axes[k].axhline(3.0, color="C3", lw=0.6, label="3-point target")
+                axes[k].set_xlabel("|capacity error at the 80 % crossing|,\nstraight line [percentage points]")
+                axes[k].set_ylabel("population forecast [percentage points]")
+                axes[k].set_title(f"{scheme}, fit on the first 40 %", fontsize=9)
+                axes[k].legend(fontsize=7, loc="upper left")
                 key = scheme.replace("-", "_")
                 variables[f"{key}/capacity_error_pp"] = Variable(err, "1", "Capacity error at the measured crossing [percentage points]", ("cell",))
                 variables[f"{key}/naive_capacity_error_pp"] = Variable(nerr, "1", "Straight line: capacity error at the crossing [percentage points]", ("cell",))
@@ -523,7 +553,7 @@ def run_forecast(quick: bool) -> CaseResult:
             ("CALCE CS2", "calce_cs2_capacity.csv", "cycle", "discharge_capacity_Ah"),
             ("Baumhoefer 2014", "baumhofer2014_capacity.csv", "cycle", "capacity_Ah")]
     metrics, table = [], []
-    fig, axes = _fig(10, 3.4, 3)
+    fig, axes = _fig(11, 4.4, 3)
     variables = {}
     for ax, (name, file, ccol, qcol) in zip(axes, sets):
         d = pd.read_csv(DATA / file)
@@ -545,13 +575,17 @@ def run_forecast(quick: bool) -> CaseResult:
             if m6.any():
                 cover.append(float(np.mean(np.abs(r["prediction"] - r["capacity_test"])[m6] <= 1.96 * r["sigma"][m6])))
             if i < 3:
-                ax.plot(n, q, ".", ms=2, color=f"C{i}")
+                ax.plot(n, q, ".", ms=2, color=f"C{i}", label=f"cell {c}: measured")
                 ax.plot(r["cycle_test"], r["prediction"], "-", color=f"C{i}", lw=1)
-                ax.fill_between(r["cycle_test"], r["prediction"] - 1.96 * r["sigma"], r["prediction"] + 1.96 * r["sigma"],
-                                color=f"C{i}", alpha=0.15)
+                # a capacity cannot be negative: the band is drawn clipped at 0 Ah
+                ax.fill_between(r["cycle_test"], np.clip(r["prediction"] - 1.96 * r["sigma"], 0.0, None),
+                                r["prediction"] + 1.96 * r["sigma"], color=f"C{i}", alpha=0.15)
+        ax.plot([], [], "k-", lw=1, label="forecast from the first 40 %")
+        ax.fill_between([], [], [], color="k", alpha=0.15, label="95 % band")
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("cycle")
+        ax.set_xlabel("cycle [-]")
         ax.set_ylabel("capacity [Ah]")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below: the band fills the axes
         med = lambda v: float(np.median(v)) if v else float("nan")  # noqa: E731
         metrics.append(Metric(f"{name}: median RMSE of the forecast while capacity >= 80 % (fit on first 40 %)",
                               med(reuse) * 100, 5.0, "% of initial capacity", "<=",
@@ -566,6 +600,7 @@ def run_forecast(quick: bool) -> CaseResult:
         table.append((name, len(cells), f"{med(reuse) * 100:.1f}", f"{med(second) * 100:.1f}", f"{med(allp) * 100:.1f}",
                       f"{med(cover):.2f}"))
         variables[f"{name.split()[0].lower()}/rmse_reuse_band"] = Variable(np.array(reuse), "1", "Forecast RMSE / initial capacity, capacity >= 80 %", ("cell",))
+    fig.suptitle("Capacity-history forecast: fit on the first 40 % of cycles, predict the rest (at most 3 cells per set)", fontsize=10)
     fig.tight_layout()
     header = ["data set", "cells", "RMSE >= 80 % [%]", "RMSE >= 60 % [%]", "RMSE all [%]", "95 % band coverage (>= 60 %)"]
     return CaseResult(metrics, [fig], variables, tables=[("Capacity-history forecast: fit first 40 % of cycles, predict the rest", header, table)],

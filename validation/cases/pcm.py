@@ -124,7 +124,28 @@ def run_conservation(quick: bool) -> CaseResult:
         "conservation/in_J": Variable(shell.energy_in_left_J + shell.energy_in_right_J, "J",
                                       "Energy in (cell heat + ambient exchange), 1D shell model [J]", ("time_s",)),
     }
-    return CaseResult(metrics=metrics, variables=variables,
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.0))
+    ax1, ax2 = fig.subplots(1, 2)
+    h = t / 3600.0
+    ax1.plot(h, shell.energy_stored_J / 1e3, "k-", lw=1.2, label="stored change (cell + PCM)")
+    ax1.plot(h, (shell.energy_in_left_J + shell.energy_in_right_J) / 1e3, "C1--", lw=1.2,
+             label="energy in (cell heat + ambient exchange)")
+    ax1.set_xlabel("time [h]")
+    ax1.set_ylabel("energy since the start [kJ]")
+    ax1.set_title(f"1D cell + PCM shell, random duty: closure {shell.energy_error_relative:.1e}", fontsize=10)
+    ax1.legend(fontsize=8)
+    hp = tp / 3600.0
+    ax2.plot(hp, resolved.cell_temperature_K - 273.15, "k-", lw=1.2, label="1D shell, 40 nodes")
+    ax2.plot(np.asarray(lumped.time_s) / 3600.0, lumped.cell_temperature_K[0] - 273.15, "C0--", lw=1.2,
+             label="lumped, shell-geometry conductance")
+    ax2.set_xlabel("time [h]")
+    ax2.set_ylabel("cell temperature [degC]")
+    ax2.set_title(f"RT35 shell, 20-min 6 W pulse: peak rise differs by {100 * peak_diff:.1f} %", fontsize=10)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return CaseResult(metrics=metrics, variables=variables, figures=[fig],
                       notes="Random heat duty and ambient; RT28HC around a 21700-size cell.")
 
 

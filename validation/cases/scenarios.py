@@ -24,6 +24,23 @@ def _quiet():
     return w
 
 
+def _sign_bars(ax, names, values, xlabel, title, legend_labels):
+    """Horizontal bars of signed ``values`` (one per name, labels readable at any count), coloured
+    by sign, with a legend of the two colours."""
+    from matplotlib.patches import Patch
+
+    y = np.arange(len(values))
+    ax.barh(y, values, color=["C3" if v > 0 else "C0" for v in values])
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="k", lw=0.6)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
+    ax.legend(handles=[Patch(color="C3", label=legend_labels[0]), Patch(color="C0", label=legend_labels[1])],
+              fontsize=8, loc="best")
+
+
 def run_v2g(quick: bool) -> CaseResult:
     from matplotlib.figure import Figure
 
@@ -63,17 +80,12 @@ def run_v2g(quick: bool) -> CaseResult:
         gd, gv = r.resistance_growth_drive[m], r.resistance_growth_v2g[m]
         rows.append([m, f"{fd:.4f}", f"{fv:.4f}", f"{dlt:+.5f}", sign,
                      "n/a" if np.isnan(gd) else f"{gd:.4f} -> {gv:.4f}", f"{cpk:.4f}", f"{net:.0f}"])
-    fig = Figure(figsize=(9, 3.6))
-    ax = fig.add_subplot(1, 2, 1)
-    ax.plot(r.time_s / 3600, r.soc_drive, "k-", label="driving only")
-    ax.plot(r.time_s / 3600, r.soc_v2g, "C1--", label="with V2G arbitrage")
-    ax.set_xlabel("hour of day"); ax.set_ylabel("pack SOC [-]"); ax.legend(fontsize=8)
-    ax2 = ax.twinx(); ax2.step(r.time_s / 3600, r.price_per_kWh, "C2:", where="post"); ax2.set_ylabel("price [/kWh]")
-    ax = fig.add_subplot(1, 2, 2)
+    fig = Figure(figsize=(11, 4.0))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
+    r.plot(ax)
     d = [r.capacity_fraction_lost_v2g[m] - r.capacity_fraction_lost_drive[m] for m in r.models]
-    ax.bar(range(len(d)), d, color=["C0" if x > 0 else "C3" for x in d])
-    ax.set_xticks(range(len(d)), [m.replace("blast_", "") for m in r.models], fontsize=7)
-    ax.set_ylabel(f"fade with V2G - without, {years:g} y [-]")
+    _sign_bars(ax2, r.models, d, f"capacity lost with V2G - driving only, after {years:g} y [-]",
+               "V2G ageing effect per ageing model", ("V2G ages faster", "V2G ages slower"))
     fig.tight_layout()
     variables = {
         "v2g/time_s": Variable(r.time_s, "s", "Time of day [s]", ("time_s",)),
@@ -118,7 +130,23 @@ def run_smart(quick: bool) -> CaseResult:
     for s in STRATEGIES:
         metrics.append(Metric(f"{s}: capacity fade after {years:g} y ({model})", r.capacity_fraction_lost[s][model], None, "1",
                               "info", f"cost {r.cost_per_day[s]:.3f} per day, mean SOC {r.mean_soc[s]:.3f}"))
-    return CaseResult(metrics, [], {}, [("Smart charging", ["strategy", "cost per day", "mean SOC", "fade"], rows)])
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.0))
+    ax, ax2 = fig.subplots(1, 2)
+    r.plot(ax)
+    y = np.arange(len(STRATEGIES))
+    ax2.barh(y, [100 * r.capacity_fraction_lost[s][model] for s in STRATEGIES], color=["C0", "C1", "C2"])
+    for k, s in enumerate(STRATEGIES):
+        ax2.text(0.0, k, f"  cost {r.cost_per_day[s]:.2f} currency/day, mean SOC {r.mean_soc[s]:.2f}", va="center",
+                 fontsize=8, color="white")
+    ax2.set_yticks(y, [f"{s} charging" for s in STRATEGIES], fontsize=8)
+    ax2.invert_yaxis()
+    ax2.set_xlabel(f"capacity lost after {years:g} y [%]")
+    ax2.set_title(f"Capacity fade per strategy ({model})", fontsize=10)
+    fig.tight_layout()
+    return CaseResult(metrics, [fig], {}, [("Smart charging", ["strategy", "cost per day [currency]", "mean SOC [-]",
+                                                               "fade [-]"], rows)])
 
 
 CASES = [
@@ -176,7 +204,25 @@ def run_wireless(quick: bool) -> CaseResult:
     ]
     rows = [[c, f"{r.wireless_kWh_per_day[c]:.2f}", f"{r.stationary_kWh_per_day[c]:.2f}", f"{r.cycles_per_day[c]:.1f}",
              f"{r.efc_per_day[c]:.3f}", f"{r.capacity_fraction_lost[c][model]:.4f}"] for c in ("stationary", "wireless")]
-    return CaseResult(metrics, [], {}, [("Dynamic wireless vs stationary", ["case", "road kWh/day", "plug kWh/day",
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.0))
+    ax, ax2 = fig.subplots(1, 2)
+    r.plot(ax)
+    # zoom on the first hour in which the coils charge: the micro-cycles, one per coil segment
+    h = r.time_s / 3600.0
+    on = np.flatnonzero(r.power_W["wireless"] < 0.0)
+    start = h[on[0]] - 0.05 if on.size else 0.0
+    sel = (h >= start) & (h <= start + 1.0)
+    ax2.plot(h[sel], r.soc["stationary"][sel], "k-", lw=0.9, label="stationary charging only")
+    ax2.plot(h[sel], r.soc["wireless"][sel], "C1-", lw=0.9, label="with dynamic wireless charging")
+    ax2.set_xlabel("time of day [h]")
+    ax2.set_ylabel("pack SOC [-]")
+    ax2.set_title(f"First hour on the coils: {r.cycles_per_day['wireless']:.0f} vs "
+                  f"{r.cycles_per_day['stationary']:.0f} rainflow cycles per day", fontsize=10)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return CaseResult(metrics, [fig], {}, [("Dynamic wireless vs stationary", ["case", "road kWh/day", "plug kWh/day",
                                                                             "rainflow cycles/day", "EFC/day", "fade"], rows)])
 
 
@@ -207,7 +253,23 @@ def run_mw_backup(quick: bool) -> CaseResult:
                f"DOD {r.depth_of_discharge:.2f}; ageing cost per event "
                + ", ".join(f"{m} {v:.1f}" for m, v in r.cost_per_event.items())),
     ]
-    return CaseResult(metrics, [], {}, [])
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.0))
+    ax, ax2 = fig.subplots(1, 2)
+    r.plot(ax)
+    ax.axhline(298.15 + adiabatic, color="C3", ls=":", lw=0.9)
+    ax.text(0.0, 298.15 + adiabatic, " adiabatic bound (heat / heat capacity)", color="C3", va="bottom", fontsize=8)
+    minutes = np.asarray(c["time_s"]) / 60.0
+    if np.isfinite(c["anode_potential_V"]).any():
+        ax2.plot(minutes, 1e3 * np.asarray(c["anode_potential_V"]), "C0-", label="anode potential at the separator")
+    ax2.axhline(0.0, color="C3", ls="--", lw=0.9, label="0 V vs Li: lithium plating possible below")
+    ax2.set_xlabel("time since the charge started [min]")
+    ax2.set_ylabel("anode potential vs Li/Li+ [mV]")
+    ax2.set_title(f"Plating indicator; backup for {r.n_homes} homes: {r.backup_hours:.1f} h", fontsize=10)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return CaseResult(metrics, [fig], {}, [])
 
 
 CASES += [
@@ -295,7 +357,8 @@ def run_fleet(quick: bool) -> CaseResult:
     for k, md in enumerate(MODES):
         ax.plot(r.block_start_years, r.capacity_fraction[md].min(axis=1), f"C{k}--")
         ax.plot(r.block_start_years, r.capacity_fraction[md].max(axis=1), f"C{k}-", label=f"{md} (min dashed, max solid)")
-    ax.set_xlabel("years"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
+    ax.set_xlabel("time [years]"); ax.set_ylabel("SOH [-]"); ax.legend(fontsize=8)
+    ax.set_title(f"Depot fleet: truck SOH range per dispatch, {r.block_start_years[-1]:.1f} y", fontsize=9)
     fig.tight_layout()
     return CaseResult(metrics, [fig], {}, [])
 

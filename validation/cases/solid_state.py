@@ -98,6 +98,7 @@ def run_invariants(quick: bool) -> CaseResult:
     ax.plot(r["time_s"], p_el, label="electrical power [W]")
     ax.plot(r["time_s"], 1e3 * (p_chem - p_el - r["heat_W"]), label="balance residual [mW]")
     ax.set_xlabel("time [s]")
+    ax.set_ylabel("power [W]; residual [mW]")
     ax.legend(fontsize=8)
     ax.set_title("Solid-state cell energy balance over a RegD-like duty")
     variables = {

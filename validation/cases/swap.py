@@ -74,7 +74,7 @@ def run_energy(quick: bool) -> CaseResult:
     from ...swap import Station, load_station, simulate_station
 
     days = 5 if quick else 30
-    metrics, rows = [], []
+    metrics, rows, bars = [], [], []
     base = load_station("nio_gen2_like").to_dict()
     for charging, v2g, chargers in (("immediate", False, 13), ("tou", True, 6), ("valley", False, 13),
                                     ("valley", True, 4)):
@@ -95,11 +95,57 @@ def run_energy(quick: bool) -> CaseResult:
                               "<=", "every Wh is booked once; round-off only"))
         rows.append((name, f"{imp / 1e3:.1f}", f"{exp / 1e3:.1f}", f"{stored / 1e3:.2f}", f"{driven / 1e3:.1f}",
                      f"{(imp * (1 - st.charger_efficiency)) / 1e3:.1f}", f"{rel:.1e}"))
+        bars.append({"name": name.replace(", ", "\n"), "grid": lhs / 1e3, "stored": stored / 1e3, "driven": driven / 1e3,
+                     "exported": exp / st.v2g["efficiency"] / 1e3, "residual": rel})
     table = ("Energy balance [kWh]", ["run", "grid import", "grid export", "stored change", "driven away",
                                       "charger losses", "relative residual"], rows)
-    return CaseResult(metrics=metrics, tables=[table],
+    return CaseResult(metrics=metrics, tables=[table], figures=[_energy_figure(bars, 1e-9)],
                       notes="13-pack station, independent bookkeeping: per-step grid power, pack SOC at start and end, "
                             "SOC out/back of every customer.")
+
+
+def _soh_lines(ax, t, soh, colour) -> int:
+    """Per-pack SOH lines that break where a pack is replaced (SOH jumps up to a new pack's), with a
+    marker at each replacement, instead of a ramp drawn across the sampling interval; returns the
+    number of replacements."""
+    soh = np.atleast_2d(soh.T).T  # (time, pack)
+    n = 0
+    for k in range(soh.shape[1]):
+        y = soh[:, k]
+        jumps = np.flatnonzero(np.diff(y) > 0.0) + 1
+        n += jumps.size
+        ax.plot(np.insert(t, jumps, np.nan), np.insert(y, jumps, np.nan), color=colour, lw=0.6)
+        ax.plot(t[jumps], y[jumps], "^", color=colour, ms=4, ls="none")
+    return n
+
+
+def _energy_figure(rows, tolerance):
+    """Both sides of the energy balance per run [kWh], and their relative residual against the tolerance."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.2))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
+    names = [r["name"] for r in rows]
+    x = np.arange(len(rows))
+    w = 0.38
+    ax.bar(x - w / 2, [r["grid"] for r in rows], w, color="0.45", label="grid import x charger efficiency")
+    ax.bar(x + w / 2, [r["stored"] + r["driven"] + r["exported"] for r in rows], w, color="C0",
+           label="stored change + driven away + exported / V2G efficiency")
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel("energy over the run [kWh]")
+    ax.set_title("Swap station energy balance: grid side and pack side, per run", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
+    floor = 1e-17  # a residual of exactly 0 drawn at the bottom of the log axis
+    ax2.bar(x, [max(r["residual"], floor) for r in rows], 0.6, color="C2", label="relative residual")
+    ax2.axhline(tolerance, color="C3", ls="--", lw=0.9, label=f"tolerance {tolerance:g} (round-off)")
+    ax2.set_yscale("log")
+    ax2.set_ylim(floor, 1e-6)
+    ax2.set_xticks(x, names, fontsize=8)
+    ax2.set_ylabel("|grid side - pack side| / grid side [-]")
+    ax2.set_title("Residual of the balance", fontsize=10)
+    ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
+    fig.tight_layout()
+    return fig
 
 
 def run_policies(quick: bool) -> CaseResult:
@@ -137,13 +183,15 @@ def run_policies(quick: bool) -> CaseResult:
         prof = r.step_import_W.reshape(-1, spd).mean(axis=0) / 1e3
         ax1.plot(hours, prof, color=f"C{i}", lw=1, label=pol)
         ax2.plot(np.arange(r.days), r.day_peak_import_W / 1e3, color=f"C{i}", lw=0.8, label=pol)
-    ax1.set_xlabel("hour of day")
+    ax1.set_xlabel("hour of day [h]")
     ax1.set_ylabel("mean charger import [kW]")
     ax1.set_title(f"nio_gen3_like, {days} days: average day", fontsize=9)
-    ax1.legend(fontsize=7)
-    ax2.set_xlabel("day")
+    ax2.set_xlabel("day [d]")
     ax2.set_ylabel("daily peak import [kW]")
     ax2.set_title(f"valley filling: {d['peak_reduction_pct']:.0f} % lower mean daily peak", fontsize=9)
+    for ax in (ax1, ax2):  # below the axes: a legend inside covered the lines
+        ax.legend(title="charging policy", fontsize=7, title_fontsize=7, ncol=3, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.18))
     # per-pack SOH: highest-SOC hand-out vs wear levelling, with ageing
     years = 1 if quick else 4
     notes = ""
@@ -155,14 +203,16 @@ def run_policies(quick: bool) -> CaseResult:
     if msgs:
         notes = "Ageing model extrapolation reported: " + " | ".join(msgs[:2])
     t_a = np.asarray(a.soh_time_s) / (365 * 86400.0)
-    ax3.plot(t_a, a.capacity_fraction, color="C3", lw=0.6)
-    ax3.plot(t_a, b.capacity_fraction, color="C0", lw=0.6)
-    ax3.plot([], [], color="C3", label="highest SOC")
-    ax3.plot([], [], color="C0", label="wear levelling")
+    n_new = 0
+    for r, colour, label in ((a, "C3", "highest-SOC hand-out"), (b, "C0", "wear-levelling hand-out")):
+        n_new += _soh_lines(ax3, t_a, np.asarray(r.capacity_fraction), colour)
+        ax3.plot([], [], color=colour, label=label)
+    if n_new:
+        ax3.plot([], [], "k^", ms=4, ls="none", label="pack replaced (new pack at SOH 1)")
     ax3.set_xlabel("time [a]")
     ax3.set_ylabel("per-pack SOH [-]")
     ax3.set_title(f"nio_gen2_like, {a.aging_model} (retired below {a.station.retire_soh})", fontsize=9)
-    ax3.legend(fontsize=7)
+    ax3.legend(fontsize=7, ncol=1, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # below: the markers sit at the top
     fig.tight_layout()
     spread_a, spread_b = float(a.capacity_fraction_spread()[-1]), float(b.capacity_fraction_spread()[-1])
     metrics.append(Metric("wear levelling / highest-SOC hand-out: final SOH spread ratio", spread_b / spread_a, 0.5,
