@@ -454,7 +454,6 @@ def simulate_lifetime(
 
 def _read_csv(path, columns: tuple, what: str) -> dict:
     import csv
-    from pathlib import Path
 
     from .checks import text_file
 

@@ -10,7 +10,6 @@ import ast
 import importlib
 from pathlib import Path
 
-import pytest
 
 import batterylab
 

@@ -29,10 +29,10 @@ import warnings
 import numpy as np
 
 from .. import checks
-from ..errors import BatterylabError, InputError, OptionError, ParameterError, RunError
+from ..errors import InputError, ParameterError
 from . import engine
 from . import options as _opts
-from .engine import CellSimulationError
+from .engine import CellSimulationError  # noqa: F401  (public here: batterylab.cell.CellSimulationError)
 from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult, EarlyStopWarning, user_stacklevel
 

@@ -11,7 +11,6 @@ accepted as a profile column: convert it first).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

@@ -59,7 +59,7 @@ class NeumannProblem:
 
 
 def _residual(lam, p: NeumannProblem) -> float:
-    from scipy.special import erf, erfc
+    from scipy.special import erf
 
     nu = np.sqrt(p.alpha_l / p.alpha_s)
     left = p.stefan_liquid / (np.exp(lam**2) * erf(lam))

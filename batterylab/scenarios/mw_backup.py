@@ -197,7 +197,6 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
     ``household_load_kW``: 24 hourly loads of one home [kW] or a CSV ``hour,load_kW`` (default the
     shipped ``household_load.csv``). Other parameters: see the module docstring.
     """
-    from .. import aging
     from .common import example
 
     if household_load_kW is None:

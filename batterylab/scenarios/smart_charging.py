@@ -143,7 +143,6 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
     prices [currency/kW.h] or a CSV ``hour,price_per_kWh``; default the shipped ``tou_tariff.csv``),
     ``cap_soc`` the SOC the capped strategy stops at [-].
     """
-    from .. import aging
     check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, cell=cell)
     itinerary = itinerary_input(itinerary)
     hourly = hourly_prices("tariff_per_kWh", tariff_per_kWh, "tou_tariff.csv")

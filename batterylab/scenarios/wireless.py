@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import checks
-from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
 from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade, itinerary_input,
                      pack_period)

@@ -14,7 +14,6 @@ delivers is limited by its current limit, voltage window and temperature.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 

@@ -310,7 +310,6 @@ def build_model(cell, time_s, request, limits: Limits, *, mode="power", kind="DF
     ``contact_variable`` (a ``pybamm.Variable``, solid-state cells only) adds the contact-loss
     state; the same variable must be given to :func:`pybamm_parameters` as ``contact_fraction``.
     """
-    import pybamm
 
     ctrl = power_control(time_s, request, limits, mode=mode)
     if isinstance(cell, SolidStateCell):

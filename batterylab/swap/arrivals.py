@@ -8,7 +8,6 @@ compiled station loop runs; the loop itself is deterministic.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks
-from ..errors import InputError, unknown_option
+from ..errors import InputError
 from ..io.results import Result, new_axes
 from ..kernels import station as K
 from .arrivals import check_arrivals, draw_arrival_soc, poisson_arrivals, trip_energy_Wh
