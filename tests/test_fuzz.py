@@ -196,6 +196,7 @@ SPECS = {
                                      data=free("the kernel's state array, made by a run; aging.simulate checks its shape")),
     "batterylab.aging.AgingState.load": S({"path": None}, path=NPZ_FILE),
     "batterylab.aging.OutOfRangeWarning": "a warning class",
+    "batterylab.aging.NonPeriodicProfileWarning": "a warning class",
     "batterylab.aging.load": S({"model": "naumann2020"}, model=OPTION),
     "batterylab.aging.model_info": S({"name": "naumann2020"}, name=OPTION),
     "batterylab.aging.models": S(),
@@ -210,6 +211,8 @@ SPECS = {
     "batterylab.cell.CellInfo": "a record made by cell_info, not from user values",
     "batterylab.cell.CellResult": "a result made by cell.simulate, not from user values",
     "batterylab.cell.CellSimulationError": "an exception class",
+    "batterylab.cell.EarlyStopWarning": "a warning class",
+    "batterylab.cell.expect_early_stop": "a context manager without arguments (it silences EarlyStopWarning)",
     "batterylab.cell.ParameterSet": "a record made by load_parameter_set, not from user values",
     "batterylab.cell.CellModel": S({"cell": "LGM50", "model": "SPM"}, cell=OPTION, model=OPTION, thermal=OPTION,
                                    sei=OPTION, lithium_plating=OPTION, loss_of_active_material=OPTION,
@@ -408,7 +411,7 @@ SPECS = {
     "batterylab.report.run_report": S({"out": str(_DIR / "report")}, out=OUTPUT,
                                       cases=Kind("cases", [["no_such_case"], 5]), quick=BOOL, jobs=INT1,
                                       modules=Kind("modules", [5, "x", [5]]), progress=PROGRESS,
-                                      timeout_s=POS, isolate=BOOL),
+                                      timeout_s=POS, isolate=BOOL, precompile=BOOL),
     # --- scenarios ------------------------------------------------------------------------------
     **{f"batterylab.scenarios.{n}": S({"path": None}, path=TEXT_FILE, name=free("the argument name for messages"))
        for n in ("read_fleet", "read_household_load", "read_itinerary", "read_prices")},

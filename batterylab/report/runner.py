@@ -426,6 +426,7 @@ def run_report(
     out = checks.path_like("out", out)
     checks.boolean("quick", quick)
     checks.boolean("isolate", isolate)
+    checks.optional_boolean("precompile", precompile)
     checks.optional_boolean("progress", progress)
     cases = _names("cases", cases)
     modules = _names("modules", modules)
