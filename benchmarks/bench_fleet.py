@@ -1,7 +1,7 @@
 """Fleet ageing throughput of batterylab's compiled core, beside the machine's floor, in one run.
 
-    python benchmarks/bench_fleet.py                  # 100,000 packs (about a minute)
-    python benchmarks/bench_fleet.py --packs 1000000  # the million-pack run
+    python benchmarks/bench_fleet.py                  # 100,000 packs (a few minutes)
+    python benchmarks/bench_fleet.py --packs 1000000 --day-only  # a million packs, representative day
 
 Workloads (10 years, ``simulate_fleet``, per-pack temperature offsets from N(0, 2 K), seed 1,
 yearly output rows):
@@ -87,6 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--packs", type=int, default=100_000, help="packs of the repeated-profile runs")
     ap.add_argument("--history-packs", type=int, default=200, help="packs of the per-pack history run")
     ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--day-only", action="store_true",
+                    help="only the representative-day run of naumann2020 (with its HDF5 write and peak memory)")
     args = ap.parse_args(argv)
 
     from batterylab.aging import simulate_fleet
@@ -111,6 +113,26 @@ def main(argv=None) -> int:
 
     day = representative_day()
     rows = 365.25 * 86400.0
+    if args.day_only:
+        import resource
+        import tempfile
+
+        t, soc, T = day
+        simulate_fleet("naumann2020", t, soc, T, years=1.0, n_cells=2, seed=1, progress=False)
+        t0 = time.perf_counter()
+        res = simulate_fleet("naumann2020", t, soc, T, years=YEARS, n_cells=args.packs, temperature_spread_K=2.0,
+                             seed=1, output_interval_s=rows, progress=False)
+        wall = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            path = res.save(Path(tmp) / "fleet.h5")
+            write = time.perf_counter() - t0
+            size = path.stat().st_size / 1e6
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux -> GB
+        print(f"naumann2020 representative day x 3,650, {args.packs:,} packs: {wall:.1f} s "
+              f"({args.packs * YEARS / wall:,.0f} pack-years/s), yearly rows written to HDF5 in {write:.1f} s "
+              f"({size:.0f} MB), peak memory {peak:.2f} GB")
+        return 0
     for model in ("naumann2020", "blast_nmc111_kokam75ah"):
         for label, (t, soc, T) in (("representative day x 3,650", day), ("representative hourly year x 10", (ty, socy, Ty))):
             n = args.packs if model == "naumann2020" else min(args.packs, 2_000)
