@@ -207,7 +207,7 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 1
     false-position step where a Newton step leaves it), from the components' 6-sigma range, to
     |F(x) - p| <= ``tol``.
     """
-    from scipy.special import ndtr
+    from scipy.special import ndtr, ndtri
 
     w = np.asarray(w, float)
     lo0 = (mu - 6.0 * sd).min(axis=1)
@@ -218,7 +218,7 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 1
     for p in probs:
         lo, hi = lo0.copy(), hi0.copy()
         f_lo, f_hi = np.full(lo.shape, -p), np.full(hi.shape, 1.0 - p)  # F - p at the 6-sigma ends
-        x = np.clip(mean + float(_ndtri(p)) * spread, lo, hi)
+        x = np.clip(mean + float(ndtri(p)) * spread, lo, hi)
         last = np.zeros(x.shape, dtype=np.int8)
         for _ in range(max_iter):
             z = (x[:, None] - mu) / sd
@@ -242,12 +242,6 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 1
             x = np.where(done, x, np.clip(step, lo, hi))
         out.append(x)
     return out
-
-
-def _ndtri(p: float) -> float:
-    from scipy.special import ndtri
-
-    return float(ndtri(p))
 
 
 def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
