@@ -46,6 +46,7 @@ def test_fleet_with_spread(tmp_path):
     q = v["capacity_fraction"].data[:, -1]
     assert q.shape == (20,) and q.std() > 0  # the spread shows
     r2 = CliRunner().invoke(age, args[:-1] + [str(tmp_path / "g.h5")])
+    assert r2.exit_code == 0, r2.output
     v2, _ = read_results(tmp_path / "g.h5")
     np.testing.assert_array_equal(v2["capacity_fraction"].data, v["capacity_fraction"].data)  # seeded
 

@@ -82,7 +82,7 @@ def test_history_crossing_and_protocol_rows():
     assert s["n_crossing"] == 6 and s["crossing_error_median"] < 0.15
     assert s["share_better_than_naive"] >= 0.8
     # the metrics are the forecast's: a perfect forecast scores zero error and full coverage
-    name, n, q, nk = "x", np.arange(0.0, 2000.0, 10.0), None, 1000.0
+    n, nk = np.arange(0.0, 2000.0, 10.0), 1000.0
     q = knee_curve(n, nk)
     exact = T.Forecast("exact", 800.0, lambda t: (knee_curve(t, nk),) * 3)
     e = evaluate_forecast(History("k", "x", n, q), exact, 800.0)

@@ -25,7 +25,7 @@ def v2g():
 
 
 def test_v2g_energy_balance(v2g):
-    t, h = v2g.time_s, 0.25
+    h = 0.25  # hours per step
     for p, soc in ((v2g.power_drive_W, v2g.soc_drive), (v2g.power_v2g_W, v2g.soc_v2g)):
         # periodic day: the pack ends where it started, so its terminal energy nets to zero
         assert abs(np.sum(p[:-1]) * h) < 1e-6 * np.abs(p).sum() * h

@@ -200,12 +200,13 @@ def _align(ref: Reference, n, c):
     return (float(rmse[i]), float(s[i]), float(a[i]))
 
 
-def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 100):
+def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 200):
     """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components with
-    weights ``w``): the root of F(x) = sum_k w_k Phi((x - mu_k) / sd_k) = p at every point, by
-    Newton steps kept inside a bracket that shrinks with every evaluation (an Illinois
-    false-position step where a Newton step leaves it), from the components' 6-sigma range, to
-    |F(x) - p| <= ``tol``.
+    weights ``w``): the root of F(x) = sum_k w_k Phi((x - mu_k) / sd_k) = p at every point, to
+    |F(x) - p| <= ``tol``. Newton steps are kept inside a bracket that every evaluation shrinks
+    (from the components' 6-sigma range); a step that would leave it, and every third step, is a
+    bisection, so the bracket at least halves every three steps even where F is nearly flat
+    between well-separated components.
     """
     from scipy.special import ndtr, ndtri
 
@@ -217,29 +218,19 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 1
     out = []
     for p in probs:
         lo, hi = lo0.copy(), hi0.copy()
-        f_lo, f_hi = np.full(lo.shape, -p), np.full(hi.shape, 1.0 - p)  # F - p at the 6-sigma ends
         x = np.clip(mean + float(ndtri(p)) * spread, lo, hi)
-        last = np.zeros(x.shape, dtype=np.int8)
-        for _ in range(max_iter):
+        for it in range(max_iter):
             z = (x[:, None] - mu) / sd
             err = ndtr(z) @ w - p
             done = np.abs(err) <= tol
             if np.all(done):
                 break
-            below = err < 0.0
-            lo, f_lo = np.where(below, x, lo), np.where(below, err, f_lo)
-            hi, f_hi = np.where(below, hi, x), np.where(below, f_hi, err)
-            # Illinois: an end kept twice in a row has its residual halved (no stagnation)
-            f_hi = np.where(below & (last > 0), 0.5 * f_hi, f_hi)
-            f_lo = np.where(~below & (last < 0), 0.5 * f_lo, f_lo)
-            last = np.where(below, 1, -1)
+            lo = np.where(err < 0.0, x, lo)
+            hi = np.where(err > 0.0, x, hi)
             dens = (np.exp(-0.5 * z * z) / sd) @ w * 0.3989422804014327
             newton = x - err / np.maximum(dens, 1e-300)
-            # where a Newton step leaves the bracket: false position (a midpoint if degenerate)
-            span = f_hi - f_lo
-            secant = np.where(span > 0.0, lo - f_lo * (hi - lo) / np.where(span > 0.0, span, 1.0), 0.5 * (lo + hi))
-            step = np.where((newton > lo) & (newton < hi), newton, secant)
-            x = np.where(done, x, np.clip(step, lo, hi))
+            inside = (newton > lo) & (newton < hi) & (it % 3 != 2)
+            x = np.where(done, x, np.where(inside, newton, 0.5 * (lo + hi)))
         out.append(x)
     return out
 

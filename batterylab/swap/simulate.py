@@ -231,7 +231,6 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
         ager = PackAger(st, None if aging is True else aging, aging_step_s)
 
     spd = int(round(DAY_S / st.time_step_s))
-    n_steps = days * spd
     if keep_steps is None:
         keep_steps = days <= 2 * 365
     par, codes = kernel_parameters(st)
