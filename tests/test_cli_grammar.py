@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from batterylab.cli import COMMANDS, cli, main
+from cli_commands import walk
 
 #: spellings replaced by the grammar; allowed only as hidden aliases
 RETIRED = {"--quiet", "--workers", "--threads", "--figures", "--no-figures", "--no-figure", "--ambient-k"}
@@ -24,19 +25,7 @@ NO_OUT = {"materials", "clean"}  # clean: removes files, makes none
 WITH_PROGRESS = {"age", "calibrate", "lifetime", "swap", "grade", "report"}
 
 
-def _walk():
-    ctx = click.Context(cli)
-    for name in sorted(cli.list_commands(ctx)):
-        cmd = cli.get_command(ctx, name)
-        if isinstance(cmd, click.Group):
-            sub = click.Context(cmd)
-            for s in sorted(cmd.list_commands(sub)):
-                yield f"{name} {s}", cmd.get_command(sub, s)
-        else:
-            yield name, cmd
-
-
-ALL = list(_walk())
+ALL = list(walk())
 
 
 def test_every_registered_command_is_walked():

@@ -772,24 +772,10 @@ def test_performance_score_takes_any_unit():
 
 # --- the command line ---------------------------------------------------------------------------
 
-
-def _walk():
-    import click
-
-    from batterylab.cli import cli
-
-    ctx = click.Context(cli)
-    for name in sorted(cli.list_commands(ctx)):
-        cmd = cli.get_command(ctx, name)
-        if isinstance(cmd, click.Group):
-            sub = click.Context(cmd)
-            for s in sorted(cmd.list_commands(sub)):
-                yield f"{name} {s}", cmd.get_command(sub, s)
-        else:
-            yield name, cmd
+from cli_commands import walk  # noqa: E402  (a test helper beside this file)
 
 
-COMMANDS = dict(_walk())
+COMMANDS = dict(walk())
 
 CNUM = ["nan", "inf", "abc", ""]
 CPOS = CNUM + ["0", "-1"]
