@@ -909,10 +909,12 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
                 if room < k:
                     k = int(max(room, 0.0))
             if k_out < n_out:
-                r_row = rep + max(int((out_t[k_out] - time_s[n - 1]) / period) - rep - 1, 0)
-                while time_s[n - 1] + r_row * period < out_t[k_out]:
-                    r_row += 1  # the repetition whose last sample reaches the next row
-                k = min(k, r_row - rep + 1)
+                # jump only over repetitions that end before the next row for certain (an estimate
+                # one short): the repetition that holds the row is found by the comparison the
+                # stepping path makes, below, never by a sum computed another way (a fused
+                # multiply-add rounds it differently at a repetition's end)
+                r_est = int((out_t[k_out] - time_s[n - 1]) / period) - 1
+                k = min(k, max(r_est - rep, 0) + 1)
             replaying = k > 0
         if replaying:
             if k > 1:

@@ -272,6 +272,24 @@ def test_replay_of_a_periodic_day_equals_the_written_out_run(name):
     np.testing.assert_allclose(rep.state.data[0, :n], mat.state.data[0, :n], rtol=REPLAY_REL, atol=1e-9)
 
 
+def test_replayed_rows_on_repetition_boundaries_fall_where_the_steps_put_them():
+    # Rows every three periods fall on repetitions' last samples; with periods that are not
+    # integers, a repetition's end computed as one fused multiply-add rounds differently from the
+    # stepping path's time_s[j] + offset, which once put such a row one sample late.
+    for period in np.linspace(3000.0, 3100.0, 60):
+        t = np.array([0.0, 0.13 * period, 0.61 * period, period])
+        soc = np.array([0.5, 0.9, 0.2, 0.5])
+        T = np.full(4, 298.15)
+        rep = quiet(aging.simulate, "naumann2020", t, soc, T, repeat=40, output_interval_s=3 * period)
+        assert rep.config["replayed_repetitions"] > 30
+        tm, sm = naive.materialise(t, soc, 40)
+        _, Tm = naive.materialise(t, T, 40)
+        mat = quiet(aging.simulate, "naumann2020", tm, sm, Tm, output_interval_s=3 * period)
+        np.testing.assert_array_equal(rep.time_s, mat.time_s, err_msg=f"period {period!r}")
+        np.testing.assert_allclose(rep.capacity_fraction, mat.capacity_fraction, rtol=REPLAY_REL, atol=1e-15)
+        np.testing.assert_allclose(rep.efc, mat.efc, rtol=REPLAY_REL, atol=1e-15)
+
+
 def test_replay_waits_for_a_periodic_state():
     # The first sample's temperature differs from the last one's: the first repetition's cycles
     # read it, so the state after one repetition is not periodic and replay must wait (a replay
