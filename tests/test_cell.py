@@ -498,3 +498,21 @@ def test_any_non_finite_duty_is_rejected_before_pybamm(spm, n, bad, where):
     p[k] = bad
     with pytest.raises(InputError, match=rf"power_W must be finite, got {bad!r} at index {k}"):
         spm.run_power(t, p)
+
+
+def test_engine_keeps_the_period_and_names_the_run_that_fails():
+    # batterylab.cell.engine is the one place PyBaMM models are built and solved: the sampling
+    # period reaches PyBaMM in full, and a failure names the run and raises the caller's class
+    from batterylab.cell import engine
+    from batterylab.errors import RunError
+
+    exp = engine.experiment(["Rest for 1 hour"], period_s=123.4567)
+    assert exp.steps[0].period == 123.4567
+
+    class MyError(RunError):
+        pass
+
+    with pytest.raises(MyError, match="my run: could not set up the simulation"):
+        engine.simulation(object(), None, what="my run", error=MyError)
+    with pytest.raises(InputError, match="could not be parsed"):
+        engine.experiment(["Dance for 1 hour"])

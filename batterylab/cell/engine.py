@@ -56,7 +56,7 @@ def experiment(steps, *, period_s: float | None = None):
     """A ``pybamm.Experiment`` of step strings (or tuples of them, one per cycle)."""
     import pybamm
 
-    kw = {} if period_s is None else {"period": f"{float(period_s):g} seconds"}
+    kw = {} if period_s is None else {"period": f"{float(period_s):.17g} seconds"}
     try:
         return pybamm.Experiment(list(steps), **kw)
     except Exception as exc:
@@ -72,8 +72,9 @@ def solver(rtol: float | None = None, atol: float | None = None):
 
 
 def simulation(model, parameter_values, *, experiment=None, solver=None, mesh: dict | None = None,
-               what: str = "simulation"):
-    """A ``pybamm.Simulation``; ``mesh`` is points per domain (see :func:`mesh_points`)."""
+               what: str = "simulation", error: type[RunError] = CellSimulationError):
+    """A ``pybamm.Simulation``; ``mesh`` is points per domain (see :func:`mesh_points`); a set-up
+    failure raises ``error`` naming ``what``."""
     import pybamm
 
     kw = {k: v for k, v in (("experiment", experiment), ("solver", solver)) if v is not None}
@@ -85,17 +86,17 @@ def simulation(model, parameter_values, *, experiment=None, solver=None, mesh: d
     except BatterylabError:
         raise
     except Exception as exc:
-        raise CellSimulationError(f"{what}: could not set up the simulation: {exc}") from None
+        raise error(f"{what}: could not set up the simulation: {exc}") from None
 
 
 def solve(sim, what: str, *, model: str = "the model", parameters: str = "the parameter values",
-          error: type[RunError] = CellSimulationError, quiet: bool = False, **kwargs):
+          error: type[RunError] = CellSimulationError, quiet: bool = False, zero_hint: str = "", **kwargs):
     """``sim.solve(**kwargs)``; a failure raises one batterylab error.
 
     ``what`` names the run, ``model`` the model and its options, ``parameters`` the parameter
     set (all go into the message); ``error`` is the class raised for solver failures;
-    ``quiet`` silences PyBaMM's
-    warnings (long design runs), otherwise only the cut-off warnings of experiments are
+    ``zero_hint`` is added to the message of a division by a zero parameter; ``quiet`` silences
+    PyBaMM's warnings (long design runs), otherwise only the cut-off warnings of experiments are
     silenced (the termination is in the solution).
     """
     import pybamm
@@ -114,11 +115,7 @@ def solve(sim, what: str, *, model: str = "the model", parameters: str = "the pa
     except pybamm.OptionError as exc:
         raise OptionError(f"{what}: {exc}") from None
     except ZeroDivisionError:
-        raise ParameterError(
-            f"{what}: {parameters} has a zero parameter {model} divides by (BPX sets, for "
-            "example, have no current-collector thickness, which thermal='x-lumped'/'x-full' "
-            "need); use thermal='lumped' or add the parameters with parameters=..."
-        ) from None
+        raise ParameterError(f"{what}: {parameters} has a zero parameter {model} divides by{zero_hint}") from None
     except Exception as exc:  # solver failures, model errors: one clear message
         msg = " ".join(str(exc).split())[:800]
         raise error(

@@ -37,6 +37,11 @@ from .parameters import ParameterSet, check_known, load_parameter_set
 from .result import CellResult, EarlyStopWarning, user_stacklevel
 
 
+#: Why a shipped set may divide by zero, and what to do.
+_ZERO_HINT = (" (BPX sets, for example, have no current-collector thickness, which thermal='x-lumped'/'x-full' "
+              "need); use thermal='lumped' or add the parameters with parameters=...")
+
+
 def _scalar_or_none(value):
     return float(value) if isinstance(value, (int, float)) else None
 
@@ -253,18 +258,20 @@ class CellModel:
         opts = _opts.build_options(self.thermal, self.degradation, self.extra_options, operating_mode)
         return engine.pybamm_model(self.model_name, opts)
 
-    def simulation(self, parameter_values=None, *, operating_mode: str | None = None, experiment=None, solver=None):
+    def simulation(self, parameter_values=None, *, operating_mode: str | None = None, experiment=None, solver=None,
+                   what: str = "simulation"):
         """A ``pybamm.Simulation`` of this configured model: its options, mesh and (by default) its
         parameter values, for a caller that drives PyBaMM with its own input parameters or loop
         (:mod:`batterylab.lifetime` re-solves one period with the aged cell's inputs).
 
         ``parameter_values`` replaces the set's (start from :meth:`parameter_values`);
         ``operating_mode`` is PyBaMM's (``"current"``, ``"power"``, ...); ``experiment`` a
-        ``pybamm.Experiment``; ``solver`` a PyBaMM solver (default: PyBaMM's for the model).
+        ``pybamm.Experiment``; ``solver`` a PyBaMM solver (default: PyBaMM's for the model);
+        ``what`` names the run in the message of a set-up failure.
         """
         pv = self.parameter_values() if parameter_values is None else parameter_values
         return engine.simulation(self._pybamm_model(operating_mode), pv, experiment=experiment, solver=solver,
-                                 mesh=self.var_pts_spec)
+                                 mesh=self.var_pts_spec, what=what)
 
     def config(self, **run) -> dict:
         """JSON-able configuration of a run (stored in result files)."""
@@ -284,7 +291,7 @@ class CellModel:
 
     def _solve(self, sim, what: str, **kwargs):
         return engine.solve(sim, what, model=f"the {self.model_name} model with options {self.options}",
-                            parameters=f"parameter set {self.parameter_set.name!r}", **kwargs)
+                            parameters=f"parameter set {self.parameter_set.name!r}", zero_hint=_ZERO_HINT, **kwargs)
 
     def _result(self, sol, *, initial_soc, run_config, time_offset_s=0.0) -> CellResult:
         _citations(self.model_name)
@@ -347,7 +354,7 @@ class CellModel:
         exp = engine.experiment(steps, period_s=period_s)
         self._check_experiment(exp)
         pv = self._prepared(ambient_temperature_K, initial_temperature_K)
-        sim = self.simulation(pv, experiment=exp)
+        sim = self.simulation(pv, experiment=exp, what=f"experiment {list(steps)!r}")
         sol = self._solve(sim, f"experiment {list(steps)!r}", initial_soc=soc0)
         return self._result(
             sol,

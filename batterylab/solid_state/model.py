@@ -466,7 +466,8 @@ def simulate(cell, time_s, *, power_W=None, current_A=None, ambient_temperature_
             raise InputError(f"mesh_points must be >= 3, got {mesh_points}")
         mesh = {"x_n": n, "x_s": n, "x_p": n, "r_n": n, "r_p": n}
     what = f"the duty on {getattr(cell, 'name', cell)}"
-    sim = engine.simulation(model, pv, solver=engine.solver(rtol, atol), mesh=mesh, what=what)
+    sim = engine.simulation(model, pv, solver=engine.solver(rtol, atol), mesh=mesh, what=what,
+                            error=SolidStateSimulationError)
     sol = engine.solve(sim, what, model=f"the {kind} model", parameters=f"the {getattr(cell, 'name', cell)} parameters",
                        error=SolidStateSimulationError, t_eval=[float(t_eval[0]), float(t_eval[-1])], t_interp=t_eval)
     if sol.t[-1] < t_eval[-1] - 1e-6 * max(1.0, abs(t_eval[-1])):
