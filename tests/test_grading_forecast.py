@@ -43,6 +43,10 @@ def test_population_forecast_sees_the_knee_the_line_misses():
     assert np.mean((q[~cut] >= lo) & (q[~cut] <= hi)) >= 0.85
     assert np.all(lo <= med) and np.all(med <= hi)
     assert name not in pop.details["best_references"]
+    # the crossing search solves only the quantile it needs: the same numbers as predict()
+    for k, band in enumerate((med, lo, hi)):
+        np.testing.assert_array_equal(pop._edge(n[~cut], k), band)
+    assert pop.cycles_to(thr, which="lower") <= pop.cycles_to(thr) <= pop.cycles_to(thr, which="upper")
 
 
 def test_linear_forecast_and_its_band():

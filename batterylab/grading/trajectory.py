@@ -120,6 +120,9 @@ class Forecast:
     last_cycle: float
     _predict: object = field(repr=False)
     details: dict = field(default_factory=dict)
+    #: optional ``edge(n, k)``: the median (k = 0) or a band edge (1 lower, 2 upper) alone, where
+    #: that costs less than all three (the population mixture solves each quantile on its own)
+    _edge: object = field(default=None, repr=False)
 
     def predict(self, cycle):
         n = np.atleast_1d(np.asarray(cycle, float))
@@ -131,7 +134,7 @@ class Forecast:
         top = max_cycle or 50.0 * max(self.last_cycle, 100.0)
         start = max(self.last_cycle, 1.0)
         grid = np.unique(np.concatenate([np.linspace(start, min(4.0 * start, top), 801), np.geomspace(start, top, 400)]))
-        q = self.predict(grid)[k]
+        q = self._edge(grid, k) if self._edge is not None else self.predict(grid)[k]
         below = np.flatnonzero(q <= capacity_Ah)
         if below.size == 0:
             return float("inf")
@@ -262,16 +265,23 @@ def population_forecast(cycle, capacity_Ah, references: list[Reference], *, init
     w = w[keep] / w[keep].sum()
     sd = np.sqrt(np.array([f[0] for f in fits]) ** 2 + noise**2)
 
-    def pred(t):
+    probs = (0.5, 0.025, 0.975)  # median, lower and upper edge of the 95 % band
+
+    def mixture(t):
         mu = np.column_stack([f[2] * f[3].at(f[1] * t) for f in fits])
-        sdm = np.broadcast_to(np.maximum(sd, 1e-6), mu.shape)
-        med, lo, hi = _mixture_quantiles(mu, sdm, w, (0.5, 0.025, 0.975))
+        return mu, np.broadcast_to(np.maximum(sd, 1e-6), mu.shape)
+
+    def pred(t):
+        med, lo, hi = _mixture_quantiles(*mixture(t), w, probs)
         return med * c0, lo * c0, hi * c0
+
+    def edge(t, k):
+        return _mixture_quantiles(*mixture(t), w, (probs[k],))[0] * c0
 
     return Forecast("population", float(n[-1]), pred,
                     {"n_references": len(fits), "effective_references": float(1.0 / np.sum(w**2)),
                      "best_references": [f[3].name for f in sorted(fits, key=lambda f: f[0])[:5]],
-                     "initial_capacity_Ah": c0})
+                     "initial_capacity_Ah": c0}, edge)
 
 
 def make_forecast(method: str, cycle, capacity_Ah, references=None, **kw) -> Forecast:
