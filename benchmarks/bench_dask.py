@@ -1,6 +1,6 @@
 """Fleet ageing in-process versus on a 2-worker Dask LocalCluster, in pack-years per second.
 
-    python benchmarks/bench_dask.py                 # 1,000,000 packs (hours on 2 cores, ~4 GB RAM)
+    python benchmarks/bench_dask.py                 # 1,000,000 packs (about 45 min on 2 cores: both runs)
     python benchmarks/bench_dask.py --packs 10000   # the size measured for docs/dask.md
 
 Workload: a representative year at hourly resolution (8,761 samples: one 0.5C cycle a day between
@@ -9,7 +9,7 @@ repeated 10 times (87,600 kernel steps per pack), model ``naumann2020`` (one age
 per-pack temperature offsets N(0, 2 K) and rate-coefficient spread lognormal(0, 0.05), seed 1.
 One output row a year per pack.
 
-1. In-process: ``simulate_fleet`` with Numba ``prange`` over all cores of this process.
+1. In-process: ``simulate_fleet``, blocks of cells in one thread per core of this process.
 2. Dask: a ``LocalCluster`` with ``--workers`` worker processes (one Dask thread each,
    ``NUMBA_NUM_THREADS = cores / workers``), the same call with ``client=``.
 
