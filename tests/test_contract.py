@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from datatree_check import assert_named_datatree
+from fake_pcm_cell import FakeCell
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("h5netcdf")
@@ -106,38 +107,16 @@ def make_pcm_lumped():
                            cell_pcm_conductance_W_K=0.5, cell_initial_K=298.15)
 
 
-class _FakeCell:
-    """The PCM scenarios' cell provider with synthetic duties (tests/test_pcm_scenarios.py)."""
-
-    name = "fake"
-    heat_capacity_J_K = 45.0
-    cooling_conductance_W_K = 0.05
-    nominal_energy_Wh = 18.0
-    notes: list = []
-
-    def drive_energy_Wh(self, temps, ambient_K, cooling_conductance_W_K=None):
-        return [18.0 * (1.0 - 0.003 * max(0.0, 298.15 - T)) for T in temps], "fake"
-
-    def fast_charge_day(self, power_W, initial_soc, ambient_K):
-        from batterylab.pcm.scenarios import DutyTrace
-
-        t = np.r_[np.arange(0, 1201, 10.0), 1800.0, np.arange(1860.0, 9061.0, 60.0), 86400.0]
-        heat = np.where(t <= 1200, 0.1 * power_W, np.where((t > 1800) & (t <= 9060), 0.2, 0.0))
-        soc = np.interp(t, [0, 1200, 1800, 9060, 86400], [initial_soc, 0.8, 0.8, initial_soc, initial_soc])
-        cur = np.where(t <= 1200, -10.0, np.where((t > 1800) & (t <= 9060), 1.67, 0.0))
-        return DutyTrace(t, heat, soc, cur, "synthetic")
-
-
 def make_preheat():
     from batterylab.pcm import preheat
 
-    return preheat(cell=_FakeCell())
+    return preheat(cell=FakeCell())
 
 
 def make_fast_charge():
     from batterylab.pcm import fast_charge
 
-    return fast_charge(cell=_FakeCell(), aging_model=None)
+    return fast_charge(cell=FakeCell(), aging_model=None)
 
 
 def make_v2g():
