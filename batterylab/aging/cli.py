@@ -14,7 +14,7 @@ from ..errors import InputError
 REQUIRED = ("time_s", "soc", "temperature_K")
 
 
-def read_profile(path) -> dict:
+def read_profile(path, *, name: str = "path") -> dict:
     """Read a profile CSV with columns time, SOC and temperature (optionally current).
 
     The headers are those every command accepts (:data:`batterylab.io.columns.COLUMNS`:
@@ -24,7 +24,7 @@ def read_profile(path) -> dict:
     """
     from ..io.columns import read_columns
 
-    header, cols, _ = read_columns(path)
+    header, cols, _ = read_columns(path, name=name)
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise InputError(
@@ -89,10 +89,9 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
 
     from .simulate import check_periodic, repetitions
 
-    from ..checks import text_file
     from ..distributed import _check_scheduler
 
-    p = read_profile(text_file("PROFILE", profile, what="profile CSV"))
+    p = read_profile(profile, name="PROFILE")
     if scheduler is not None and dask_workers is None:  # both: client_from_options says "not both"
         _check_scheduler(scheduler)  # before the run, not after
     if years is None and repeat is None:
