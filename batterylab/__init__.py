@@ -27,6 +27,7 @@ _SUBMODULES = {
     "distributed",
     "errors",
     "grading",
+    "grid",
     "io",
     "kernels",
     "lifetime",

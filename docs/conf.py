@@ -99,6 +99,7 @@ API = {
     "batterylab.lifetime": ("Closed-loop lifetime", ["simulate_lifetime", "LifetimeResult",
                                                      "read_duty_csv", "read_ambient_csv"]),
     "batterylab.swap": ("Swap stations", None),
+    "batterylab.grid": ("Grid services: regulation signal, PJM score, revenue", None),
     "batterylab.solid_state": ("Solid-state fast response", None),
     "batterylab.grading": ("Second-life grading", [
         "batch.grade_directory", "batch.grade_records", "batch.GradeConfig", "results.GradeBatch",

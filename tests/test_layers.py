@@ -139,7 +139,7 @@ FLOORS = [
     ("batterylab._version", "batterylab.errors", "batterylab.checks", "batterylab.citations",
      "batterylab.parameter_sets", "batterylab.io", "batterylab.distributed", "batterylab._lazy", "batterylab._deprecation",
      "batterylab.progress"),
-    ("batterylab.cell", "batterylab.aging"),
+    ("batterylab.cell", "batterylab.aging", "batterylab.grid"),
     ("batterylab.swap", "batterylab.solid_state", "batterylab.grading", "batterylab.pcm", "batterylab.scenarios"),
     ("batterylab.lifetime", "batterylab.lifetime_cli", "batterylab.validation", "batterylab.report",
      "batterylab.cli", "batterylab.cli_options", "batterylab.__main__", "batterylab"),

@@ -5,7 +5,8 @@
 - :func:`simulate` — the PyBaMM Li-metal / single-ion solid electrolyte / composite NMC811 cell
   (or the LG M50 liquid reference) under a power or current request, within its limits;
 - :func:`regd_signal`, :func:`step_response`, :func:`ramp_test`, :func:`regulation` — the duty;
-- :func:`performance_score` — PJM's regulation performance score (Manual 12);
+- :func:`performance_score` — PJM's regulation performance score (Manual 12; defined in
+  :mod:`batterylab.grid`, shared with the other applications);
 - :func:`compare_cells` (= :func:`batterylab.solid_state.compare.compare`) — the same duty on
   solid-state and liquid cells, side by side.
 
@@ -26,7 +27,7 @@ _EXPORTS = {
     "step_response": ".duty",
     "ramp_test": ".duty",
     "regulation": ".duty",
-    "performance_score": ".scoring",
+    "performance_score": "..grid.scoring",
     "compare_cells": ".compare:compare",
     "thermal_summary": ".compare",
 }

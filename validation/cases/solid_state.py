@@ -12,7 +12,8 @@ from batterylab.validation import Case, CaseResult, Metric
 def run_invariants(quick: bool) -> CaseResult:
     from matplotlib.figure import Figure
 
-    from batterylab.solid_state import duty, model, scoring
+    from batterylab.grid import scoring, signal as duty
+    from batterylab.solid_state import model
     from batterylab.solid_state.parameters import FARADAY_C_MOL, load_cell
 
     tight = {"rtol": 1e-8, "atol": 1e-10}
