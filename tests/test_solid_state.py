@@ -193,3 +193,31 @@ def test_instantaneous_resistance_matches_newman_tobias(cell):
     # measured 0.27 % at 20 points, 0.12 % at 40, 0.06 % at 80 (first-order convergence)
     assert err[20] < 5e-3
     assert err[40] < 0.6 * err[20]
+
+
+def test_compare_revenue_rows_follow_pjm_credits_and_the_years_fade():
+    from batterylab.grid import regulation_revenue
+    from batterylab.solid_state import compare_cells
+
+    prices = {"capability_price_per_MWh": 20.0, "performance_price_per_MW": 2.0, "mileage_ratio": 3.0}
+    res = compare_cells(["LGM50"], hours=0.1, mesh_points=6, step_hold_s=20.0, ramp_s=None, aging_resolution_s=60.0,
+                        regulation_prices=prices)
+    row = res.values["LGM50"]
+    want = regulation_revenue(row["regulation_W"], 8760.0, row["score"], **prices)["total"]
+    assert row["regulation_revenue_1yr"] == pytest.approx(want, rel=1e-12)
+    assert 0 < row["capacity_fraction_lost_1yr"] < 0.5
+    assert row["revenue_per_capacity_point_lost"] == pytest.approx(want / (100 * row["capacity_fraction_lost_1yr"]))
+    assert res.config["regulation_prices"] == prices
+    # without prices no price is assumed
+    bare = compare_cells(["LGM50"], hours=0.1, mesh_points=6, step_hold_s=20.0, ramp_s=None, aging_model="none")
+    assert np.isnan(bare.values["LGM50"]["regulation_revenue_1yr"])
+
+
+def test_fast_response_cli_needs_all_three_market_numbers(tmp_path, capsys):
+    from batterylab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["fast-response", "--capability-price", "10", "--out", str(tmp_path / "x.h5")])
+    assert exc.value.code == 2
+    assert "--mileage-ratio" in capsys.readouterr().err
+    assert not (tmp_path / "x.h5").exists()

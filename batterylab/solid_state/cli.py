@@ -24,13 +24,18 @@ from ..cli_options import ambient_option, deprecated_option, figure_option, out_
               help="Finite-volume points per domain and particle (PyBaMM default mesh: 0).")
 @click.option("--aging/--no-aging", default=True, show_default=True,
               help="Age the liquid cell over a year of the duty with the compiled core.")
+@click.option("--capability-price", "capability_price", type=float, default=None,
+              help="Regulation capability clearing price [$/(MW h)] for the revenue rows (with the two below).")
+@click.option("--performance-price", "performance_price", type=float, default=None,
+              help="Regulation performance clearing price [$/MW of mileage].")
+@click.option("--mileage-ratio", "mileage_ratio", type=float, default=None, help="RegD / RegA mileage ratio [-].")
 @click.option("--compare", "do_compare", is_flag=True, help="Run the same duty on the solid-state sets and LG M50 and print the table.")
 @out_option("Result HDF5 file.")
 @figure_option("PNG file for the figures (the first at PATH, the others at PATH_2.png, ...).")
 @deprecated_option("--figures", dest="figures_beside_out", new="--figure PATH", value=True, is_flag=True)
 @deprecated_option("--no-figures", dest=None, new="no --figure (no figure is the default)", is_flag=True)
-def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_points, aging, do_compare, out, figure,
-                  figures_beside_out=False):
+def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_points, aging, capability_price,
+                  performance_price, mileage_ratio, do_compare, out, figure, figures_beside_out=False):
     """Track a frequency-regulation signal and score it as PJM does (Manual 12).
 
     Writes the runs (current, voltage, temperature, heat, delivered and requested power) and the
@@ -45,10 +50,19 @@ def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_point
         text_file("--signal", signal, what="regulation signal CSV")
     integer("--seed", seed, low=0)
     integer("--mesh-points", mesh_points, low=0)
+    given = [x is not None for x in (capability_price, performance_price, mileage_ratio)]
+    if any(given) and not all(given):
+        raise click.UsageError("--capability-price, --performance-price and --mileage-ratio go together (the revenue "
+                               "needs all three market numbers)")
+    prices = None
+    if all(given):
+        prices = {"capability_price_per_MWh": capability_price, "performance_price_per_MW": performance_price,
+                  "mileage_ratio": mileage_ratio}
     out = Path(out)
     cells = ("sulfide", "llzo", "LGM50") if do_compare else (cell,)
     result = cmp.compare(cells, hours=hours, signal=signal, seed=seed, regulation_W=regulation_W, ambient_temperature_K=ambient_K,
-                         mesh_points=mesh_points or None, aging_model=None if aging else "none")
+                         mesh_points=mesh_points or None, aging_model=None if aging else "none",
+                         regulation_prices=prices)
     result.save(out)
     click.echo(result.to_text())
     if figure or figures_beside_out:

@@ -55,6 +55,8 @@ ROWS = {
     "round_trip_efficiency": ("Round-trip energy efficiency 1 - heat / energy in", "1"),
     "micro_cycles_per_year": ("Rainflow cycles per year (full + half/2)", "1/yr"),
     "capacity_fraction_lost_1yr": ("Relative capacity lost after one year of the duty (compiled core)", "1"),
+    "regulation_revenue_1yr": ("Regulation credits over one year of the duty (PJM, at the given prices)", "$"),
+    "revenue_per_capacity_point_lost": ("  per percentage point of capacity lost in that year", "$"),
 }
 
 
@@ -285,11 +287,27 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
+PRICE_KEYS = ("capability_price_per_MWh", "performance_price_per_MW", "mileage_ratio")
+
+
+def _check_prices(prices):
+    """``regulation_prices`` checked: ``None`` or a dict of the three market numbers."""
+    from .. import checks
+
+    if prices is None:
+        return None
+    if not isinstance(prices, dict) or set(prices) != set(PRICE_KEYS):
+        got = sorted(prices) if isinstance(prices, dict) else type(prices).__name__
+        raise InputError(f"regulation_prices must be a dict with exactly the keys {list(PRICE_KEYS)}, got {got}")
+    return {k: checks.finite_scalar(f"regulation_prices[{k!r}]", prices[k], low=0.0) for k in PRICE_KEYS}
+
+
 @renamed_kwargs(ambient_K="ambient_temperature_K")
 def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="regd", seed: int = 0,
             regulation_W: float | None = None, h_W_m2K: float | None = None, ambient_temperature_K: float | None = None,
             initial_soc: float | None = None, mesh_points: int | None = 10, step_hold_s: float = 120.0,
-            ramp_s: float | None = 60.0, aging_model: str | None = None, aging_resolution_s: float | None = None) -> Comparison:
+            ramp_s: float | None = 60.0, aging_model: str | None = None, aging_resolution_s: float | None = None,
+            regulation_prices: dict | None = None) -> Comparison:
     """Run the same fast-response duty on each cell and tabulate the results.
 
     Parameters
@@ -316,6 +334,11 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         the ageing rows.
     aging_resolution_s : float [s], optional
         Resample the duty to this step before the year of ageing (default: the signal's own 2 s).
+    regulation_prices : dict, optional
+        Market data for the revenue rows: ``capability_price_per_MWh`` [$/(MW h)],
+        ``performance_price_per_MW`` [$/MW of mileage] and ``mileage_ratio`` [-] (see
+        :func:`batterylab.grid.regulation_revenue`). The duty is taken as offered every hour of the
+        year at the score it earned. Without prices the revenue rows are n/a: no price is assumed.
     """
     from .. import checks
 
@@ -345,6 +368,7 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
             _load_aging(aging_model)
     if not isinstance(signal, str) or signal.lower() != "regd":
         checks.text_file("signal", signal, what="regulation signal CSV")
+    prices = _check_prices(regulation_prices)
     t, sig = _duty.signal_from_spec(signal, hours, seed=seed)
     s = _comparison_settings()
     ref = liquid_reference(s["liquid_cell"])
@@ -401,11 +425,19 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
                                   resolution_s=aging_resolution_s)
         row["micro_cycles_per_year"] = cycles
         row["capacity_fraction_lost_1yr"] = fade
+        if prices is None:
+            row["regulation_revenue_1yr"] = row["revenue_per_capacity_point_lost"] = float("nan")
+        else:
+            from ..grid import regulation_revenue
+
+            rev = regulation_revenue(regulation_W, 8760.0, row["score"], **prices)["total"]
+            row["regulation_revenue_1yr"] = rev
+            row["revenue_per_capacity_point_lost"] = rev / (100.0 * fade) if fade > 0 else float("nan")
         names.append(name)
         values[name] = row
         runs[name] = run
     cfg = {"cells": names, "hours": hours, "signal": str(signal), "seed": seed, "regulation_W": regulation_W,
            "h_W_m2K": h, "ambient_temperature_K": amb, "initial_soc": soc0, "mesh_points": mesh_points,
            "aging_model": aging_model, "aging_resolution_s": aging_resolution_s, "step_hold_s": step_hold_s,
-           "ramp_s": ramp_s}
+           "ramp_s": ramp_s, "regulation_prices": prices}
     return Comparison(names, values, runs, (t, sig), cfg, notes)
