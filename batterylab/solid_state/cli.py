@@ -50,6 +50,12 @@ def fast_response(cell, signal, hours, seed, regulation_W, ambient_K, mesh_point
         text_file("--signal", signal, what="regulation signal CSV")
     integer("--seed", seed, low=0)
     integer("--mesh-points", mesh_points, low=0)
+    from ..checks import finite_scalar
+
+    for flag, value in (("--capability-price", capability_price), ("--performance-price", performance_price),
+                        ("--mileage-ratio", mileage_ratio)):
+        if value is not None:
+            finite_scalar(flag, value, low=0.0)
     given = [x is not None for x in (capability_price, performance_price, mileage_ratio)]
     if any(given) and not all(given):
         raise click.UsageError("--capability-price, --performance-price and --mileage-ratio go together (the revenue "
