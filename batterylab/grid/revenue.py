@@ -1,8 +1,8 @@
 """Frequency-regulation revenue as PJM credits it.
 
-PJM pays a regulation resource two credits per hour (PJM Manual 28, Operating Agreement
-Accounting, "Regulation credits"; the form below is also the one re-implemented in Sandia's
-QuESt valuation tool):
+PJM pays a regulation resource two credits per hour, in the form re-implemented by Sandia's
+QuESt valuation tool (the settlement rules are PJM Manual 28, Operating Agreement Accounting,
+"Regulation credits"; the manual's text was not checked here):
 
 - capability credit = regulation MW x performance score x RMCCP [$/MW-h];
 - performance credit = regulation MW x mileage ratio x performance score x RMPCP [$/MW of mileage],
@@ -44,9 +44,8 @@ def regulation_revenue(regulation_W: float, hours: float, score: float, *, capab
     hours : float [h]
         Hours of service.
     score : float [-]
-        PJM performance score in [0, 1] (:func:`batterylab.grid.performance_score`). PJM pays
-        nothing to a resource below 0.40 and disqualifies below 0.75 on qualification; here the
-        credit simply scales with the score, as in the settlement formula.
+        PJM performance score in [0, 1] (:func:`batterylab.grid.performance_score`); both
+        credits scale with it, as in the settlement formula (eligibility thresholds are not applied).
     capability_price_per_MWh : float [$/(MW h)]
         Regulation market capability clearing price (RMCCP).
     performance_price_per_MW : float [$/MW of mileage]

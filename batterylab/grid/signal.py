@@ -14,7 +14,7 @@ import csv
 
 import numpy as np
 
-from ..checks import as_float_array, positive, time_array
+from ..checks import as_float_array, positive, text_file, time_array
 from ..errors import InputError
 
 #: RegD resolution [s].
@@ -73,8 +73,6 @@ def regd_signal(hours: float = 1.0, *, seed: int = 0, dt_s: float = REGD_DT_S, t
 
 def load_signal_csv(path):
     """Read a regulation signal from CSV with columns ``time_s`` [s] and ``signal`` [1, in -1..1]."""
-    from ..checks import text_file
-
     path = text_file("path", path, what="regulation signal CSV")
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(row for row in fh if not row.startswith("#"))
@@ -98,8 +96,6 @@ def signal_from_spec(spec, hours: float, *, seed: int = 0):
     if isinstance(spec, str) and spec.lower() == "regd":
         return regd_signal(hours, seed=seed)
     hours = positive("hours", hours, "h")
-    from ..checks import text_file
-
     t, s = load_signal_csv(text_file("spec", spec, what="regulation signal CSV ('regd' or a path)"))
     keep = t <= hours * 3600.0 + 1e-9
     if keep.sum() < 10:

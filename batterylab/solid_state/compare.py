@@ -27,6 +27,7 @@ import numpy as np
 
 from .._deprecation import renamed_kwargs
 from ..errors import InputError
+from ..grid.revenue import regulation_revenue
 from ..io.results import RenamedKeys, Result, new_axes
 from . import duty as _duty
 from . import model as _model
@@ -428,8 +429,6 @@ def compare(cells=("sulfide", "llzo", "LGM50"), *, hours: float = 1.0, signal="r
         if prices is None:
             row["regulation_revenue_1yr"] = row["revenue_per_capacity_point_lost"] = float("nan")
         else:
-            from ..grid import regulation_revenue
-
             rev = regulation_revenue(regulation_W, 8760.0, row["score"], **prices)["total"]
             row["regulation_revenue_1yr"] = rev
             row["revenue_per_capacity_point_lost"] = rev / (100.0 * fade) if fade > 0 else float("nan")
