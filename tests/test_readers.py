@@ -132,6 +132,14 @@ def test_maccor_milli_units_and_day_clock_time(tmp_path):
     assert rec.current_A.max() == pytest.approx(2.0)
 
 
+def test_maccor_latin1_preamble_is_sniffed(tmp_path):
+    p = _write_maccor(tmp_path / "cell.001", _maccor_rows())
+    raw = p.read_bytes()
+    p.write_bytes(raw.replace(b"Comment/Barcode: 1", "Comment/Barcode: 25 \u00b0C".encode("latin-1"), 1))
+    assert sniff_format(p) == "maccor"
+    assert read_cell_file(p)[0].cycles["discharge_capacity_Ah"] == pytest.approx([1.0, 0.0])
+
+
 def test_maccor_refuses_millivolts(tmp_path):
     p = _write_maccor(tmp_path / "mv.034", _maccor_rows(volt_scale=1000.0))
     with pytest.raises(CellFileError, match="millivolts"):
