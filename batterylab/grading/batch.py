@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import BatterylabError, InputError
 from . import measurements as M
 from .grade import GradeRecord, decide_grade, load_bands, residual_value
-from .readers import CELL_FILE_SUFFIXES, CellRecord, read_cell_file
+from .readers import CellRecord, is_cell_file_suffix, read_cell_file
 from .results import GradeBatch, measurement_variables
 
 META_KEYS = ("nominal_capacity_Ah", "chemistry", "bol_resistance_ohm", "history", "intake_voltage_V", "bol_c20",
@@ -737,7 +737,7 @@ def list_cell_files(input_dir) -> list[Path]:
         raise InputError(f"input_dir {str(d)!r} does not exist or is not a folder; expected a folder of cell files")
     out = []
     for p in sorted(d.iterdir()):
-        if p.is_file() and p.suffix.lower() in CELL_FILE_SUFFIXES and not p.name.endswith(".meta.json") \
+        if p.is_file() and is_cell_file_suffix(p.suffix) and not p.name.endswith(".meta.json") \
                 and not p.name.startswith("."):
             out.append(p)
     return out

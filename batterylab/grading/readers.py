@@ -30,16 +30,28 @@ Supported formats (``read_cell_file`` picks one from the file's header):
 ``pulse-table``        the pulse-test table of Tao et al. (``Idx``, ``Qn``, ``Q``, ``SOC``,
                        ``U1`` ... ``U21``): one record per ``Idx``
 ``batterylab-h5``      batterylab's own cell-record HDF5 (:func:`write_cell_record`)
+``maccor``             Maccor text export (tab separated: ``Rec#``, ``Cyc#``, ``Step``,
+                       ``Test (Sec)`` / ``Test (Min)`` / ``TestTime``, ``Amp-hr``, ``Amps``,
+                       ``Volts``, ``State``); ``Amp-hr`` restarts at every step, so the
+                       capacity of a cycle is the sum of its steps' last readings
+                       (:func:`read_maccor_txt`)
+``neware-nda``         Neware ``.nda`` / ``.ndax`` binary files, through NewareNDA
+                       (:func:`read_neware_nda`)
+``biologic-mpr``       BioLogic EC-Lab ``.mpr`` files, through galvani
+                       (:func:`read_biologic_mpr`)
+``batdata-h5``         battery-data-toolkit HDF5, through ``battdat``
 =====================  ===================================================================
 
-BioLogic ``.mpr`` files are read through galvani and battery-data-toolkit's HDF5 through
-``batdata`` when those optional packages are installed (``pip install batterylab[readers]``).
+Neware, BioLogic and battery-data-toolkit files need optional packages (NewareNDA, galvani,
+battery-data-toolkit): ``pip install 'batterylab[readers]'``; without them the reader raises
+:class:`CellFileError` saying so. The Maccor reader is plain Python (pandas).
 
 A reader that cannot use a file raises :class:`CellFileError` naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +187,55 @@ def per_cycle_from_cumulative(cycle_index: np.ndarray, counter: np.ndarray):
             inc[k] = counter[e] - prev_end
         prev_end = counter[e]
     return cycles, inc
+
+
+def per_cycle_from_step_counter(cycle_index: np.ndarray, step_index: np.ndarray, counter: np.ndarray,
+                                select: np.ndarray | None = None):
+    """Per-cycle sums of a counter that restarts from zero at every step.
+
+    Maccor's ``Amp-hr``, Neware's ``Charge_Capacity`` / ``Discharge_Capacity`` and BioLogic's
+    ``Q charge/discharge`` (per half cycle) count from zero at the start of each step. A step is
+    a run of consecutive rows with the same cycle and step index; its capacity is the counter at
+    its last row among the ``select`` rows (all rows when ``select`` is None; a step without
+    selected rows adds nothing). Returns ``(cycles, total)``, cycles in order of appearance.
+    """
+    cyc = np.asarray(cycle_index, dtype=np.float64)
+    stp = np.asarray(step_index, dtype=np.float64)
+    q = np.asarray(counter, dtype=np.float64)
+    sel = np.ones(cyc.size, dtype=bool) if select is None else np.asarray(select, dtype=bool)
+    new_cycle = np.concatenate([[False], np.diff(cyc) != 0])
+    cycle_id = np.cumsum(new_cycle)
+    cycles = cyc[np.concatenate([[0], np.flatnonzero(new_cycle)])]
+    run_id = np.cumsum(new_cycle | np.concatenate([[False], np.diff(stp) != 0]))
+    total = np.zeros(cycles.size)
+    idx = np.flatnonzero(sel)
+    if idx.size:
+        r = run_id[idx]
+        last = idx[np.concatenate([r[1:] != r[:-1], [True]])]
+        np.add.at(total, cycle_id[last], q[last])
+    return cycles, total
+
+
+def _fill_cycles_from_steps(rec: CellRecord, path, dis: np.ndarray, chg: np.ndarray, cycles: np.ndarray, *,
+                            time_column: str, current_column: str, counter_column: str) -> None:
+    """Per-cycle summary from step counters, with the ms-vs-s check against the integrated current."""
+    from .units import check_counter_consistency
+
+    cyc = rec.cycle_index
+    rec.cycles = {
+        "cycle": cycles.astype(np.float64),
+        "discharge_capacity_Ah": dis,
+        "charge_capacity_Ah": chg,
+        "min_voltage_V": np.array([rec.voltage_V[cyc == c].min() for c in cycles]),
+    }
+    i = np.clip(rec.current_A, 0.0, None)
+    integrated = float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(rec.time_s))) / 3600.0
+    try:
+        check_counter_consistency(integrated, float(np.sum(np.clip(dis, 0.0, None))), time_column=time_column,
+                                  current_column=current_column, counter_column=counter_column)
+    except InputError as exc:
+        raise _fail(path, str(exc)) from None
+    rec.metadata["capacity_from_counters"] = counter_column
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,6 +396,122 @@ def per_cycle_readings(cycle_index: np.ndarray, column: np.ndarray) -> np.ndarra
         if m.any():
             out[k] = float(np.mean(x[s:e][m]))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Maccor text export
+
+#: Maccor test-time columns and their factor to seconds (``TestTime`` is ``"<d>d HH:MM:SS.s"``).
+_MACCOR_TIME = {"Test (Sec)": 1.0, "Test (Min)": 60.0, "Test (Hr)": 3600.0, "TestTime": None, "Test Time": None}
+_MACCOR_HEADER_LINES = 40
+
+
+def _maccor_header(path) -> int | None:
+    """Index of the Maccor column-header line (``Rec#  Cyc#  Step ...``) in the first lines, or None."""
+    try:
+        with open(path, encoding="latin-1") as fh:
+            for k, line in enumerate(fh):
+                if k >= _MACCOR_HEADER_LINES:
+                    break
+                fields = [f.strip() for f in line.split("\t")]
+                if fields[0] == "Rec#" and "Cyc#" in fields and "State" in fields:
+                    return k
+    except OSError:
+        return None
+    return None
+
+
+def _maccor_duration(values, path, column: str) -> np.ndarray:
+    """``"<d>d HH:MM:SS.s"`` strings to seconds."""
+    import pandas as pd
+
+    parts = pd.Series(values, dtype=str).str.extract(r"^\s*(\d+)d\s+(\d+):(\d+):(\d+(?:\.\d*)?)\s*$")
+    bad = parts.isna().any(axis=1).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(path, f"column {column!r} has {values[i]!r} at data row {i + 1}; expected '<days>d HH:MM:SS.s'")
+    d, h, m, sec = (parts[k].astype(float).to_numpy() for k in range(4))
+    return ((d * 24.0 + h) * 60.0 + m) * 60.0 + sec
+
+
+def read_maccor_txt(path) -> list[CellRecord]:
+    """Read a Maccor text export (one cell): tab-separated, a few header lines, then ``Rec#``, ...
+
+    Columns used: ``Cyc#``, ``Step``, a test-time column (``Test (Sec)``, ``Test (Min)`` or
+    ``TestTime`` as ``<d>d HH:MM:SS.s``), ``Amps`` (or ``mAmps``), ``Volts``, ``State`` (``C``
+    charge, ``D`` discharge, ``R`` rest, others such as ``O``, ``S``, ``P``) and ``Amp-hr`` (or
+    ``mAmp-hr``). Exports either sign the current (charge positive, discharge negative) or give
+    its magnitude with the direction in ``State``; both become discharge-positive amperes here,
+    and a signed current that contradicts ``State`` is refused.
+
+    ``Amp-hr`` restarts from zero at every step, so the per-cycle capacities in
+    ``record.cycles`` are the sums, over the cycle's discharge (``D``) or charge (``C``) steps,
+    of each step's last ``Amp-hr`` (:func:`per_cycle_from_step_counter`). Voltages in
+    millivolts, and a time column whose integrated current disagrees with ``Amp-hr`` by a factor
+    near 1000, raise :class:`CellFileError` (:mod:`batterylab.grading.units`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    k = _maccor_header(path)
+    if k is None:
+        raise _fail(path, f"not a Maccor text export: no 'Rec#<TAB>Cyc#<TAB>...<TAB>State' header line in the first "
+                          f"{_MACCOR_HEADER_LINES} lines")
+    df = _read_csv(path, sep="\t", skiprows=k, header=0, encoding="latin-1", index_col=False, dtype=str,
+                   skip_blank_lines=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    tcol = next((c for c in _MACCOR_TIME if c in df.columns), None)
+    icol = "Amps" if "Amps" in df.columns else ("mAmps" if "mAmps" in df.columns else None)
+    qcol = "Amp-hr" if "Amp-hr" in df.columns else ("mAmp-hr" if "mAmp-hr" in df.columns else None)
+    missing = [name for name, col in (("Cyc#", "Cyc#" if "Cyc#" in df.columns else None),
+                                      ("Step", "Step" if "Step" in df.columns else None),
+                                      ("a test time column " + "/".join(_MACCOR_TIME), tcol),
+                                      ("Amps", icol), ("Volts", "Volts" if "Volts" in df.columns else None),
+                                      ("State", "State" if "State" in df.columns else None)) if col is None]
+    if missing:
+        raise _fail(path, f"Maccor export lacks {missing}; found {list(df.columns)[:14]}")
+    df = df[df["Cyc#"].notna() & (df["Cyc#"].astype(str).str.strip() != "")].reset_index(drop=True)
+    if _MACCOR_TIME[tcol] is None:
+        t = _maccor_duration(df[tcol].to_numpy(), path, tcol)
+    else:
+        t = _numeric(df, tcol, path) * _MACCOR_TIME[tcol]
+    _check_time(t, path, tcol)
+    volt = _numeric(df, "Volts", path)
+    _voltage_units(volt, "Volts", path)
+    amps = _numeric(df, icol, path) * (1e-3 if icol == "mAmps" else 1.0)
+    state = df["State"].astype(str).str.strip().to_numpy()
+    is_c, is_d = state == "C", state == "D"
+    if (amps < -REST_CURRENT_A).any():  # signed export: charge positive
+        bad = (is_d & (amps > REST_CURRENT_A)) | (is_c & (amps < -REST_CURRENT_A))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise _fail(path, f"{icol} = {amps[i]:g} A at data row {i + 1} contradicts State {state[i]!r} (a signed "
+                              "export has charge positive, discharge negative)")
+        current = -amps
+        note = "Maccor current signed charge positive: negated to discharge positive"
+    else:  # magnitudes, the direction is in State
+        unknown = ~(is_c | is_d) & (np.abs(amps) > REST_CURRENT_A)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise _fail(path, f"{icol} = {amps[i]:g} A at data row {i + 1} in State {state[i]!r}: the export gives "
+                              "current magnitudes and this state does not say charge (C) or discharge (D)")
+        current = np.where(is_d, np.abs(amps), -np.abs(amps))
+        note = "Maccor current given as magnitude: signed from State (D discharge positive, C charge negative)"
+    cyc = _numeric(df, "Cyc#", path)
+    step = _numeric(df, "Step", path)
+    rec = CellRecord(cell_id=path.stem, source=str(path), format="maccor", time_s=t, current_A=current,
+                     voltage_V=volt, cycle_index=cyc, step_index=step)
+    for col in ("Temp 1", "Temp1", "Temperature"):
+        if col in df.columns:
+            rec.temperature_K = _numeric(df, col, path, allow_nan=True) + 273.15
+            break
+    if qcol is not None:
+        q = _numeric(df, qcol, path) * (1e-3 if qcol == "mAmp-hr" else 1.0)
+        cycles, dis = per_cycle_from_step_counter(cyc, step, q, is_d)
+        _, chg = per_cycle_from_step_counter(cyc, step, q, is_c)
+        _fill_cycles_from_steps(rec, path, dis, chg, cycles, time_column=tcol, current_column=icol, counter_column=qcol)
+    rec.notes.append(note + f"; {qcol} restarts at every step: per-cycle capacity is the sum of the steps' last readings")
+    return [rec]
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,28 +735,155 @@ def _read_record_body(f, path) -> CellRecord:
 
 
 def read_biologic_mpr(path) -> list[CellRecord]:
-    """Read a BioLogic ``.mpr`` file through galvani (optional: ``pip install batterylab[readers]``).
+    """Read a BioLogic EC-Lab ``.mpr`` file through galvani (optional: ``pip install 'batterylab[readers]'``).
 
-    galvani's ``I/mA`` is positive for charge (oxidation at the working electrode): negated and
-    scaled to discharge-positive amperes.
+    Voltage is ``Ecell/V`` where the file has it, else ``Ewe/V``. Current is ``I/mA`` where the
+    file has it; galvanostatic (GCPL) files often record none, and then the current of each
+    sample is the charge the file records for it (``dq/mA.h``) over its time step. BioLogic's
+    current and charges are positive for charge (oxidation at the working electrode): negated
+    and scaled to discharge-positive amperes.
+
+    Per-cycle capacities come from the file's own counter ``Q charge/discharge/mA.h``, which
+    restarts at every half cycle (positive on charge, negative on discharge): a cycle's discharge
+    (charge) capacity is the sum of the last readings of its negative (positive) half cycles.
+    Cycles are ``cycle number`` where the file has it, else pairs of half cycles (0-1, 2-3, ...).
     """
     try:
         from galvani import BioLogic
     except ImportError:
         raise _fail(path, "BioLogic .mpr files need the optional package galvani: pip install 'batterylab[readers]'") from None
+    if not Path(path).is_file():
+        raise _fail(path, "file not found")
     try:
-        mpr = BioLogic.MPRfile(str(path))
-    except Exception as exc:
-        raise _fail(path, f"galvani could not parse it: {exc}") from None
+        with open(path, "rb") as fh:  # galvani leaves a file it opened itself open
+            mpr = BioLogic.MPRfile(fh)
+    except Exception as exc:  # noqa: BLE001 - galvani raises many types on a foreign or damaged file
+        raise _fail(path, f"galvani could not parse it as a BioLogic .mpr file: {type(exc).__name__}: {exc}") from None
     data = mpr.data
-    names = data.dtype.names
-    for need in ("time/s", "Ewe/V", "I/mA"):
-        if need not in names:
-            raise _fail(path, f"BioLogic file lacks {need!r}; has {names}")
-    rec = CellRecord(cell_id=Path(path).stem, source=str(path), format="biologic-mpr",
-                     time_s=np.asarray(data["time/s"], float), voltage_V=np.asarray(data["Ewe/V"], float),
-                     current_A=-np.asarray(data["I/mA"], float) / 1000.0)
-    _check_time(rec.time_s, path, "time/s")
+    names = data.dtype.names or ()
+
+    def col(name):
+        return np.asarray(data[name], dtype=np.float64)
+
+    if "time/s" not in names:
+        raise _fail(path, f"BioLogic file lacks 'time/s'; has {names}")
+    vname = "Ecell/V" if "Ecell/V" in names else ("Ewe/V" if "Ewe/V" in names else None)
+    if vname is None:
+        raise _fail(path, f"BioLogic file lacks a voltage ('Ecell/V' or 'Ewe/V'); has {names}")
+    t = col("time/s")
+    _check_time(t, path, "time/s")
+    volt = col(vname)
+    _voltage_units(volt, vname, path)
+    if "I/mA" in names:
+        i_mA = col("I/mA")
+        iname = "I/mA"
+    elif "dq/mA.h" in names:
+        dq = col("dq/mA.h")
+        dt = np.diff(t)
+        i_mA = np.zeros(t.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            i_mA[1:] = np.where(dt > 0, dq[1:] * 3600.0 / dt, 0.0)
+        iname = "dq/mA.h"
+    else:
+        raise _fail(path, f"BioLogic file has no current ('I/mA') and no charge per sample ('dq/mA.h'); has {names}")
+    rec = CellRecord(cell_id=Path(path).stem, source=str(path), format="biologic-mpr", time_s=t, voltage_V=volt,
+                     current_A=-i_mA / 1000.0)
+    rec.notes.append("BioLogic current positive for charge (oxidation at the working electrode): negated to discharge "
+                     "positive" + ("; current from dq/mA.h over each time step (the file records no I/mA)"
+                                   if iname == "dq/mA.h" else ""))
+    if "Q charge/discharge/mA.h" in names and "half cycle" in names:
+        half = col("half cycle")
+        cyc = col("cycle number") if "cycle number" in names else np.floor(half / 2.0)
+        q = col("Q charge/discharge/mA.h") / 1000.0
+        cycles, dis = per_cycle_from_step_counter(cyc, half, -q, q < 0)
+        _, chg = per_cycle_from_step_counter(cyc, half, q, q > 0)
+        rec.cycle_index = cyc
+        rec.step_index = half
+        _fill_cycles_from_steps(rec, path, dis, chg, cycles, time_column="time/s", current_column=iname,
+                                counter_column="Q charge/discharge/mA.h")
+    return [rec]
+
+
+def _neware_test_time(step_time: np.ndarray, step_index: np.ndarray) -> tuple[np.ndarray, str]:
+    """NewareNDA's ``Time``: test time in some files, time since the start of the step in others.
+
+    Where ``Time`` goes back only at step changes it is step time: each step is placed after the
+    previous one (its first sample at the previous step's last time).
+    """
+    back = np.flatnonzero(np.diff(step_time) < 0) + 1
+    if back.size == 0:
+        return step_time, "Time"
+    new_step = np.flatnonzero(np.diff(step_index) != 0) + 1
+    if not np.isin(back, new_step).all():
+        return step_time, "Time"  # goes back inside a step: _check_time reports it
+    t = step_time.copy()
+    starts = np.concatenate([[0], new_step, [t.size]])
+    offset = 0.0
+    for s, e in itertools.pairwise(starts):
+        if s > 0:
+            offset = t[s - 1] - step_time[s]  # previous step's last test time, minus this step's start
+        t[s:e] = step_time[s:e] + offset
+    return t, "Time (step time, made cumulative)"
+
+
+def read_neware_nda(path) -> list[CellRecord]:
+    """Read a Neware ``.nda`` or ``.ndax`` file through NewareNDA (optional: ``pip install 'batterylab[readers]'``).
+
+    NewareNDA gives ``Current(mA)`` charge positive (negated and scaled to discharge-positive
+    amperes here), ``Voltage`` [V], ``Time`` [s] (test time, or step time in some files: then
+    made cumulative), ``Cycle`` (NewareNDA's cycle count: a new cycle at each charge that follows
+    a discharge), ``Step`` (or ``Step_Index``) and the per-step counters ``Charge_Capacity(mAh)`` and
+    ``Discharge_Capacity(mAh)``, which restart at every step: a cycle's capacity is the sum of
+    its steps' last readings (:func:`per_cycle_from_step_counter`). ``T1`` [degC], where
+    present, becomes ``temperature_K``.
+    """
+    try:
+        import NewareNDA
+    except ImportError:
+        raise _fail(path, "Neware .nda/.ndax files need the optional package NewareNDA: "
+                          "pip install 'batterylab[readers]'") from None
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    if path.suffix.lower() not in (".nda", ".ndax"):
+        raise _fail(path, f"Neware files end in .nda or .ndax; got {path.suffix!r}")
+    import logging
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # NewareNDA's pandas deprecation noise is not the user's concern
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            df = NewareNDA.read(str(path), log_level="ERROR")
+    except Exception as exc:  # noqa: BLE001 - NewareNDA raises many types on a foreign or damaged file
+        raise _fail(path, f"NewareNDA could not parse it as a Neware file: {type(exc).__name__}: {exc}") from None
+    finally:
+        logging.getLogger("newarenda").setLevel(logging.WARNING)
+    scol = "Step" if "Step" in df.columns else "Step_Index"  # Step counts step changes; Step_Index is the program's
+    _require(df, ["Time", "Voltage", "Current(mA)", "Cycle", scol], path, "Neware")
+    if len(df) == 0:
+        raise _fail(path, "Neware file holds no records")
+    step_idx = _numeric(df, scol, path)
+    t, tname = _neware_test_time(_numeric(df, "Time", path), step_idx)
+    _check_time(t, path, tname)
+    volt = _numeric(df, "Voltage", path)
+    _voltage_units(volt, "Voltage", path)
+    cyc = _numeric(df, "Cycle", path)
+    rec = CellRecord(cell_id=path.stem, source=str(path), format="neware-nda", time_s=t,
+                     current_A=-_numeric(df, "Current(mA)", path) / 1000.0, voltage_V=volt, cycle_index=cyc,
+                     step_index=step_idx)
+    if "T1" in df.columns:
+        rec.temperature_K = _numeric(df, "T1", path, allow_nan=True) + 273.15
+    if "Charge_Capacity(mAh)" in df.columns and "Discharge_Capacity(mAh)" in df.columns:
+        cycles, dis = per_cycle_from_step_counter(cyc, step_idx, _numeric(df, "Discharge_Capacity(mAh)", path) / 1000.0)
+        _, chg = per_cycle_from_step_counter(cyc, step_idx, _numeric(df, "Charge_Capacity(mAh)", path) / 1000.0)
+        _fill_cycles_from_steps(rec, path, dis, chg, cycles, time_column=tname, current_column="Current(mA)",
+                                counter_column="Discharge_Capacity(mAh)")
+    rec.notes.append("Neware current is charge positive: negated to discharge positive; capacity counters restart at "
+                     "every step: per-cycle capacity is the sum of the steps' last readings")
+    if tname != "Time":
+        rec.notes.append("Neware Time is step time in this file: made cumulative (each step starts at the previous "
+                         "step's last time)")
     return [rec]
 
 
@@ -617,12 +921,20 @@ READERS = {
     "capacity-history": read_capacity_history_csv,
     "pulse-table": read_pulse_table_csv,
     "batterylab-h5": read_batterylab_h5,
+    "maccor": read_maccor_txt,
+    "neware-nda": read_neware_nda,
     "biologic-mpr": read_biologic_mpr,
     "batdata-h5": read_batdata_h5,
 }
 
 #: File suffixes the batch pipeline looks at.
-CELL_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".mpr")
+CELL_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".mpr", ".nda", ".ndax")
+
+
+def is_cell_file_suffix(suffix: str) -> bool:
+    """A suffix the batch pipeline reads: :data:`CELL_FILE_SUFFIXES` or Maccor's numbered ``.001`` ..."""
+    suffix = suffix.lower()
+    return suffix in CELL_FILE_SUFFIXES or (len(suffix) == 4 and suffix[1:].isdigit())
 
 
 def _is_hdf5(path: Path) -> bool:
@@ -642,10 +954,14 @@ def sniff_format(path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".mpr":
         return "biologic-mpr"
+    if suffix in (".nda", ".ndax"):
+        return "neware-nda"
     if suffix in (".h5", ".hdf5"):
         if not _is_hdf5(path):
             raise _fail(path, "not an HDF5 file (no HDF5 signature)")
         return "batterylab-h5"  # read_batterylab_h5 hands battery-data-toolkit files on
+    if _maccor_header(path) is not None:  # Maccor exports are Latin-1 text with a preamble
+        return "maccor"
     try:
         with open(path, encoding="utf-8-sig") as fh:
             header = fh.readline()
