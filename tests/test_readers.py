@@ -42,8 +42,7 @@ BIOLOGIC_REAL = DATA / "biologic_yadg_gcpl_pr_182_1.mpr"
 
 
 def _real(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"real cycler file {path.name} is not in tests/data/grading (see its README for the source)")
+    assert path.is_file(), f"real cycler file {path.name} is missing from tests/data/grading (see its README)"
     return path
 
 
