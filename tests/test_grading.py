@@ -443,6 +443,52 @@ def test_power_law_fit_recovers_parameters():
     assert pred[0] == pytest.approx(2.0 * (1 - 2e-4 * 2000**0.9), rel=1e-4)
 
 
+def _bacon_watts_eq1(n, a0, a1, a2, n1, gamma=1e-8):
+    """Fermin-Cueto et al. 2020, eq. 1, written out (the reference for the fitted form)."""
+    return a0 + a1 * (n - n1) + a2 * (n - n1) * np.tanh((n - n1) / gamma)
+
+
+def test_bacon_watts_fit_recovers_the_knee_of_two_lines():
+    from batterylab.grading.forecast import fit_capacity_history
+
+    n = np.arange(1.0, 1001.0)
+    q = np.where(n < 600, 2.0 - 2e-4 * n, 2.0 - 2e-4 * 600 - 1.6e-3 * (n - 600))
+    fit = fit_capacity_history(n, q, "bacon_watts")
+    a0, a1, a2, n1 = fit.params
+    assert n1 == 600.0
+    assert (a1 - a2, a1 + a2) == (pytest.approx(-2e-4, rel=1e-9), pytest.approx(-1.6e-3, rel=1e-9))
+    later = np.array([1100.0, 1500.0])
+    np.testing.assert_allclose(fit.predict(later)[0], _bacon_watts_eq1(later, *fit.params), rtol=1e-12)
+    np.testing.assert_allclose(fit.predict(later)[0], 2.0 - 0.12 - 1.6e-3 * (later - 600), rtol=1e-9)
+    # its back-test (first half: no knee visible) says how little the form knows beyond the history
+    assert fit.predict([1500.0])[1][0] > 0.1
+
+
+def test_bacon_watts_fit_matches_exhaustive_search_and_never_decelerates():
+    """The coarse-then-refined knee search finds the exhaustive optimum over every cycle."""
+    from batterylab.grading.forecast import _fit_bacon_watts
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        nk = rng.uniform(200, 1800)
+        n = np.arange(0.0, 2000.0, rng.choice([1.0, 5.0]))
+        q = 1.0 - 1e-4 * n - rng.uniform(1e-4, 1e-3) * np.maximum(n - nk, 0) + rng.normal(0, 1e-3, n.size)
+        p, r = _fit_bacon_watts(n, q)
+        sse = []
+        for n1 in np.unique(n)[2:-2]:
+            A = np.column_stack([np.ones_like(n), n - n1, np.abs(n - n1)])
+            c = np.linalg.lstsq(A, q, rcond=None)[0]
+            if c[2] > 0:
+                c = np.append(np.linalg.lstsq(A[:, :2], q, rcond=None)[0], 0.0)
+            sse.append(float(np.sum((A @ c - q) ** 2)))
+        assert float(r @ r) <= min(sse) * (1 + 1e-9)
+        assert p[2] <= 0.0
+    # a decelerating history has no knee: the fit is the straight line (a2 = 0)
+    n = np.arange(0.0, 500.0)
+    p, _ = _fit_bacon_watts(n, 1.0 - 0.02 * np.sqrt(n))
+    assert p[2] == 0.0
+
+
 def test_history_forecast_on_nasa_cells():
     """Fit the first 40 % of each NASA cell's cycles, predict the rest (measured RMSE 2-13 % of
     the initial capacity, B0006 worst: its fade accelerates); every held-out point within 95 %."""

@@ -48,7 +48,7 @@ CAPACITY_TESTS = ("latest", "largest")
 #: History forecasts: "auto" = the population prior of the batch's cells with longer histories
 #: where there are any, else the form chosen by back-test in the cell's own history
 #: (:func:`batterylab.grading.trajectory.select_forecast`); or one form for every cell.
-FORECAST_MODELS = ("auto", "power", "double_exp", "linear")
+FORECAST_MODELS = ("auto", "power", "double_exp", "bacon_watts", "linear")
 #: At most this many of a batch's histories serve as the population prior (the longest ones).
 MAX_REFERENCES = 100
 CACHE_NAME = ".grading-cache.jsonl"
@@ -346,7 +346,7 @@ def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_
         if config.forecast_model == "auto" and references:
             fc = T.population_forecast(cycle, cap, references)
         elif config.forecast_model == "auto":
-            fc = T.select_forecast(cycle, cap, candidates=("power", "double_exp", "linear"))
+            fc = T.select_forecast(cycle, cap, candidates=("power", "double_exp", "bacon_watts", "linear"))
         else:
             fc = T.make_forecast(config.forecast_model, cycle, cap)
     except BatterylabError as exc:

@@ -16,7 +16,7 @@ from ..cli_options import dask_options, deprecated_option, jobs_option, progress
               help="Beginning-of-life capacity [Ah]: the end of second life is measured against it (default: the nominal capacity).")
 @click.option("--capacity-test", type=click.Choice(["latest", "largest"]), default="latest", show_default=True,
               help="Which full capacity test of a file sets the SOH.")
-@click.option("--forecast", "forecast_model", type=click.Choice(["auto", "power", "double_exp", "linear"]), default="auto",
+@click.option("--forecast", "forecast_model", type=click.Choice(["auto", "power", "double_exp", "bacon_watts", "linear"]), default="auto",
               show_default=True, help="Capacity-history forecast: auto = population prior of the batch's longer "
                                       "histories, else the form chosen by back-test.")
 @click.option("--bol-resistance", "bol_resistance_ohm", type=float, default=None, help="Beginning-of-life DC resistance [ohm].")

@@ -7,7 +7,15 @@ cycles) to the capacity history Q(n) [Ah] over cycles n:
 - ``"power"``: Q(n) = Q0 (1 - a n^b)  (power-law fade, e.g. Wang et al. 2011,
   doi:10.1016/j.jpowsour.2010.11.134 use Q_loss ~ Ah^z);
 - ``"double_exp"``: Q(n) = a exp(b n) + c exp(d n)  (He et al. 2011,
-  doi:10.1016/j.jpowsour.2011.08.040, fitted to the CALCE CS2 cells), which can bend into a knee.
+  doi:10.1016/j.jpowsour.2011.08.040, fitted to the CALCE CS2 cells), which can bend into a knee;
+- ``"bacon_watts"``: Q(n) = a0 + a1 (n - n1) + a2 (n - n1) tanh((n - n1) / gamma), the knee-point
+  model of Fermin-Cueto et al. 2020 (Energy and AI 1:100006, doi:10.1016/j.egyai.2020.100006,
+  eq. 1, after Bacon and Watts 1971) with their gamma = 1e-8 cycles, i.e. two straight lines
+  meeting at the knee point n1: slope a1 - a2 before it, a1 + a2 after it. Fitted by profiling
+  n1 over the history (a0, a1, a2 by linear least squares at each n1), with a2 <= 0 (the fade
+  can only accelerate at the knee; where it would not, the fit is the straight line). It bends
+  only where the history already shows the knee; beyond the history it continues with the
+  post-knee slope.
 
 The forecast's standard uncertainty combines the parameter covariance (delta method,
 s^2 (J^T J)^-1 from the robust residual scale s), the residual scatter and a model-form term
@@ -32,7 +40,9 @@ import numpy as np
 from ..checks import as_float_array, same_length
 from ..errors import InputError, unknown_option
 
-MODELS = ("power", "double_exp")
+MODELS = ("power", "double_exp", "bacon_watts")
+#: Bacon-Watts transition width [cycles], as Fermin-Cueto et al. 2020 set it (a sharp knee).
+BW_GAMMA = 1e-8
 
 
 def _power(p, n):
@@ -58,6 +68,49 @@ def _dexp_jac(p, n):
     return np.column_stack([eb, a * n * eb, ed, c * n * ed])
 
 
+def _bw(p, n):
+    a0, a1, a2, n1 = p
+    x = n - n1
+    return a0 + a1 * x + a2 * x * np.tanh(x / BW_GAMMA)
+
+
+def _bw_jac(p, n):
+    a0, a1, a2, n1 = p
+    x = n - n1
+    t = np.tanh(x / BW_GAMMA)
+    # d/dn1 of x tanh(x / gamma) is -t away from the knee (the sech^2 term vanishes there)
+    return np.column_stack([np.ones_like(n), x, x * t, -a1 - a2 * t])
+
+
+_FORMS = {"power": (_power, _power_jac), "double_exp": (_dexp, _dexp_jac), "bacon_watts": (_bw, _bw_jac)}
+
+
+def _fit_bacon_watts(n, q, *, coarse: int = 200):
+    """Least-squares Bacon-Watts fit: knee points n1 between the 3rd and the 3rd-last distinct
+    cycle are tried (a0, a1, a2 linear at fixed n1, a2 <= 0) and the best wins; on long
+    histories ``coarse`` evenly spaced candidates first, then every cycle between the best one's
+    neighbours. Returns (params, residuals)."""
+    cand = np.unique(n)[2:-2]
+    if cand.size == 0:
+        raise InputError(f"the bacon_watts fade model needs at least 5 distinct cycles, got {np.unique(n).size}")
+
+    def fit_at(n1):
+        x = n - n1
+        A = np.column_stack([np.ones_like(n), x, np.abs(x)])
+        p = np.linalg.lstsq(A, q, rcond=None)[0]
+        if p[2] > 0.0:  # decelerating: no knee here, the straight line through n1 instead
+            p = np.append(np.linalg.lstsq(A[:, :2], q, rcond=None)[0], 0.0)
+        r = A @ p - q
+        return float(r @ r), np.array([p[0], p[1], p[2], n1]), r
+
+    idx = np.unique(np.linspace(0, cand.size - 1, min(coarse, cand.size)).round().astype(int))
+    fits = [fit_at(cand[i]) for i in idx]
+    k = int(np.argmin([f[0] for f in fits]))
+    lo, hi = idx[max(k - 1, 0)], idx[min(k + 1, idx.size - 1)]
+    best = min([fits[k]] + [fit_at(c) for c in cand[lo:hi + 1]], key=lambda f: f[0])
+    return best[1], best[2]
+
+
 @dataclass
 class FadeFit:
     """A fitted fade model: parameters, covariance, residual scale [Ah] and the cycle range fitted."""
@@ -73,7 +126,7 @@ class FadeFit:
     def predict(self, cycle):
         """(capacity [Ah], standard uncertainty [Ah]) at ``cycle``."""
         n = np.atleast_1d(np.asarray(cycle, dtype=np.float64))
-        f, jf = (_power, _power_jac) if self.model == "power" else (_dexp, _dexp_jac)
+        f, jf = _FORMS[self.model]
         with np.errstate(over="ignore", invalid="ignore"):  # a growing exponential far out: inf, not a warning
             q = f(self.params, n)
             g = jf(self.params, n)
@@ -103,7 +156,7 @@ def fit_capacity_history(cycle, capacity_Ah, model: str = "power", *, backtest: 
         Cycle number (or equivalent full cycles) of each capacity point [1], >= 0.
     capacity_Ah : 1-D array
         Capacity [Ah] at those cycles.
-    model : {"power", "double_exp"}
+    model : {"power", "double_exp", "bacon_watts"}
     """
     from scipy.optimize import least_squares
 
@@ -117,6 +170,9 @@ def fit_capacity_history(cycle, capacity_Ah, model: str = "power", *, backtest: 
     if n.size < 3:
         raise InputError(f"a fade fit needs at least 3 history points, got {n.size}")
     q_start = float(np.median(q[: max(3, n.size // 20)]))
+    if model == "bacon_watts":
+        params, r = _fit_bacon_watts(n, q)
+        return _finish_fit(model, params, r, n, q, q_start, backtest)
     if model == "power":
         f, jf = _power, _power_jac
         p0 = np.array([q_start, 1e-3, 0.8])
@@ -138,13 +194,17 @@ def fit_capacity_history(cycle, capacity_Ah, model: str = "power", *, backtest: 
             best = res
     if best is None:
         raise InputError(f"the {model} fade model could not be fitted to this history")
-    r = best.fun
+    del scale
+    return _finish_fit(model, best.x, best.fun, n, q, q_start, backtest)
+
+
+def _finish_fit(model, params, r, n, q, q_start, backtest):
+    """The :class:`FadeFit` of fitted ``params`` (residuals ``r``): covariance, scale, back-test drift."""
     mad = np.median(np.abs(r - np.median(r)))
     s = float(max(1.4826 * mad, 1e-6 * q_start))
-    jac = jf(best.x, n)
+    jac = _FORMS[model][1](params, n)
     cov = np.linalg.pinv(jac.T @ jac) * s**2
-    del scale
-    fit = FadeFit(model, best.x, cov, s, (float(n.min()), float(n.max())), int(n.size))
+    fit = FadeFit(model, np.asarray(params, float), cov, s, (float(n.min()), float(n.max())), int(n.size))
     if backtest and n.size >= 6:
         # model-form uncertainty from the history itself: fit its first half, predict the
         # second half, and grow the uncertainty with the extrapolation distance at the rate the
@@ -179,7 +239,7 @@ def holdout_error(cycle, capacity_Ah, *, fit_fraction=0.4, model="power"):
     fit = fit_capacity_history(n[early], q[early], model)
     pred, sig = fit.predict(n[~early])
     err = pred - q[~early]
-    q0 = fit.params[0] if model == "power" else fit.params[0] + fit.params[2]
+    q0 = float(fit.predict([0.0])[0][0])  # the fitted capacity at cycle 0
     return {"model": model, "n_fit": int(early.sum()), "n_test": int((~early).sum()),
             "rmse_Ah": float(np.sqrt(np.mean(err**2))), "max_abs_Ah": float(np.max(np.abs(err))),
             "rmse_rel": float(np.sqrt(np.mean(err**2)) / q0), "coverage95": float(np.mean(np.abs(err) <= 1.96 * sig)),

@@ -22,7 +22,7 @@ horizon continues with the slope of its last 10 % of cycles.
 window, the naive baseline every forecast is compared with.
 
 **Selection** (:func:`select_forecast`): each candidate (power law, double exponential,
-straight line, population) is back-tested inside the cell's own history (fit on the first 60 %
+Bacon-Watts knee, straight line, population) is back-tested inside the cell's own history (fit on the first 60 %
 of it, forecast the rest) and the smallest back-test RMSE wins; the population forecast, the only
 one that can see a knee ahead, wins every back-test tie within the cell's residual scatter (the
 back-test window rarely contains the knee, so such differences are noise).
@@ -44,7 +44,7 @@ from ..errors import InputError, unknown_option
 #: Stretch factors of the cycle axis tried when aligning a reference to a cell.
 STRETCHES = np.geomspace(0.2, 5.0, 81)
 #: Candidate forecasts of :func:`select_forecast`.
-METHODS = ("power", "double_exp", "linear", "population")
+METHODS = ("power", "double_exp", "bacon_watts", "linear", "population")
 Z95 = 1.959963984540054
 
 
