@@ -9,7 +9,9 @@ chemistry), an empirical-Bayes prior on the trajectory:
 (capacity over its own initial capacity, the median of its first three points; lightly
 smoothed by a running median of 5) is aligned to the cell's history c(n) by a stretch of the
 cycle axis and a capacity scale, c(n)/c_0 ~ a_j r_j(s_j n), s_j on a log grid from 0.2 to 5 and
-a_j by least squares; only stretches under which the reference covers the whole history count.
+a_j by least squares weighted by each point's place in the history (0 at its first cycle, rising
+linearly to its last: the recent fade says most about the near future); only stretches under
+which the reference covers the whole history count.
 The aligned references are weighted by w_j ~ exp(-rmse_j^2 / (2 h^2)), h the fifth-smallest
 alignment RMSE (so about five references carry the forecast). The forecast is the weighted
 mixture of the aligned references' futures, each with a Gaussian spread of its own alignment
@@ -188,17 +190,22 @@ def parametric_forecast(cycle, capacity_Ah, model: str) -> Forecast:
 
 def _align(ref: Reference, n, c):
     """Best (rmse, stretch, scale) of ``ref`` against the relative history c(n): every stretch
-    (of :data:`STRETCHES`, ascending) that keeps the history inside the reference, at once."""
+    (of :data:`STRETCHES`, ascending) that keeps the history inside the reference, at once.
+    Points are weighted in proportion to their place in the history (w = (n - n_0) / (n_last - n_0),
+    normalised to a mean of 1): the recent fade says most about the near future."""
     s = STRETCHES[: int(np.searchsorted(STRETCHES * n[-1], ref.cycle[-1], side="right"))]
     if s.size == 0:
         return (np.inf, 1.0, 1.0)
+    span = float(n[-1] - n[0])
+    wt = (n - n[0]) / span if span > 0 else np.ones_like(n)
+    wt = wt / wt.mean()
     r = np.interp(s[:, None] * n[None, :], ref.cycle, ref.relative)
-    den = np.einsum("ij,ij->i", r, r)
+    den = (r * r) @ wt
     ok = den > 0
     if not ok.any():
         return (np.inf, 1.0, 1.0)
-    a = np.where(ok, (r @ c) / np.where(ok, den, 1.0), 0.0)
-    rmse = np.where(ok, np.sqrt(np.mean((c[None, :] - a[:, None] * r) ** 2, axis=1)), np.inf)
+    a = np.where(ok, (r @ (wt * c)) / np.where(ok, den, 1.0), 0.0)
+    rmse = np.where(ok, np.sqrt(((c[None, :] - a[:, None] * r) ** 2) @ wt / n.size), np.inf)
     i = int(np.argmin(rmse))
     return (float(rmse[i]), float(s[i]), float(a[i]))
 
