@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -203,3 +205,78 @@ def test_mixture_quantiles_solve_the_mixture_cdf(k, spread, seed):
     one = T._mixture_quantiles(mu[:, :1], sd[:, :1], np.ones(1), probs)
     for p, x in zip(probs, one):
         np.testing.assert_allclose(x, mu[:, 0] + sd[:, 0] * ndtri(p), rtol=0, atol=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# knee points and the resistance elbow as a knee precursor
+
+HKUST = Path(__file__).parents[1] / "validation" / "data" / "grading" / "hkust_capacity_resistance.csv"
+
+
+def _hkust():
+    import pandas as pd
+
+    d = pd.read_csv(HKUST)
+    return {c: (g.cycle.to_numpy(float), g.capacity_Ah.to_numpy(float), g.resistance_ohm.to_numpy(float))
+            for c, g in d.groupby("cell")}
+
+
+def test_knee_point_of_two_lines_and_of_one():
+    rng = np.random.default_rng(2)
+    n = np.arange(0.0, 800.0)
+    q = 1.0 - 1e-4 * n - 5e-4 * np.maximum(n - 500, 0) + rng.normal(0, 1e-3, n.size)
+    k = T.knee_point(n, q)
+    assert k.significant and abs(k.cycle - 500) <= 10
+    assert k.slope_before == pytest.approx(-1e-4, rel=0.1) and k.slope_after == pytest.approx(-6e-4, rel=0.05)
+    # a rising history (resistance): the elbow, slopes in its own sign
+    e = T.knee_point(n, 0.01 + 1e-5 * n + 4e-5 * np.maximum(n - 300, 0), rising=True)
+    assert e.cycle == 300 and e.slope_after == pytest.approx(5e-5) and e.p_value < 1e-10
+    # one straight line with serially correlated scatter is (at the 1 % level) no knee
+    found = 0
+    for _ in range(40):
+        x = np.zeros(n.size)
+        for i in range(1, n.size):
+            x[i] = 0.7 * x[i - 1] + rng.normal(0, 1e-3)
+        found += T.knee_point(n, 1.0 - 1e-4 * n + x).significant
+    assert found <= 2
+
+
+def test_resistance_elbow_precedes_the_capacity_knee_in_measured_cells():
+    """HKUST cells (5 makers): every cell whose capacity history shows a knee has a resistance
+    elbow before it, as Strange et al. 2021 found on other cells (measured: H11 elbow 648 /
+    knee 943, H67 406 / 509)."""
+    with_knee = 0
+    for cell, (n, q, r) in _hkust().items():
+        knee = T.knee_point(n, q)
+        if not knee.significant:
+            continue
+        with_knee += 1
+        elbow = T.knee_point(n, r, rising=True)
+        assert elbow.significant and elbow.cycle < knee.cycle, cell
+    assert with_knee >= 2
+
+
+def test_knee_precursor_warns_before_the_knee_and_not_after():
+    n, q, r = _hkust()["H67"]  # capacity knee near cycle 509 (full history)
+    early = n <= 420
+    pre = T.knee_precursor(n[early], q[early], n[early], r[early])
+    assert pre is not None and pre["elbow_cycle"] < 420 and "knee may be ahead" in pre["note"]
+    assert T.knee_precursor(n, q, n, r) is None  # the knee is in the history: the forecast sees it
+    assert T.knee_precursor(n[:8], q[:8], n[:8], r[:8]) is None  # too short to tell
+
+
+def test_grade_reports_the_resistance_elbow_in_the_forecast_note():
+    from batterylab.grading.batch import GradeConfig, grade_records
+    from batterylab.grading.readers import CellRecord
+
+    n, q, r = _hkust()["H67"]
+    early = n <= 420
+    rec = CellRecord("H67", "hkust", "capacity-history",
+                     cycles={"cycle": n[early], "discharge_capacity_Ah": q[early], "resistance_ohm": r[early]},
+                     metadata={"nominal_capacity_Ah": 2.75, "chemistry": "nmc-graphite"})
+    (out,), _ = grade_records([rec], GradeConfig(second_life=False))
+    assert "resistance elbow at cycle" in out.forecast_note
+    assert out.details["forecast"]["knee_precursor"]["elbow_cycle"] < 420
+    del rec.cycles["resistance_ohm"]
+    (plain,), _ = grade_records([rec], GradeConfig(second_life=False))
+    assert "resistance elbow" not in plain.forecast_note

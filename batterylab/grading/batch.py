@@ -243,9 +243,15 @@ def measure_record(rec: CellRecord, meta: dict, config: GradeConfig) -> dict:
         m["tests"]["self_discharge"] = "voltage slope over the second half of the longest rest (>= 600 s)"
     # capacity-history forecast
     hist = m.get("capacity_history")
+    if hist and "resistance_ohm" in cyc and "cycle" in cyc:
+        rr, rc = np.asarray(cyc["resistance_ohm"], float), np.asarray(cyc["cycle"], float)
+        ok = np.isfinite(rr) & (rr > 0) & np.isfinite(rc)
+        if ok.sum() >= 10:
+            m["resistance_history"] = {"cycle": rc[ok].tolist(), "resistance_ohm": rr[ok].tolist()}
     if hist and len(hist["cycle"]) >= 6:
         m["forecast"] = _history_forecast(np.array(hist["cycle"]), np.array(hist["capacity_Ah"]), nominal, config,
-                                          bol_capacity_Ah=meta.get("bol_capacity_Ah"))
+                                          bol_capacity_Ah=meta.get("bol_capacity_Ah"),
+                                          resistance=m.get("resistance_history"))
     # C/20 curve for the batch fit
     if rec.c20_capacity_Ah is not None:
         m["c20"] = (np.asarray(rec.c20_capacity_Ah, float), np.asarray(rec.c20_voltage_V, float))
@@ -333,8 +339,21 @@ def eol_reference(nominal_capacity_Ah=None, bol_capacity_Ah=None) -> tuple[float
     return None, "no nominal_capacity_Ah or bol_capacity_Ah: the end of second life has no reference"
 
 
-def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None, references=None) -> dict:
-    """Remaining cycles to the end of second life from a capacity history, with its 95 % band."""
+def _history_forecast(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None, references=None,
+                      resistance=None) -> dict:
+    """Remaining cycles to the end of second life from a capacity history, with its 95 % band
+    (and the resistance elbow of :func:`trajectory.knee_precursor` where a resistance history is given)."""
+    from . import trajectory as T
+
+    out = _forecast_to_end(cycle, cap, nominal, config, bol_capacity_Ah=bol_capacity_Ah, references=references)
+    if resistance is not None and "model" in out:
+        pre = T.knee_precursor(cycle, cap, resistance["cycle"], resistance["resistance_ohm"])
+        if pre is not None:
+            out["knee_precursor"] = pre
+    return out
+
+
+def _forecast_to_end(cycle, cap, nominal, config: GradeConfig, *, bol_capacity_Ah=None, references=None) -> dict:
     from . import trajectory as T
 
     ref, ref_text = eol_reference(nominal, bol_capacity_Ah)
@@ -409,7 +428,7 @@ def _population_pass(ms: list[dict], config: GradeConfig) -> None:
         meta = m.get("metadata", {})
         m["forecast"] = _history_forecast(np.asarray(h["cycle"], float), np.asarray(h["capacity_Ah"], float),
                                           m.get("nominal_capacity_Ah"), config, bol_capacity_Ah=meta.get("bol_capacity_Ah"),
-                                          references=pool)
+                                          references=pool, resistance=m.get("resistance_history"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,7 +608,8 @@ def _grade_one(m: dict, config: GradeConfig, bands, life) -> GradeRecord:
         notes.append(f"own history ({fc['model']} forecast): {fc['cycles_to_end']:.0f}{band}"
                      f" cycles to end of second life ({bands.end_of_second_life_soh:g} x {fc.get('reference', '')})"
                      + (f"; {fc['uncertain']}" if fc.get("uncertain") else "")
-                     + (f"; {fc['note']}" if fc.get("note") else ""))
+                     + (f"; {fc['note']}" if fc.get("note") else "")
+                     + (f"; {fc['knee_precursor']['note']}" if fc.get("knee_precursor") else ""))
         models["history_forecast"] = (f"{fc['model']} forecast of the cell's capacity history"
                                       + (" (population prior of the batch's cells with longer histories)"
                                          if fc["model"] == "population" else " (form chosen by back-test in its own history)"

@@ -29,6 +29,14 @@ of it, forecast the rest) and the smallest back-test RMSE wins; the population f
 one that can see a knee ahead, wins every back-test tie within the cell's residual scatter (the
 back-test window rarely contains the knee, so such differences are noise).
 
+**Knee point and resistance elbow** (:func:`knee_point`, :func:`knee_precursor`): the
+Bacon-Watts two-line fit (:mod:`batterylab.grading.forecast`) locates the knee of a capacity
+history or the elbow of a resistance history; it counts when the two lines fit significantly
+better than one (F test, p < :data:`KNEE_P`). The resistance elbow precedes the capacity knee
+(Strange et al. 2021, Energies 14:1206, doi:10.3390/en14041206): an elbow in a cell's resistance
+with no knee yet in its capacity is reported as a precursor, a knee likely ahead that a history
+forecast does not show.
+
 Background: knees in cells of one type and their precursors, Attia et al. 2022,
 doi:10.1149/1945-7111/ac6d13. The alignment is a similarity-based (trajectory-matching)
 forecast; its evaluation protocol is :mod:`batterylab.grading.protocol`.
@@ -48,6 +56,8 @@ STRETCHES = np.geomspace(0.2, 5.0, 81)
 #: Candidate forecasts of :func:`select_forecast`.
 METHODS = ("power", "double_exp", "bacon_watts", "linear", "population")
 Z95 = 1.959963984540054
+#: Significance level of a knee (or elbow): the two-line fit must beat the straight line at p < KNEE_P.
+KNEE_P = 0.01
 
 
 def _prep(cycle, capacity_Ah, name="capacity_Ah"):
@@ -336,3 +346,68 @@ def select_forecast(cycle, capacity_Ah, references=None, *, candidates=None, bac
     out.details["backtest_rmse_Ah"] = scores
     out.details["selected"] = best
     return out
+
+
+@dataclass
+class KneePoint:
+    """The Bacon-Watts knee (or elbow) of a history: where two straight lines meet."""
+
+    cycle: float
+    slope_before: float  # [unit/cycle]
+    slope_after: float
+    p_value: float  # F test of the two lines against one
+    significant: bool
+
+
+def knee_point(cycle, values, *, rising: bool = False, name: str = "values") -> KneePoint:
+    """The knee of a falling history (capacity) or, ``rising=True``, the elbow of a rising one
+    (resistance): the Bacon-Watts fit (Fermin-Cueto et al. 2020, eq. 1), its slopes on either
+    side and the F test of its two lines against one straight line (2 extra parameters: the
+    slope change and the knee cycle) on the effective number of independent points of
+    serially correlated residuals (n (1 - rho) / (1 + rho), rho their lag-1 autocorrelation)."""
+    from scipy.stats import f as f_dist
+
+    from .forecast import _fit_bacon_watts
+
+    n, y = _prep(cycle, values, name)
+    sign = -1.0 if rising else 1.0
+    p, r = _fit_bacon_watts(n, sign * y)
+    a1, a2 = p[1], p[2]
+    A = np.column_stack([np.ones_like(n), n])
+    line = A @ np.linalg.lstsq(A, sign * y, rcond=None)[0] - sign * y
+    sse1, sse2 = float(line @ line), float(r @ r)
+    # serially correlated residuals (cycle-to-cycle drift) carry fewer independent points:
+    # effective sample size n (1 - rho) / (1 + rho), rho their lag-1 autocorrelation
+    rho = float(np.clip(np.corrcoef(r[:-1], r[1:])[0, 1], 0.0, 0.99)) if n.size > 3 and np.std(r) > 0 else 0.0
+    n_eff = n.size * (1.0 - rho) / (1.0 + rho)
+    dof = n_eff - 4
+    sse1, sse2 = sse1 * n_eff / n.size, sse2 * n_eff / n.size
+    if dof <= 0 or a2 == 0.0:
+        pval = 1.0
+    elif sse2 <= 0.0:
+        pval = 0.0
+    else:
+        pval = float(f_dist.sf(max(sse1 - sse2, 0.0) / 2.0 / (sse2 / dof), 2, dof))
+    return KneePoint(float(p[3]), float(sign * (a1 - a2)), float(sign * (a1 + a2)), pval, bool(pval < KNEE_P))
+
+
+def knee_precursor(cycle, capacity_Ah, resistance_cycle, resistance_ohm) -> dict | None:
+    """A resistance elbow with no capacity knee before it (see module docstring), else ``None``.
+
+    Returns ``elbow_cycle``, the resistance slopes before and after it [ohm/cycle], the elbow's
+    p value and a ``note``. A flag, not a forecast: an elbow says a knee may come, not when."""
+    rn, rr = _prep(resistance_cycle, resistance_ohm, "resistance_ohm")
+    ok = np.isfinite(rr) & (rr > 0)
+    if ok.sum() < 10:
+        return None
+    elbow = knee_point(rn[ok], rr[ok], rising=True, name="resistance_ohm")
+    if not elbow.significant:
+        return None
+    if knee_point(cycle, capacity_Ah, name="capacity_Ah").significant:
+        return None  # the capacity knee is already in the history: the forecast sees it
+    note = (f"resistance elbow at cycle {elbow.cycle:g} (its rise {elbow.slope_after / max(elbow.slope_before, 1e-30):.2g}x "
+            "faster after it) with no capacity knee yet: a knee may be ahead (resistance elbows precede capacity "
+            "knees, Strange et al. 2021) and the capacity forecast may be optimistic")
+    return {"elbow_cycle": elbow.cycle, "resistance_slope_before_ohm_per_cycle": elbow.slope_before,
+            "resistance_slope_after_ohm_per_cycle": elbow.slope_after, "elbow_p_value": elbow.p_value,
+            "note": note}
