@@ -7,6 +7,8 @@ Main entry points (the modules hold the rest):
 - :func:`read_cell_file` — one cycler file (:mod:`~batterylab.grading.readers`);
 - :func:`fit_ocv`, :func:`degradation_modes`, :func:`available_chemistries` — C/20 curves to
   degradation modes (:mod:`~batterylab.grading.ocv_fit`);
+- :func:`mechanism_forecast` — degradation modes of several check-ups projected forward
+  (:mod:`~batterylab.grading.mechanisms`);
 - :func:`load_bands` — the grading bands (:mod:`~batterylab.grading.grade`);
 - :func:`electrode_state`, :func:`make_cell`, :func:`make_batch` — synthetic cells with known
   state (:mod:`~batterylab.grading.synthetic`).
@@ -25,6 +27,7 @@ _EXPORTS = {
     "degradation_modes": ".ocv_fit",
     "available_chemistries": ".ocv_fit",
     "load_bands": ".grade",
+    "mechanism_forecast": ".mechanisms",
     "electrode_state": ".synthetic",
     "make_cell": ".synthetic",
     "make_batch": ".synthetic",

@@ -56,6 +56,15 @@ def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-gra
     cp = k["Cp"] * nominal_capacity_Ah * (1 - LAM_PE)
     cn = k["Cn"] * nominal_capacity_Ah * (1 - LAM_NE)
     nli = k["n_li"] * nominal_capacity_Ah * (1 - LLI)
+    try:
+        return electrode_state_from(cp, cn, nli, ocp)
+    except InputError as exc:
+        raise InputError(f"{exc} for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}") from None
+
+
+def electrode_state_from(cp, cn, nli, ocp):
+    """(Cp, Cn, y0, x0) of electrodes of capacities ``cp``, ``cn`` [Ah] holding ``nli`` [Ah] of
+    lithium, discharged to the lower voltage limit (OCP set ``ocp``)."""
 
     def g(x0):
         y0 = (nli - cn * x0) / cp
@@ -64,12 +73,12 @@ def electrode_state(nominal_capacity_Ah, LLI, LAM_PE, LAM_NE, chemistry="nmc-gra
     hi = min(nli / cn, 0.5)
     lo = -0.006  # the graphite OCP rises steeply just below x = 0 (Weng et al. report x0 < 0 too)
     if g(lo) * g(hi) > 0:
-        raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}")
+        raise InputError(f"no discharged state at {V_MIN} V")
     x0 = brentq(g, lo, hi, xtol=1e-12)
     y0 = (nli - cn * x0) / cp
     if not 0.0 <= y0 <= 1.0:
-        raise InputError(f"no discharged state at {V_MIN} V for LLI={LLI}, LAM_PE={LAM_PE}, LAM_NE={LAM_NE}: the "
-                         f"positive electrode's stoichiometry would be {y0:.3g}, outside [0, 1]")
+        raise InputError(f"no discharged state at {V_MIN} V (the positive electrode's stoichiometry would be "
+                         f"{y0:.3g}, outside [0, 1])")
     return cp, cn, y0, x0
 
 
