@@ -92,6 +92,92 @@ def test_v2g_bad_input(tmp_path):
         simulate_v2g(bad, aging_models=[FAST])
 
 
+# ---------------------------------------------------------------- V2G frequency regulation
+PRICES = {"capability_price_per_MWh": 20.0, "performance_price_per_MW": 5.0, "mileage_ratio": 3.0}
+
+
+@pytest.fixture(scope="module")
+def regulation():
+    from batterylab.scenarios import simulate_v2g_regulation
+
+    return simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=2.0)
+
+
+def test_regulation_day_balance_offer_and_departures(regulation):
+    r = regulation
+    dt_h = np.diff(r.time_s) / 3600.0
+    # SOC bookkeeping at the pack terminals, and a periodic day
+    soc = r.soc_regulation[0] - np.concatenate([[0.0], np.cumsum(r.power_regulation_W[:-1] * dt_h)]) / 60000.0
+    np.testing.assert_allclose(r.soc_regulation, soc, atol=1e-9)
+    assert r.soc_regulation[-1] == pytest.approx(r.soc_regulation[0], abs=1e-8)
+    assert 0.3 - 1e-3 <= r.soc_regulation.min() and r.soc_regulation.max() <= 0.95 + 1e-3
+    # offered only in whole plugged, idle hours, at most the charger limit
+    hour = np.minimum((r.time_s // 3600).astype(int), 23)
+    assert set(np.unique(r.offer_kW)) <= {0.0, 7.4} and r.offer_kW.sum() > 0
+    away = r.power_drive_W > 0
+    assert not np.any(away & (r.offer_kW[hour] > 0))
+    # inside the window the pack follows the request exactly: a perfect score
+    assert r.score == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(r.delivered_W[r.offer_kW[hour] > 0], r.request_W[r.offer_kW[hour] > 0], atol=1e-6)
+    # the driver never notices: at each departure the SOC is the driving-only SOC or more
+    deps = np.flatnonzero((r.power_drive_W[1:] > 0) & (r.power_drive_W[:-1] <= 0)) + 1
+    assert deps.size and all(r.soc_regulation[k] >= r.soc_drive[k] - 1e-6 for k in deps)
+
+
+def test_regulation_credits_costs_and_value(regulation):
+    r = regulation
+    offered = r.offer_kW[r.offer_kW > 0]
+    # PJM credits, written out: MW x h x score x (RMCCP + mileage ratio x RMPCP)
+    expected = float(np.sum(offered / 1000.0 * 1.0 * r.score_per_hour[r.offer_kW > 0] * (20.0 + 3.0 * 5.0)))
+    assert r.credits_per_day == pytest.approx(expected, rel=1e-12)
+    assert r.energy_cost_per_day > 0  # the regulation's losses are bought back
+    assert r.net_revenue_per_day == pytest.approx(r.credits_per_day - r.energy_cost_per_day)
+    assert r.extra_efc_per_day > 0
+    m = FAST
+    cost = (r.capacity_fraction_lost_regulation[m] - r.capacity_fraction_lost_drive[m]) / 0.2 * 150.0 * 60.0
+    assert r.degradation_cost[m] == pytest.approx(cost)
+    assert r.net_value[m] == pytest.approx(r.net_revenue_per_day * 730.0 - cost)
+    assert r.net_value_per_month[m] == pytest.approx(r.net_value[m] / 24.0)
+    # the arbitrage beside it is simulate_v2g on the same days
+    from batterylab.scenarios import simulate_v2g
+
+    a = simulate_v2g(aging_models=[m], years=2.0)
+    assert r.arbitrage_net_value[m] == pytest.approx(a.net_value[m], rel=1e-12)
+    assert r.capacity_fraction_lost_arbitrage[m] == pytest.approx(a.capacity_fraction_lost_v2g[m], rel=1e-12)
+
+
+def test_regulation_without_prices_earns_nothing_and_smaller_offers_age_less():
+    from batterylab.scenarios import simulate_v2g_regulation
+
+    zero = simulate_v2g_regulation(capability_price_per_MWh=0.0, performance_price_per_MW=0.0, mileage_ratio=3.0,
+                                   aging_models=[FAST], years=1.0, regulation_kW=2.0)
+    full = simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=1.0)
+    assert zero.credits_per_day == 0.0 and zero.net_revenue_per_day == pytest.approx(-zero.energy_cost_per_day)
+    assert 0 < zero.extra_efc_per_day < full.extra_efc_per_day
+    assert zero.capacity_fraction_lost_regulation[FAST] < full.capacity_fraction_lost_regulation[FAST]
+
+
+def test_regulation_bad_input_and_cli(tmp_path):
+    from batterylab.scenarios import simulate_v2g_regulation
+    from batterylab.scenarios.cli import scenario
+
+    with pytest.raises(InputError, match="regulation_kW"):
+        simulate_v2g_regulation(**PRICES, aging_models=[FAST], regulation_kW=10.0)
+    with pytest.raises(InputError, match="capability_price_per_MWh"):
+        simulate_v2g_regulation(**{**PRICES, "capability_price_per_MWh": -1.0}, aging_models=[FAST])
+    short = tmp_path / "s.csv"
+    short.write_text("time_s,signal\n" + "".join(f"{2 * i},0.0\n" for i in range(100)))
+    with pytest.raises(InputError, match="signal must cover 24 h"):
+        simulate_v2g_regulation(**PRICES, aging_models=[FAST], signal=str(short))
+    out = tmp_path / "r.h5"
+    res = CliRunner().invoke(scenario, ["v2g-regulation", "--capability-price", "20", "--performance-price", "5",
+                                        "--mileage-ratio", "3", "--aging-model", FAST, "--years", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "score 1.000" in res.output and out.exists()
+    with h5py.File(out) as f:
+        assert f["offer_kW"].shape == (24,)
+
+
 # ---------------------------------------------------------------- smart charging
 def test_smart_charging_balance_and_limits(tmp_path):
     from batterylab.scenarios.smart_charging import STRATEGIES, simulate_smart_charging

@@ -91,13 +91,15 @@ def load_signal_csv(path):
     return t - t[0], s
 
 
-def signal_from_spec(spec, hours: float, *, seed: int = 0):
-    """``"regd"`` -> :func:`regd_signal`; otherwise a CSV path, truncated to ``hours``."""
+def signal_from_spec(spec, hours: float, *, seed: int = 0, name: str = "spec"):
+    """``"regd"`` -> :func:`regd_signal`; otherwise a CSV path, truncated to ``hours``.
+
+    ``name`` is the argument the spec came in (for the error messages)."""
     if isinstance(spec, str) and spec.lower() == "regd":
         return regd_signal(hours, seed=seed)
     hours = positive("hours", hours, "h")
-    t, s = load_signal_csv(text_file("spec", spec, what="regulation signal CSV ('regd' or a path)"))
+    t, s = load_signal_csv(text_file(name, spec, what="regulation signal CSV ('regd' or a path)"))
     keep = t <= hours * 3600.0 + 1e-9
     if keep.sum() < 10:
-        raise InputError(f"signal file {spec!r} has fewer than 10 samples within {hours} h")
+        raise InputError(f"{name}: signal file {spec!r} has fewer than 10 samples within {hours} h")
     return t[keep], s[keep]

@@ -1,4 +1,4 @@
-"""Grid-interaction scenarios: V2G, smart delayed charging, fleet charge sharing, megawatt charging and backup, dynamic wireless charging.
+"""Grid-interaction scenarios: V2G (arbitrage and frequency regulation), smart delayed charging, fleet charge sharing, megawatt charging and backup, dynamic wireless charging.
 
 Each ``simulate_*`` compares a baseline with the scenario on shipped example inputs by default;
 the ``read_*`` functions read the CSV inputs.
@@ -10,6 +10,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "simulate_v2g": ".v2g",
+    "simulate_v2g_regulation": ".regulation",
     "simulate_smart_charging": ".smart_charging",
     "simulate_fleet_sharing": ".fleet_sharing",
     "simulate_mw_backup": ".mw_backup",

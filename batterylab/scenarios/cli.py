@@ -11,7 +11,7 @@ from ..cli_options import figure_option, out_option
 
 @click.group("scenario")
 def scenario():
-    """Grid-interaction scenarios: V2G, smart charging, fleet sharing, MW backup, wireless."""
+    """Grid-interaction scenarios: V2G (arbitrage, regulation), smart charging, fleet sharing, MW backup, wireless."""
 
 
 def _quiet(fn, *args, **kwargs):
@@ -87,6 +87,51 @@ def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_k
     click.echo("model  fade_drive  fade_v2g  delta  sign  deg_cost_per_kWh  net_value")
     for row in r.table():
         click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:+.4f}  {row[4]}  {row[5]:.4f}  {row[6]:.1f}")
+    _write(r, out, figure)
+
+
+@scenario.command("v2g-regulation")
+@click.option("--itinerary", type=click.Path(dir_okay=False), default=None,
+              help="CSV departure_h,arrival_h,trip_energy_kWh (default: shipped example).")
+@click.option("--prices", type=click.Path(dir_okay=False), default=None,
+              help="Energy prices, CSV hour,price_per_kWh (default: shipped example).")
+@click.option("--capability-price", "capability_price", type=float, required=True,
+              help="Regulation capability clearing price RMCCP [$/MWh] (market data: required).")
+@click.option("--performance-price", "performance_price", type=float, required=True,
+              help="Regulation performance clearing price RMPCP [$/MW of mileage] (required).")
+@click.option("--mileage-ratio", type=float, required=True, help="RegD / RegA mileage ratio [-] (required).")
+@click.option("--regulation-kW", "regulation_kW", type=float, default=None,
+              help="Regulation capacity offered per eligible hour [kW] (default: the charger limit).")
+@click.option("--signal", default="regd", show_default=True,
+              help="'regd' (synthetic RegD-like, seeded) or a CSV time_s,signal of 24 h at 2 s.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic signal.")
+@_models_opt
+@click.option("--years", default=10.0, show_default=True, help="Horizon [years].")
+@click.option("--pack-energy-kWh", "pack_energy_kWh", default=60.0, show_default=True, help="Pack energy [kWh].")
+@click.option("--charger-power-kW", "charger_power_kW", default=7.4, show_default=True, help="Bidirectional charger [kW].")
+@click.option("--pack-price-per-kWh", "pack_price", default=150.0, show_default=True, help="Pack price [currency/kWh].")
+@_cell_opt
+@out_option("HDF5 output.")
+@figure_option()
+def v2g_regulation(itinerary, prices, capability_price, performance_price, mileage_ratio, regulation_kW, signal, seed,
+                   aging_models, years, pack_energy_kWh, charger_power_kW, pack_price, cell, out, figure):
+    """V2G frequency regulation versus driving only and arbitrage: score, credits, fade, net value per month."""
+    from .regulation import simulate_v2g_regulation
+    from .v2g import DEFAULT_MODELS
+
+    _files(itinerary=itinerary, prices=prices)
+    r = _quiet(simulate_v2g_regulation, itinerary, prices, capability_price_per_MWh=capability_price,
+               performance_price_per_MW=performance_price, mileage_ratio=mileage_ratio, regulation_kW=regulation_kW,
+               signal=signal, seed=seed, aging_models=aging_models or DEFAULT_MODELS, years=years,
+               pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, pack_price_per_kWh=pack_price,
+               cell=cell)
+    s = r.summary()
+    click.echo(f"offered: {s['offered_hours']} h/day, score {r.score:.3f}, credits {r.credits_per_day:.3f} /day, "
+               f"extra energy {r.energy_cost_per_day:.3f} /day, arbitrage revenue {r.arbitrage_revenue_per_day:.3f} /day")
+    click.echo("model  fade_drive  fade_regulation  fade_arbitrage  net_value_regulation  net_value_arbitrage  per_month")
+    for row, m in zip(r.table(), r.models):
+        click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:.4f}  {row[4]:.1f}  {row[5]:.1f}  "
+                   f"{r.net_value_per_month[m]:.2f}")
     _write(r, out, figure)
 
 
