@@ -20,6 +20,16 @@ and the 95 % band. Where the cell's history says little (a short window, referen
 disagree ahead), the mixture is wide: the band says so. A reference shorter than the stretched
 horizon continues with the slope of its last 10 % of cycles.
 
+**Band calibrated on the references** (split conformal, Vovk et al. 2005; ``calibrate=True``):
+the mixture's band is only as honest as its components. The heaviest components' references
+(up to :data:`CALIBRATION_MEMBERS`, each long enough to run 20 % past the cut) are each cut where
+the cell's history ends in their own time (its last cycle times their stretch: the same stage of
+life) and forecast from the *other* references in the same way; on up to
+:data:`CALIBRATION_POINTS` of each one's later points the error is divided by the band's
+half-width on its side, and the 95 % quantile k of these ratios, pooled, scales both
+half-widths of the cell's band (k < 1 narrows it, k > 1 widens it). Nothing of the cell's
+own future is used; with fewer than 2 such references the band is left as the mixture gives it.
+
 **Straight line** (:func:`linear_forecast`): least squares through the last 20 % of the fitted
 window, the naive baseline every forecast is compared with.
 
@@ -56,6 +66,9 @@ STRETCHES = np.geomspace(0.2, 5.0, 81)
 #: Candidate forecasts of :func:`select_forecast`.
 METHODS = ("power", "double_exp", "bacon_watts", "linear", "population")
 Z95 = 1.959963984540054
+#: References re-forecast to calibrate the band (see module docstring), and points judged on each.
+CALIBRATION_MEMBERS = 8
+CALIBRATION_POINTS = 20
 #: Significance level of a knee (or elbow): the two-line fit must beat the straight line at p < KNEE_P.
 KNEE_P = 0.01
 
@@ -141,19 +154,29 @@ class Forecast:
         return self._predict(n)
 
     def cycles_to(self, capacity_Ah, max_cycle=None, *, which: str = "median") -> float:
-        """First cycle beyond the history at which the forecast (median, or a band edge) falls to ``capacity_Ah``."""
+        """First cycle beyond the history at which the forecast (median, or a band edge) falls to ``capacity_Ah``.
+
+        The first crossing is bracketed on a grid (161 cycles, linear to 4 times the last cycle,
+        then geometric to ``max_cycle``) and solved within the bracket (Brent's method)."""
+        from scipy.optimize import brentq
+
         k = {"median": 0, "lower": 1, "upper": 2}[which]
         top = max_cycle or 50.0 * max(self.last_cycle, 100.0)
         start = max(self.last_cycle, 1.0)
-        grid = np.unique(np.concatenate([np.linspace(start, min(4.0 * start, top), 801), np.geomspace(start, top, 400)]))
-        q = self._edge(grid, k) if self._edge is not None else self.predict(grid)[k]
+
+        def value(n):
+            n = np.atleast_1d(np.asarray(n, float))
+            return self._edge(n, k) if self._edge is not None else self.predict(n)[k]
+
+        grid = np.unique(np.concatenate([np.linspace(start, min(4.0 * start, top), 101), np.geomspace(start, top, 60)]))
+        q = value(grid)
         below = np.flatnonzero(q <= capacity_Ah)
         if below.size == 0:
             return float("inf")
         i = int(below[0])
         if i == 0:
             return float(grid[0])
-        return float(np.interp(capacity_Ah, [q[i], q[i - 1]], [grid[i], grid[i - 1]]))
+        return float(brentq(lambda n: float(value([n])[0]) - capacity_Ah, grid[i - 1], grid[i], xtol=1e-9 * grid[i]))
 
 
 def linear_forecast(cycle, capacity_Ah, *, tail: float = 0.2) -> Forecast:
@@ -224,40 +247,102 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 2
     """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components with
     weights ``w``): the root of F(x) = sum_k w_k Phi((x - mu_k) / sd_k) = p at every point, to
     |F(x) - p| <= ``tol``. Newton steps are kept inside a bracket that every evaluation shrinks
-    (from the components' 6-sigma range); a step that would leave it, and every third step, is a
-    bisection, so the bracket at least halves every three steps even where F is nearly flat
-    between well-separated components.
+    (from the components' 6-sigma range); a step that would leave it is a bisection, and so is
+    every third step where the bracket has not halved over the last three, so the bracket at
+    least halves every three steps even where F is nearly flat between well-separated components,
+    while converging Newton steps are not interrupted.
     """
     from scipy.special import ndtr, ndtri
 
     w = np.asarray(w, float)
-    lo0 = (mu - 6.0 * sd).min(axis=1)
-    hi0 = (mu + 6.0 * sd).max(axis=1)
+    npts = mu.shape[0]
+    pr = np.repeat(np.asarray(probs, float), npts)  # every quantile of every point, solved at once
+    mu = np.tile(mu, (len(probs), 1))
+    sd = np.tile(sd, (len(probs), 1))
+    lo = (mu - 6.0 * sd).min(axis=1)
+    hi = (mu + 6.0 * sd).max(axis=1)
     mean = mu @ w
     spread = np.sqrt(np.maximum(((mu - mean[:, None]) ** 2 + sd**2) @ w, 1e-300))
-    out = []
-    for p in probs:
-        lo, hi = lo0.copy(), hi0.copy()
-        x = np.clip(mean + float(ndtri(p)) * spread, lo, hi)
-        for it in range(max_iter):
-            z = (x[:, None] - mu) / sd
-            err = ndtr(z) @ w - p
-            done = np.abs(err) <= tol
-            if np.all(done):
-                break
-            lo = np.where(err < 0.0, x, lo)
-            hi = np.where(err > 0.0, x, hi)
-            dens = (np.exp(-0.5 * z * z) / sd) @ w * 0.3989422804014327
-            newton = x - err / np.maximum(dens, 1e-300)
-            inside = (newton > lo) & (newton < hi) & (it % 3 != 2)
-            x = np.where(done, x, np.where(inside, newton, 0.5 * (lo + hi)))
-        out.append(x)
-    return out
+    width_before = hi - lo
+    x = np.clip(mean + ndtri(pr) * spread, lo, hi)
+    for it in range(max_iter):
+        z = (x[:, None] - mu) / sd
+        err = ndtr(z) @ w - pr
+        done = np.abs(err) <= tol
+        if np.all(done):
+            break
+        lo = np.where(err < 0.0, x, lo)
+        hi = np.where(err > 0.0, x, hi)
+        dens = (np.exp(-0.5 * z * z) / sd) @ w * 0.3989422804014327
+        newton = x - err / np.maximum(dens, 1e-300)
+        inside = (newton > lo) & (newton < hi)
+        if it % 3 == 2:
+            inside &= (hi - lo) <= 0.5 * width_before
+            width_before = hi - lo
+        x = np.where(done, x, np.where(inside, newton, 0.5 * (lo + hi)))
+    return [x[j * npts:(j + 1) * npts] for j in range(len(probs))]
 
 
 def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
-                        n_effective: int = 5) -> Forecast:
-    """The population-prior forecast of a history (see module docstring)."""
+                        n_effective: int = 5, calibrate: bool = True) -> Forecast:
+    """The population-prior forecast of a history (see module docstring); ``calibrate``: scale the
+    band by the references' own forecast errors (``details["band_scale"]``, NaN when not done)."""
+    fc = _mixture_forecast(cycle, capacity_Ah, references, initial_capacity_Ah=initial_capacity_Ah,
+                           n_effective=n_effective)
+    k = _band_scale(fc, references, n_effective) if calibrate else float("nan")
+    fc.details["band_scale"] = k
+    if not np.isfinite(k):
+        return fc
+    mixture_pred, mixture_edge = fc._predict, fc._edge
+
+    def pred(t):
+        med, lo, hi = mixture_pred(t)
+        return med, med - k * (med - lo), med + k * (hi - med)
+
+    def edge(t, j):
+        if j == 0:
+            return mixture_edge(t, 0)
+        med, e = mixture_edge(t, 0), mixture_edge(t, j)
+        return med + k * (e - med)
+
+    fc._predict, fc._edge = pred, edge
+    return fc
+
+
+def _band_scale(fc: Forecast, references: list[Reference], n_effective: int) -> float:
+    """The 95 % quantile of |error| / band half-width of the references' own forecasts, each cut
+    where the cell's history ends in its time (see module docstring); NaN with fewer than 2."""
+    aligned = fc.details["stretches"]
+    by_name = {r.name: r for r in references}
+    ratios = []
+    for name in sorted(aligned, key=lambda k: (-aligned[k][1], k)):  # the heaviest components first
+        if len(ratios) >= CALIBRATION_MEMBERS:
+            break
+        m = by_name[name]
+        cut = aligned[name][0] * fc.last_cycle
+        past = m.cycle <= cut
+        if past.sum() < 3 or m.cycle[-1] < 1.2 * cut:
+            continue
+        try:
+            f = _mixture_forecast(m.cycle[past], m.relative[past], [r for r in references if r is not m],
+                                  initial_capacity_Ah=1.0, n_effective=n_effective, tol=1e-6)
+        except InputError:
+            continue
+        fut = np.flatnonzero(~past)
+        fut = fut[np.unique(np.linspace(0, fut.size - 1, min(CALIBRATION_POINTS, fut.size)).round().astype(int))]
+        med, lo, hi = f.predict(m.cycle[fut])
+        y = m.relative[fut]
+        half = np.where(y >= med, hi - med, med - lo)
+        ratios.append(np.abs(y - med) / np.maximum(half, 1e-12))
+    if len(ratios) < 2:
+        return float("nan")
+    return float(np.quantile(np.concatenate(ratios), 0.95))
+
+
+def _mixture_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
+                      n_effective: int = 5, tol: float = 1e-9) -> Forecast:
+    """The weighted mixture of aligned references (see module docstring), band uncalibrated;
+    ``tol``: the accuracy of its quantiles in probability (:func:`_mixture_quantiles`)."""
     n, q = _prep(cycle, capacity_Ah)
     if not references:
         raise InputError("a population forecast needs at least one reference trajectory")
@@ -289,15 +374,16 @@ def population_forecast(cycle, capacity_Ah, references: list[Reference], *, init
         return mu, np.broadcast_to(np.maximum(sd, 1e-6), mu.shape)
 
     def pred(t):
-        med, lo, hi = _mixture_quantiles(*mixture(t), w, probs)
+        med, lo, hi = _mixture_quantiles(*mixture(t), w, probs, tol=tol)
         return med * c0, lo * c0, hi * c0
 
     def edge(t, k):
-        return _mixture_quantiles(*mixture(t), w, (probs[k],))[0] * c0
+        return _mixture_quantiles(*mixture(t), w, (probs[k],), tol=tol)[0] * c0
 
     return Forecast("population", float(n[-1]), pred,
                     {"n_references": len(fits), "effective_references": float(1.0 / np.sum(w**2)),
                      "best_references": [f[3].name for f in sorted(fits, key=lambda f: f[0])[:5]],
+                     "stretches": {f[3].name: (f[1], wk) for f, wk in zip(fits, w)},
                      "initial_capacity_Ah": c0}, edge)
 
 
