@@ -45,7 +45,7 @@ from ..errors import InputError
 from ..io.results import Result, legend, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade,
                      hourly_prices, itinerary_input, pack_period)
-from .v2g import DEFAULT_MODELS, driving_day, simulate_v2g
+from .v2g import DEFAULT_MODELS, check_pack_and_charger, driving_day, simulate_v2g
 
 
 def _regulation_day(t, base_W, plugged, offer_W, signal, *, energy_Wh, charger_W, efficiency, target_soc,
@@ -225,14 +225,9 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
                  cell=cell)
     itinerary = itinerary_input(itinerary)
     hourly = hourly_prices("price_per_kWh", price_per_kWh, "v2g_prices.csv")
-    for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
-                    ("efficiency", efficiency)):
-        checks.finite_scalar(nm, val, low=0.0, high=1.0)
-    checks.positive("efficiency", efficiency)
-    checks.ordered("soc_min_v2g", soc_min_v2g, "soc_max", soc_max)
-    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
-    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
-    checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
+    check_pack_and_charger(target_soc=target_soc, soc_min_v2g=soc_min_v2g, soc_max=soc_max, efficiency=efficiency,
+                           pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
+                           pack_price_per_kWh=pack_price_per_kWh)
     for nm, val in (("capability_price_per_MWh", capability_price_per_MWh),
                     ("performance_price_per_MW", performance_price_per_MW), ("mileage_ratio", mileage_ratio)):
         checks.finite_scalar(nm, val, low=0.0)

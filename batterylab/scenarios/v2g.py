@@ -117,6 +117,19 @@ def driving_day(departure_h, arrival_h, trip_energy_kWh, *, pack_energy_kWh: flo
     return t, p, plugged, soc
 
 
+def check_pack_and_charger(*, target_soc, soc_min_v2g, soc_max, efficiency, pack_energy_kWh, charger_power_kW,
+                           pack_price_per_kWh) -> None:
+    """The pack, charger and SOC-window arguments of the V2G services, checked by name."""
+    for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
+                    ("efficiency", efficiency)):
+        checks.finite_scalar(nm, val, low=0.0, high=1.0)
+    checks.positive("efficiency", efficiency)
+    checks.ordered("soc_min_v2g", soc_min_v2g, "soc_max", soc_max)
+    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
+    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
+    checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
+
+
 def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *, pack_energy_kWh: float,
                        charger_power_kW: float, efficiency: float, soc_min_v2g: float, soc_max: float,
                        max_export_kWh_per_day: float | None, site_load_W=None, peak_limit_W=None):
@@ -322,14 +335,9 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                  cell=cell)
     itinerary = itinerary_input(itinerary)
     hourly = hourly_prices("price_per_kWh", price_per_kWh, "v2g_prices.csv")
-    for nm, val in (("target_soc", target_soc), ("soc_min_v2g", soc_min_v2g), ("soc_max", soc_max),
-                    ("efficiency", efficiency)):
-        checks.finite_scalar(nm, val, low=0.0, high=1.0)
-    checks.positive("efficiency", efficiency)
-    checks.ordered("soc_min_v2g", soc_min_v2g, "soc_max", soc_max)
-    checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
-    checks.positive("charger_power_kW", charger_power_kW, unit="kW")
-    checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
+    check_pack_and_charger(target_soc=target_soc, soc_min_v2g=soc_min_v2g, soc_max=soc_max, efficiency=efficiency,
+                           pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
+                           pack_price_per_kWh=pack_price_per_kWh)
     if max_export_kWh_per_day is not None:
         checks.finite_scalar("max_export_kWh_per_day", max_export_kWh_per_day, low=0.0, unit="kW.h")
     models = check_models("aging_models", aging_models)
