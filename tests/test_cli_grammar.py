@@ -96,6 +96,8 @@ def bad_inputs(tmp_path):
         "pcm preheat": ["pcm", "preheat", "--material", "no_such_pcm", "--out", out],
         "pcm fast-charge": ["pcm", "fast-charge", "--material", "no_such_pcm", "--out", out],
         "scenario v2g": ["scenario", "v2g", "--itinerary", missing, "--out", out],
+        "scenario v2g-regulation": ["scenario", "v2g-regulation", "--capability-price", "20", "--performance-price", "5",
+                                    "--mileage-ratio", "-3", "--out", out],
         "scenario smart-charging": ["scenario", "smart-charging", "--itinerary", missing, "--out", out],
         "scenario wireless": ["scenario", "wireless", "--itinerary", missing, "--out", out],
         "scenario mw-backup": ["scenario", "mw-backup", "--household-load", missing, "--out", out],
