@@ -12,8 +12,8 @@ cycle axis and a capacity scale, c(n)/c_0 ~ a_j r_j(s_j n), s_j on a log grid fr
 a_j by least squares weighted by each point's place in the history (0 at its first cycle, rising
 linearly to its last: the recent fade says most about the near future); only stretches under
 which the reference covers the whole history count.
-The aligned references are weighted by w_j ~ exp(-rmse_j^2 / (2 h^2)), h the fifth-smallest
-alignment RMSE (so about five references carry the forecast). The forecast is the weighted
+The aligned references are weighted by w_j ~ exp(-rmse_j^2 / (2 h^2)), h the third-smallest
+alignment RMSE (so about three references carry the forecast). The forecast is the weighted
 mixture of the aligned references' futures, each with a Gaussian spread of its own alignment
 RMSE and the cell's residual scatter; its median and 2.5/97.5 % quantiles are the point forecast
 and the 95 % band. Where the cell's history says little (a short window, references that
@@ -284,7 +284,7 @@ def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 2
 
 
 def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
-                        n_effective: int = 5, calibrate: bool = True) -> Forecast:
+                        n_effective: int = 3, calibrate: bool = True) -> Forecast:
     """The population-prior forecast of a history (see module docstring); ``calibrate``: scale the
     band by the references' own forecast errors (``details["band_scale"]``, NaN when not done)."""
     fc = _mixture_forecast(cycle, capacity_Ah, references, initial_capacity_Ah=initial_capacity_Ah,
@@ -340,7 +340,7 @@ def _band_scale(fc: Forecast, references: list[Reference], n_effective: int) -> 
 
 
 def _mixture_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
-                      n_effective: int = 5, tol: float = 1e-9) -> Forecast:
+                      n_effective: int = 3, tol: float = 1e-9) -> Forecast:
     """The weighted mixture of aligned references (see module docstring), band uncalibrated;
     ``tol``: the accuracy of its quantiles in probability (:func:`_mixture_quantiles`)."""
     n, q = _prep(cycle, capacity_Ah)
