@@ -151,6 +151,12 @@ OBJ = Kind("object of a given type", ["x", 5, [1, 2], {"a": 1}, 2.5])
 MODELS = Kind("ageing model names", ["no_such_model", ["no_such_model"], [], 5, [5]])
 
 
+def _day_period(q, r):
+    """A valid closed-loop period: one day, hourly (for batterylab.aging.age_closed_loop)."""
+    t = np.arange(25) * 3600.0
+    return t, np.interp(t, [0, 3600, 72000, 86400], [0.85, 0.35, 0.35, 0.85]), np.full(t.size, 300.0), None
+
+
 class S:
     """A function's valid call and the kind of each argument."""
 
@@ -191,6 +197,7 @@ SPECS = {
     # --- ageing ---------------------------------------------------------------------------------
     "batterylab.aging.AgingModel": "a compiled model made by aging.load (fuzzed there), not from user values",
     "batterylab.aging.AgingResult": "a result made by aging.simulate, not from user values",
+    "batterylab.aging.ClosedLoopResult": "a result made by aging.age_closed_loop, not from user values",
     "batterylab.aging.AgingState": S({"model": "naumann2020", "data": np.zeros((1, 3))},
                                      model=free("a state names its model; aging.simulate checks it against the model run"),
                                      data=free("the kernel's state array, made by a run; aging.simulate checks its shape")),
@@ -201,6 +208,10 @@ SPECS = {
     "batterylab.aging.model_info": S({"name": "naumann2020"}, name=OPTION),
     "batterylab.aging.models": S(),
     "batterylab.aging.simulate": S(AGING, **AGING_KINDS),
+    "batterylab.aging.age_closed_loop": S({"model": "naumann2020", "period": _day_period, "years": 0.1},
+                                          model=OPTION, period=Kind("period callable", [5, "x", [1, 2]]), years=POS,
+                                          update_interval_days=POS,
+                                          eol_threshold=num(0.0, 1.0, open_lo=True, open_hi=True)),
     "batterylab.aging.simulate_fleet": S(dict(AGING, n_cells=3, progress=False), **AGING_KINDS, n_cells=INT1,
                                          temperature_offset_K=TEMP_DIFF, usage_scale=num(0.0, extra=[5.0]),
                                          coefficient_multipliers=ARRAY_NONNEG,

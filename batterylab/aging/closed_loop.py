@@ -1,0 +1,175 @@
+"""Closed-loop ageing: a duty re-simulated as the cell ages, update interval by update interval.
+
+An application describes one period of its duty (a day, say) as a function of the cell's present
+state, ``period(capacity_fraction, resistance_factor) -> (time_s, soc, temperature_K,
+current_A)``: a pack that has lost capacity drives the same trips at a deeper depth of
+discharge, an aged cell draws more current for the same power and heats more. Every
+``update_interval_days`` the period is simulated again with the state reached, and the compiled
+core (:func:`batterylab.aging.simulate`) ages the cell over that interval's repetitions, resuming
+its state exactly (rainflow reversal stack included). The open-loop run (the fresh cell's period
+repeated over the whole horizon) is computed beside it, on the same output times.
+
+When the period does not depend on the state, the closed loop is the open loop to round-off
+(the kernel resumed interval by interval equals one pass). When the aged cell can no longer
+drive the duty (``period`` raises a :class:`batterylab.BatterylabError`), the run stops there and
+``stop_reason`` says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import checks
+from ..errors import BatterylabError, InputError
+from ..io.results import Result, new_axes
+from .models import SECONDS_PER_YEAR
+
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass
+class ClosedLoopResult(Result):
+    """Closed-loop and open-loop ageing on the same output times (start of each interval and the end).
+
+    time_s [s]; capacity_fraction, open_loop_capacity_fraction [-]; resistance_factor,
+    open_loop_resistance_factor [-] (None without a resistance model); efc (closed loop) [-];
+    stop_reason ('' when the horizon was reached).
+    """
+
+    model: str
+    time_s: np.ndarray
+    capacity_fraction: np.ndarray
+    open_loop_capacity_fraction: np.ndarray
+    resistance_factor: np.ndarray | None
+    open_loop_resistance_factor: np.ndarray | None
+    efc: np.ndarray
+    update_interval_s: float
+    stop_reason: str = ""
+    config: dict = field(default_factory=dict)
+
+    @property
+    def fade(self) -> float:
+        """Closed-loop capacity lost at the end, 1 - q [-]."""
+        return 1.0 - float(self.capacity_fraction[-1])
+
+    @property
+    def open_loop_fade(self) -> float:
+        """Open-loop capacity lost at the same time [-]."""
+        return 1.0 - float(self.open_loop_capacity_fraction[-1])
+
+    def summary(self) -> dict:
+        out = {"model": self.model, "years": float(self.time_s[-1] / SECONDS_PER_YEAR),
+               "capacity_fraction_lost_closed_loop": self.fade, "capacity_fraction_lost_open_loop": self.open_loop_fade,
+               "update_interval_days": self.update_interval_s / SECONDS_PER_DAY, "stop_reason": self.stop_reason}
+        if self.resistance_factor is not None:
+            out["resistance_growth_closed_loop"] = float(self.resistance_factor[-1]) - 1.0
+            out["resistance_growth_open_loop"] = float(self.open_loop_resistance_factor[-1]) - 1.0
+        return out
+
+    def plot(self, ax=None):
+        """Relative capacity over time, closed and open loop; returns ``ax``."""
+        ax = new_axes(ax)
+        yr = self.time_s / SECONDS_PER_YEAR
+        ax.plot(yr, self.capacity_fraction, "C3-", label="closed loop (duty re-simulated as the cell ages)")
+        ax.plot(yr, self.open_loop_capacity_fraction, "k--", label="open loop (the fresh cell's duty repeated)")
+        ax.set_xlabel("time [years]")
+        ax.set_ylabel("relative capacity [-]")
+        ax.legend(fontsize=8)
+        ax.set_title(f"{self.model}: closed vs open loop", fontsize=9)
+        return ax
+
+    def _h5_contents(self) -> dict:
+        from ..io import Variable
+
+        v = {"time_s": Variable(self.time_s, "s", "Time [s]", ("time_s",)),
+             "capacity_fraction": Variable(self.capacity_fraction, "1", "Relative capacity, closed loop [-]", ("time_s",)),
+             "open_loop_capacity_fraction": Variable(self.open_loop_capacity_fraction, "1",
+                                                     "Relative capacity, open loop [-]", ("time_s",)),
+             "efc": Variable(self.efc, "1", "Equivalent full cycles, closed loop [-]", ("time_s",))}
+        if self.resistance_factor is not None:
+            v["resistance_factor"] = Variable(self.resistance_factor, "1", "Relative resistance, closed loop [-]", ("time_s",))
+            v["open_loop_resistance_factor"] = Variable(self.open_loop_resistance_factor, "1",
+                                                        "Relative resistance, open loop [-]", ("time_s",))
+        return {"variables": v, "config": {"model": self.model, "stop_reason": self.stop_reason, **self.config}}
+
+
+def _period_arrays(period, q, r):
+    out = period(q, r)
+    if not isinstance(out, tuple) or len(out) != 4:
+        raise InputError("period must return (time_s, soc, temperature_K, current_A or None), got "
+                         f"{type(out).__name__} {out!r:.60}")
+    return out
+
+
+def age_closed_loop(model, period, *, years: float, update_interval_days: float = 30.0,
+                    eol_threshold: float = 0.8) -> ClosedLoopResult:
+    """Age a cell whose duty is re-simulated as it ages (see module docstring).
+
+    Parameters
+    ----------
+    model : str, path or AgingModel
+        The ageing model (:func:`batterylab.aging.simulate`).
+    period : callable
+        ``period(capacity_fraction, resistance_factor)`` -> ``(time_s, soc, temperature_K,
+        current_A)`` for one period of the duty of a cell in that state (``current_A`` may be
+        None; ``resistance_factor`` is 1 for a model without resistance). Every call must return
+        a period of the same length.
+    years : float
+        Horizon [365-day years].
+    update_interval_days : float
+        How often the period is re-simulated [days] (rounded to whole periods, at least one).
+    eol_threshold : float
+        Relative capacity at end of life [-] (passed to the kernel).
+    """
+    from . import simulate
+    from .models import load as load_model
+
+    if not callable(period):
+        raise InputError(f"period must be a callable period(capacity_fraction, resistance_factor), got "
+                         f"{type(period).__name__} {period!r:.60}")
+    years = checks.positive("years", years, "years")
+    interval_s = checks.positive("update_interval_days", update_interval_days, "days") * SECONDS_PER_DAY
+    m = load_model(model) if not hasattr(model, "state_names") else model
+    t, soc, temp, cur = _period_arrays(period, 1.0, 1.0)
+    t = checks.time_array("time_s", t)
+    span = float(t[-1] - t[0])
+    total = max(1, math.ceil(years * SECONDS_PER_YEAR / span - 1e-9))
+    per = max(1, round(interval_s / span))
+    open_res = simulate(m, t - t[0], soc, temp, cur, repeat=total, eol_threshold=eol_threshold,
+                        output_interval_s=per * span)
+    times, qs, rs, efcs = [0.0], [1.0], [1.0], [0.0]
+    state, q, r, done, reason = None, 1.0, 1.0, 0, ""
+    while done < total:
+        k = min(per, total - done)
+        if done:
+            try:
+                t, soc, temp, cur = _period_arrays(period, q, r)
+            except BatterylabError as exc:
+                reason = f"at {done * span / SECONDS_PER_YEAR:.2f} years the aged cell cannot drive the duty: {exc}"
+                break
+            t = checks.time_array("time_s", t)
+            if abs(float(t[-1] - t[0]) - span) > 1e-6 * span:
+                raise InputError(f"period returned a period of {t[-1] - t[0]} s after {span} s: every period must "
+                                 "have the same length")
+        start = state.time_s if state is not None else 0.0
+        res = simulate(m, t - t[0] + start, soc, temp, cur, repeat=k, eol_threshold=eol_threshold, state=state,
+                       finalize=done + k == total, output_interval_s=k * span)
+        state = res.state
+        q = float(res.capacity_fraction[-1])
+        r = float(res.resistance_factor[-1]) if res.resistance_factor is not None else 1.0
+        done += k
+        times.append(done * span)
+        qs.append(q)
+        rs.append(r)
+        efcs.append(float(res.efc[-1]))
+    times = np.array(times)
+    # the open loop's outputs on the same times (the fresh cell at time 0: q = r = 1)
+    ot = np.concatenate([[0.0], np.asarray(open_res.time_s, float)])
+    oq = np.interp(times, ot, np.concatenate([[1.0], np.asarray(open_res.capacity_fraction, float)]))
+    has_r = open_res.resistance_factor is not None
+    orr = np.interp(times, ot, np.concatenate([[1.0], np.asarray(open_res.resistance_factor, float)])) if has_r else None
+    return ClosedLoopResult(m.name, times, np.array(qs), oq, np.array(rs) if has_r else None, orr, np.array(efcs),
+                            per * span, reason, {"years": years, "update_interval_days": update_interval_days})

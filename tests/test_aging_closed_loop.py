@@ -1,0 +1,74 @@
+"""Closed-loop ageing: the duty re-simulated as the cell ages, resumed interval by interval."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from batterylab.aging import age_closed_loop
+from batterylab.errors import InputError
+
+pytestmark = pytest.mark.filterwarnings("ignore::batterylab.aging.OutOfRangeWarning")
+
+T = np.arange(25) * 3600.0
+KNOTS = ([0, 3600, 72000, 75600, 86400], [0.85, 0.35, 0.35, 0.85, 0.85])
+SOC = np.interp(T, *KNOTS)
+
+
+def fixed(q, r):
+    return T, SOC, np.full(T.size, 310.0), None
+
+
+def deeper(q, r):
+    """The same energy each day from a smaller pack: the swing grows as 1 / q."""
+    return T, 0.85 - (0.85 - SOC) / q, np.full(T.size, 310.0), None
+
+
+@pytest.mark.parametrize("model", ["naumann2020", "blast_nmc111_kokam75ah"])
+def test_a_duty_that_ignores_the_state_is_the_open_loop(model):
+    r = age_closed_loop(model, fixed, years=2.0, update_interval_days=30.0)
+    assert r.time_s[0] == 0.0 and r.capacity_fraction[0] == 1.0
+    np.testing.assert_allclose(r.capacity_fraction, r.open_loop_capacity_fraction, rtol=1e-10, atol=0)
+    assert r.fade == pytest.approx(r.open_loop_fade, rel=1e-10) and r.fade > 0
+    assert np.all(np.diff(r.time_s) > 0) and r.time_s[-1] == pytest.approx(730 * 86400.0)
+
+
+def test_a_deeper_swing_as_the_cell_ages_ages_it_faster():
+    closed = age_closed_loop("naumann2020", deeper, years=3.0)
+    assert closed.fade > closed.open_loop_fade
+    assert closed.efc[-1] > age_closed_loop("naumann2020", fixed, years=3.0).efc[-1]
+    # a finer update interval converges: 30 days and 10 days agree closely, both above open loop
+    fine = age_closed_loop("naumann2020", deeper, years=3.0, update_interval_days=10.0)
+    assert fine.fade == pytest.approx(closed.fade, rel=0.02)
+
+
+def test_the_run_stops_where_the_aged_cell_cannot_drive_the_duty(tmp_path):
+    def picky(q, r):
+        if q < 0.95:
+            raise InputError(f"the trips empty the pack at capacity_fraction {q:.3f}")
+        return deeper(q, r)
+
+    r = age_closed_loop("naumann2020", picky, years=10.0)
+    assert "cannot drive the duty" in r.stop_reason and r.capacity_fraction[-1] < 0.95
+    assert r.time_s[-1] < 10 * 365 * 86400.0
+    path = r.save(tmp_path / "c.h5")
+    with h5py.File(path) as f:
+        assert f["capacity_fraction"].shape == r.capacity_fraction.shape
+    assert r.summary()["capacity_fraction_lost_closed_loop"] == pytest.approx(r.fade)
+
+
+def test_bad_periods_are_named():
+    with pytest.raises(InputError, match="period must be a callable"):
+        age_closed_loop("naumann2020", 5, years=1.0)
+    with pytest.raises(InputError, match="period must return"):
+        age_closed_loop("naumann2020", lambda q, r: T, years=1.0)
+
+    def shrinking(q, r):
+        n = T.size if q == 1.0 else T.size - 2
+        return T[:n], SOC[:n], np.full(n, 310.0), None
+
+    with pytest.raises(InputError, match="same length"):
+        age_closed_loop("naumann2020", shrinking, years=1.0)
+    with pytest.raises(InputError, match="update_interval_days"):
+        age_closed_loop("naumann2020", fixed, years=1.0, update_interval_days=0.0)
