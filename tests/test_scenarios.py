@@ -63,6 +63,28 @@ def test_v2g_zero_export_equals_driving_only():
     assert r1.capacity_fraction_lost_v2g[FAST] != r1.capacity_fraction_lost_drive[FAST]
 
 
+def test_v2g_closed_loop_replans_the_days_as_the_pack_ages(v2g):
+    from batterylab.scenarios import simulate_v2g
+
+    # a BLAST model rescales the SOC swing by 1 / q itself: the driving-only day, whose plan does not
+    # change with the pack's energy, is then the open loop to round-off
+    assert v2g.capacity_fraction_lost_drive_closed_loop[FAST] == pytest.approx(v2g.capacity_fraction_lost_drive[FAST],
+                                                                               rel=1e-9)
+    # ... while the V2G window shrinks with the pack: less export, less fade, less value
+    assert v2g.capacity_fraction_lost_v2g_closed_loop[FAST] < v2g.capacity_fraction_lost_v2g[FAST]
+    assert v2g.net_value_closed_loop[FAST] < v2g.net_value[FAST]
+    # a model fed the aged pack's deeper swings ages faster than the open loop says
+    r = simulate_v2g(aging_models=["naumann2020"], years=4.0)
+    assert r.capacity_fraction_lost_drive_closed_loop["naumann2020"] > r.capacity_fraction_lost_drive["naumann2020"]
+    assert r.closed_loop_note["naumann2020"] == ""
+    # no export: the V2G day is the driving day, closed loop as well; and the closed loop can be switched off
+    z = simulate_v2g(aging_models=[FAST], years=2.0, max_export_kWh_per_day=0.0)
+    assert z.capacity_fraction_lost_v2g_closed_loop[FAST] == z.capacity_fraction_lost_drive_closed_loop[FAST]
+    assert z.net_value_closed_loop[FAST] == pytest.approx(0.0, abs=1e-9)
+    off = simulate_v2g(aging_models=[FAST], years=2.0, feedback_interval_days=None)
+    assert off.net_value_closed_loop == {} and "net_value_closed_loop_" + FAST not in off.summary()
+
+
 def test_v2g_hdf5_and_cli(tmp_path, v2g):
     path = v2g.save(tmp_path / "v.h5")
     with h5py.File(path) as f:
@@ -141,7 +163,7 @@ def test_regulation_credits_costs_and_value(regulation):
     # the arbitrage beside it is simulate_v2g on the same days
     from batterylab.scenarios import simulate_v2g
 
-    a = simulate_v2g(aging_models=[m], years=2.0)
+    a = simulate_v2g(aging_models=[m], years=2.0, feedback_interval_days=None)
     assert r.arbitrage_net_value[m] == pytest.approx(a.net_value[m], rel=1e-12)
     assert r.capacity_fraction_lost_arbitrage[m] == pytest.approx(a.capacity_fraction_lost_v2g[m], rel=1e-12)
 

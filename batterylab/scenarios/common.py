@@ -204,6 +204,56 @@ def age_period(model: str, period: Period, years: float, output_interval_s=None)
                           output_interval_s=output_interval_s)
 
 
+def rescales_soc(model) -> bool:
+    """Whether ``model`` rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition)."""
+    from .. import aging
+    from ..kernels import aging as K
+
+    m = aging.load(model)
+    return m.aggregation == "window" and bool(m.settings[K.SET_WIN_RESCALE])
+
+
+def aged_period(model: str, time_s, power_W, energy_Wh: float, soc0: float, capacity_fraction: float,
+                ambient_temperature_K: float, cell: str | None = None):
+    """Kernel inputs ``(time_s, soc, temperature_K, current_A)`` of a pack power period driven by a
+    pack that has kept ``capacity_fraction`` q of its ``energy_Wh``: the SOC of the aged pack
+    (a deeper swing for the same energy), and the current of the aged cell (its C-rate x q x the
+    model's nominal capacity). A model that rescales the SOC swing by 1 / q itself (BLAST-Lite's
+    definition) gets the swing of the nominal pack instead, so the ageing is not counted twice;
+    the aged pack's limits still shape the period (the dispatch that produced ``power_W``)."""
+    from .. import aging
+
+    q = float(capacity_fraction)
+    per = pack_period(time_s, power_W, energy_Wh * q, soc0, ambient_temperature_K, cell)
+    soc = per.soc
+    if rescales_soc(model):
+        soc = soc[0] + (soc - soc[0]) * q
+    return per.time_s, soc, per.temperature_K, per.crate_per_h * q * aging.load(model).nominal_capacity_Ah
+
+
+def closed_loop(model: str, day, years: float, interval_days: float, energy_Wh: float, ambient_temperature_K: float,
+                cell: str | None = None):
+    """Closed-loop ageing of a scenario's day (:func:`batterylab.aging.age_closed_loop`).
+
+    ``day(energy_Wh)`` -> ``(time_s, power_W, soc0, value)``: the scenario's day planned for a
+    pack of that energy (its dispatch, its SOC at the start and the day's money ``value``).
+    Returns the :class:`~batterylab.aging.ClosedLoopResult` and the value summed over the
+    horizon, each interval's days at the value of its own day."""
+    from .. import aging
+
+    values = []
+
+    def period(q, r):
+        t, p, s0, v = day(energy_Wh * q)
+        values.append(v)
+        return aged_period(model, t, p, energy_Wh, s0, q, ambient_temperature_K, cell)
+
+    res = aging.age_closed_loop(model, period, years=years, update_interval_days=interval_days)
+    days = np.diff(res.time_s) / SECONDS_PER_DAY
+    total = float(np.sum(np.asarray(values[: days.size]) * days))
+    return res, total
+
+
 def fade(res) -> tuple[float, float]:
     """(capacity fade 1 - q, resistance growth r - 1; NaN without a resistance model) at the end [-]."""
     q = float(res.capacity_fraction[-1])

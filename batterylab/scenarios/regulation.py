@@ -295,7 +295,7 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
                        charger_power_kW=charger_power_kW, target_soc=target_soc, soc_min_v2g=soc_min_v2g,
                        soc_max=soc_max, efficiency=efficiency, pack_price_per_kWh=pack_price_per_kWh,
                        ambient_temperature_K=ambient_temperature_K, cell=cell, step_s=step_s,
-                       eol_threshold=eol_threshold)
+                       eol_threshold=eol_threshold, feedback_interval_days=None)  # open loop, like the regulation day
     out = RegulationResult(t, base, pack, np.interp(t, t15, per0.soc), per1.soc, request, delivered, offer, scores,
                            float(np.nanmean(scores)) if offer.any() else math.nan, credits, energy_cost, net_day,
                            efc_per_period(per1) - efc_per_period(per0), arb.revenue_per_day, float(years), models,

@@ -208,7 +208,10 @@ class V2GResult(Result):
     per ageing model (dicts by model name): capacity_fraction_lost_drive / _v2g [-] (1 - capacity_fraction at
     the horizon; formerly capacity_fade_drive / _v2g), resistance_growth_drive / _v2g
     [-] (NaN without a resistance model), degradation_cost, degradation_cost_per_kWh, net_value
-    (over ``years``); peak_site_kW_drive / _v2g: site import peak with peak shaving [kW] (NaN without).
+    (over ``years``); peak_site_kW_drive / _v2g: site import peak with peak shaving [kW] (NaN without);
+    capacity_fraction_lost_drive_closed_loop / _v2g_closed_loop and net_value_closed_loop: the same
+    with both days re-planned for the pack as it ages (empty with ``feedback_interval_days=None``),
+    closed_loop_note: why a closed-loop run stopped early ('' if it did not).
     """
 
     time_s: np.ndarray
@@ -234,6 +237,10 @@ class V2GResult(Result):
     config: dict = field(default_factory=dict)
     peak_site_kW_drive: float = math.nan
     peak_site_kW_v2g: float = math.nan
+    capacity_fraction_lost_drive_closed_loop: dict = field(default_factory=dict)
+    capacity_fraction_lost_v2g_closed_loop: dict = field(default_factory=dict)
+    net_value_closed_loop: dict = field(default_factory=dict)
+    closed_loop_note: dict = field(default_factory=dict)
 
     capacity_fade_drive = deprecated_attribute("capacity_fraction_lost_drive", "capacity_fade_drive")
     capacity_fade_v2g = deprecated_attribute("capacity_fraction_lost_v2g", "capacity_fade_v2g")
@@ -256,6 +263,10 @@ class V2GResult(Result):
             out[f"capacity_fraction_lost_drive_{m}"] = float(self.capacity_fraction_lost_drive[m])
             out[f"capacity_fraction_lost_v2g_{m}"] = float(self.capacity_fraction_lost_v2g[m])
             out[f"net_value_{m}"] = float(self.net_value[m])
+            if m in self.net_value_closed_loop:
+                out[f"capacity_fraction_lost_drive_closed_loop_{m}"] = float(self.capacity_fraction_lost_drive_closed_loop[m])
+                out[f"capacity_fraction_lost_v2g_closed_loop_{m}"] = float(self.capacity_fraction_lost_v2g_closed_loop[m])
+                out[f"net_value_closed_loop_{m}"] = float(self.net_value_closed_loop[m])
         return out
 
     def plot(self, ax=None):
@@ -295,6 +306,11 @@ class V2GResult(Result):
                                 ("degradation_cost_per_kWh", "currency/kWh", "Degradation cost per kW.h exported [currency/kW.h]"),
                                 ("net_value", "currency", "Revenue minus degradation cost over the horizon [currency]")):
             v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
+        if self.net_value_closed_loop:
+            for key, unit, long in (("capacity_fraction_lost_drive_closed_loop", "1", "Relative capacity lost, driving only, closed loop [-]"),
+                                    ("capacity_fraction_lost_v2g_closed_loop", "1", "Relative capacity lost with V2G, closed loop [-]"),
+                                    ("net_value_closed_loop", "currency", "Revenue minus degradation cost, closed loop")):
+                v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
         for key, unit, long in (("exported_kWh_per_day", "kWh", "Energy exported per day [kW.h]"),
                                 ("revenue_per_day", "currency", "Arbitrage revenue per day [currency]"),
                                 ("extra_efc_per_day", "1", "Extra equivalent full cycles per day [-]")):
@@ -307,7 +323,8 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
                  soc_min_v2g: float = 0.3, soc_max: float = 0.95, efficiency: float = 0.95,
                  max_export_kWh_per_day: float | None = None, pack_price_per_kWh: float = 150.0,
                  ambient_temperature_K: float = 298.15, cell: str | None = None, step_s: float = 900.0,
-                 eol_threshold: float = 0.8, site_load_kW=None, peak_limit_kW: float | None = None) -> V2GResult:
+                 eol_threshold: float = 0.8, site_load_kW=None, peak_limit_kW: float | None = None,
+                 feedback_interval_days: float | None = 30.0) -> V2GResult:
     """V2G arbitrage versus driving only, with capacity and resistance fade for each ageing model.
 
     Parameters
@@ -330,6 +347,10 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
     site_load_kW, peak_limit_kW : optional peak shaving: the site's other load (24 hourly values
         [kW], or a CSV ``hour,load_kW``) and the import limit [kW] the car shaves down to while
         plugged in (with arbitrage on top); ``peak_site_kW_drive`` / ``_v2g`` report the result
+    feedback_interval_days : closed loop: every this many days both days are planned again for the
+        pack as aged (its smaller energy: deeper swings, a smaller V2G window) and aged on from
+        there (:func:`batterylab.scenarios.common.closed_loop`); the ``*_closed_loop`` fields
+        hold the result beside the open-loop ones. None: open loop only.
     """
     check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, eol_threshold=eol_threshold,
                  cell=cell)
@@ -341,9 +362,9 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
     if max_export_kWh_per_day is not None:
         checks.finite_scalar("max_export_kWh_per_day", max_export_kWh_per_day, low=0.0, unit="kW.h")
     models = check_models("aging_models", aging_models)
-    t, p0, plugged, soc0 = driving_day(itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"],
-                                       pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
-                                       target_soc=target_soc, step_s=step_s)
+    if feedback_interval_days is not None:
+        checks.positive("feedback_interval_days", feedback_interval_days, "days")
+    t = _grid(step_s)
     price = hourly[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)]
     site = None
     if (site_load_kW is None) != (peak_limit_kW is None):
@@ -359,11 +380,19 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
             raise InputError(f"site_load_kW must have 24 hourly values, got {sl.size}")
         checks.finite_scalar("peak_limit_kW", peak_limit_kW, low=0.0, unit="kW")
         site = sl[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)] * 1000.0
-    p1, exported = dispatch_arbitrage(t, p0, plugged, soc0, price, pack_energy_kWh=pack_energy_kWh,
-                                      charger_power_kW=charger_power_kW, efficiency=efficiency,
-                                      soc_min_v2g=soc_min_v2g, soc_max=soc_max,
-                                      max_export_kWh_per_day=max_export_kWh_per_day, site_load_W=site,
-                                      peak_limit_W=None if peak_limit_kW is None else peak_limit_kW * 1000.0)
+    def plan(e_kWh):
+        """Both days for a pack of ``e_kWh``: (t, driving-only power, plugged, SOC, V2G power, exported)."""
+        t, p0, plugged, soc0 = driving_day(itinerary["departure_h"], itinerary["arrival_h"],
+                                           itinerary["trip_energy_kWh"], pack_energy_kWh=e_kWh,
+                                           charger_power_kW=charger_power_kW, target_soc=target_soc, step_s=step_s)
+        p1, exported = dispatch_arbitrage(t, p0, plugged, soc0, price, pack_energy_kWh=e_kWh,
+                                          charger_power_kW=charger_power_kW, efficiency=efficiency,
+                                          soc_min_v2g=soc_min_v2g, soc_max=soc_max,
+                                          max_export_kWh_per_day=max_export_kWh_per_day, site_load_W=site,
+                                          peak_limit_W=None if peak_limit_kW is None else peak_limit_kW * 1000.0)
+        return t, p0, plugged, soc0, p1, exported
+
+    t, p0, plugged, soc0, p1, exported = plan(pack_energy_kWh)
     h = step_s / SECONDS_PER_HOUR
 
     def grid_cost(p):
@@ -406,4 +435,29 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         out.degradation_cost[m] = cost
         out.degradation_cost_per_kWh[m] = cost / (exported * days) if exported > 0 else math.nan
         out.net_value[m] = revenue * days - cost
+        if feedback_interval_days is not None:
+            _closed_loop(out, m, plan, grid_cost, years, feedback_interval_days, E, ambient_temperature_K, cell,
+                         eol_threshold, pack_price_per_kWh, pack_energy_kWh)
     return out
+
+
+def _closed_loop(out, m, plan, grid_cost, years, interval_days, energy_Wh, ambient_K, cell, eol_threshold,
+                 pack_price_per_kWh, pack_energy_kWh):
+    """Fill the ``*_closed_loop`` fields of ``out`` for model ``m`` (both days re-planned as the pack ages)."""
+    from .common import closed_loop
+
+    def drive_day(e_Wh):
+        t, p0, _, soc0, _, _ = plan(e_Wh / 1000.0)
+        return t, p0, soc0[0], -grid_cost(p0)
+
+    def v2g_day(e_Wh):
+        t, _, _, soc0, p1, _ = plan(e_Wh / 1000.0)
+        return t, p1, soc0[0], -grid_cost(p1)
+
+    r0, value0 = closed_loop(m, drive_day, years, interval_days, energy_Wh, ambient_K, cell)
+    r1, value1 = closed_loop(m, v2g_day, years, interval_days, energy_Wh, ambient_K, cell)
+    out.capacity_fraction_lost_drive_closed_loop[m] = r0.fade
+    out.capacity_fraction_lost_v2g_closed_loop[m] = r1.fade
+    cost = (r1.fade - r0.fade) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+    out.net_value_closed_loop[m] = (value1 - value0) - cost
+    out.closed_loop_note[m] = "; ".join(x for x in (r0.stop_reason, r1.stop_reason) if x)

@@ -55,7 +55,10 @@ def run_v2g(quick: bool) -> CaseResult:
     years = 3.0 if quick else 10.0
     w = _quiet()
     try:
-        r = simulate_v2g(aging_models=V2G_MODELS + V2G_EXTRA, years=years)
+        r = simulate_v2g(aging_models=V2G_MODELS + V2G_EXTRA, years=years, feedback_interval_days=None)
+        # closed loop (both days re-planned every 30 days as the pack ages) for one BLAST model and one that
+        # is fed the aged pack's deeper swings
+        rc = simulate_v2g(aging_models=[V2G_MODELS[1], "naumann2020"], years=years)
         r0 = simulate_v2g(aging_models=V2G_MODELS[1:2], years=years, max_export_kWh_per_day=0.0)
         # analytical optimum: two price levels, export capped at X, ample charger and SOC window ->
         # revenue = X (eta p_high - p_low / eta) when the low price falls after the high one
@@ -104,10 +107,23 @@ def run_v2g(quick: bool) -> CaseResult:
                f"{REG_PRICES['capability_price_per_MWh']:g}, RMPCP {REG_PRICES['performance_price_per_MW']:g}, mileage ratio "
                f"{REG_PRICES['mileage_ratio']:g} (illustrative); arbitrage {rr.arbitrage_net_value[nca] / (years * 12):.2f} per month"),
     ]
+    metrics.append(Metric(f"closed loop, {nca}: |driving-only fade closed - open loop|",
+                          abs(rc.capacity_fraction_lost_drive_closed_loop[nca] - rc.capacity_fraction_lost_drive[nca]),
+                          1e-9, "1", "<=", "BLAST-Lite rescales the SOC swing by 1/q itself and the driving-only plan "
+                                           "does not change with the pack's energy: the closed loop must be the open loop"))
     rows = []
     for m, fd, fv, dlt, sign, cpk, net in r.table():
         metrics.append(Metric(f"{m}: capacity fade V2G - driving only after {years:g} y", dlt, None, "1", "info",
                               f"sign {sign}; driving only {fd:.4f}, with V2G {fv:.4f}"))
+    for m in rc.models:
+        metrics.append(Metric(f"{m}: closed-loop capacity fade V2G - driving only after {years:g} y",
+                              rc.capacity_fraction_lost_v2g_closed_loop[m] - rc.capacity_fraction_lost_drive_closed_loop[m],
+                              None, "1", "info",
+                              f"days re-planned every 30 days as the pack ages: driving only "
+                              f"{rc.capacity_fraction_lost_drive_closed_loop[m]:.4f} (open loop {rc.capacity_fraction_lost_drive[m]:.4f}), "
+                              f"with V2G {rc.capacity_fraction_lost_v2g_closed_loop[m]:.4f} (open loop "
+                              f"{rc.capacity_fraction_lost_v2g[m]:.4f}); net value {rc.net_value_closed_loop[m]:.0f} (open loop "
+                              f"{rc.net_value[m]:.0f})"))
         gd, gv = r.resistance_growth_drive[m], r.resistance_growth_v2g[m]
         rows.append([m, f"{fd:.4f}", f"{fv:.4f}", f"{dlt:+.5f}", sign,
                      "n/a" if np.isnan(gd) else f"{gd:.4f} -> {gv:.4f}", f"{cpk:.4f}", f"{net:.0f}"])
