@@ -453,7 +453,7 @@ SPECS = {
                                                       aging_models=MODELS, years=POS, pack_energy_kWh=POS,
                                                       charger_power_kW=POS, target_soc=FRAC, cap_soc=FRAC,
                                                       efficiency=FRAC_POS, ambient_temperature_K=TEMP, cell=OPTION,
-                                                      step_s=POS),
+                                                      step_s=POS, feedback_interval_days=POS),
     "batterylab.scenarios.simulate_v2g_regulation": S(
         {"capability_price_per_MWh": 20.0, "performance_price_per_MW": 5.0, "mileage_ratio": 3.0,
          "aging_models": ["blast_nca_panasonic18650b"], "years": 0.1},

@@ -222,6 +222,14 @@ def test_smart_charging_balance_and_limits(tmp_path):
     path = r.save(tmp_path / "s.h5")
     with h5py.File(path) as f:
         assert f["delayed/capacity_fraction_lost"][0] == r.capacity_fraction_lost["delayed"][FAST]
+        assert f["delayed/capacity_fraction_lost_closed_loop"][0] == r.capacity_fraction_lost_closed_loop["delayed"][FAST]
+    # closed loop: immediate charging's plan does not change with the pack's energy and BLAST rescales
+    # the swing itself, so it is the open loop; a model fed the aged pack's deeper swings ages faster
+    assert r.capacity_fraction_lost_closed_loop["immediate"][FAST] == pytest.approx(
+        r.capacity_fraction_lost["immediate"][FAST], rel=1e-9)
+    n = simulate_smart_charging(aging_models=["naumann2020"], years=3.0)
+    for s in STRATEGIES:
+        assert n.capacity_fraction_lost_closed_loop[s]["naumann2020"] > n.capacity_fraction_lost[s]["naumann2020"]
 
 
 # ---------------------------------------------------------------- dynamic wireless charging

@@ -23,8 +23,8 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, legend, new_axes
-from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, fade, hourly_prices, itinerary_input,
-                     pack_period)
+from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, closed_loop, fade, hourly_prices,
+                     itinerary_input, pack_period)
 from .v2g import driving_day
 
 STRATEGIES = ("immediate", "delayed", "capped")
@@ -71,7 +71,9 @@ class SmartChargingResult(Result):
     """Per strategy (dict keys ``immediate``, ``delayed``, ``capped``): power_W [W, discharge
     positive], soc [-], grid_energy_kWh_per_day [kW.h], cost_per_day [currency], mean_soc [-] and,
     per ageing model ``capacity_fraction_lost[strategy][model]`` [-] (1 - capacity_fraction; formerly
-    ``capacity_fade``) and ``resistance_growth`` [-]."""
+    ``capacity_fade``) and ``resistance_growth`` [-]; ``capacity_fraction_lost_closed_loop`` the
+    same with each strategy's day planned again every ``feedback_interval_days`` for the pack as
+    aged (empty with ``feedback_interval_days=None``)."""
 
     time_s: np.ndarray
     price_per_kWh: np.ndarray
@@ -86,6 +88,7 @@ class SmartChargingResult(Result):
     capacity_fraction_lost: dict = field(default_factory=dict)
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    capacity_fraction_lost_closed_loop: dict = field(default_factory=dict)
 
     capacity_fade = deprecated_attribute("capacity_fraction_lost", "capacity_fade")
 
@@ -98,6 +101,8 @@ class SmartChargingResult(Result):
             out[f"{s}_mean_soc"] = float(self.mean_soc[s])
             for m in self.models:
                 out[f"{s}_capacity_fraction_lost_{m}"] = float(self.capacity_fraction_lost[s][m])
+                if s in self.capacity_fraction_lost_closed_loop:
+                    out[f"{s}_capacity_fraction_lost_closed_loop_{m}"] = float(self.capacity_fraction_lost_closed_loop[s][m])
         return out
 
     def plot(self, ax=None):
@@ -129,6 +134,10 @@ class SmartChargingResult(Result):
                                                f"Relative capacity lost after {self.years:g} years [-]", ("model",))
             v[f"{s}/resistance_growth"] = Variable(np.array([self.resistance_growth[s][m] for m in self.models]), "1",
                                                    "Resistance growth (NaN: model has none) [-]", ("model",))
+            if s in self.capacity_fraction_lost_closed_loop:
+                v[f"{s}/capacity_fraction_lost_closed_loop"] = Variable(
+                    np.array([self.capacity_fraction_lost_closed_loop[s][m] for m in self.models]), "1",
+                    f"Relative capacity lost after {self.years:g} years, closed loop [-]", ("model",))
         return {"variables": v, "config": {"scenario": "smart_charging", **self.config}}
 
 
@@ -136,12 +145,13 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
                             years: float = 10.0, pack_energy_kWh: float = 60.0, charger_power_kW: float = 7.4,
                             target_soc: float = 0.9, cap_soc: float = 0.6, efficiency: float = 0.95,
                             ambient_temperature_K: float = 298.15, cell: str | None = None,
-                            step_s: float = 900.0) -> SmartChargingResult:
+                            step_s: float = 900.0, feedback_interval_days: float | None = 30.0) -> SmartChargingResult:
     """Compare immediate, delayed (cheapest hours) and SOC-capped charging.
 
     Parameters as :func:`batterylab.scenarios.v2g.simulate_v2g`; ``tariff_per_kWh`` (24 hourly
     prices [currency/kW.h] or a CSV ``hour,price_per_kWh``; default the shipped ``tou_tariff.csv``),
-    ``cap_soc`` the SOC the capped strategy stops at [-].
+    ``cap_soc`` the SOC the capped strategy stops at [-]; ``feedback_interval_days`` the closed
+    loop's update interval [days] (None: open loop only; see :func:`simulate_v2g`).
     """
     check_common(years=years, ambient_temperature_K=ambient_temperature_K, step_s=step_s, cell=cell)
     itinerary = itinerary_input(itinerary)
@@ -152,17 +162,24 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
     checks.positive("pack_energy_kWh", pack_energy_kWh, unit="kW.h")
     checks.positive("charger_power_kW", charger_power_kW, unit="kW")
     models = check_models("aging_models", aging_models)
-    kw = dict(pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, step_s=step_s)
+    if feedback_interval_days is not None:
+        checks.positive("feedback_interval_days", feedback_interval_days, "days")
     dep, arr, e = itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"]
-    t, p_imm, plugged, soc_imm = driving_day(dep, arr, e, target_soc=target_soc, **kw)
-    _, p_cap, _, soc_cap = driving_day(dep, arr, e, target_soc=cap_soc, **kw)
-    drive = np.where(np.append(plugged, plugged[0]), 0.0, p_imm)
-    price = hourly[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)]
-    p_del, soc_del = delayed_day(t, drive, plugged, price, pack_energy_kWh=pack_energy_kWh,
-                                 charger_power_kW=charger_power_kW, target_soc=target_soc)
+
+    def plan(e_kWh):
+        """Each strategy's day for a pack of ``e_kWh``: (t, plugged, price, {strategy: power}, {strategy: soc})."""
+        kw = dict(pack_energy_kWh=e_kWh, charger_power_kW=charger_power_kW, step_s=step_s)
+        t, p_imm, plugged, soc_imm = driving_day(dep, arr, e, target_soc=target_soc, **kw)
+        _, p_cap, _, soc_cap = driving_day(dep, arr, e, target_soc=cap_soc, **kw)
+        drive = np.where(np.append(plugged, plugged[0]), 0.0, p_imm)
+        price = hourly[np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)]
+        p_del, soc_del = delayed_day(t, drive, plugged, price, pack_energy_kWh=e_kWh,
+                                     charger_power_kW=charger_power_kW, target_soc=target_soc)
+        return (t, plugged, price, {"immediate": p_imm, "delayed": p_del, "capped": p_cap},
+                {"immediate": soc_imm, "delayed": soc_del, "capped": soc_cap})
+
+    t, plugged, price, power, socs = plan(pack_energy_kWh)
     h = step_s / SECONDS_PER_HOUR
-    power = {"immediate": p_imm, "delayed": p_del, "capped": p_cap}
-    socs = {"immediate": soc_imm, "delayed": soc_del, "capped": soc_cap}
     grid = {s: float(-np.sum(np.minimum(p[:-1], 0.0)) * h / 1000.0 / efficiency) for s, p in power.items()}
     cost = {s: float(-np.sum(np.minimum(p[:-1], 0.0) * price[:-1]) * h / 1000.0 / efficiency) for s, p in power.items()}
     # mean SOC over the day (steps held constant -> trapezoid of the piecewise-linear SOC)
@@ -179,4 +196,12 @@ def simulate_smart_charging(itinerary=None, tariff_per_kWh=None, *, aging_models
         for m in models:
             f, g = fade(age_period(m, per, years))
             out.capacity_fraction_lost[s][m], out.resistance_growth[s][m] = f, g
+        if feedback_interval_days is not None:
+            def day(e_Wh, s=s):
+                tt, _, _, pw, sc = plan(e_Wh / 1000.0)
+                return tt, pw[s], sc[s][0], 0.0
+
+            out.capacity_fraction_lost_closed_loop[s] = {
+                m: closed_loop(m, day, years, feedback_interval_days, E, ambient_temperature_K, cell)[0].fade
+                for m in models}
     return out
