@@ -473,7 +473,8 @@ SPECS = {
     "batterylab.scenarios.simulate_wireless": S({}, itinerary=TEXT_FILE, wireless_power_kW=NONNEG, segment_s=POS,
                                                 spacing_s=POS, drive_power_kW=POS, aging_models=MODELS, years=POS,
                                                 pack_energy_kWh=POS, charger_power_kW=POS, target_soc=FRAC,
-                                                ambient_temperature_K=TEMP, cell=OPTION, step_s=POS),
+                                                ambient_temperature_K=TEMP, cell=OPTION, step_s=POS,
+                                                feedback_interval_days=POS),
     # --- solid state ----------------------------------------------------------------------------
     "batterylab.solid_state.Limits": S({"current_limit_A": 5.0, "lower_voltage_V": 2.5, "upper_voltage_V": 4.2},
                                        current_limit_A=POS, lower_voltage_V=num(0.0, 6.0), upper_voltage_V=num(0.0, 6.0),

@@ -251,6 +251,11 @@ def test_wireless_balance_microcycles_and_zero_power(tmp_path):
     with pytest.raises(InputError, match="segment_s"):
         simulate_wireless(aging_models=[FAST], segment_s=200.0, spacing_s=100.0)
     r.save(tmp_path / "w.h5")
+    # closed loop: BLAST rescales the swing itself and the plan does not change with the pack: the open loop
+    for c in ("stationary", "wireless"):
+        assert r.capacity_fraction_lost_closed_loop[c][FAST] == pytest.approx(r.capacity_fraction_lost[c][FAST], rel=1e-9)
+    n = simulate_wireless(aging_models=["naumann2020"], years=2.0)
+    assert n.capacity_fraction_lost_closed_loop["wireless"]["naumann2020"] > n.capacity_fraction_lost["wireless"]["naumann2020"]
 
 
 # ---------------------------------------------------------------- megawatt charging and backup

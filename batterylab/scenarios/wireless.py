@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import checks
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade, itinerary_input,
-                     pack_period)
+from .common import (SECONDS_PER_HOUR, age_period, check_common, check_models, closed_loop, efc_per_period, fade,
+                     itinerary_input, pack_period)
 from .v2g import driving_day
 
 
@@ -29,7 +29,9 @@ from .v2g import driving_day
 class WirelessResult(Result):
     """Stationary-only versus dynamic wireless (keys ``stationary``, ``wireless``): power_W [W],
     soc [-], segments_per_day (coil segments driven over) [-], stationary_kWh_per_day, wireless_kWh_per_day [kW.h], cycles_per_day (rainflow full +
-    half/2) [-], efc_per_day [-], capacity_fraction_lost[case][model] [-] (1 - capacity_fraction; formerly capacity_fade), resistance_growth [-]."""
+    half/2) [-], efc_per_day [-], capacity_fraction_lost[case][model] [-] (1 - capacity_fraction; formerly capacity_fade), resistance_growth [-];
+    capacity_fraction_lost_closed_loop[case][model]: the day re-planned every ``feedback_interval_days``
+    for the pack as aged (empty with ``feedback_interval_days=None``)."""
 
     time_s: np.ndarray
     power_W: dict
@@ -45,6 +47,7 @@ class WirelessResult(Result):
     capacity_fraction_lost: dict = field(default_factory=dict)
     resistance_growth: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    capacity_fraction_lost_closed_loop: dict = field(default_factory=dict)
 
     capacity_fade = deprecated_attribute("capacity_fraction_lost", "capacity_fade")
 
@@ -58,6 +61,8 @@ class WirelessResult(Result):
             out[f"{c}_cycles_per_day"] = float(self.cycles_per_day[c])
             for m in self.models:
                 out[f"{c}_capacity_fraction_lost_{m}"] = float(self.capacity_fraction_lost[c][m])
+                if c in self.capacity_fraction_lost_closed_loop:
+                    out[f"{c}_capacity_fraction_lost_closed_loop_{m}"] = float(self.capacity_fraction_lost_closed_loop[c][m])
         return out
 
     def plot(self, ax=None):
@@ -85,6 +90,10 @@ class WirelessResult(Result):
                                                       "In-motion energy per day [kW.h]", ("scalar",))
             v[f"{c}/capacity_fraction_lost"] = Variable(np.array([self.capacity_fraction_lost[c][m] for m in self.models]), "1",
                                                f"Relative capacity lost after {self.years:g} years [-]", ("model",))
+            if c in self.capacity_fraction_lost_closed_loop:
+                v[f"{c}/capacity_fraction_lost_closed_loop"] = Variable(
+                    np.array([self.capacity_fraction_lost_closed_loop[c][m] for m in self.models]), "1",
+                    f"Relative capacity lost after {self.years:g} years, closed loop [-]", ("model",))
         return {"variables": v, "config": {"scenario": "wireless", **self.config}}
 
 
@@ -93,7 +102,7 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
                       aging_models=("blast_nca_panasonic18650b",), years: float = 10.0, pack_energy_kWh: float = 60.0,
                       charger_power_kW: float = 7.4, target_soc: float = 0.9,
                       ambient_temperature_K: float = 298.15, cell: str | None = None,
-                      step_s: float = 10.0) -> WirelessResult:
+                      step_s: float = 10.0, feedback_interval_days: float | None = 30.0) -> WirelessResult:
     """Stationary charging only versus dynamic wireless charging plus stationary top-up.
 
     Parameters
@@ -104,6 +113,7 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     drive_power_kW : traction power while driving [kW] (default: trip energy / trip duration)
     aging_models : ageing models; the default BLAST NCA model integrates 10 years of a 10-s day in
         seconds, the BLAST NMC811 and LFP models (per-step power laws) take about 30-40 s each
+    feedback_interval_days : the closed loop's update interval [days] (None: open loop only)
     other parameters: see :func:`batterylab.scenarios.v2g.simulate_v2g`
     """
     from .. import aging
@@ -119,6 +129,8 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
     if drive_power_kW is not None:
         checks.positive("drive_power_kW", drive_power_kW, unit="kW")
     models = check_models("aging_models", aging_models)
+    if feedback_interval_days is not None:
+        checks.positive("feedback_interval_days", feedback_interval_days, "days")
     kw = dict(pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, target_soc=target_soc, step_s=step_s)
     dep, arr, e = itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"]
     t, p0, plugged, soc0 = driving_day(dep, arr, e, **kw)
@@ -159,4 +171,15 @@ def simulate_wireless(itinerary=None, *, wireless_power_kW: float = 50.0, segmen
                 out.cycles_per_day[c] = float(d1.full_cycles[0] + 0.5 * d1.half_cycles[0])
             f, g = fade(age_period(m, per, years))
             out.capacity_fraction_lost[c][m], out.resistance_growth[c][m] = f, g
+        if feedback_interval_days is not None:
+            # the same drive (and coil) power from a smaller pack, stationary charging as planned for it
+            drive_c = drive if c == "stationary" else p_wl
+
+            def day(e_Wh, drive_c=drive_c):
+                tt, pp, _, ss = driving_day(dep, arr, e, drive_power_W=drive_c, **{**kw, "pack_energy_kWh": e_Wh / 1000.0})
+                return tt, pp, ss[0], 0.0
+
+            out.capacity_fraction_lost_closed_loop[c] = {
+                m: closed_loop(m, day, years, feedback_interval_days, E, ambient_temperature_K, cell)[0].fade
+                for m in models}
     return out
