@@ -72,3 +72,19 @@ def test_bad_periods_are_named():
         age_closed_loop("naumann2020", shrinking, years=1.0)
     with pytest.raises(InputError, match="update_interval_days"):
         age_closed_loop("naumann2020", fixed, years=1.0, update_interval_days=0.0)
+
+
+@pytest.mark.xfail(strict=True, reason="known kernel defect: a BLAST-window model resumed at a period boundary "
+                                       "differs from one pass (3e-4 in q here) when the period holds more than one "
+                                       "update window (a discharge longer than the 1-day window limit); found "
+                                       "building the megawatt-backup closed loop, which is therefore not shipped")
+def test_window_models_resume_exactly_across_multi_window_periods():
+    from batterylab.aging import simulate
+
+    span = 91.25 * 86400.0
+    t = np.concatenate([np.arange(0.0, 26 * 3600 + 1, 60.0), [26 * 3600 + 1800.0, span]])
+    soc = np.concatenate([np.linspace(0.8, 0.1, t.size - 2), [0.8, 0.8]])
+    one = simulate("blast_nmc811_lgm50", t, soc, 298.15, repeat=4)
+    first = simulate("blast_nmc811_lgm50", t, soc, 298.15, repeat=2, finalize=False)
+    second = simulate("blast_nmc811_lgm50", t + first.state.time_s, soc, 298.15, repeat=2, state=first.state)
+    assert second.capacity_fraction[-1] == pytest.approx(one.capacity_fraction[-1], rel=1e-10)
