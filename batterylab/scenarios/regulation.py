@@ -45,7 +45,7 @@ from ..errors import InputError
 from ..io.results import Result, legend, new_axes
 from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade,
                      hourly_prices, itinerary_input, pack_period)
-from .v2g import DEFAULT_MODELS, check_pack_and_charger, driving_day, simulate_v2g
+from .v2g import DEFAULT_MODELS, check_pack_and_charger, degradation_cost, driving_day, grid_energy_cost, simulate_v2g
 
 
 def _regulation_day(t, base_W, plugged, offer_W, signal, *, energy_Wh, charger_W, efficiency, target_soc,
@@ -283,11 +283,8 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
     dt_h = np.diff(t) / SECONDS_PER_HOUR
     price = hourly[hour]
     cost_reg = float(np.sum(-grid[:-1] * dt_h * price[:-1]) / 1000.0)  # energy bought minus sold, at the grid
-    h15 = step_s / SECONDS_PER_HOUR
-    grid15 = np.where(plugged15, np.where(p15[:-1] > 0, p15[:-1] * efficiency, p15[:-1] / efficiency), 0.0)
-    price15 = hourly[np.minimum((t15[:-1] // SECONDS_PER_HOUR).astype(int), 23)]
-    cost_drive = float(np.sum(-grid15 * h15 * price15) / 1000.0)
-    energy_cost = cost_reg - cost_drive
+    price15 = hourly[np.minimum((t15 // SECONDS_PER_HOUR).astype(int), 23)]
+    energy_cost = cost_reg - grid_energy_cost(p15, plugged15, price15, step_s / SECONDS_PER_HOUR, efficiency)
     net_day = credits - energy_cost
     per0 = pack_period(t15, p15, E, soc15[0], ambient_temperature_K, cell)
     per1 = pack_period(t, pack, E, soc[0], ambient_temperature_K, cell)
@@ -313,7 +310,8 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
         out.capacity_fraction_lost_drive[m], out.capacity_fraction_lost_regulation[m] = f0, f1
         out.resistance_growth_drive[m], out.resistance_growth_regulation[m] = g0, g1
         out.capacity_fraction_lost_arbitrage[m] = arb.capacity_fraction_lost_v2g[m]
-        cost = (f1 - f0) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+        cost = degradation_cost(f1, f0, eol_threshold=eol_threshold, pack_price_per_kWh=pack_price_per_kWh,
+                                pack_energy_kWh=pack_energy_kWh)
         out.degradation_cost[m] = cost
         out.net_value[m] = net_day * days - cost
         out.net_value_per_month[m] = out.net_value[m] / (years * 12.0)

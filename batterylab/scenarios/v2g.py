@@ -130,6 +130,22 @@ def check_pack_and_charger(*, target_soc, soc_min_v2g, soc_max, efficiency, pack
     checks.finite_scalar("pack_price_per_kWh", pack_price_per_kWh, low=0.0)
 
 
+def grid_energy_cost(power_W, plugged, price_per_kWh, step_h: float, efficiency: float) -> float:
+    """Energy bought minus energy sold at the grid over a day [currency]: pack power (discharge
+    positive, one value per step) seen through the charger (import P / eta, export P eta) in the
+    plugged steps, at each step's price."""
+    q = np.asarray(power_W, float)[: plugged.size] * step_h / 1000.0
+    pr = np.asarray(price_per_kWh, float)[: plugged.size]
+    return float(np.sum(np.where(plugged & (q < 0), -q / efficiency * pr, 0.0))
+                 - np.sum(np.where(plugged & (q > 0), q * efficiency * pr, 0.0)))
+
+
+def degradation_cost(fade_service: float, fade_base: float, *, eol_threshold: float, pack_price_per_kWh: float,
+                     pack_energy_kWh: float) -> float:
+    """The pack value a service's extra fade consumes: (fade_service - fade_base) / (1 - eol) x pack price [currency]."""
+    return (fade_service - fade_base) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+
+
 def dispatch_arbitrage(time_s, base_power_W, plugged, base_soc, price_per_kWh, *, pack_energy_kWh: float,
                        charger_power_kW: float, efficiency: float, soc_min_v2g: float, soc_max: float,
                        max_export_kWh_per_day: float | None, site_load_W=None, peak_limit_W=None):
@@ -396,10 +412,7 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
     h = step_s / SECONDS_PER_HOUR
 
     def grid_cost(p):
-        q = p[:-1] * h / 1000.0
-        pl = plugged
-        return float(np.sum(np.where(pl & (q < 0), -q / efficiency * price[:-1], 0.0))
-                     - np.sum(np.where(pl & (q > 0), q * efficiency * price[:-1], 0.0)))
+        return grid_energy_cost(p, plugged, price, h, efficiency)
 
     revenue = grid_cost(p0) - grid_cost(p1)
 
@@ -431,7 +444,8 @@ def simulate_v2g(itinerary=None, price_per_kWh=None, *, aging_models=DEFAULT_MOD
         f1, g1 = fade(r1)
         out.capacity_fraction_lost_drive[m], out.capacity_fraction_lost_v2g[m] = f0, f1
         out.resistance_growth_drive[m], out.resistance_growth_v2g[m] = g0, g1
-        cost = (f1 - f0) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+        cost = degradation_cost(f1, f0, eol_threshold=eol_threshold, pack_price_per_kWh=pack_price_per_kWh,
+                                pack_energy_kWh=pack_energy_kWh)
         out.degradation_cost[m] = cost
         out.degradation_cost_per_kWh[m] = cost / (exported * days) if exported > 0 else math.nan
         out.net_value[m] = revenue * days - cost
@@ -458,6 +472,7 @@ def _closed_loop(out, m, plan, grid_cost, years, interval_days, energy_Wh, ambie
     r1, value1 = closed_loop(m, v2g_day, years, interval_days, energy_Wh, ambient_K, cell)
     out.capacity_fraction_lost_drive_closed_loop[m] = r0.fade
     out.capacity_fraction_lost_v2g_closed_loop[m] = r1.fade
-    cost = (r1.fade - r0.fade) / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+    cost = degradation_cost(r1.fade, r0.fade, eol_threshold=eol_threshold, pack_price_per_kWh=pack_price_per_kWh,
+                            pack_energy_kWh=pack_energy_kWh)
     out.net_value_closed_loop[m] = (value1 - value0) - cost
     out.closed_loop_note[m] = "; ".join(x for x in (r0.stop_reason, r1.stop_reason) if x)
