@@ -287,45 +287,32 @@ def population_forecast(cycle, capacity_Ah, references: list[Reference], *, init
                         n_effective: int = 3, calibrate: bool = True) -> Forecast:
     """The population-prior forecast of a history (see module docstring); ``calibrate``: scale the
     band by the references' own forecast errors (``details["band_scale"]``, NaN when not done)."""
-    fc = _mixture_forecast(cycle, capacity_Ah, references, initial_capacity_Ah=initial_capacity_Ah,
-                           n_effective=n_effective)
-    k = _band_scale(fc, references, n_effective) if calibrate else float("nan")
+    fc, aligned, set_scale = _mixture_forecast(cycle, capacity_Ah, references, initial_capacity_Ah=initial_capacity_Ah,
+                                               n_effective=n_effective)
+    k = _band_scale(fc.last_cycle, aligned, references, n_effective) if calibrate else float("nan")
     fc.details["band_scale"] = k
-    if not np.isfinite(k):
-        return fc
-    mixture_pred, mixture_edge = fc._predict, fc._edge
-
-    def pred(t):
-        med, lo, hi = mixture_pred(t)
-        return med, med - k * (med - lo), med + k * (hi - med)
-
-    def edge(t, j):
-        if j == 0:
-            return mixture_edge(t, 0)
-        med, e = mixture_edge(t, 0), mixture_edge(t, j)
-        return med + k * (e - med)
-
-    fc._predict, fc._edge = pred, edge
+    if np.isfinite(k):
+        set_scale(k)
     return fc
 
 
-def _band_scale(fc: Forecast, references: list[Reference], n_effective: int) -> float:
+def _band_scale(last_cycle: float, aligned: dict, references: list[Reference], n_effective: int) -> float:
     """The 95 % quantile of |error| / band half-width of the references' own forecasts, each cut
-    where the cell's history ends in its time (see module docstring); NaN with fewer than 2."""
-    aligned = fc.details["stretches"]
+    where the cell's history ends in its time (``aligned``: name -> (stretch, weight) of the
+    cell's mixture; see module docstring); NaN with fewer than 2."""
     by_name = {r.name: r for r in references}
     ratios = []
     for name in sorted(aligned, key=lambda k: (-aligned[k][1], k)):  # the heaviest components first
         if len(ratios) >= CALIBRATION_MEMBERS:
             break
         m = by_name[name]
-        cut = aligned[name][0] * fc.last_cycle
+        cut = aligned[name][0] * last_cycle
         past = m.cycle <= cut
         if past.sum() < 3 or m.cycle[-1] < 1.2 * cut:
             continue
         try:
             f = _mixture_forecast(m.cycle[past], m.relative[past], [r for r in references if r is not m],
-                                  initial_capacity_Ah=1.0, n_effective=n_effective, tol=1e-6)
+                                  initial_capacity_Ah=1.0, n_effective=n_effective, tol=1e-6)[0]
         except InputError:
             continue
         fut = np.flatnonzero(~past)
@@ -340,9 +327,10 @@ def _band_scale(fc: Forecast, references: list[Reference], n_effective: int) -> 
 
 
 def _mixture_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
-                      n_effective: int = 3, tol: float = 1e-9) -> Forecast:
-    """The weighted mixture of aligned references (see module docstring), band uncalibrated;
-    ``tol``: the accuracy of its quantiles in probability (:func:`_mixture_quantiles`)."""
+                      n_effective: int = 3, tol: float = 1e-9):
+    """The weighted mixture of aligned references (see module docstring): (forecast, {reference
+    name: (stretch, weight)}, ``set_scale(k)`` that scales the band's half-widths by k about the
+    median); ``tol``: the accuracy of its quantiles in probability (:func:`_mixture_quantiles`)."""
     n, q = _prep(cycle, capacity_Ah)
     if not references:
         raise InputError("a population forecast needs at least one reference trajectory")
@@ -373,18 +361,24 @@ def _mixture_forecast(cycle, capacity_Ah, references: list[Reference], *, initia
         mu = np.column_stack([f[2] * f[3].at(f[1] * t) for f in fits])
         return mu, np.broadcast_to(np.maximum(sd, 1e-6), mu.shape)
 
+    scale = [1.0]  # band half-widths about the median (set by the calibration)
+
     def pred(t):
         med, lo, hi = _mixture_quantiles(*mixture(t), w, probs, tol=tol)
-        return med * c0, lo * c0, hi * c0
+        k = scale[0]
+        return med * c0, (med - k * (med - lo)) * c0, (med + k * (hi - med)) * c0
 
-    def edge(t, k):
-        return _mixture_quantiles(*mixture(t), w, (probs[k],), tol=tol)[0] * c0
+    def edge(t, j):
+        if j == 0 or scale[0] == 1.0:
+            return _mixture_quantiles(*mixture(t), w, (probs[j],), tol=tol)[0] * c0
+        med, e = _mixture_quantiles(*mixture(t), w, (0.5, probs[j]), tol=tol)  # one joint solve
+        return (med + scale[0] * (e - med)) * c0
 
-    return Forecast("population", float(n[-1]), pred,
-                    {"n_references": len(fits), "effective_references": float(1.0 / np.sum(w**2)),
-                     "best_references": [f[3].name for f in sorted(fits, key=lambda f: f[0])[:5]],
-                     "stretches": {f[3].name: (f[1], wk) for f, wk in zip(fits, w)},
-                     "initial_capacity_Ah": c0}, edge)
+    fc = Forecast("population", float(n[-1]), pred,
+                  {"n_references": len(fits), "effective_references": float(1.0 / np.sum(w**2)),
+                   "best_references": [f[3].name for f in sorted(fits, key=lambda f: f[0])[:5]],
+                   "initial_capacity_Ah": c0}, edge)
+    return fc, {f[3].name: (f[1], wk) for f, wk in zip(fits, w)}, lambda k: scale.__setitem__(0, float(k))
 
 
 def make_forecast(method: str, cycle, capacity_Ah, references=None, **kw) -> Forecast:
