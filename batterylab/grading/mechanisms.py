@@ -30,6 +30,7 @@ discharged state at the lower voltage limit) is reported as capacity 0 and flagg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -61,11 +62,17 @@ def _fit_mode(x, m):
     return float(best.x[0]), float(best.x[1])
 
 
-def _v_max(ocp):
+@lru_cache(maxsize=None)
+def _v_max_of(path: str) -> float:
     import json
     from pathlib import Path
 
-    return float(json.loads(Path(ocp.path).read_text())["voltage_window_V"][1])
+    return float(json.loads(Path(path).read_text())["voltage_window_V"][1])
+
+
+def _v_max(ocp):
+    """The OCP set's upper voltage limit [V] (its file is read once)."""
+    return _v_max_of(str(ocp.path))
 
 
 @dataclass
