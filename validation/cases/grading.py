@@ -535,21 +535,13 @@ def run_forecast_protocol(quick: bool) -> CaseResult:
 MECHANISM_FIT_CHECKUPS = 4
 
 
-def _crossing(n, q, thr=0.8):
-    """First cycle at which q(n) falls to ``thr`` (linear between points), NaN if never."""
-    below = np.flatnonzero(q <= thr)
-    if below.size == 0 or below[0] == 0:
-        return float("nan")
-    i = int(below[0])
-    return float(np.interp(thr, [q[i], q[i - 1]], [n[i], n[i - 1]]))
-
-
 def run_mechanism_forecast(quick: bool) -> CaseResult:
     import pandas as pd
 
     from ...io import Variable
     from ...grading.mechanisms import mechanism_forecast
     from ...grading.ocv_fit import FARADAY
+    from ...grading.protocol import History
 
     tab = pd.read_csv(DATA / "umich_weng2021_esoh_summary.csv")
     k = MECHANISM_FIT_CHECKUPS
@@ -572,8 +564,9 @@ def run_mechanism_forecast(quick: bool) -> CaseResult:
         line = q20[k - 1] + slope * (n - n[k - 1])
         for j in range(k, n.size):
             rows.append((c, n[j], q20[j], mech[j], line[j]))
-        meas_x = _crossing(n, q20)
-        mech_x = _crossing(grid, mech_grid)
+        # the 80 % crossings, as the forecast protocol defines them (relative capacities: threshold 0.8)
+        meas_x = History("Weng 2021", str(c), n, q20, 0.8).crossing()
+        mech_x = History("Weng 2021", str(c), grid, mech_grid, 0.8).crossing()
         line_x = n[k - 1] + (0.8 - q20[k - 1]) / slope if slope < 0 else float("inf")
         if np.isfinite(meas_x) and meas_x > n[k - 1]:
             cross.append((meas_x, mech_x, line_x, fc.limiting_change_cycle))
