@@ -51,7 +51,11 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update).
     The model clock is the sum of the window spans (the step between two windows is not aged, as in
     BLAST-Lite), and the run continues through the profile, repeated, until that clock passes
-    the horizon (the profile's span times ``repeat``, less one second).
+    the horizon (the profile's span times ``repeat``, less ``WIN_STOP_MARGIN``): it runs into
+    the next repetition by the time the steps between windows did not age. A call that is not
+    the run's last (``SET_FINALIZE`` 0) stops at the end of its ``repeat`` repetitions instead
+    and carries that lag (``H_LAG``) to the next call, whose horizon makes it up, so a run
+    resumed at whole repetitions is one pass.
 
 Stressors (index: meaning [unit]): 0 temperature [K], 1 SOC [-], 2 open-circuit voltage [V]
 (model table), 3 anode potential [V] (model table), 4 C-rate [1/h] in the model's current
@@ -139,16 +143,19 @@ DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
 # settings (float64 array)
 (SET_QNOM, SET_HAS_CURRENT, SET_CAP_MIN, SET_RES_MAX, SET_NEED_V, SET_NEED_UA, SET_FINALIZE,
  SET_EFC_NOMINAL, SET_AGGREGATION, SET_CRATE_DIRECTION, SET_CRATE_RESTS, SET_WIN_TIME, SET_WIN_EFC,
- SET_WIN_RESCALE, SET_WIN_CRATE_FLOOR, SET_WIN_EULER, SET_NEED_SIGNED, SET_HORIZON) = range(18)
-N_SETTINGS = 18
+ SET_WIN_RESCALE, SET_WIN_CRATE_FLOOR, SET_WIN_EULER, SET_NEED_SIGNED) = range(17)
+N_SETTINGS = 17
+#: BLAST-Lite stops once its clock passes the input's span less this margin [s]
+WIN_STOP_MARGIN = 1.0
 
 # ---- per-cell state vector ----------------------------------------------------------------------
 # last sample: time [s], SOC, temperature [K], current [A]; samples seen by the reversal detector
 # (H_EFC: equivalent full cycles; H_QF: q at the last confirmed reversal, ``SET_EFC_NOMINAL``;
-# H_CLOCK: the model clock of ``AGG_WINDOW`` [s]; H_SATURATED: state advances cut at a bound;
+# H_LAG: under ``AGG_WINDOW``, the profile time run so far less the model clock [s], which the
+# steps between windows do not advance; H_SATURATED: state advances cut at a bound;
 # H_RF_*: reversal detector and the stack's pending pop, see ``_rf_next``)
 (H_T, H_SOC, H_TK, H_I, H_NSEEN, H_EFC, H_NFULL, H_NHALF, H_OVERFLOW, H_QF, H_NSTACK,
- H_RF_XLAST, H_RF_X, H_RF_DLAST, H_RF_PENDING, H_CLOCK, H_SATURATED) = range(17)
+ H_RF_XLAST, H_RF_X, H_RF_DLAST, H_RF_PENDING, H_LAG, H_SATURATED) = range(17)
 #: running integrals carried by every stack point (the point's time first), and their values at
 #: the present reversal candidate: time [s]; temperature x time [K s]; C-rate x time and time
 #: with current in the model's direction; the same for charge and for discharge
@@ -1166,7 +1173,8 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
 @helper
 def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch):
     """Age cell ``c`` window by window (``AGG_WINDOW``) until the model clock passes the
-    horizon; output rows are stamped with the clock. The rainflow cycles of the input (counted in
+    horizon (a call that is not the last: over its repetitions exactly, see the module
+    docstring); output rows are stamped with the clock. The rainflow cycles of the input (counted in
     ``H_NFULL``, ``H_NHALF`` as the windows that end them pass) do not drive the states here."""
     time_s = prof.time_s
     n = time_s.shape[0]
@@ -1200,11 +1208,14 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
         if code == T_EXP_POWPROD:
             held = held and _window_wide(int(m.term_f[i, 3]))
         tc[i, 0] = 2.0 if held and code != T_CONST else 0.0
-    horizon = m.settings[SET_HORIZON]
-    clock0 = st[H_CLOCK]
-    t0 = time_s[0]
+    final = m.settings[SET_FINALIZE] != 0.0
+    nominal = repeat * (time_s[n - 1] - time_s[0])  # the profile time this call covers
+    lag0 = st[H_LAG]
+    t0 = time_s[0] - lag0  # the time axis of the model clock
     n_out = out_t.shape[0]
     k_out = 0
+    clock = 0.0
+    reps = 0
     done = False
     while not done:
         a = 0
@@ -1213,21 +1224,22 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
             b = bps[w]
             span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc, fin, tc)
             advanced += span
-            st[H_CLOCK] += span
+            clock += span
             for j in range(a, b + 1):  # the input's rainflow cycles, as the windows pass them
                 st[H_NFULL] += full[j]
                 st[H_NHALF] += half[j]
-            tnow = t0 + (st[H_CLOCK] - clock0)
-            while k_out < n_out and tnow >= out_t[k_out]:
-                _record(st, c, k_out, tnow, m, rec, gval)
+            while k_out < n_out and t0 + clock >= out_t[k_out]:
+                _record(st, c, k_out, t0 + clock, m, rec, gval)
                 k_out += 1
             a = b + 1
-            if st[H_CLOCK] - clock0 > horizon:
+            if final and clock > nominal + lag0 - WIN_STOP_MARGIN:
                 done = True
                 break
-        if advanced <= 0.0:
+        reps += 1
+        if advanced <= 0.0 or (not final and reps == repeat):
             break
-    st[H_T] = t0 + (st[H_CLOCK] - clock0)
+    st[H_LAG] = lag0 + nominal - clock
+    st[H_T] = t0 + clock if final else time_s[0] + nominal
     st[H_SOC] = x[n - 1]
     st[H_TK] = T[n - 1]
     while k_out < n_out:

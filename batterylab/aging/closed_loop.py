@@ -10,11 +10,7 @@ its state exactly (rainflow reversal stack included). The open-loop run (the fre
 repeated over the whole horizon) is computed beside it, on the same output times.
 
 When the period does not depend on the state, the closed loop is the open loop to round-off
-(the kernel resumed interval by interval equals one pass), with one known exception: a
-BLAST-window model (``aggregation`` "window") whose period holds more than one update window (a
-step or a cycle longer than its window limit, e.g. a discharge of more than a day) resumes with a
-small difference (3e-4 in q over a year in the test that pins it); daily and shorter periods
-resume exactly. When the aged cell can no longer
+(the kernel resumed interval by interval equals one pass). When the aged cell can no longer
 drive the duty (``period`` raises a :class:`batterylab.BatterylabError`), the run stops there and
 ``stop_reason`` says why.
 """
@@ -128,7 +124,6 @@ def age_closed_loop(model, period, *, years: float, update_interval_days: float 
     eol_threshold : float
         Relative capacity at end of life [-] (passed to the kernel).
     """
-    from . import simulate
     from .models import load as load_model
 
     if not callable(period):
@@ -137,27 +132,42 @@ def age_closed_loop(model, period, *, years: float, update_interval_days: float 
     years = checks.positive("years", years, "years")
     interval_s = checks.positive("update_interval_days", update_interval_days, "days") * SECONDS_PER_DAY
     m = load_model(model) if not hasattr(model, "state_names") else model
-    t, soc, temp, cur = _period_arrays(period, 1.0, 1.0)
-    t = checks.time_array("time_s", t)
+    fresh = _period_arrays(period, 1.0, 1.0)
+    t = checks.time_array("time_s", fresh[0])
     span = float(t[-1] - t[0])
     total = max(1, math.ceil(years * SECONDS_PER_YEAR / span - 1e-9))
     per = max(1, round(interval_s / span))
-    open_res = simulate(m, t - t[0], soc, temp, cur, repeat=total, eol_threshold=eol_threshold,
-                        output_interval_s=per * span)
+    closed = _updates(m, period, fresh, span, total, per, eol_threshold)
+    open_ = _updates(m, lambda q, r: fresh, fresh, span, total, per, eol_threshold)
+    times, qs, rs, efcs, reason = closed
+    oq, orr = open_[1][:len(qs)], open_[2][:len(qs)]
+    has_r = m.has_resistance
+    return ClosedLoopResult(m.name, times, qs, oq, rs if has_r else None, orr if has_r else None, efcs,
+                            per * span, reason, {"years": years, "update_interval_days": update_interval_days})
+
+
+def _updates(m, period, fresh, span: float, total: int, per: int, eol_threshold: float):
+    """Age ``total`` periods, re-simulating the period every ``per`` of them from the state reached
+    (``fresh``: the fresh cell's period); returns times, q, r, EFC at the start of each update and
+    the end, and the stop reason. The open loop is this with a period that ignores the state, so
+    both are read at the same instants."""
+    from . import simulate
+
     times, qs, rs, efcs = [0.0], [1.0], [1.0], [0.0]
     state, q, r, done, reason = None, 1.0, 1.0, 0, ""
     while done < total:
         k = min(per, total - done)
-        if done:
-            try:
-                t, soc, temp, cur = _period_arrays(period, q, r)
-            except BatterylabError as exc:
-                reason = f"at {done * span / SECONDS_PER_YEAR:.2f} years the aged cell cannot drive the duty: {exc}"
-                break
-            t = checks.time_array("time_s", t)
-            if abs(float(t[-1] - t[0]) - span) > 1e-6 * span:
-                raise InputError(f"period returned a period of {t[-1] - t[0]} s after {span} s: every period must "
-                                 "have the same length")
+        try:
+            t, soc, temp, cur = _period_arrays(period, q, r) if done else fresh
+        except BatterylabError as exc:
+            reason = f"at {done * span / SECONDS_PER_YEAR:.2f} years the aged cell cannot drive the duty: {exc}"
+            break
+        t = checks.time_array("time_s", t)
+        if abs(float(t[-1] - t[0]) - span) > 1e-6 * span:
+            raise InputError(f"period returned a period of {t[-1] - t[0]} s after {span} s: every period must "
+                             "have the same length")
+        # every call but the last leaves the run open (finalize=False), so the resumed calls are
+        # one pass of the kernel (window models included: see batterylab.aging.simulate)
         start = state.time_s if state is not None else 0.0
         res = simulate(m, t - t[0] + start, soc, temp, cur, repeat=k, eol_threshold=eol_threshold, state=state,
                        finalize=done + k == total, output_interval_s=k * span)
@@ -169,11 +179,4 @@ def age_closed_loop(model, period, *, years: float, update_interval_days: float 
         qs.append(q)
         rs.append(r)
         efcs.append(float(res.efc[-1]))
-    times = np.array(times)
-    # the open loop's outputs on the same times (the fresh cell at time 0: q = r = 1)
-    ot = np.concatenate([[0.0], np.asarray(open_res.time_s, float)])
-    oq = np.interp(times, ot, np.concatenate([[1.0], np.asarray(open_res.capacity_fraction, float)]))
-    has_r = open_res.resistance_factor is not None
-    orr = np.interp(times, ot, np.concatenate([[1.0], np.asarray(open_res.resistance_factor, float)])) if has_r else None
-    return ClosedLoopResult(m.name, times, np.array(qs), oq, np.array(rs) if has_r else None, orr, np.array(efcs),
-                            per * span, reason, {"years": years, "update_interval_days": update_interval_days})
+    return np.array(times), np.array(qs), np.array(rs), np.array(efcs), reason

@@ -315,8 +315,6 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     settings = model.settings.copy()
     settings[K.SET_HAS_CURRENT] = 1.0 if has_current else 0.0
     settings[K.SET_FINALIZE] = 1.0 if finalize else 0.0
-    # window aggregation runs until its clock passes the profile's span (BLAST-Lite's stop rule)
-    settings[K.SET_HORIZON] = repeat * (t[-1] - t[0]) - 1.0
     rec = K.Records(
         t=np.zeros((nc, no)), q=np.zeros((nc, no)), r=np.zeros((nc, no)), efc=np.zeros((nc, no)),
         y=np.zeros((nc, no, ns)), g=np.zeros((nc, no, ng)),
@@ -465,7 +463,11 @@ def simulate(
         Count the rainflow residue as half cycles in the last output row (as the ``rainflow``
         package does at the end of a series). The returned ``state`` never includes it, so a
         resumed run continues the count exactly. Pass ``False`` for stepwise use to make the
-        trajectories of consecutive calls concatenate exactly.
+        trajectories of consecutive calls concatenate exactly. A window-aggregated (BLAST-Lite)
+        model's last call runs its clock into the next repetition by the time the steps between
+        update windows did not age, as ``simulate_battery_life`` does; with ``False`` the call
+        stops at the end of its repetitions and the next call makes that time up, so a run
+        resumed at whole repetitions equals one pass.
 
     Returns
     -------
