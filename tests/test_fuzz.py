@@ -448,7 +448,7 @@ SPECS = {
                                                  inverter_efficiency=FRAC_POS, events_per_year=num(0.0, 365.0, open_lo=True),
                                                  years=POS, pack_price_per_kWh=NONNEG,
                                                  eol_threshold=num(0.0, 1.0, open_lo=True, open_hi=True),
-                                                 ambient_temperature_K=TEMP),
+                                                 ambient_temperature_K=TEMP, feedback_interval_days=POS),
     "batterylab.scenarios.simulate_smart_charging": S({}, itinerary=TEXT_FILE, tariff_per_kWh=TEXT_FILE,
                                                       aging_models=MODELS, years=POS, pack_energy_kWh=POS,
                                                       charger_power_kW=POS, target_soc=FRAC, cap_soc=FRAC,

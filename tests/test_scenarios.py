@@ -467,3 +467,23 @@ def test_v2g_peak_shaving():
     assert np.allclose(r2.power_v2g_W, r2.power_drive_W, atol=1e-6)
     with pytest.raises(InputError, match="peak_limit_kW"):
         simulate_v2g(aging_models=[FAST], site_load_kW=np.ones(24))
+
+
+def test_mw_backup_closed_loop():
+    from batterylab.scenarios.mw_backup import simulate_mw_backup
+
+    load = np.full(24, 1.5)  # constant: the backup hours are proportional to the pack's energy
+    r = simulate_mw_backup(load, 10, aging_models=["naumann2020"], years=3.0)
+    m = "naumann2020"
+    q_end = r.capacity_fraction_closed_loop[m]
+    assert 0.5 < q_end < 1.0
+    # the last update plans the event for the pack as aged then, between fresh and the end
+    assert q_end <= r.backup_hours_closed_loop[m] / r.backup_hours < 1.0
+    assert np.isfinite(r.capacity_fraction_lost_per_event_closed_loop[m])
+    # an update interval longer than the horizon: the fresh event throughout, the open loop
+    r1 = simulate_mw_backup(load, 10, aging_models=[m], years=3.0, feedback_interval_days=4000.0)
+    assert r1.backup_hours_closed_loop[m] == r1.backup_hours
+    assert r1.capacity_fraction_lost_per_event_closed_loop[m] == pytest.approx(r1.capacity_fraction_lost_per_event[m],
+                                                                               rel=1e-9)
+    r2 = simulate_mw_backup(load, 10, aging_models=[m], years=3.0, feedback_interval_days=None)
+    assert r2.backup_hours_closed_loop == {} and r2.capacity_fraction_lost_per_event == r.capacity_fraction_lost_per_event

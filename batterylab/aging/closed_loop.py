@@ -18,6 +18,7 @@ drive the duty (``period`` raises a :class:`batterylab.BatterylabError`), the ru
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from .. import checks
 from ..errors import BatterylabError, InputError
 from ..io.results import Result, new_axes
-from .models import SECONDS_PER_YEAR
+from .models import SECONDS_PER_YEAR, OutOfRangeWarning
 
 SECONDS_PER_DAY = 86400.0
 
@@ -155,8 +156,10 @@ def _updates(m, period, fresh, span: float, total: int, per: int, eol_threshold:
 
     times, qs, rs, efcs = [0.0], [1.0], [1.0], [0.0]
     state, q, r, done, reason = None, 1.0, 1.0, 0, ""
+    extrapolated, calls = [], 0
     while done < total:
         k = min(per, total - done)
+        calls += 1
         try:
             t, soc, temp, cur = _period_arrays(period, q, r) if done else fresh
         except BatterylabError as exc:
@@ -169,8 +172,15 @@ def _updates(m, period, fresh, span: float, total: int, per: int, eol_threshold:
         # every call but the last leaves the run open (finalize=False), so the resumed calls are
         # one pass of the kernel (window models included: see batterylab.aging.simulate)
         start = state.time_s if state is not None else 0.0
-        res = simulate(m, t - t[0] + start, soc, temp, cur, repeat=k, eol_threshold=eol_threshold, state=state,
-                       finalize=done + k == total, output_interval_s=k * span)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            res = simulate(m, t - t[0] + start, soc, temp, cur, repeat=k, eol_threshold=eol_threshold, state=state,
+                           finalize=done + k == total, output_interval_s=k * span)
+        for w in seen:  # the kernel's range warnings once for the run (below), others as they come
+            if issubclass(w.category, OutOfRangeWarning):
+                extrapolated.append(str(w.message))
+            else:
+                warnings.warn(w.message, stacklevel=3)
         state = res.state
         q = float(res.capacity_fraction[-1])
         r = float(res.resistance_factor[-1]) if res.resistance_factor is not None else 1.0
@@ -179,4 +189,8 @@ def _updates(m, period, fresh, span: float, total: int, per: int, eol_threshold:
         qs.append(q)
         rs.append(r)
         efcs.append(float(res.efc[-1]))
+    if extrapolated:
+        more = "" if len(extrapolated) == 1 else f"; the last: {extrapolated[-1]}"
+        warnings.warn(f"{len(extrapolated)} of the {calls} updates of the closed loop extrapolate; the first: "
+                      f"{extrapolated[0]}{more}", OutOfRangeWarning, stacklevel=3)
     return np.array(times), np.array(qs), np.array(rs), np.array(efcs), reason

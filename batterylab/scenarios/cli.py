@@ -212,6 +212,10 @@ def mw_backup(household_load, n_homes, cell, aging_models, pack_energy_kWh, char
                f"{r.energy_delivered_kWh:.0f} kWh delivered")
     for m in r.models:
         click.echo(f"{m}: fade per event {r.capacity_fraction_lost_per_event[m]:.2e}, ageing cost per event {r.cost_per_event[m]:.1f}")
+        if m in r.backup_hours_closed_loop:
+            click.echo(f"{m}, closed loop (the event planned for the aged pack every 30 days): fade per event "
+                       f"{r.capacity_fraction_lost_per_event_closed_loop[m]:.2e}, backup of the aged pack at the end "
+                       f"{r.backup_hours_closed_loop[m]:.1f} h")
     _write(r, out, figure)
 
 

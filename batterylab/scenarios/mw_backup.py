@@ -16,6 +16,11 @@
    ``years`` divided by the number of events, valued at the pack price over the usable life
    ``(1 - eol)``. The ageing run uses energy bookkeeping at ambient (the electro-thermal charge of
    step 1 gives the risk indicators, not the ageing temperature).
+4. **Closed loop** (``feedback_interval_days``): the event is planned again as the pack ages
+   (:func:`batterylab.scenarios.common.closed_loop`): the aged pack holds less energy, so the same
+   homes empty it from the start SOC to the minimum SOC sooner (fewer backup hours, a shorter
+   recharge); the fade per event and the backup hours of the aged pack at the last update are
+   reported beside the open loop's.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, legend, new_axes
-from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, fade, pack_period,
-                     read_csv)
+from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, closed_loop, fade,
+                     pack_period, read_csv)
 
 PLATING_VARIABLE = "Negative electrode surface potential difference at separator interface [V]"
 
@@ -122,7 +127,13 @@ def backup_hours(load_kW_per_home, n_homes: int, *, pack_energy_kWh: float, star
 
 @dataclass
 class BackupResult(Result):
-    """Megawatt charge indicators and backup figures (see module docstring); fade per model."""
+    """Megawatt charge indicators and backup figures (see module docstring); fade per model.
+
+    ``capacity_fraction_lost_per_event_closed_loop``, ``capacity_fraction_closed_loop`` (relative
+    capacity at the end) and ``backup_hours_closed_loop`` (the hours of the pack as aged at the
+    last update) per model: the closed loop (empty with ``feedback_interval_days=None``);
+    ``closed_loop_note``: why a closed-loop run stopped early.
+    """
 
     charge: dict
     n_homes: int
@@ -132,6 +143,10 @@ class BackupResult(Result):
     models: list
     capacity_fraction_lost_per_event: dict = field(default_factory=dict)
     cost_per_event: dict = field(default_factory=dict)
+    capacity_fraction_lost_per_event_closed_loop: dict = field(default_factory=dict)
+    capacity_fraction_closed_loop: dict = field(default_factory=dict)
+    backup_hours_closed_loop: dict = field(default_factory=dict)
+    closed_loop_note: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
     fade_per_event = deprecated_attribute("capacity_fraction_lost_per_event", "fade_per_event")
@@ -147,6 +162,11 @@ class BackupResult(Result):
         for m in self.models:
             out[f"capacity_fraction_lost_per_event_{m}"] = float(self.capacity_fraction_lost_per_event[m])
             out[f"cost_per_event_{m}"] = float(self.cost_per_event[m])
+            if m in self.backup_hours_closed_loop:
+                out[f"capacity_fraction_lost_per_event_closed_loop_{m}"] = float(
+                    self.capacity_fraction_lost_per_event_closed_loop[m])
+                out[f"capacity_fraction_closed_loop_{m}"] = float(self.capacity_fraction_closed_loop[m])
+                out[f"backup_hours_closed_loop_{m}"] = float(self.backup_hours_closed_loop[m])
         return out
 
     def plot(self, ax=None):
@@ -177,6 +197,12 @@ class BackupResult(Result):
                                         "Relative capacity lost per backup event [-]", ("model",)),
              "cost_per_event": Variable(np.array([self.cost_per_event[m] for m in self.models]), "currency",
                                         "Ageing cost per backup event [currency]", ("model",))}
+        if self.backup_hours_closed_loop:
+            for key, unit, long in (("capacity_fraction_lost_per_event_closed_loop", "1",
+                                     "Relative capacity lost per backup event, closed loop [-]"),
+                                    ("capacity_fraction_closed_loop", "1", "Relative capacity at the end, closed loop [-]"),
+                                    ("backup_hours_closed_loop", "h", "Hours of backup of the aged pack, closed loop [h]")):
+                v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
         for k, u, long in (("backup_hours", "h", "Hours of backup [h]"), ("depth_of_discharge", "1", "Depth of discharge [-]"),
                            ("energy_delivered_kWh", "kWh", "Energy delivered to the homes [kW.h]")):
             v[k] = Variable(np.array([getattr(self, k)]), u, long, ("scalar",))
@@ -191,11 +217,14 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
                        charger_power_kW: float = 1000.0, charge_from_soc: float = 0.2, backup_start_soc: float = 0.8,
                        backup_min_soc: float = 0.1, inverter_efficiency: float = 0.95, events_per_year: float = 4.0,
                        years: float = 10.0, pack_price_per_kWh: float = 150.0, eol_threshold: float = 0.8,
-                       ambient_temperature_K: float = 298.15) -> BackupResult:
+                       ambient_temperature_K: float = 298.15,
+                       feedback_interval_days: float | None = 30.0) -> BackupResult:
     """Megawatt charge (risk indicators) and backup for ``n_homes`` (hours, DOD, ageing cost per event).
 
     ``household_load_kW``: 24 hourly loads of one home [kW] or a CSV ``hour,load_kW`` (default the
-    shipped ``household_load.csv``). Other parameters: see the module docstring.
+    shipped ``household_load.csv``). ``feedback_interval_days``: closed loop, the event planned
+    again for the aged pack at that interval (rounded to whole event periods; None: open loop
+    only). Other parameters: see the module docstring.
     """
     from .common import example
 
@@ -222,26 +251,37 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
     checks.finite_scalar("inverter_efficiency", inverter_efficiency, low=0.0, high=1.0)
     checks.positive("inverter_efficiency", inverter_efficiency)
     models = check_models("aging_models", aging_models)
+    if feedback_interval_days is not None:
+        checks.positive("feedback_interval_days", feedback_interval_days, "days")
     ch = megawatt_charge(cell, pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW,
                          charge_from_soc=charge_from_soc, charge_to_soc=backup_start_soc,
                          ambient_temperature_K=ambient_temperature_K)
-    hours, tb, pb = backup_hours(household_load_kW, n_homes, pack_energy_kWh=pack_energy_kWh,
-                                 start_soc=backup_start_soc, min_soc=backup_min_soc,
-                                 inverter_efficiency=inverter_efficiency)
-    if not math.isfinite(hours):
-        raise InputError(f"{n_homes} homes do not empty the pack within 14 days; the event is not bounded")
     dod = backup_start_soc - backup_min_soc
     E = pack_energy_kWh * 1000.0
-    # one event period: backup, recharge at the charger's power, rest at the start SOC
     span = SECONDS_PER_DAY * 365.0 / events_per_year
-    t_re = dod * E / (charger_power_kW * 1000.0) * SECONDS_PER_HOUR
-    t = np.concatenate([tb[:-1], [tb[-1], tb[-1] + t_re], [span]])
-    p = np.concatenate([pb[:-1], [-charger_power_kW * 1000.0, 0.0, 0.0]])
-    if t[-2] >= span:
-        raise InputError(f"events_per_year = {events_per_year} leaves no time between events")
+
+    def event(energy_Wh):
+        """One event period of a pack of ``energy_Wh``: backup, recharge at the charger's power, rest
+        at the start SOC; returns (time_s, pack power [W], start SOC, backup hours)."""
+        h, tb, pb = backup_hours(load, n_homes, pack_energy_kWh=energy_Wh / 1000.0, start_soc=backup_start_soc,
+                                 min_soc=backup_min_soc, inverter_efficiency=inverter_efficiency)
+        if not math.isfinite(h):
+            raise InputError(f"{n_homes} homes do not empty the pack within 14 days; the event is not bounded")
+        charged = tb[-1] + dod * energy_Wh / (charger_power_kW * 1000.0) * SECONDS_PER_HOUR
+        if charged >= span:
+            raise InputError(f"events_per_year = {events_per_year} leaves no time between events")
+        # the rest sampled hourly: a window model (BLAST-Lite) does not age the step between two of
+        # its update windows, so a rest must not be one long step
+        rest_t = np.linspace(charged, span, math.ceil((span - charged) / SECONDS_PER_HOUR) + 1)
+        t = np.concatenate([tb, rest_t])
+        p = np.concatenate([pb[:-1], [-charger_power_kW * 1000.0], np.zeros(rest_t.size)])
+        return t, p, backup_start_soc, h
+
+    t, p, _, hours = event(E)
     per = pack_period(t, p, E, backup_start_soc, ambient_temperature_K)
-    rest = pack_period(np.array([0.0, span]), np.zeros(2), E, backup_start_soc, ambient_temperature_K)
-    out = BackupResult(ch, int(n_homes), float(hours), dod, float(np.sum(pb[:-1] * np.diff(tb)) / 3.6e6 * inverter_efficiency),
+    rest = pack_period(t, np.zeros(t.size), E, backup_start_soc, ambient_temperature_K)  # on the event's grid
+    delivered_kWh = float(np.sum(np.maximum(p[:-1], 0.0) * np.diff(t))) / 3.6e6 * inverter_efficiency
+    out = BackupResult(ch, int(n_homes), float(hours), dod, delivered_kWh,
                        models, config={"cell": cell, "pack_energy_kWh": pack_energy_kWh, "charger_power_kW": charger_power_kW,
                                        "n_homes": int(n_homes), "events_per_year": events_per_year, "years": years,
                                        "backup_start_soc": backup_start_soc, "backup_min_soc": backup_min_soc,
@@ -252,4 +292,17 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
         f0, _ = fade(age_period(m, rest, years))
         out.capacity_fraction_lost_per_event[m] = (f1 - f0) / n_events
         out.cost_per_event[m] = out.capacity_fraction_lost_per_event[m] / (1.0 - eol_threshold) * pack_price_per_kWh * pack_energy_kWh
+        if feedback_interval_days is not None:
+            hours_seen = []
+
+            def planned(energy_Wh):
+                plan = event(energy_Wh)
+                hours_seen.append(plan[3])
+                return plan
+
+            rc, _ = closed_loop(m, planned, years, feedback_interval_days, E, ambient_temperature_K)
+            out.capacity_fraction_lost_per_event_closed_loop[m] = (rc.fade - f0) / n_events
+            out.capacity_fraction_closed_loop[m] = 1.0 - rc.fade
+            out.backup_hours_closed_loop[m] = float(hours_seen[-1])
+            out.closed_loop_note[m] = rc.stop_reason
     return out

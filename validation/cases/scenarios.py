@@ -317,6 +317,25 @@ def run_mw_backup(quick: bool) -> CaseResult:
                f"DOD {r.depth_of_discharge:.2f}; ageing cost per event "
                + ", ".join(f"{m} {v:.1f}" for m, v in r.cost_per_event.items())),
     ]
+    for m in r.models:
+        q = r.capacity_fraction_closed_loop[m]
+        metrics += [
+            Metric(f"closed loop, {m}: aged pack's backup hours at the last update / fresh pack's",
+                   r.backup_hours_closed_loop[m] / r.backup_hours, None, "1", "info",
+                   f"{r.backup_hours_closed_loop[m]:.1f} h of {r.backup_hours:.1f} h; q at the end {q:.4f}"),
+            Metric(f"closed loop, {m}: capacity fraction lost per event", r.capacity_fraction_lost_per_event_closed_loop[m],
+                   None, "1", "info", f"open loop {r.capacity_fraction_lost_per_event[m]:.3g} (the fresh event repeated); "
+                                      "closed loop: the event planned every 30 days for the pack as aged")]
+        # a constant load empties the pack in a time proportional to its energy: the aged pack's
+        # hours must sit between the fresh pack's and the fresh hours x the capacity at the end
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rc = simulate_mw_backup(np.full(24, 1.5), 10, aging_models=[m], years=2.0 if quick else 10.0)
+        ratio = rc.backup_hours_closed_loop[m] / rc.backup_hours
+        metrics.append(Metric(f"closed loop, {m}, constant load: hours ratio within [q_end, 1)",
+                              float(rc.capacity_fraction_closed_loop[m] <= ratio < 1.0), 1.0, "1", ">=",
+                              f"ratio {ratio:.4f}, q at the end {rc.capacity_fraction_closed_loop[m]:.4f}: the event "
+                              "is planned for the pack as aged at each update"))
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.0))
