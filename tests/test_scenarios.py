@@ -487,3 +487,16 @@ def test_mw_backup_closed_loop():
                                                                                rel=1e-9)
     r2 = simulate_mw_backup(load, 10, aging_models=[m], years=3.0, feedback_interval_days=None)
     assert r2.backup_hours_closed_loop == {} and r2.capacity_fraction_lost_per_event == r.capacity_fraction_lost_per_event
+
+
+def test_fleet_sharing_open_loop_beside_the_closed_loop():
+    from batterylab.scenarios.fleet_sharing import MODES, simulate_fleet_sharing
+
+    r = simulate_fleet_sharing(aging_model="naumann2020", years=1.0)
+    for md in MODES:
+        # the first block is the same plan from the same fresh state
+        np.testing.assert_array_equal(r.capacity_fraction[md][1], r.open_loop_capacity_fraction[md][1])
+    # naive dispatch keeps each truck's route and full charge: the aged pack swings deeper, so
+    # every truck ages at least as fast as in the open loop
+    assert np.all(r.capacity_fraction["naive"][-1] <= r.open_loop_capacity_fraction["naive"][-1] + 1e-12)
+    assert "naive_final_capacity_fraction_mean_open_loop" in r.summary()

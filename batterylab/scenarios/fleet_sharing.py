@@ -14,8 +14,13 @@ most ``grid_limit_kW`` in total, each charger at most ``charger_power_kW``.
 
 Ageing: :func:`batterylab.aging.simulate_fleet` per block (each truck its own SOC row and
 temperature offset; the state is resumed exactly between blocks), cell-to-cell variability from
-a seeded lognormal coefficient spread. The capacity the aware dispatch plans with is the SOH at
-the start of the block.
+a seeded lognormal coefficient spread. The dispatch is a closed loop: every block is planned for
+the packs as aged at its start (both modes plan with that capacity, so a route takes a deeper
+swing of an aged pack; the cell current is the pack power over the nominal energy). A model
+that rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition) gets the nominal
+pack's swing, so the ageing is not counted twice (as :func:`batterylab.scenarios.common.aged_period`
+does). The open loop beside it ages the fresh fleet's first block repeated over the horizon, with
+the same block boundaries (``open_loop_capacity_fraction``).
 
 **Pack-to-pack transfer** (``transfer_power_kW > 0``): packs at the depot can move energy through
 the depot's DC bus, at most ``transfer_power_kW`` in or out of each pack (and never more than
@@ -48,7 +53,7 @@ from .. import checks
 from ..aging.simulate import MAX_COEFFICIENT_SPREAD
 from ..errors import InputError
 from ..io.results import Result, deprecated_attribute, new_axes
-from .common import SECONDS_PER_HOUR, check_common, read_csv
+from .common import SECONDS_PER_HOUR, check_common, read_csv, rescales_soc
 
 MODES = ("naive", "aware")
 
@@ -130,7 +135,8 @@ class FleetSharingResult(Result):
     """Per mode (``naive``, ``aware``): capacity_fraction (n_blocks + 1, n_trucks) [-] (relative
     capacity; ``soh`` is its deprecated name), energy_cost_per_year
     [currency] per block, grid_kWh_per_day per block [kW.h] (at the grid side of the chargers);
-    block_start_years [years].
+    block_start_years [years]. open_loop_capacity_fraction: the same with the fresh fleet's first
+    block repeated (no re-planning as the packs age).
 
     Pack-to-pack transfer per mode: transfer_kWh_per_day per block [kW.h] (given by donors),
     transfer_loss_kWh_per_day per block [kW.h], transfer_throughput_kWh_per_day (n_blocks,
@@ -153,6 +159,7 @@ class FleetSharingResult(Result):
     transfer_loss_kWh_per_day: dict = field(default_factory=dict)
     transfer_throughput_kWh_per_day: dict = field(default_factory=dict)
     last_day: dict = field(default_factory=dict)
+    open_loop_capacity_fraction: dict = field(default_factory=dict)
 
     def spread(self, mode: str) -> np.ndarray:
         """max - min relative capacity across the fleet at each block boundary [-]."""
@@ -169,6 +176,8 @@ class FleetSharingResult(Result):
             out[f"{m}_final_capacity_fraction_spread"] = float(self.spread(m)[-1])
             out[f"{m}_energy_cost_per_year_mean"] = float(np.mean(self.energy_cost_per_year[m]))
             out[f"{m}_grid_kWh_per_day_mean"] = float(np.mean(self.grid_kWh_per_day[m]))
+            if m in self.open_loop_capacity_fraction:
+                out[f"{m}_final_capacity_fraction_mean_open_loop"] = float(self.open_loop_capacity_fraction[m][-1].mean())
         return out
 
     def plot(self, ax=None):
@@ -193,6 +202,10 @@ class FleetSharingResult(Result):
         for m in MODES:
             v[f"{m}/capacity_fraction"] = Variable(self.capacity_fraction[m], "1", "Relative capacity [-]",
                                                    ("time_years", "truck"))
+            if m in self.open_loop_capacity_fraction:
+                v[f"{m}/open_loop_capacity_fraction"] = Variable(
+                    self.open_loop_capacity_fraction[m], "1", "Relative capacity, open loop (fresh fleet's first block "
+                    "repeated) [-]", ("time_years", "truck"))
             v[f"{m}/capacity_fraction_spread"] = Variable(self.spread(m), "1", "Fleet relative-capacity spread, max - min [-]",
                                                           ("time_years",))
             v[f"{m}/energy_cost_per_year"] = Variable(self.energy_cost_per_year[m], "currency",
@@ -292,6 +305,8 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     price = hourly[np.minimum((t[:-1] // SECONDS_PER_HOUR).astype(int), 23)]
     n_blocks = max(1, int(np.ceil(years * 365.0 / block_days - 1e-9)))
     out_soh = {md: np.ones((n_blocks + 1, n_tr)) for md in MODES}
+    open_soh = {md: np.ones((n_blocks + 1, n_tr)) for md in MODES}
+    nominal_swing = rescales_soc(m)
     cost = {md: np.zeros(n_blocks) for md in MODES}
     grid = {md: np.zeros(n_blocks) for md in MODES}
     tr_kWh = {md: np.zeros(n_blocks) for md in MODES}
@@ -300,7 +315,7 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
     last_day = {}
     day_steps = list(range(k0, k1))
     for md in MODES:
-        state = None
+        state = open_state = fresh = None
         soh = np.ones(n_tr)
         for b in range(n_blocks):
             if md == "naive":
@@ -376,8 +391,8 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                                  "for its next route: raise grid_limit_kW, or enable transfer_power_kW with spare "
                                  "trucks) or leaves [0, 1]: check routes, pack and grid limit")
             soc = np.clip(soc, 0.0, 1.0)
-            crate = np.empty_like(soc)
-            crate[:, :-1] = p / cap[:, None]
+            crate = np.empty_like(soc)  # the cell's C-rate on its nominal capacity
+            crate[:, :-1] = p / E
             crate[:, -1] = crate[:, 0]
             grid_Wh = pch.sum() * h / efficiency
             grid[md][b] = grid_Wh / 1000.0
@@ -395,13 +410,22 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                     trw[:, plugged_steps] = tr
                 last_day[md] = {"time_s": t.copy(), "power_W": p, "grid_W": g, "transfer_W": trw, "soc": soc.copy(),
                                 "energy_Wh": cap.copy()}
+            kernel_soc = soc_dep[:, None] + (soc - soc_dep[:, None]) * soh[:, None] if nominal_swing else soc
+            if fresh is None:
+                fresh = (kernel_soc, crate)
             t_b = t + b * block_days * 86400.0
-            r = aging.simulate_fleet(m, t_b, soc, ambient_temperature_K, crate * m.nominal_capacity_Ah,
-                                     temperature_offset_K=toff, coefficient_multipliers=mult, repeat=block_days,
-                                     state=state, progress=False, finalize=False)
-            state = r.state
-            soh = r.capacity_fraction[:, -1].copy()
-            out_soh[md][b + 1] = soh
+            for loop, (s_k, c_k) in (("closed", (kernel_soc, crate)), ("open", fresh)):
+                r = aging.simulate_fleet(m, t_b, s_k, ambient_temperature_K, c_k * m.nominal_capacity_Ah,
+                                         temperature_offset_K=toff, coefficient_multipliers=mult, repeat=block_days,
+                                         state=state if loop == "closed" else open_state, progress=False,
+                                         finalize=b == n_blocks - 1)
+                if loop == "closed":
+                    state = r.state
+                    soh = r.capacity_fraction[:, -1].copy()
+                    out_soh[md][b + 1] = soh
+                else:
+                    open_state = r.state
+                    open_soh[md][b + 1] = r.capacity_fraction[:, -1]
     return FleetSharingResult(np.arange(n_blocks + 1) * block_days / 365.0, out_soh, cost, grid, routes, toff, m.name,
                               config={"aging_model": m.name, "years": years, "block_days": block_days,
                                       "pack_energy_kWh": pack_energy_kWh, "charger_power_kW": charger_power_kW,
@@ -413,4 +437,5 @@ def simulate_fleet_sharing(fleet=None, tariff_per_kWh=None, *, aging_model: str 
                                       "transfer_efficiency": transfer_efficiency,
                                       "seed": seed if isinstance(seed, (int, type(None))) else "generator"},
                               transfer_kWh_per_day=tr_kWh, transfer_loss_kWh_per_day=tr_loss,
-                              transfer_throughput_kWh_per_day=tr_thr, last_day=last_day)
+                              transfer_throughput_kWh_per_day=tr_thr, last_day=last_day,
+                              open_loop_capacity_fraction=open_soh)

@@ -425,7 +425,16 @@ def run_fleet(quick: bool) -> CaseResult:
                "1", "<=", "energy balance of the periodic day with pack-to-pack transfer; round-off only"),
         Metric("tight depot: |energy received / given - transfer efficiency|", cons, 1e-12, "1", "<=",
                "transfer conserves energy minus its losses"),
+        Metric("closed vs open loop after the first block: max |capacity difference|",
+               max(float(np.max(np.abs(r.capacity_fraction[md][1] - r.open_loop_capacity_fraction[md][1]))) for md in MODES),
+               0.0, "1", "<=", "both age the fresh fleet's first plan over the first block; they part only when "
+                               "the dispatch is planned again for the aged packs"),
     ]
+    for md in MODES:
+        metrics.append(Metric(f"{md}: mean capacity after {r.block_start_years[-1]:.2f} y, closed - open loop",
+                              float(r.capacity_fraction[md][-1].mean() - r.open_loop_capacity_fraction[md][-1].mean()),
+                              None, "1", "info", f"closed loop {r.capacity_fraction[md][-1].mean():.4f} (each block planned "
+                              f"for the packs as aged), open loop {r.open_loop_capacity_fraction[md][-1].mean():.4f}"))
     for md in MODES:
         metrics.append(Metric(f"tight depot, {md}: pack-to-pack transfer per day", float(rt.transfer_kWh_per_day[md].mean()),
                               None, "kWh", "info", f"loss {rt.transfer_loss_kWh_per_day[md].mean():.2f} kWh/day; "
