@@ -18,6 +18,13 @@ Loop (one PyBaMM model built once; update interval U, 30 days by default):
 3. q and the resistance are updated and the next interval is re-simulated. An aged cell therefore
    draws more current for the same power, heats more and ages faster.
 
+The loop is the applications' shared closed loop, :func:`batterylab.aging.age_closed_loop`
+(``pass_update``: the period reads the interval's start for its ambient and the SEI state for its
+film resistance); the open loop (the fresh cell's period repeated) comes with it. A model that
+rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition) gets the fresh cell's
+swing, so the lost capacity is not counted twice. When the aged cell can no longer drive the
+duty the run stops there and ``stop_reason`` says why.
+
 Added resistance (PyBaMM's SEI film overpotential ``eta = j L_SEI rho_SEI`` as a series
 resistance over the negative particles' surface ``A_s = 3 eps_n / R_n * L_n * A_electrode``):
 ``R_add = rho_SEI dL / A_s`` with ``dL = n_SEI V_SEI / A_s``, ``n_SEI = LLI_SEI [mol] / z`` (z lithium
@@ -65,6 +72,9 @@ class LifetimeResult(Result):
     states : kernel state values by name at those times [-]
     first_period : the fresh cell's period from PyBaMM: ``time_s``, ``current_A``, ``temperature_K``, ``soc``
         (the kernel's input for the first interval)
+    open_loop_capacity_fraction : the fresh cell's period repeated, no coupling, at the same times [-]
+    stop_reason : why the run stopped before the horizon ('' if it did not): the aged cell could
+        no longer drive the duty
     """
 
     time_s: np.ndarray
@@ -82,6 +92,8 @@ class LifetimeResult(Result):
     config: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
     first_period: dict = field(default_factory=dict)
+    open_loop_capacity_fraction: np.ndarray | None = None
+    stop_reason: str = ""
 
     @property
     def soh(self) -> np.ndarray:
@@ -95,6 +107,9 @@ class LifetimeResult(Result):
         return {
             "years": float((self.time_s[-1] - self.time_s[0]) / (365.0 * SECONDS_PER_DAY)),
             "final_capacity_fraction": float(self.capacity_fraction[-1]),
+            "final_capacity_fraction_open_loop": float(self.open_loop_capacity_fraction[-1])
+            if self.open_loop_capacity_fraction is not None else math.nan,
+            "stop_reason": self.stop_reason,
             "final_added_resistance_ohm": float(self.added_resistance_ohm[-1]),
             "final_resistance_factor": float(self.resistance_factor[-1]),
             "max_temperature_K": float(np.max(self.max_temperature_K)),
@@ -130,6 +145,9 @@ class LifetimeResult(Result):
             "heat_J_per_period": Variable(self.heat_J_per_period, "J", "Heat generated over one period [J]", d),
             "efc": Variable(self.efc, "1", "Equivalent full cycles [-]", d),
         }
+        if self.open_loop_capacity_fraction is not None:
+            v["open_loop_capacity_fraction"] = Variable(self.open_loop_capacity_fraction, "1",
+                                                        "Relative capacity, open loop (the fresh period repeated) [-]", d)
         for n, y in self.states.items():
             v[f"states/{n}"] = Variable(y, "1", f"Ageing-model state {n} [-]", d)
         from .aging.models import load
@@ -216,19 +234,6 @@ class _Cell:
             "heat_W": np.asarray(sol["Total heating [W]"].entries, dtype=float),
             "voltage_V": np.asarray(sol["Voltage [V]"].entries, dtype=float),
         }
-
-
-def _age_one_thread(age, m, t, soc, T, I, n, state, out_s):
-    """The kernel on one thread: one cell gains nothing from threads, and a parallel region
-    right after PyBaMM's solver threads contends with them (measured: seconds per call)."""
-    import numba
-
-    nt = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return age(m, t, soc, T, I, repeat=n, state=state, finalize=False, output_interval_s=out_s)
-    finally:
-        numba.set_num_threads(nt)
 
 
 def _ambient_series(ambient_temperature_K, ambient_time_s, horizon_s):
@@ -341,7 +346,6 @@ def simulate_lifetime(
     """
     t0w = _time.perf_counter()
     c0 = _time.process_time()
-    from .aging import simulate as age
     from .aging.models import load
 
     if (duty_power_W is None) == (duty_current_A is None):
@@ -379,61 +383,55 @@ def simulate_lifetime(
     t_build = _time.perf_counter() - t0w
     R0 = _pulse_resistance(cell, model, thermal, mesh)
 
-    rows = {k: [] for k in ("time_s", "soh", "r_add", "amb", "Tmean", "Tmax", "Imax", "Irms", "heat", "efc")}
-    states = {n: [] for n in m.state_names}
-    q, r_add, state = 1.0, 0.0, None
-    done = 0
-    t_py = t_k = 0.0
+    diag = {k: [] for k in ("amb", "Tmean", "Tmax", "Imax", "Irms", "heat")}
+    first = {}
+    t_py = 0.0
     from tqdm import tqdm
 
+    from .aging import age_closed_loop
+
     bar = tqdm(total=n_total, desc="lifetime", unit="period", disable=not show_progress(progress))
-    efc = 0.0
-    cur = {n: y0.get(n, 0.0) for n in m.state_names}
-    while done < n_total:
-        n = min(per_interval, n_total - done)
-        start = done * P
-        Ta = amb(start, start + n * P)
+
+    def period(q, r, update):
+        """One period of the duty from PyBaMM for the cell as aged at the start of ``update``."""
+        nonlocal t_py
+        bar.update(update.index and per_interval)  # the previous update's periods are done
+        lli_sei = update.states.get("LLI_SEI", y0.get("LLI_SEI", 0.0)) - y0.get("LLI_SEI", 0.0)
+        r_add = c.film_resistance_ohm(lli_sei * qnom * 3600.0 / FARADAY_C_PER_MOL)
+        Ta = amb(update.start_s, update.start_s + update.periods * P)
         a = _time.perf_counter()
         s = c.run(q, r_add, Ta)
         t_py += _time.perf_counter() - a
-        I, T = s["current_A"], s["temperature_K"]
-        tt = s["time_s"]
+        I, T, tt = s["current_A"], s["temperature_K"], s["time_s"]
         charge = np.concatenate([[0.0], np.cumsum(0.5 * (I[1:] + I[:-1]) * np.diff(tt))]) / 3600.0
         soc = np.clip(initial_soc - charge / (q * c.capacity0_Ah), 0.0, 1.0)
-        if done == 0:
-            first = {"time_s": tt.copy(), "current_A": I.copy(), "temperature_K": T.copy(), "soc": soc.copy()}
-        rows["time_s"].append(start)
-        rows["soh"].append(q)
-        rows["r_add"].append(r_add)
-        rows["amb"].append(Ta)
-        rows["Tmean"].append(float(np.sum(0.5 * (T[1:] + T[:-1]) * np.diff(tt)) / P))
-        rows["Tmax"].append(float(T.max()))
-        rows["Imax"].append(float(np.abs(I).max()))
-        rows["Irms"].append(float(np.sqrt(np.sum(0.5 * (I[1:] ** 2 + I[:-1] ** 2) * np.diff(tt)) / P)))
-        rows["heat"].append(float(np.sum(0.5 * (s["heat_W"][1:] + s["heat_W"][:-1]) * np.diff(tt))))
-        rows["efc"].append(efc)
-        for k in states:
-            states[k].append(cur[k])
-        a = _time.perf_counter()
-        res = _age_one_thread(age, m, tt + start, soc, T, I, n, state, n * P)
-        t_k += _time.perf_counter() - a
-        state = res.state
-        q = float(res.capacity_fraction[-1])
-        efc = float(res.efc[-1])
-        cur = {k: float(res.states[k][-1]) for k in states}
-        lli_sei = (float(res.states["LLI_SEI"][-1]) - y0.get("LLI_SEI", 0.0)) if "LLI_SEI" in res.states else 0.0
-        r_add = c.film_resistance_ohm(lli_sei * qnom * 3600.0 / FARADAY_C_PER_MOL)
-        done += n
-        bar.update(n)
-    bar.close()
-    rows["time_s"].append(n_total * P)
-    rows["soh"].append(q)
-    rows["r_add"].append(r_add)
-    for k in ("amb", "Tmean", "Tmax", "Imax", "Irms", "heat"):
-        rows[k].append(rows[k][-1])
-    rows["efc"].append(efc)
-    for k in states:
-        states[k].append(cur[k])
+        if rescales_soc:  # the model rescales the swing by 1 / q itself: give it the fresh cell's swing
+            soc = soc[0] + (soc - soc[0]) * q
+        if update.index == 0:
+            first.update(time_s=tt.copy(), current_A=I.copy(), temperature_K=T.copy(), soc=soc.copy())
+        diag["amb"].append(Ta)
+        diag["Tmean"].append(float(np.sum(0.5 * (T[1:] + T[:-1]) * np.diff(tt)) / P))
+        diag["Tmax"].append(float(T.max()))
+        diag["Imax"].append(float(np.abs(I).max()))
+        diag["Irms"].append(float(np.sqrt(np.sum(0.5 * (I[1:] ** 2 + I[:-1] ** 2) * np.diff(tt)) / P)))
+        diag["heat"].append(float(np.sum(0.5 * (s["heat_W"][1:] + s["heat_W"][:-1]) * np.diff(tt))))
+        return tt, soc, T, I
+
+    rescales_soc = m.rescales_soc
+    a = _time.perf_counter()
+    try:
+        res = age_closed_loop(m, period, years=n_total * P / (365.0 * SECONDS_PER_DAY),
+                              update_interval_days=per_interval * P / SECONDS_PER_DAY, pass_update=True, period_s=P)
+        bar.update(max(0, n_total - bar.n))
+    finally:
+        bar.close()
+    t_k = _time.perf_counter() - a - t_py
+    n_rows = res.time_s.size
+    rows = {k: v[: n_rows - 1] + v[n_rows - 2: n_rows - 1] for k, v in diag.items()}  # the end repeats the last period
+    lli = res.states.get("LLI_SEI", np.full(n_rows, y0.get("LLI_SEI", 0.0))) - y0.get("LLI_SEI", 0.0)
+    rows.update(time_s=res.time_s, soh=res.capacity_fraction, efc=res.efc,
+                r_add=[c.film_resistance_ohm(x * qnom * 3600.0 / FARADAY_C_PER_MOL) for x in lli])
+    states = res.states
     arr = {k: np.asarray(v, dtype=float) for k, v in rows.items()}
     return LifetimeResult(
         time_s=arr["time_s"], capacity_fraction=arr["soh"], added_resistance_ohm=arr["r_add"],
@@ -441,6 +439,7 @@ def simulate_lifetime(
         ambient_temperature_K=arr["amb"], mean_temperature_K=arr["Tmean"], max_temperature_K=arr["Tmax"],
         max_current_A=arr["Imax"], rms_current_A=arr["Irms"], heat_J_per_period=arr["heat"], efc=arr["efc"],
         states={k: np.asarray(v) for k, v in states.items()},
+        open_loop_capacity_fraction=res.open_loop_capacity_fraction, stop_reason=res.stop_reason,
         config={"cell": str(cell), "model": model, "thermal": thermal, "mesh": str(mesh), "duty": mode,
                 "period_s": P, "periods": n_total, "periods_per_update": per_interval,
                 "update_interval_s": per_interval * P, "initial_soc": initial_soc, "years": float(years),

@@ -115,3 +115,28 @@ def test_window_model_last_call_runs_its_clock_past_the_unaged_steps():
     assert open_.state.time_s == span
     assert last.state.time_s > span - 1.0
     assert last.efc[-1] > open_.efc[-1] + 0.3  # the next repetition's first window (a 24-h discharge)
+
+
+def test_a_period_that_reads_the_update():
+    seen = []
+
+    def seasonal(q, r, update):
+        seen.append(update)
+        # a warmer half year: the period reads its update's start
+        warm = (update.start_s // (182.5 * 86400.0)) % 2 == 1
+        return T, SOC, np.full(T.size, 320.0 if warm else 300.0), None
+
+    res = age_closed_loop("naumann2020", seasonal, years=1.0, update_interval_days=30.0, pass_update=True,
+                          period_s=86400.0)
+    assert [u.index for u in seen] == list(range(len(seen)))
+    assert sum(u.periods for u in seen) == 365
+    assert [u.start_s for u in seen] == list(res.time_s[:-1])
+    # each update sees the state the one before reached
+    assert [u.capacity_fraction for u in seen] == list(res.capacity_fraction[:-1])
+    for name in res.states:
+        assert [u.states[name] for u in seen] == list(res.states[name][:-1])
+    assert seen[0].capacity_fraction == 1.0 and seen[-1].efc == res.efc[-2] > 0
+    # the warm half ages faster than the fixed cool day's open loop
+    assert res.fade > res.open_loop_fade
+    with pytest.raises(InputError, match="period_s"):
+        age_closed_loop("naumann2020", seasonal, years=1.0, pass_update=True)

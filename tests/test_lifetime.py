@@ -129,3 +129,13 @@ def test_current_duty_keeps_current_and_heats_more():
     # a current duty is imposed: the same RMS current whatever the ageing (to solver tolerance)
     assert r.rms_current_A[-2] == pytest.approx(r.rms_current_A[0], rel=1e-6)
     assert r.added_resistance_ohm[-1] > 0 and r.heat_J_per_period[-2] > r.heat_J_per_period[0]
+
+
+def test_open_loop_beside_the_coupled_run(coupled, uncoupled):
+    # the shared closed loop: the open loop is the fresh period repeated, read at the same times
+    np.testing.assert_allclose(uncoupled.open_loop_capacity_fraction, uncoupled.capacity_fraction, rtol=1e-12)
+    # cut into updates the kernel replays the repetitions in other groups (the replay is the
+    # stepped result to about 1e-10, tests/test_aging_kernel.py): 1e-9 here, not round-off
+    assert coupled.open_loop_capacity_fraction[-1] == pytest.approx(uncoupled.capacity_fraction[-1], rel=1e-9)
+    assert coupled.capacity_fraction[-1] != coupled.open_loop_capacity_fraction[-1]  # the coupling moves the fade
+    assert coupled.stop_reason == "" and coupled.summary()["final_capacity_fraction_open_loop"] < 1.0

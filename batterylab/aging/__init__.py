@@ -14,12 +14,13 @@ from __future__ import annotations
 from ..errors import BatterylabError
 from .models import OutOfRangeWarning, AgingModel, load, available
 from .simulate import AgingResult, AgingState, NonPeriodicProfileWarning, simulate, simulate_fleet
-from .closed_loop import ClosedLoopResult, age_closed_loop
+from .closed_loop import ClosedLoopResult, ClosedLoopUpdate, age_closed_loop
 
 __all__ = [
     "AgingModel",
     "AgingResult",
     "ClosedLoopResult",
+    "ClosedLoopUpdate",
     "age_closed_loop",
     "AgingState",
     "NonPeriodicProfileWarning",

@@ -351,6 +351,11 @@ class AgingModel:
         return float(self.settings[K.SET_QNOM])
 
     @property
+    def rescales_soc(self) -> bool:
+        """Whether the model rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition)."""
+        return self.aggregation == "window" and bool(self.settings[K.SET_WIN_RESCALE])
+
+    @property
     def has_resistance(self) -> bool:
         return bool(np.any(self.group_i[:, K.GI_TARGET] == 1))
 

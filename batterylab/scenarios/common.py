@@ -207,10 +207,8 @@ def age_period(model: str, period: Period, years: float, output_interval_s=None)
 def rescales_soc(model) -> bool:
     """Whether ``model`` rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition)."""
     from .. import aging
-    from ..kernels import aging as K
 
-    m = aging.load(model)
-    return m.aggregation == "window" and bool(m.settings[K.SET_WIN_RESCALE])
+    return aging.load(model).rescales_soc
 
 
 def aged_period(model: str, time_s, power_W, energy_Wh: float, soc0: float, capacity_fraction: float,
