@@ -295,9 +295,9 @@ def simulate_mw_backup(household_load_kW=None, n_homes: int = 12, *, cell: str =
         if feedback_interval_days is not None:
             hours_seen = []
 
-            def planned(energy_Wh):
+            def planned(energy_Wh, seen=hours_seen):
                 plan = event(energy_Wh)
-                hours_seen.append(plan[3])
+                seen.append(plan[3])
                 return plan
 
             rc, _ = closed_loop(m, planned, years, feedback_interval_days, E, ambient_temperature_K)
