@@ -549,7 +549,7 @@ SPECS = {
                                           v2g=PROGRESS, arrivals=Kind("arrivals", [5, "x", ([1.0], [2.0]),
                                                                                    ([2.0, 1.0], [0.5, 0.5])]),
                                           aging=Kind("aging", [5, "no_such_model", 2.5]), aging_period_days=INT1,
-                                          aging_step_s=POS, keep_steps=PROGRESS, progress=PROGRESS),
+                                          aging_step_s=POS, keep_steps=PROGRESS, progress=PROGRESS, feedback=BOOL),
     "batterylab.swap.simulate_sweep": S({"stations": ["nio_gen2_like"], "days": 2},
                                         stations=Kind("stations", ["nio_gen2_like", [], 5, ["no_such_station"]]),
                                         days=INT1, seeds=Kind("seeds", [["a"], [-1], [1, 2], "x"]),

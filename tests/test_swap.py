@@ -350,3 +350,23 @@ def test_summary_table_units_from_the_keys():
                          "title")
     assert text.splitlines() == ["title", "  max peak import    416  kW", "  v2g              False", "", "b:",
                                  "  peak reduction  12.35  %"]
+
+
+def test_closed_loop_station_carries_its_open_loop():
+    import warnings
+
+    from batterylab.swap import simulate_station
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        closed = simulate_station("nio_gen2_like", days=90, seed=2, aging="schmalstieg2014")
+        open_ = simulate_station("nio_gen2_like", days=90, seed=2, aging="schmalstieg2014", feedback=False)
+    # the open loop beside the closed one is the station run with the nominal energy throughout
+    np.testing.assert_array_equal(closed.open_loop_capacity_fraction, open_.capacity_fraction)
+    np.testing.assert_array_equal(open_.open_loop_capacity_fraction, open_.capacity_fraction)
+    # both start from the same fresh packs and the same first period, then part as energy feeds back
+    np.testing.assert_array_equal(closed.capacity_fraction[:2], open_.capacity_fraction[:2])
+    assert not np.array_equal(closed.capacity_fraction[-1], open_.capacity_fraction[-1])
+    np.testing.assert_allclose(open_.final["energy_Wh"], open_.station.pack_energy_Wh)
+    assert closed.final["energy_Wh"].max() < closed.station.pack_energy_Wh
+    assert np.isfinite(closed.summary()["final_capacity_fraction_mean_open_loop"])

@@ -13,8 +13,12 @@ The history handed to the ageing core is the station's per-step history condense
   block's minimum is used, so the trip's full depth of discharge (SOC out -> SOC back) reaches
   the rainflow count (the SOC before the swap is the previous block's value: the pack was full
   and parked);
-- current: the mean charging / export C-rate of the block (charge negative, discharge positive),
-  or the vehicle's C-rate (``vehicle_c_rate``) in a block with a swap - the trip's discharge;
+- current: the mean charging / export C-rate of the block on the pack's nominal energy (charge
+  negative, discharge positive), or the vehicle's C-rate (``vehicle_c_rate``) in a block with a
+  swap - the trip's discharge;
+- a model that rescales the SOC swing by 1 / q itself (BLAST-Lite's window definition) gets the
+  swing of the pack's nominal energy about the full SOC, so an aged pack's deeper swing is not
+  counted twice;
 - temperature: the hourly ambient temperature plus ``charge_temperature_rise_K`` x (|pack
   power| / pack-side charger power), and the full rise in a block with a swap.
 
@@ -73,7 +77,9 @@ class PackAger:
         bdt = self.block * st.time_step_s
         swapped = out["swaps"] > 0
         soc_s = np.where(swapped, out["soc_min"], out["soc"])
-        crate = -out["power_W"] / np.maximum(state.energy_Wh[None, :], 1e-9)  # [1/h], discharge +
+        if self.model.rescales_soc:  # the swing of the energy the dispatch used, on the nominal energy
+            soc_s = st.soc_full - (st.soc_full - soc_s) * (state.energy_Wh / st.pack_energy_Wh)[None, :]
+        crate = -out["power_W"] / st.pack_energy_Wh  # [1/h] on the nominal energy, discharge +
         pack_side_W = st.charger_power_W * st.charger_efficiency
         rise = st.charge_temperature_rise_K * out["abs_power_W"] / pack_side_W
         crate[swapped] = st.vehicle_c_rate

@@ -21,7 +21,9 @@ class StationResult(Result):
     capacity, formerly ``soh``) has one row per ageing period boundary (``soh_time_s``) and one
     column per pack. Customers are listed in arrival order:
     ``wait_s`` is the wait before the swap [s], -1 for a customer who left (lost) and -2 for one
-    still waiting when the run ended.
+    still waiting when the run ended. ``open_loop_capacity_fraction`` (same rows, or None): the
+    same station with the packs' usable energy kept at the nominal one (the dispatch never sees
+    the ageing).
     """
 
     station: object
@@ -43,6 +45,7 @@ class StationResult(Result):
     cycles_rows: list = field(default_factory=list)
     final: dict = field(default_factory=dict)
     aging_warnings: dict = field(default_factory=dict)
+    open_loop_capacity_fraction: np.ndarray | None = None
 
     @classmethod
     def empty(cls, st, days, t_arr, soc_arr, trip, keep_steps, aging_model=None):
@@ -167,6 +170,8 @@ class StationResult(Result):
             "currency": self.station.currency,
             "final_capacity_fraction_mean": float(self.capacity_fraction[-1].mean()),
             "final_capacity_fraction_spread": float(self.capacity_fraction_spread()[-1]),
+            "final_capacity_fraction_mean_open_loop": float(self.open_loop_capacity_fraction[-1].mean())
+            if self.open_loop_capacity_fraction is not None else float("nan"),
             "packs_replaced": int(self.final["replacements"].sum()),
             "handout_policy": self.station.handout_policy,
             "charging_policy": self.station.charging_policy,
@@ -202,6 +207,9 @@ class StationResult(Result):
             "soc_back": Variable(f["soc_back"], "1", "SOC of that pack when it came back [-]", ("customer",)),
             "capacity_fraction": Variable(self.capacity_fraction, "1", "Relative capacity per pack [-]",
                                           ("aging_time_s", "pack")),
+            **({"open_loop_capacity_fraction": Variable(
+                self.open_loop_capacity_fraction, "1", "Relative capacity per pack, open loop (dispatch with the "
+                "nominal energy) [-]", ("aging_time_s", "pack"))} if self.open_loop_capacity_fraction is not None else {}),
             "equivalent_cycles": Variable(np.array(self.cycles_rows), "1",
                                           "Equivalent full discharge cycles per pack [-]", ("aging_time_s", "pack")),
             "pack_charged_Wh": Variable(f["pack_charged_Wh"], "Wh", "Energy charged into the pack [Wh]", ("pack",)),

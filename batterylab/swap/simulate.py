@@ -3,7 +3,10 @@
 The station is simulated period by period (``aging_period_days``, 30 days by default) with the
 compiled loop :func:`batterylab.kernels.station.station_chunk`; after each period every pack is
 aged over that period from its own SOC, current and temperature history (resumable ageing state),
-and its usable energy (state of health x nominal energy) is updated for the next period.
+and its usable energy (state of health x nominal energy) is updated for the next period: a closed
+loop, in which an aged pack carries less energy, swings deeper for the same trip and serves fewer
+kilometres. The open loop (``feedback=False``: the dispatch always sees the nominal energy) runs
+beside it on the same arrivals, so a result shows both.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
                      handout: str | None = None, charging: str | None = None,
                      v2g: bool | None = None, arrivals=None, aging=True,
                      aging_period_days: int = 30, aging_step_s: float = 900.0, keep_steps: bool | None = None,
-                     progress: bool | None = None) -> StationResult:
+                     progress: bool | None = None, feedback: bool = True) -> StationResult:
     """Simulate a battery-swap station; the Python form of ``batterylab swap``.
 
     Parameters
@@ -153,6 +156,10 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
         Keep the per-step grid power in the result (default: runs of at most 2 years).
     progress : bool, optional
         Show a progress bar over the periods (``None``: when standard error is a terminal).
+    feedback : bool
+        The packs' usable energy follows their ageing (closed loop). With ageing on, the station
+        is also run with the nominal energy throughout, on the same arrivals, and its relative
+        capacity is ``open_loop_capacity_fraction``; ``False`` runs only that open loop.
 
     Returns
     -------
@@ -189,6 +196,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
     period = checks.integer("aging_period_days", aging_period_days, low=1)
     checks.positive("aging_step_s", aging_step_s, "s")
     keep_steps = checks.optional_boolean("keep_steps", keep_steps)
+    feedback = checks.boolean("feedback", feedback)
     checks.optional_boolean("progress", progress)
     if not (aging is True or aging is False or aging is None or isinstance(aging, str)):
         raise InputError(f"aging must be True, False or an ageing model name, got {type(aging).__name__} {aging!r:.60}")
@@ -262,7 +270,7 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
                     state.cycles[worn] = 0.0
                     state.replacements[worn] += 1
                 state.soh[:] = soh
-                state.energy_Wh[:] = st.pack_energy_Wh * soh
+                state.energy_Wh[:] = st.pack_energy_Wh * (soh if feedback else 1.0)
             result.record_soh((d0 + nd) * DAY_S, state)
             if bar is not None:
                 bar.update(nd)
@@ -270,6 +278,12 @@ def simulate_station(station, *, years: float | None = None, days: int | None = 
         if bar is not None:
             bar.close()
     result.finish(state)
+    if ager is not None and feedback:
+        twin = simulate_station(st, days=days, arrivals=(t_arr, soc_arr), aging=aging, aging_period_days=period,
+                                aging_step_s=aging_step_s, keep_steps=False, progress=False, feedback=False)
+        result.open_loop_capacity_fraction = twin.capacity_fraction
+    elif ager is not None:
+        result.open_loop_capacity_fraction = result.capacity_fraction
     if ager is not None and ager.warnings:
         result.aging_warnings = dict(ager.warnings)
         import warnings
