@@ -102,3 +102,35 @@ def test_cli_runs_both_scenarios_on_the_pybamm_cell(tmp_path):
     assert "range gain [%]" in res.output
     variables, attrs = read_results(out)
     assert variables["usable_energy_Wh"].data.min() > 10.0  # an LGM50 holds ~18 Wh
+
+
+def test_fast_charge_closed_loop():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fast_charge(cell=FakeCell(), aging_model="wang2011", shell_nodes=0)
+        r0 = fast_charge(cell=FakeCell(), aging_model="wang2011", shell_nodes=0, feedback_interval_days=None)
+        once = fast_charge(cell=FakeCell(), aging_model="wang2011", shell_nodes=0, feedback_interval_days=400.0)
+    # the stand-in's aged cell heats more for the same power: hotter, so it ages faster, with and without PCM
+    assert r.capacity_after_year_closed_loop < r.capacity_after_year
+    assert r.capacity_after_year_no_pcm_closed_loop < r.capacity_after_year_no_pcm
+    # an update interval longer than the year: the fresh day throughout, the open loop
+    assert once.capacity_after_year_closed_loop == pytest.approx(once.capacity_after_year, rel=1e-12)
+    assert once.capacity_after_year_no_pcm_closed_loop == pytest.approx(once.capacity_after_year_no_pcm, rel=1e-12)
+    assert r0.capacity_after_year_closed_loop is None and r0.capacity_after_year == r.capacity_after_year
+    assert "capacity after a year with PCM, closed loop [%]" in r.summary()
+
+
+def test_fast_charge_closed_loop_needs_a_provider_that_ages_its_cell():
+    class OldCell(FakeCell):
+        def fast_charge_day(self, power_W, initial_soc, ambient_K):
+            return super().fast_charge_day(power_W, initial_soc, ambient_K)
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fast_charge(cell=OldCell(), aging_model="wang2011", shell_nodes=0)
+    assert r.capacity_after_year_closed_loop is None
+    assert any("closed loop not run" in n for n in r.notes)

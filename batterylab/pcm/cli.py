@@ -90,16 +90,21 @@ def preheat_cmd(cell, cell_model, material, pcm_mass_kg, pack_energy_kWh, enclos
 @ambient_option(298.15, "Ambient / coolant temperature [K].")
 @click.option("--aging-model", default="wang2011", show_default=True,
               help="Ageing model for the year of daily charges ('none' to skip).")
+@click.option("--feedback-interval-days", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
+              show_default=True, help="Closed loop: the day simulated again for the aged cell this often [days] "
+                                      "(each update costs two cell-model days).")
+@click.option("--open-loop-only", is_flag=True, help="Skip the closed loop (the fresh day repeated only).")
 @out_option("HDF5 output file.")
 @figure_option("PNG file: cell temperature during the charge, with and without PCM.")
 @deprecated_option("--no-figure", dest=None, new="no --figure (no figure is the default)", is_flag=True)
 def fast_charge_cmd(cell, cell_model, material, pcm_mass_per_cell_kg, charger_power_kW, pack_energy_kWh, initial_soc,
-                    ambient_K, aging_model, out, figure):
+                    ambient_K, aging_model, feedback_interval_days, open_loop_only, out, figure):
     """Fast-charge buffering: peak cell temperature and ageing with and without PCM."""
     from .scenarios import PyBaMMCell, fast_charge
 
     result = fast_charge(cell=PyBaMMCell(cell, cell_model), material=material,
                          pcm_mass_per_cell_kg=pcm_mass_per_cell_kg, charger_power_kW=charger_power_kW,
                          pack_energy_kWh=pack_energy_kWh, initial_soc=initial_soc, ambient_temperature_K=ambient_K,
-                         aging_model=None if aging_model.lower() == "none" else aging_model)
+                         aging_model=None if aging_model.lower() == "none" else aging_model,
+                         feedback_interval_days=None if open_loop_only else feedback_interval_days)
     _report(result, out, figure)

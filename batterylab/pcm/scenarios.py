@@ -87,14 +87,20 @@ class PyBaMMCell:
         self.validity_K = (float(self.info.temperature_min_K), float(self.info.temperature_max_K))
         self.notes: list[str] = []
 
-    def _model(self, model, cooling_conductance_W_K=None):
+    def _model(self, model, cooling_conductance_W_K=None, capacity_fraction: float = 1.0):
         from ..cell.model import CellModel
 
-        params = None
+        params = {}
         if cooling_conductance_W_K is not None:
             # the lumped model's h A to ambient: the pack's enclosure share instead of a bare cell in air
-            params = {"Total heat transfer coefficient [W.m-2.K-1]": float(cooling_conductance_W_K) / self.info.cooling_area_m2}
-        return CellModel(self.cell, model, "lumped", check_validity=self.check_validity, mesh="coarse", parameters=params)
+            params["Total heat transfer coefficient [W.m-2.K-1]"] = float(cooling_conductance_W_K) / self.info.cooling_area_m2
+        if capacity_fraction != 1.0:
+            pv = CellModel(self.cell, model, "lumped", check_validity=False, mesh="coarse").parameter_values()
+            for electrode in ("Negative", "Positive"):
+                key = f"{electrode} electrode active material volume fraction"
+                params[key] = float(pv[key]) * float(capacity_fraction)
+        return CellModel(self.cell, model, "lumped", check_validity=self.check_validity, mesh="coarse",
+                         parameters=params or None)
 
     def _drive_profile(self):
         from ..cell.profiles import load_profile
@@ -147,18 +153,22 @@ class PyBaMMCell:
         return out, f"{self.model}, constant {mean_p:.3g} W ({self.profile} mean power)"
 
     def fast_charge_day(self, power_W: float, initial_soc: float, ambient_K: float,
-                        discharge_c_rate: float = 1.0 / 3.0) -> DutyTrace:
+                        discharge_c_rate: float = 1.0 / 3.0, capacity_fraction: float = 1.0) -> DutyTrace:
         """One day: constant-power charge [W] to the upper cut-off, 30 min rest, discharge at
-        ``discharge_c_rate`` back to ``initial_soc``, rest to 24 h (heat, SOC, current)."""
-        cm = self._model(self.model)
+        ``discharge_c_rate`` back to ``initial_soc``, rest to 24 h (heat, SOC, current).
+
+        ``capacity_fraction`` q < 1: an aged cell, both electrodes' active-material volume
+        fractions times q (its capacity scales by q, as in :mod:`batterylab.lifetime`); SOC is on
+        its present capacity and the discharge runs at ``discharge_c_rate`` of it."""
+        cm = self._model(self.model, capacity_fraction=capacity_fraction)
         r1 = cm.run_experiment([f"Charge at {power_W:.6g} W until {self.info.upper_voltage_V:.4g} V",
                                 "Rest for 30 minutes"], initial_soc=initial_soc, ambient_temperature_K=ambient_K,
                                period_s=10.0)
-        soc_top = float(r1.soc[-1])
-        hours = (soc_top - initial_soc) / discharge_c_rate
+        soc_top = float(r1.soc[-1])  # batterylab's SOC is on the nominal capacity: the aged cell's charge moved
+        hours = (soc_top - initial_soc) / (discharge_c_rate * capacity_fraction)
         if hours <= 0:
             raise InputError(f"the charge at {power_W:g} W did not raise the SOC from {initial_soc}")
-        r2 = cm.run_experiment([f"Discharge at {discharge_c_rate * self.info.nominal_capacity_Ah:.6g} A for "
+        r2 = cm.run_experiment([f"Discharge at {discharge_c_rate * capacity_fraction * self.info.nominal_capacity_Ah:.6g} A for "
                                 f"{hours * 3600.0:.6g} seconds"], initial_soc=soc_top,
                                ambient_temperature_K=ambient_K, initial_temperature_K=float(r1.temperature_K[-1]),
                                period_s=60.0)
@@ -175,6 +185,7 @@ class PyBaMMCell:
             heat = np.append(heat, [0.0, 0.0])
             soc = np.append(soc, [soc[-1], soc[-1]])
             cur = np.append(cur, [0.0, 0.0])
+        soc = initial_soc + (soc - initial_soc) / capacity_fraction  # on the cell's present capacity
         return DutyTrace(t, heat, np.clip(soc, 0.0, 1.0), cur,
                          f"{self.name} {self.model}: charge at {power_W:.4g} W from SOC {initial_soc:g}, rest, "
                          f"discharge at {discharge_c_rate:.3g}C to SOC {initial_soc:g}, rest to 24 h")
@@ -508,6 +519,9 @@ class FastChargeResult(_ScenarioResult):
     peak_temperature_shell_K: float = math.nan  # with PCM, 1D shell model (nan: not run)
     config: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    # closed loop: the day simulated again for the aged cell every feedback interval (None: not run)
+    capacity_after_year_closed_loop: float | None = None
+    capacity_after_year_no_pcm_closed_loop: float | None = None
 
     @property
     def peak_reduction_K(self) -> float:
@@ -541,6 +555,11 @@ class FastChargeResult(_ScenarioResult):
                 "capacity after a year without PCM [%]": 100.0 * self.capacity_after_year_no_pcm,
                 "ageing difference [percentage points]": self.ageing_difference_percent_points,
             })
+        if self.capacity_after_year_closed_loop is not None:
+            s.update({
+                "capacity after a year with PCM, closed loop [%]": 100.0 * self.capacity_after_year_closed_loop,
+                "capacity after a year without PCM, closed loop [%]": 100.0 * self.capacity_after_year_no_pcm_closed_loop,
+            })
         return s
 
     def variables(self) -> dict:
@@ -566,6 +585,11 @@ class FastChargeResult(_ScenarioResult):
         if self.aging_model is not None:
             v["capacity_after_year"] = Variable(np.array([self.capacity_after_year, self.capacity_after_year_no_pcm]), "1",
                                                 "Relative capacity after a year of daily fast charges, with and without PCM [-]", ("case",))
+        if self.capacity_after_year_closed_loop is not None:
+            v["capacity_after_year_closed_loop"] = Variable(
+                np.array([self.capacity_after_year_closed_loop, self.capacity_after_year_no_pcm_closed_loop]), "1",
+                "Relative capacity after a year, closed loop (the day simulated again for the aged cell), with and "
+                "without PCM [-]", ("case",))
         return v
 
     def figure(self):
@@ -596,7 +620,8 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
                 ambient_temperature_K: float = 298.15, cell_pcm_conductance_W_K: float | None = None,
                 pcm_ambient_conductance_W_K: float = 0.02, cooling_conductance_W_K: float | None = None,
                 cell_radius_m: float = 0.0105, cell_height_m: float = 0.070, contact_resistance_K_W: float = 0.02,
-                shell_nodes: int = 20, aging_model: str | None = "wang2011", days: int = 3) -> FastChargeResult:
+                shell_nodes: int = 20, aging_model: str | None = "wang2011", days: int = 3,
+                feedback_interval_days: float | None = 30.0) -> FastChargeResult:
     """Fast-charge buffering: a high-power charge (megawatt-class truck charging scaled to one
     cell) with and without PCM around the cell.
 
@@ -619,6 +644,10 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
         many nodes around the cell (resolving conduction in the PCM) as a check of the lumped model
     aging_model : ageing model of :mod:`batterylab.aging` for the year of daily charges, or None
     days : identical days simulated; the last one is reported (periodic state)
+    feedback_interval_days : closed loop: every this many days the day is simulated again by the
+        cell provider for the cell as aged (its ``fast_charge_day(..., capacity_fraction=q)``;
+        one PyBaMM day, about 2 s each, per update and case), and the year's ageing with and
+        without PCM is reported beside the open loop (None: open loop only)
     """
     cell = _cell_provider(cell)
     mat = _material(material)
@@ -648,21 +677,29 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     g_ca = cell.cooling_conductance_W_K if cooling_conductance_W_K is None else \
         finite_scalar("cooling_conductance_W_K", cooling_conductance_W_K, low=0.0, unit="W K-1")
     days = checks.integer("days", days, low=1)
+    if feedback_interval_days is not None:
+        positive("feedback_interval_days", feedback_interval_days, "days")
     c_rate = p_kw / e_pack
     p_cell = c_rate * cell.nominal_energy_Wh
     n_cells = max(1, int(round(e_pack * 1000.0 / cell.nominal_energy_Wh)))
     trace = cell.fast_charge_day(p_cell, soc0, t_amb)
-    t1, q1 = trace.time_s, trace.heat_W
-    period = float(t1[-1] - t1[0])
-    t = np.concatenate([t1[:-1] + i * period for i in range(days)] + [np.array([t1[-1] + (days - 1) * period])])
-    q = np.tile(_interval_mean(t1, q1), days)
     cap = cell.heat_capacity_J_K
     kw = dict(cell_capacity_J_K=cap, cell_ambient_conductance_W_K=g_ca, cell_initial_K=t_amb)
-    w = simulate_lumped(t, q, t_amb, mat, pcm_mass_kg=m_cell, cell_pcm_conductance_W_K=g_cp,
-                        pcm_ambient_conductance_W_K=g_pa, **kw)
-    wo = simulate_lumped(t, q, t_amb, mat, pcm_mass_kg=1.0, cell_pcm_conductance_W_K=0.0,
-                         pcm_ambient_conductance_W_K=0.0, **kw)
-    last = slice((days - 1) * (t1.size - 1), None)
+
+    def thermal(tr):
+        """The lumped cell with and without PCM over ``days`` repetitions of the day ``tr``; the last day."""
+        t1 = tr.time_s
+        period = float(t1[-1] - t1[0])
+        t = np.concatenate([t1[:-1] + i * period for i in range(days)] + [np.array([t1[-1] + (days - 1) * period])])
+        q = np.tile(_interval_mean(t1, tr.heat_W), days)
+        w = simulate_lumped(t, q, t_amb, mat, pcm_mass_kg=m_cell, cell_pcm_conductance_W_K=g_cp,
+                            pcm_ambient_conductance_W_K=g_pa, **kw)
+        wo = simulate_lumped(t, q, t_amb, mat, pcm_mass_kg=1.0, cell_pcm_conductance_W_K=0.0,
+                             pcm_ambient_conductance_W_K=0.0, **kw)
+        return t, q, w, wo, slice((days - 1) * (t1.size - 1), None)
+
+    t1, q1 = trace.time_s, trace.heat_W
+    t, q, w, wo, last = thermal(trace)
     energy_error = float(max(w.energy_error_relative.max(), wo.energy_error_relative.max()))
     tc, tc0 = w.cell_temperature_K[0, last], wo.cell_temperature_K[0, last]
     tp, fr = w.pcm_temperature_K[0, last], w.liquid_fraction[0, last]
@@ -684,7 +721,7 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
     charge_s = float(np.sum(np.diff(t1)[charging[:-1] & charging[1:]]))
     notes = list(getattr(cell, "notes", []))
     notes.append("one-way coupling: the cell heat is computed by the cell model without the PCM and fed to both thermal cases")
-    cap_w = cap_wo = None
+    cap_w = cap_wo = cap_w_cl = cap_wo_cl = None
     used_model = None
     lo_v = getattr(cell, "validity_K", None)
     if lo_v is not None and not lo_v[0] <= t_amb <= lo_v[1]:
@@ -711,6 +748,11 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
             notes.append(msg)
         cap_w, cap_wo = out
         used_model = aging_model
+        if feedback_interval_days is not None:
+            closed = _closed_loop_year(cell, trace, thermal, p_cell, soc0, t_amb, aging_model, feedback_interval_days,
+                                       notes)
+            if closed is not None:
+                cap_w_cl, cap_wo_cl = closed
         info = model_info(aging_model)
         notes.append(f"ageing model: {info['title']} ({info['chemistry']}); C-rate taken from dSOC/dt; "
                      "chemistry may differ from the cell's: read the difference, not the absolute fade")
@@ -721,7 +763,8 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
                   ambient_temperature_K=t_amb, cell_pcm_conductance_W_K=g_cp, pcm_ambient_conductance_W_K=g_pa,
                   cell_radius_m=cell_radius_m, cell_height_m=cell_height_m,
                   contact_resistance_K_W=contact_resistance_K_W, shell_nodes=shell_nodes,
-                  cooling_conductance_W_K=g_ca, cell_heat_capacity_J_K=cap, aging_model=aging_model, days=days)
+                  cooling_conductance_W_K=g_ca, cell_heat_capacity_J_K=cap, aging_model=aging_model, days=days,
+                  feedback_interval_days=feedback_interval_days)
     return FastChargeResult(
         time_s=t1 - t1[0], heat_W=q1, soc=trace.soc, cell_temperature_K=tc, cell_temperature_no_pcm_K=tc0,
         pcm_temperature_K=tp, liquid_fraction=fr, peak_temperature_K=float(tc.max()),
@@ -729,4 +772,35 @@ def fast_charge(*, cell=None, material: str | Material = "rt35", pcm_mass_per_ce
         pcm_mass_per_cell_kg=m_cell, pcm_mass_kg=m_cell * n_cells, pcm_volume_m3=m_cell * n_cells / mat.density_liquid_kg_m3,
         n_cells=n_cells, capacity_after_year=cap_w, capacity_after_year_no_pcm=cap_wo, aging_model=used_model,
         energy_error_relative=energy_error, peak_temperature_shell_K=peak_shell, config=config, notes=notes,
+        capacity_after_year_closed_loop=cap_w_cl, capacity_after_year_no_pcm_closed_loop=cap_wo_cl,
     )
+
+
+def _closed_loop_year(cell, trace, thermal, p_cell, soc0, t_amb, aging_model, interval_days, notes):
+    """A year of the fast-charge day with and without PCM, the day simulated again for the cell as
+    aged every ``interval_days`` (:func:`batterylab.aging.age_closed_loop`); returns the relative
+    capacity after the year (with, without PCM), or None when the provider cannot age its cell."""
+    import inspect
+
+    from ..aging import age_closed_loop
+    from ..aging import load as load_aging
+
+    if "capacity_fraction" not in inspect.signature(cell.fast_charge_day).parameters:
+        notes.append("closed loop not run: the cell provider's fast_charge_day takes no capacity_fraction")
+        return None
+    rescales = load_aging(aging_model).rescales_soc
+    out = []
+    for pcm in (True, False):
+        def period(q, r, pcm=pcm):
+            tr = trace if q == 1.0 else cell.fast_charge_day(p_cell, soc0, t_amb, capacity_fraction=q)
+            _, _, w, wo, last = thermal(tr)
+            temp = (w if pcm else wo).cell_temperature_K[0, last]
+            soc = tr.soc[0] + (tr.soc - tr.soc[0]) * q if rescales else tr.soc  # the fresh swing: no double count
+            return tr.time_s - tr.time_s[0], soc, temp, None
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the open loop above has reported the model's range
+            out.append(1.0 - age_closed_loop(aging_model, period, years=1.0, update_interval_days=interval_days).fade)
+    notes.append(f"closed loop: the day simulated again for the aged cell every {interval_days:g} days "
+                 "(C-rate from dSOC/dt on the aged cell's capacity)")
+    return tuple(out)
