@@ -122,7 +122,7 @@ PRICES = {"capability_price_per_MWh": 20.0, "performance_price_per_MW": 5.0, "mi
 def regulation():
     from batterylab.scenarios import simulate_v2g_regulation
 
-    return simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=2.0)
+    return simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=2.0, feedback_interval_days=None)
 
 
 def test_regulation_day_balance_offer_and_departures(regulation):
@@ -172,11 +172,34 @@ def test_regulation_without_prices_earns_nothing_and_smaller_offers_age_less():
     from batterylab.scenarios import simulate_v2g_regulation
 
     zero = simulate_v2g_regulation(capability_price_per_MWh=0.0, performance_price_per_MW=0.0, mileage_ratio=3.0,
-                                   aging_models=[FAST], years=1.0, regulation_kW=2.0)
-    full = simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=1.0)
+                                   aging_models=[FAST], years=1.0, regulation_kW=2.0, feedback_interval_days=None)
+    full = simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=1.0, feedback_interval_days=None)
     assert zero.credits_per_day == 0.0 and zero.net_revenue_per_day == pytest.approx(-zero.energy_cost_per_day)
     assert 0 < zero.extra_efc_per_day < full.extra_efc_per_day
     assert zero.capacity_fraction_lost_regulation[FAST] < full.capacity_fraction_lost_regulation[FAST]
+
+
+def test_regulation_closed_loop_replans_both_days_as_the_pack_ages(tmp_path):
+    from batterylab.scenarios import simulate_v2g_regulation
+
+    r = simulate_v2g_regulation(**PRICES, aging_models=[FAST, "naumann2020"], years=1.0)
+    # a BLAST model rescales the SOC swing by 1 / q itself and the driving-only plan does not change
+    # with the pack's energy: the closed loop is the open loop
+    assert r.capacity_fraction_lost_drive_closed_loop[FAST] == pytest.approx(r.capacity_fraction_lost_drive[FAST],
+                                                                             rel=1e-9)
+    # the regulation day of a smaller pack meets its SOC limits more often: a different fade
+    assert r.capacity_fraction_lost_regulation_closed_loop[FAST] != r.capacity_fraction_lost_regulation[FAST]
+    # a model fed the aged pack's deeper swings ages faster than the open loop says, on both days
+    n = "naumann2020"
+    assert r.capacity_fraction_lost_drive_closed_loop[n] > r.capacity_fraction_lost_drive[n]
+    assert r.capacity_fraction_lost_regulation_closed_loop[n] > r.capacity_fraction_lost_regulation[n]
+    assert r.net_value_closed_loop[n] < r.net_value[n] and r.closed_loop_note[n] == ""
+    with h5py.File(r.save(tmp_path / "r.h5")) as f:
+        assert f["net_value_closed_loop"][1] == r.net_value_closed_loop[n]
+    # no update within the horizon: the closed loop is the fresh pack's days repeated, the open loop
+    one = simulate_v2g_regulation(**PRICES, aging_models=[FAST], years=0.25, feedback_interval_days=1000.0)
+    assert one.capacity_fraction_lost_regulation_closed_loop[FAST] == one.capacity_fraction_lost_regulation[FAST]
+    assert one.net_value_closed_loop[FAST] == pytest.approx(one.net_value[FAST], rel=1e-12)
 
 
 def test_regulation_bad_input_and_cli(tmp_path):
@@ -193,9 +216,10 @@ def test_regulation_bad_input_and_cli(tmp_path):
         simulate_v2g_regulation(**PRICES, aging_models=[FAST], signal=str(short))
     out = tmp_path / "r.h5"
     res = CliRunner().invoke(scenario, ["v2g-regulation", "--capability-price", "20", "--performance-price", "5",
-                                        "--mileage-ratio", "3", "--aging-model", FAST, "--years", "1", "--out", str(out)])
+                                        "--mileage-ratio", "3", "--aging-model", FAST, "--years", "0.25",
+                                        "--feedback-interval-days", "30", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "score 1.000" in res.output and out.exists()
+    assert "score 1.000" in res.output and f"closed loop {FAST}: fade drive" in res.output and out.exists()
     with h5py.File(out) as f:
         assert f["offer_kW"].shape == (24,)
 

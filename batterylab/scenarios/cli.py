@@ -111,10 +111,14 @@ def v2g(itinerary, prices, aging_models, years, pack_energy_kWh, charger_power_k
 @click.option("--charger-power-kW", "charger_power_kW", default=7.4, show_default=True, help="Bidirectional charger [kW].")
 @click.option("--pack-price-per-kWh", "pack_price", default=150.0, show_default=True, help="Pack price [currency/kWh].")
 @_cell_opt
+@click.option("--feedback-interval-days", default=30.0, show_default=True,
+              help="Closed loop: both days planned again for the aged pack this often [days].")
+@click.option("--open-loop-only", is_flag=True, help="Skip the closed loop (the fresh pack's days repeated only).")
 @out_option("HDF5 output.")
 @figure_option()
 def v2g_regulation(itinerary, prices, capability_price, performance_price, mileage_ratio, regulation_kW, signal, seed,
-                   aging_models, years, pack_energy_kWh, charger_power_kW, pack_price, cell, out, figure):
+                   aging_models, years, pack_energy_kWh, charger_power_kW, pack_price, cell, feedback_interval_days,
+                   open_loop_only, out, figure):
     """V2G frequency regulation versus driving only and arbitrage: score, credits, fade, net value per month."""
     from .regulation import simulate_v2g_regulation
     from .v2g import DEFAULT_MODELS
@@ -124,7 +128,7 @@ def v2g_regulation(itinerary, prices, capability_price, performance_price, milea
                performance_price_per_MW=performance_price, mileage_ratio=mileage_ratio, regulation_kW=regulation_kW,
                signal=signal, seed=seed, aging_models=aging_models or DEFAULT_MODELS, years=years,
                pack_energy_kWh=pack_energy_kWh, charger_power_kW=charger_power_kW, pack_price_per_kWh=pack_price,
-               cell=cell)
+               cell=cell, feedback_interval_days=None if open_loop_only else feedback_interval_days)
     s = r.summary()
     click.echo(f"offered: {s['offered_hours']} h/day, score {r.score:.3f}, credits {r.credits_per_day:.3f} /day, "
                f"extra energy {r.energy_cost_per_day:.3f} /day, arbitrage revenue {r.arbitrage_revenue_per_day:.3f} /day")
@@ -132,6 +136,11 @@ def v2g_regulation(itinerary, prices, capability_price, performance_price, milea
     for row, m in zip(r.table(), r.models):
         click.echo(f"{row[0]}  {row[1]:.4f}  {row[2]:.4f}  {row[3]:.4f}  {row[4]:.1f}  {row[5]:.1f}  "
                    f"{r.net_value_per_month[m]:.2f}")
+    for m in r.net_value_closed_loop:
+        note = f" ({r.closed_loop_note[m]})" if r.closed_loop_note[m] else ""
+        click.echo(f"closed loop {m}: fade drive {r.capacity_fraction_lost_drive_closed_loop[m]:.4f}, regulation "
+                   f"{r.capacity_fraction_lost_regulation_closed_loop[m]:.4f}, net value "
+                   f"{r.net_value_closed_loop[m]:.1f}{note}")
     _write(r, out, figure)
 
 

@@ -29,8 +29,13 @@ Ageing: each day's pack power through the energy bookkeeping (or the PyBaMM pass
 regulation day's micro-cycles are rainflow-counted by the kernel. Degradation cost and net
 value as in :mod:`batterylab.scenarios.v2g`.
 
-Validity: the ageing models' ranges; one representative day (ageing does not change the day);
-a synthetic RegD-like signal unless a recorded one is given.
+Closed loop (``feedback_interval_days``, 30 days by default): both days are planned again for the
+pack as it ages (:func:`batterylab.scenarios.common.closed_loop`), so the regulation follows the
+signal within the SOC limits of a smaller pack; fade and net value are reported beside the open
+loop's.
+
+Validity: the ageing models' ranges; one representative day per update; a synthetic RegD-like
+signal unless a recorded one is given.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ import numpy as np
 from .. import checks
 from ..errors import InputError
 from ..io.results import Result, legend, new_axes
-from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, efc_per_period, fade,
+from .common import (SECONDS_PER_DAY, SECONDS_PER_HOUR, age_period, check_common, check_models, closed_loop,
+                     efc_per_period, fade,
                      hourly_prices, itinerary_input, pack_period)
 from .v2g import DEFAULT_MODELS, check_pack_and_charger, degradation_cost, driving_day, grid_energy_cost, simulate_v2g
 
@@ -97,7 +103,10 @@ class RegulationResult(Result):
     [currency]; net_revenue_per_day; extra_efc_per_day [-]; per ageing model (dicts):
     capacity_fraction_lost_drive / _regulation / _arbitrage [-], resistance_growth_drive /
     _regulation [-], degradation_cost, net_value (over ``years``), net_value_per_month;
-    arbitrage_net_value and arbitrage_revenue_per_day from :func:`simulate_v2g` on the same days.
+    arbitrage_net_value and arbitrage_revenue_per_day from :func:`simulate_v2g` on the same days;
+    capacity_fraction_lost_drive_closed_loop / _regulation_closed_loop and net_value_closed_loop:
+    the same with both days planned again for the pack as it ages (empty with
+    ``feedback_interval_days=None``); closed_loop_note: why a closed-loop run stopped early.
     """
 
     time_s: np.ndarray
@@ -127,6 +136,10 @@ class RegulationResult(Result):
     net_value_per_month: dict = field(default_factory=dict)
     arbitrage_net_value: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    capacity_fraction_lost_drive_closed_loop: dict = field(default_factory=dict)
+    capacity_fraction_lost_regulation_closed_loop: dict = field(default_factory=dict)
+    net_value_closed_loop: dict = field(default_factory=dict)
+    closed_loop_note: dict = field(default_factory=dict)
 
     def table(self) -> list[list]:
         """Rows: model, fade drive, fade regulation, fade arbitrage, net value regulation, net value arbitrage."""
@@ -144,6 +157,10 @@ class RegulationResult(Result):
             for key in ("capacity_fraction_lost_drive", "capacity_fraction_lost_regulation",
                         "capacity_fraction_lost_arbitrage", "net_value", "net_value_per_month", "arbitrage_net_value"):
                 out[f"{key}_{m}"] = float(getattr(self, key)[m])
+            if m in self.net_value_closed_loop:
+                for key in ("capacity_fraction_lost_drive_closed_loop", "capacity_fraction_lost_regulation_closed_loop",
+                            "net_value_closed_loop"):
+                    out[f"{key}_{m}"] = float(getattr(self, key)[m])
         return out
 
     def plot(self, ax=None):
@@ -186,6 +203,14 @@ class RegulationResult(Result):
                                 ("net_value_per_month", "currency", "Regulation: net value per month"),
                                 ("arbitrage_net_value", "currency", "Arbitrage: net value over the horizon")):
             v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
+        if self.net_value_closed_loop:
+            for key, unit, long in (("capacity_fraction_lost_drive_closed_loop", "1",
+                                     "Relative capacity lost, driving only, closed loop [-]"),
+                                    ("capacity_fraction_lost_regulation_closed_loop", "1",
+                                     "Relative capacity lost with regulation, closed loop [-]"),
+                                    ("net_value_closed_loop", "currency",
+                                     "Regulation: net value over the horizon, closed loop")):
+                v[key] = Variable(np.array([getattr(self, key)[m] for m in self.models]), unit, long, ("model",))
         for key, unit, long in (("score", "1", "Mean PJM performance score of the offered hours [-]"),
                                 ("credits_per_day", "currency", "Regulation credits per day"),
                                 ("energy_cost_per_day", "currency", "Extra energy bought per day"),
@@ -202,7 +227,7 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
                             soc_min_v2g: float = 0.3, soc_max: float = 0.95, efficiency: float = 0.95,
                             pack_price_per_kWh: float = 150.0, ambient_temperature_K: float = 298.15,
                             cell: str | None = None, step_s: float = 900.0,
-                            eol_threshold: float = 0.8) -> RegulationResult:
+                            eol_threshold: float = 0.8, feedback_interval_days: float | None = 30.0) -> RegulationResult:
     """V2G frequency regulation versus driving only and versus arbitrage, with fade per ageing model.
 
     Parameters
@@ -218,6 +243,9 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
     aging_models, years, pack_energy_kWh, charger_power_kW, target_soc, soc_min_v2g, soc_max,
     efficiency, pack_price_per_kWh, ambient_temperature_K, cell, step_s, eol_threshold : as
         :func:`batterylab.scenarios.simulate_v2g`
+    feedback_interval_days : closed loop: every this many days both days are planned again for the
+        pack as aged (its energy; the regulation follows the signal within the SOC limits of the
+        smaller pack), fields ``*_closed_loop``; None: open loop only
     """
     from ..grid import performance_score, regulation_revenue, signal_from_spec
 
@@ -237,54 +265,70 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
     if regulation_kW > charger_power_kW:
         raise InputError(f"regulation_kW ({regulation_kW} kW) must not exceed charger_power_kW ({charger_power_kW} kW)")
     models = check_models("aging_models", aging_models)
-    t15, p15, plugged15, soc15 = driving_day(itinerary["departure_h"], itinerary["arrival_h"],
-                                             itinerary["trip_energy_kWh"], pack_energy_kWh=pack_energy_kWh,
-                                             charger_power_kW=charger_power_kW, target_soc=target_soc, step_s=step_s)
+    if feedback_interval_days is not None:
+        checks.positive("feedback_interval_days", feedback_interval_days, "days")
     checks.rng("seed", seed)
     ts, sig = signal_from_spec(signal, 24.0, seed=seed, name="signal")
     if ts[-1] < SECONDS_PER_DAY - 1e-6 or np.any(np.abs(np.diff(ts) - 2.0) > 1e-6):
         raise InputError(f"signal must cover 24 h at 2-s samples, got {ts[-1] / 3600:.2f} h")
     t = ts
-    k = np.minimum((t // step_s).astype(int), plugged15.size - 1)
-    plugged = plugged15[k]
-    base = p15[k]
     hour = np.minimum((t // SECONDS_PER_HOUR).astype(int), 23)
-    # eligible hours: plugged throughout, the driving-only day idle, no departure within the next hour
-    offer = np.zeros(24)
-    for hh in range(24):
-        this = hour == hh
-        nxt = hour == (hh + 1) % 24
-        if plugged[this].all() and np.all(base[this] == 0.0) and plugged[nxt].all():
-            offer[hh] = regulation_kW
-    offer_W = offer[hour] * 1000.0
-    E = pack_energy_kWh * 1000.0
     P = charger_power_kW * 1000.0
-    s0 = soc15[0]
-    for _ in range(6):
-        pack, grid, delivered, soc = _regulation_day(t, base, plugged, offer_W, sig, energy_Wh=E, charger_W=P,
-                                                     efficiency=efficiency, target_soc=target_soc,
-                                                     soc_min=soc_min_v2g, soc_max=soc_max, soc0=s0)
-        if abs(soc[-1] - s0) < 1e-9:
-            break
-        s0 = soc[-1]
-    else:
-        raise InputError("the regulation day does not settle to a periodic SOC: the charger cannot buy back the "
-                         "regulation's losses (lower regulation_kW or raise charger_power_kW)")
-    request = offer_W * sig
-    scores = np.full(24, math.nan)
-    credits = 0.0
-    for hh in np.flatnonzero(offer):
-        m = hour == hh
-        sc = performance_score(t[m], request[m], delivered[m])["score"]
-        scores[hh] = sc
-        credits += regulation_revenue(offer[hh] * 1000.0, 1.0, sc, capability_price_per_MWh=capability_price_per_MWh,
-                                      performance_price_per_MW=performance_price_per_MW,
-                                      mileage_ratio=mileage_ratio)["total"]
     dt_h = np.diff(t) / SECONDS_PER_HOUR
     price = hourly[hour]
-    cost_reg = float(np.sum(-grid[:-1] * dt_h * price[:-1]) / 1000.0)  # energy bought minus sold, at the grid
-    price15 = hourly[np.minimum((t15 // SECONDS_PER_HOUR).astype(int), 23)]
-    energy_cost = cost_reg - grid_energy_cost(p15, plugged15, price15, step_s / SECONDS_PER_HOUR, efficiency)
+
+    def drive(E):
+        """The driving-only day of a pack of ``E`` [W.h]: time, power, plugged-in flag, SOC."""
+        return driving_day(itinerary["departure_h"], itinerary["arrival_h"], itinerary["trip_energy_kWh"],
+                           pack_energy_kWh=E / 1000.0, charger_power_kW=charger_power_kW, target_soc=target_soc,
+                           step_s=step_s)
+
+    def plan(E):
+        """The driving-only and regulation days of a pack of ``E`` [W.h], their score and money."""
+        t15, p15, plugged15, soc15 = drive(E)
+        k = np.minimum((t // step_s).astype(int), plugged15.size - 1)
+        plugged = plugged15[k]
+        base = p15[k]
+        # eligible hours: plugged throughout, the driving-only day idle, no departure within the next hour
+        offer = np.zeros(24)
+        for hh in range(24):
+            this = hour == hh
+            nxt = hour == (hh + 1) % 24
+            if plugged[this].all() and np.all(base[this] == 0.0) and plugged[nxt].all():
+                offer[hh] = regulation_kW
+        offer_W = offer[hour] * 1000.0
+        s0 = soc15[0]
+        for _ in range(6):
+            pack, grid, delivered, soc = _regulation_day(t, base, plugged, offer_W, sig, energy_Wh=E, charger_W=P,
+                                                         efficiency=efficiency, target_soc=target_soc,
+                                                         soc_min=soc_min_v2g, soc_max=soc_max, soc0=s0)
+            if abs(soc[-1] - s0) < 1e-9:
+                break
+            s0 = soc[-1]
+        else:
+            raise InputError("the regulation day does not settle to a periodic SOC: the charger cannot buy back the "
+                             "regulation's losses (lower regulation_kW or raise charger_power_kW)")
+        request = offer_W * sig
+        scores = np.full(24, math.nan)
+        credits = 0.0
+        for hh in np.flatnonzero(offer):
+            m = hour == hh
+            sc = performance_score(t[m], request[m], delivered[m])["score"]
+            scores[hh] = sc
+            credits += regulation_revenue(offer[hh] * 1000.0, 1.0, sc, capability_price_per_MWh=capability_price_per_MWh,
+                                          performance_price_per_MW=performance_price_per_MW,
+                                          mileage_ratio=mileage_ratio)["total"]
+        cost_reg = float(np.sum(-grid[:-1] * dt_h * price[:-1]) / 1000.0)  # energy bought minus sold, at the grid
+        price15 = hourly[np.minimum((t15 // SECONDS_PER_HOUR).astype(int), 23)]
+        energy_cost = cost_reg - grid_energy_cost(p15, plugged15, price15, step_s / SECONDS_PER_HOUR, efficiency)
+        return dict(t15=t15, p15=p15, soc15=soc15, base=base, pack=pack, delivered=delivered, soc=soc,
+                    request=request, offer=offer, scores=scores, credits=credits, energy_cost=energy_cost)
+
+    E = pack_energy_kWh * 1000.0
+    d = plan(E)
+    t15, p15, soc15, base, pack, soc = d["t15"], d["p15"], d["soc15"], d["base"], d["pack"], d["soc"]
+    request, delivered, offer, scores, credits = d["request"], d["delivered"], d["offer"], d["scores"], d["credits"]
+    energy_cost = d["energy_cost"]
     net_day = credits - energy_cost
     per0 = pack_period(t15, p15, E, soc15[0], ambient_temperature_K, cell)
     per1 = pack_period(t, pack, E, soc[0], ambient_temperature_K, cell)
@@ -316,4 +360,25 @@ def simulate_v2g_regulation(itinerary=None, price_per_kWh=None, *, capability_pr
         out.net_value[m] = net_day * days - cost
         out.net_value_per_month[m] = out.net_value[m] / (years * 12.0)
         out.arbitrage_net_value[m] = arb.net_value[m]
+        if feedback_interval_days is not None:
+            r0, _ = closed_loop(m, lambda e: _drive(*drive(e)), years, feedback_interval_days, E,
+                                ambient_temperature_K, cell)
+            r1, value1 = closed_loop(m, lambda e: _regulate(t, plan(e)), years, feedback_interval_days, E,
+                                     ambient_temperature_K, cell)
+            out.capacity_fraction_lost_drive_closed_loop[m] = r0.fade
+            out.capacity_fraction_lost_regulation_closed_loop[m] = r1.fade
+            cost = degradation_cost(r1.fade, r0.fade, eol_threshold=eol_threshold,
+                                    pack_price_per_kWh=pack_price_per_kWh, pack_energy_kWh=pack_energy_kWh)
+            out.net_value_closed_loop[m] = value1 - cost
+            out.closed_loop_note[m] = "; ".join(x for x in (r0.stop_reason, r1.stop_reason) if x)
     return out
+
+
+def _drive(t15, p15, plugged15, soc15):
+    """A closed-loop day (time, power, start SOC, value) of the driving-only day: no money."""
+    return t15, p15, soc15[0], 0.0
+
+
+def _regulate(t, d):
+    """A closed-loop day (time, power, start SOC, net revenue) of the regulation day of a plan."""
+    return t, d["pack"], d["soc"][0], d["credits"] - d["energy_cost"]

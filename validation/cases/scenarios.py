@@ -68,7 +68,9 @@ def run_v2g(quick: bool) -> CaseResult:
         ra = simulate_v2g({"departure_h": [8.0], "arrival_h": [9.0], "trip_energy_kWh": [5.0]}, price,
                           aging_models=V2G_MODELS[1:2], years=1.0, max_export_kWh_per_day=X, efficiency=eta)
         # frequency regulation on the same day, at illustrative (not market) prices
-        rr = simulate_v2g_regulation(**REG_PRICES, aging_models=V2G_MODELS[1:2], years=years)
+        rr = simulate_v2g_regulation(**REG_PRICES, aging_models=V2G_MODELS[1:2], years=years, feedback_interval_days=None)
+        # its closed loop over one year (2-s regulation days: each update ages the 30 days sample by sample)
+        rrc = simulate_v2g_regulation(**REG_PRICES, aging_models=V2G_MODELS[1:2], years=1.0)
     finally:
         w.__exit__(None, None, None)
     h = 0.25
@@ -106,6 +108,19 @@ def run_v2g(quick: bool) -> CaseResult:
                f"{rr.credits_per_day:.2f} credits and {rr.energy_cost_per_day:.2f} extra energy per day at RMCCP "
                f"{REG_PRICES['capability_price_per_MWh']:g}, RMPCP {REG_PRICES['performance_price_per_MW']:g}, mileage ratio "
                f"{REG_PRICES['mileage_ratio']:g} (illustrative); arbitrage {rr.arbitrage_net_value[nca] / (years * 12):.2f} per month"),
+    ]
+    metrics += [
+        Metric(f"regulation closed loop, {nca}: |driving-only fade closed - open loop| after 1 y",
+               abs(rrc.capacity_fraction_lost_drive_closed_loop[nca] - rrc.capacity_fraction_lost_drive[nca]), 1e-9, "1",
+               "<=", "BLAST-Lite rescales the SOC swing by 1/q itself and the driving-only plan does not change with "
+                     "the pack's energy: the closed loop must be the open loop"),
+        Metric(f"regulation closed loop, {nca}: fade with regulation closed - open loop after 1 y",
+               rrc.capacity_fraction_lost_regulation_closed_loop[nca] - rrc.capacity_fraction_lost_regulation[nca],
+               None, "1", "info",
+               f"both days re-planned every 30 days for the aged pack: closed loop "
+               f"{rrc.capacity_fraction_lost_regulation_closed_loop[nca]:.5f}, open loop "
+               f"{rrc.capacity_fraction_lost_regulation[nca]:.5f}; net value {rrc.net_value_closed_loop[nca]:.1f} "
+               f"(open loop {rrc.net_value[nca]:.1f})"),
     ]
     metrics.append(Metric(f"closed loop, {nca}: |driving-only fade closed - open loop|",
                           abs(rc.capacity_fraction_lost_drive_closed_loop[nca] - rc.capacity_fraction_lost_drive[nca]),
