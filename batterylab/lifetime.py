@@ -213,6 +213,7 @@ class _Cell:
 
     def run(self, q: float, r_add: float, ambient_K: float) -> dict:
         from .cell import engine
+        from .cell.result import total_heat_W
 
         inputs = {"Relative capacity": float(q), "Contact resistance [Ohm]": float(r_add),
                   "Ambient temperature [K]": float(ambient_K), "Initial temperature [K]": float(ambient_K)}
@@ -231,7 +232,7 @@ class _Cell:
             "time_s": t,
             "current_A": np.asarray(sol["Current [A]"].entries, dtype=float),
             "temperature_K": np.asarray(sol["Volume-averaged cell temperature [K]"].entries, dtype=float),
-            "heat_W": np.asarray(sol["Total heating [W]"].entries, dtype=float),
+            "heat_W": total_heat_W(sol),
             "voltage_V": np.asarray(sol["Voltage [V]"].entries, dtype=float),
         }
 
@@ -257,19 +258,6 @@ def _ambient_series(ambient_temperature_K, ambient_time_s, horizon_s):
         return float(np.mean(np.interp(ta[0] + np.mod(x - ta[0], span), ta, T)))
 
     return mean
-
-
-def _pulse_resistance(cell, model, thermal, mesh, initial_soc=0.5) -> float:
-    """Fresh cell's 10-s 1C discharge pulse resistance at 50 % SOC, 298.15 K [Ohm]."""
-    from .cell import CellModel
-
-    cm = CellModel(cell, model=model, thermal=thermal, mesh=mesh, check_validity=False)
-    r = cm.run_experiment(["Rest for 10 seconds", "Discharge at 1C for 10 seconds"],
-                          ambient_temperature_K=298.15, initial_soc=initial_soc)
-    V = np.asarray(r.voltage_V)
-    I = np.asarray(r.current_A)
-    j = int(np.argmax(np.abs(I) > 0))
-    return float((V[max(j - 1, 0)] - V[-1]) / abs(I[-1]))
 
 
 def simulate_lifetime(
@@ -381,7 +369,9 @@ def simulate_lifetime(
             "C-rates would be wrong; calibrate a model for this cell (batterylab calibrate) or pass a matching aging_model"
         )
     t_build = _time.perf_counter() - t0w
-    R0 = _pulse_resistance(cell, model, thermal, mesh)
+    from .cell import pulse_resistance
+
+    R0 = pulse_resistance(cell, model=model, thermal=thermal, mesh=mesh)
 
     diag = {k: [] for k in ("amb", "Tmean", "Tmax", "Imax", "Irms", "heat")}
     first = {}

@@ -445,6 +445,58 @@ def test_pack_period_pybamm_matches_bookkeeping():
     assert et.crate_per_h[8] < 0  # charging is negative C-rate
 
 
+def test_pack_period_aged_cell_capacity_and_resistance():
+    from batterylab.scenarios.common import aged_period, pack_period
+
+    t = np.arange(0.0, 7201.0, 600.0)
+    p = np.where(t < 3600.0, 30e3, -20e3)
+    fresh = pack_period(t, p, 60e3, 0.8, 298.15, cell="LGM50")
+    # the aged pack: the same cells, each with 85 % of its active material and 1.6 x its resistance
+    aged = pack_period(t, p, 60e3, 0.8, 298.15, cell="LGM50", capacity_fraction=0.85, resistance_factor=1.6)
+    # the SOC on the aged capacity: the same energy takes a swing about 1 / q deeper
+    drop_f, drop_a = fresh.soc[0] - fresh.soc[6], aged.soc[0] - aged.soc[6]
+    assert drop_a == pytest.approx(drop_f / 0.85, rel=0.03)
+    assert aged.heat_J > fresh.heat_J and aged.max_temperature_K > fresh.max_temperature_K
+    # resistance alone (q = 1): the extra heat is the Joule heat of the added series resistance,
+    # sum I^2 (r - 1) R0 dt over the pack's cells; 10 %: the C-rate is sampled every 10 min and the
+    # other heat sources move a little with the warmer cell
+    from batterylab.cell import cell_info, pulse_resistance
+
+    only_r = pack_period(t, p, 60e3, 0.8, 298.15, cell="LGM50", resistance_factor=1.6)
+    info = cell_info("LGM50")
+    n_cells = 60e3 / (info.nominal_capacity_Ah * info.nominal_voltage_V)
+    current = only_r.crate_per_h[:-1] * info.nominal_capacity_Ah
+    joule = float(np.sum(current**2 * 0.6 * pulse_resistance("LGM50") * np.diff(t))) * n_cells
+    assert only_r.heat_J - fresh.heat_J == pytest.approx(joule, rel=0.1)
+    # in bookkeeping r does not enter
+    book = pack_period(t, p, 60e3, 0.8, 298.15)
+    assert np.array_equal(pack_period(t, p, 60e3, 0.8, 298.15, resistance_factor=1.6).soc, book.soc)
+    # aged_period hands both on: the current of the aged cell is its C-rate x q x the model's capacity
+    tt, soc, temp, cur = aged_period("naumann2020", t, p, 60e3, 0.8, 0.85, 298.15, "LGM50", 1.6)
+    np.testing.assert_allclose(soc, aged.soc)
+    np.testing.assert_allclose(temp, aged.temperature_K)
+
+
+def test_pulse_resistance_and_aged_cell_inputs():
+    from batterylab.cell import CellModel, aged_cell_inputs, pulse_resistance
+
+    r0 = pulse_resistance("LGM50")
+    assert 0.005 < r0 < 0.1  # tens of milliohm for a 5 Ah 21700 cell
+    # a series resistance adds itself to the pulse resistance (Ohm's law through the contact)
+    inputs = aged_cell_inputs("LGM50", added_resistance_ohm=0.01)
+    cm = CellModel("LGM50", "SPM", "lumped", mesh="coarse", check_validity=False, **inputs)
+    r = cm.run_experiment(["Rest for 10 seconds", "Discharge at 1C for 10 seconds"], ambient_temperature_K=298.15,
+                          initial_soc=0.5)
+    j = int(np.argmax(np.abs(r.current_A) > 0))
+    r1 = (r.voltage_V[max(j - 1, 0)] - r.voltage_V[-1]) / abs(r.current_A[-1])
+    assert r1 - r0 == pytest.approx(0.01, rel=0.02)
+    assert aged_cell_inputs("LGM50") == {"options": {}, "parameters": {}, "allow_new_parameters": False}
+    with pytest.raises(InputError, match="added_resistance_ohm"):
+        aged_cell_inputs("LGM50", added_resistance_ohm=-1.0)
+    with pytest.raises(InputError, match="capacity_fraction"):
+        aged_cell_inputs("LGM50", capacity_fraction=0.0)
+
+
 # ---------------------------------------------------------------- dispatch properties
 @settings(max_examples=25)
 @given(

@@ -4,6 +4,8 @@ Main entry points (PyBaMM is imported only when a model is built or run):
 
 - :func:`simulate` — one call: cell, model, thermal option, one duty -> :class:`CellResult`;
 - :class:`CellModel` — a configured model with ``run_experiment``, ``run_current``, ``run_power``;
+- :func:`aged_cell_inputs` — PyBaMM options and parameters of an aged cell (capacity fraction, series resistance);
+- :func:`pulse_resistance` — a fresh cell's DCIR pulse resistance (1C, 10 s, 50 % SOC by default);
 - :func:`cell_info` — nominal capacity, voltage limits, mass, heat capacity, cooling, validity;
 - :func:`list_cells`, :func:`load_parameter_set` — the shipped parameter sets;
 - :func:`load` — read a result written by :meth:`CellResult.save`;
@@ -20,6 +22,8 @@ _EXPORTS = {
     "CellModel": ".model",
     "CellSimulationError": ".model",
     "simulate": ".model",
+    "pulse_resistance": ".model",
+    "aged_cell_inputs": ".model",
     "CellResult": ".result",
     "EarlyStopWarning": ".result",
     "expect_early_stop": ".result",

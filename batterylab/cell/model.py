@@ -595,3 +595,52 @@ def simulate(
     if current_A is not None:
         return cm.run_current(time_s, current_A, **common)
     return cm.run_power(time_s, power_W, **common)
+
+
+def pulse_resistance(cell="LGM50", *, model: str = "SPM", thermal: str = "lumped", mesh="coarse",
+                     initial_soc: float = 0.5, ambient_temperature_K: float = 298.15, c_rate: float = 1.0,
+                     duration_s: float = 10.0) -> float:
+    """A fresh cell's discharge pulse resistance [Ohm]: (V before the pulse - V at its end) / I.
+
+    The cell rests 10 s, then discharges at ``c_rate`` for ``duration_s`` from ``initial_soc``
+    at ``ambient_temperature_K`` (the usual DCIR test: 1C for 10 s at 50 % SOC and 25 degC by
+    default), in the ``model`` / ``thermal`` / ``mesh`` configuration of :class:`CellModel`.
+    """
+    soc = checks.finite_scalar("initial_soc", initial_soc, low=0.0, high=1.0)
+    amb = checks.temperature_K("ambient_temperature_K", ambient_temperature_K)
+    c = checks.positive("c_rate", c_rate, "1/h")
+    dur = checks.positive("duration_s", duration_s, "s")
+    cm = CellModel(cell, model=model, thermal=thermal, mesh=mesh, check_validity=False)
+    r = cm.run_experiment(["Rest for 10 seconds", f"Discharge at {c:g}C for {dur:g} seconds"],
+                          ambient_temperature_K=amb, initial_soc=soc)
+    V = np.asarray(r.voltage_V)
+    current = np.asarray(r.current_A)
+    if r.time_s[-1] < (10.0 + dur) * (1 - 1e-6):
+        raise InputError(f"the {c:g}C pulse of {dur:g} s from SOC {soc:g} stopped early ({r.termination}): "
+                         "lower c_rate or duration_s, or raise initial_soc")
+    j = int(np.argmax(np.abs(current) > 0))
+    return float((V[max(j - 1, 0)] - V[-1]) / abs(current[-1]))
+
+
+def aged_cell_inputs(cell="LGM50", *, capacity_fraction: float = 1.0, added_resistance_ohm: float = 0.0) -> dict:
+    """PyBaMM ``options`` and ``parameters`` of an aged cell, for :class:`CellModel` or :func:`simulate`.
+
+    Capacity fade as loss of active material in both electrodes (each active-material volume
+    fraction times ``capacity_fraction`` q, so the capacity between the voltage limits scales by
+    q), resistance growth as a series contact resistance ``added_resistance_ohm`` [Ohm] (PyBaMM's
+    ``"contact resistance"`` option). Returns ``{"options": {...}, "parameters": {...},
+    "allow_new_parameters": bool}``, empty for a fresh cell (q = 1, no added resistance).
+    """
+    q = checks.positive("capacity_fraction", capacity_fraction)
+    r_add = checks.finite_scalar("added_resistance_ohm", added_resistance_ohm, low=0.0, unit="Ohm")
+    ps = load_parameter_set(cell)
+    options, params = {}, {}
+    if q != 1.0:
+        pv = ps.parameter_values()
+        for electrode in ("Negative", "Positive"):
+            key = f"{electrode} electrode active material volume fraction"
+            params[key] = float(pv[key]) * q
+    if r_add > 0.0:
+        options["contact resistance"] = "true"
+        params["Contact resistance [Ohm]"] = r_add
+    return {"options": options, "parameters": params, "allow_new_parameters": r_add > 0.0}

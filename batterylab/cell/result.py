@@ -23,7 +23,7 @@ SERIES = {
     "power_W": ("Power [W]", "W", "Terminal power, discharge positive [W]"),
     "temperature_K": ("Volume-averaged cell temperature [K]", "K", "Volume-averaged cell temperature [K]"),
     "ambient_temperature_K": ("Ambient temperature [K]", "K", "Ambient temperature [K]"),
-    "heat_W": ("Total heating [W]", "W", "Total heat generated in the cell [W]"),
+    "heat_W": ("Total heating [W]", "W", "Total heat generated in the cell, contact resistance included [W]"),
     "discharge_capacity_Ah": ("Discharge capacity [A.h]", "A.h", "Net charge discharged since the start [A.h]"),
     "throughput_Ah": ("Throughput capacity [A.h]", "A.h", "Cumulative absolute charge throughput [A.h]"),
     "throughput_energy_Wh": ("Throughput energy [W.h]", "W.h", "Cumulative absolute energy throughput [W.h]"),
@@ -38,6 +38,19 @@ DERIVED = {
     "time_s": ("s", "Time [s]"),
     "soc": ("1", "State of charge, initial_soc minus discharged charge over nominal capacity [-]"),
 }
+
+
+def total_heat_W(solution, total=None) -> np.ndarray:
+    """The cell's heat generation [W]: PyBaMM's ``Total heating [W]`` plus, with the
+    ``"contact resistance"`` option, the lumped model's contact-resistance Joule heat (a separate
+    source term of its energy balance, not part of ``Total heating``)."""
+    if total is None:
+        total = np.asarray(solution["Total heating [W]"].entries, dtype=np.float64).reshape(-1)
+    try:
+        contact = np.asarray(solution["Lumped contact resistance heating [W]"].entries, dtype=np.float64).reshape(-1)
+    except KeyError:
+        return total
+    return total + contact
 
 
 class EarlyStopWarning(UserWarning):
@@ -144,6 +157,7 @@ class CellResult(Result):
                 arrays[name] = np.asarray(solution[var].entries, dtype=np.float64).reshape(-1)
             except KeyError:
                 arrays[name] = np.full(t.shape, np.nan)
+        arrays["heat_W"] = total_heat_W(solution, arrays["heat_W"])
         # A run with a repeated time point at a step boundary (experiments) keeps it: arrays stay
         # aligned with PyBaMM's solution; time_s is non-decreasing.
         soc = initial_soc - arrays["discharge_capacity_Ah"] / capacity_Ah

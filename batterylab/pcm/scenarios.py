@@ -88,17 +88,14 @@ class PyBaMMCell:
         self.notes: list[str] = []
 
     def _model(self, model, cooling_conductance_W_K=None, capacity_fraction: float = 1.0):
-        from ..cell.model import CellModel
+        from ..cell.model import CellModel, aged_cell_inputs
 
         params = {}
         if cooling_conductance_W_K is not None:
             # the lumped model's h A to ambient: the pack's enclosure share instead of a bare cell in air
             params["Total heat transfer coefficient [W.m-2.K-1]"] = float(cooling_conductance_W_K) / self.info.cooling_area_m2
-        if capacity_fraction != 1.0:
-            pv = CellModel(self.cell, model, "lumped", check_validity=False, mesh="coarse").parameter_values()
-            for electrode in ("Negative", "Positive"):
-                key = f"{electrode} electrode active material volume fraction"
-                params[key] = float(pv[key]) * float(capacity_fraction)
+        # an aged cell: both electrodes' active material times q
+        params.update(aged_cell_inputs(self.cell, capacity_fraction=capacity_fraction)["parameters"])
         return CellModel(self.cell, model, "lumped", check_validity=self.check_validity, mesh="coarse",
                          parameters=params or None)
 

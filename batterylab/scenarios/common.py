@@ -18,6 +18,7 @@ Ageing is therefore not fed back into the period (an uncoupled run); for coupled
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -134,7 +135,8 @@ class Period:
 
 
 def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperature_K: float,
-                cell: str | None = None, efficiency: float = 1.0) -> Period:
+                cell: str | None = None, efficiency: float = 1.0, *, capacity_fraction: float = 1.0,
+                resistance_factor: float = 1.0) -> Period:
     """A pack power period (discharge positive, piecewise constant) as SOC, C-rate and temperature.
 
     Parameters
@@ -148,6 +150,14 @@ def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperat
     cell : None for energy bookkeeping (cell at ambient), or a shipped cell parameter set name for
         the PyBaMM SPM + lumped-thermal pass on one cell of the pack
     efficiency : charging efficiency in bookkeeping mode [-]
+    capacity_fraction : q, the share of ``energy_Wh`` the aged pack has kept [-]; the SOC and
+        C-rate are on the aged capacity. With ``cell``, each cell of the pack (their number set
+        by the nominal energy) has both electrodes' active material times q
+        (:func:`batterylab.cell.aged_cell_inputs`)
+    resistance_factor : r, the aged cell's resistance over the fresh one's [-]: with ``cell``, a
+        series resistance (r - 1) x the fresh cell's 10-s 1C pulse resistance
+        (:func:`batterylab.cell.pulse_resistance`; none for r <= 1). Energy bookkeeping has no
+        cell resistance (its losses are ``efficiency``), so r does not enter it
     """
     t = checks.time_array("time_s", time_s)
     p = checks.as_float_array("power_W", power_W)
@@ -155,8 +165,10 @@ def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperat
         raise InputError(f"power_W has {p.size} samples but time_s has {t.size}")
     checks.positive("energy_Wh", energy_Wh, unit="W.h")
     Ta = float(checks.temperature_K("ambient_temperature_K", float(ambient_temperature_K)))
+    q = checks.positive("capacity_fraction", capacity_fraction)
+    r_factor = checks.positive("resistance_factor", resistance_factor)
     if cell is None:
-        soc = soc_from_power(t, p, energy_Wh, soc0, efficiency)
+        soc = soc_from_power(t, p, energy_Wh * q, soc0, efficiency)
         lo, hi = soc.min(), soc.max()
         if lo < -1e-9 or hi > 1 + 1e-9:
             raise InputError(f"the duty drives the pack SOC to [{lo:.3f}, {hi:.3f}], outside [0, 1]: "
@@ -166,28 +178,41 @@ def pack_period(time_s, power_W, energy_Wh: float, soc0: float, ambient_temperat
         crate[:-1] = -np.diff(soc) / np.diff(t) * SECONDS_PER_HOUR
         crate[-1] = crate[0]  # periodic: the last sample starts the next period
         return Period(t, soc, crate, np.full(t.size, Ta), "bookkeeping", Ta, math.nan)
-    from ..cell import cell_info, expect_early_stop, simulate
+    from ..cell import aged_cell_inputs, cell_info, expect_early_stop, simulate
 
     info = cell_info(cell)
     e_cell = info.nominal_capacity_Ah * info.nominal_voltage_V
     n_cells = energy_Wh / e_cell
+    r_add = (r_factor - 1.0) * _fresh_resistance_ohm(cell) if r_factor > 1.0 else 0.0
+    aged = aged_cell_inputs(cell, capacity_fraction=q, added_resistance_ohm=r_add)
     # PyBaMM needs a smooth-enough input: hold each value over its step (zero-order hold).
     tt = np.repeat(t, 2)[1:-1]
     tt[1::2] -= 1e-3 * np.minimum(1.0, np.diff(t))
     pp = np.repeat(p[:-1], 2) / n_cells
     with expect_early_stop():  # an early stop raises the InputError below
         r = simulate(cell, "SPM", "lumped", time_s=tt - tt[0], power_W=pp, ambient_temperature_K=Ta,
-                     initial_soc=float(soc0), initial_temperature_K=Ta, mesh="coarse")
+                     initial_soc=float(soc0), initial_temperature_K=Ta, mesh="coarse",
+                     options=aged["options"] or None, parameters=aged["parameters"] or None,
+                     allow_new_parameters=aged["allow_new_parameters"])
     if not r.completed:
         raise InputError(f"cell {cell!r} could not follow the duty (stopped at {r.duration_s:.0f} s of "
                          f"{tt[-1] - tt[0]:.0f} s, voltage cut-off): lower the power or raise energy_Wh")
     rt = r.time_s + tt[0]
-    soc = np.clip(np.interp(t, rt, r.soc), 0.0, 1.0)
+    # SOC and C-rate on the aged cell's capacity (the cell result's are on the nominal one)
+    soc = np.clip(soc0 + (np.interp(t, rt, r.soc) - soc0) / q, 0.0, 1.0)
     temp = np.interp(t, rt, r.temperature_K)
-    crate = np.interp(t, rt, r.current_A) / info.nominal_capacity_Ah
+    crate = np.interp(t, rt, r.current_A) / (q * info.nominal_capacity_Ah)
     crate[-1] = crate[0]
     heat = float(np.trapezoid(r.heat_W, r.time_s)) * n_cells
     return Period(t, soc, crate, temp, f"pybamm:{cell}", float(r.temperature_K.max()), heat)
+
+
+@functools.lru_cache(maxsize=16)
+def _fresh_resistance_ohm(cell: str) -> float:
+    """The fresh cell's 10-s 1C pulse resistance in the pack model's configuration [Ohm]."""
+    from ..cell import pulse_resistance
+
+    return pulse_resistance(cell, model="SPM", thermal="lumped", mesh="coarse")
 
 
 def age_period(model: str, period: Period, years: float, output_interval_s=None):
@@ -212,17 +237,20 @@ def rescales_soc(model) -> bool:
 
 
 def aged_period(model: str, time_s, power_W, energy_Wh: float, soc0: float, capacity_fraction: float,
-                ambient_temperature_K: float, cell: str | None = None):
+                ambient_temperature_K: float, cell: str | None = None, resistance_factor: float = 1.0):
     """Kernel inputs ``(time_s, soc, temperature_K, current_A)`` of a pack power period driven by a
-    pack that has kept ``capacity_fraction`` q of its ``energy_Wh``: the SOC of the aged pack
-    (a deeper swing for the same energy), and the current of the aged cell (its C-rate x q x the
-    model's nominal capacity). A model that rescales the SOC swing by 1 / q itself (BLAST-Lite's
-    definition) gets the swing of the nominal pack instead, so the ageing is not counted twice;
-    the aged pack's limits still shape the period (the dispatch that produced ``power_W``)."""
+    pack that has kept ``capacity_fraction`` q of its ``energy_Wh`` and whose resistance is
+    ``resistance_factor`` r times the fresh one (:func:`pack_period`: r enters with ``cell``):
+    the SOC of the aged pack (a deeper swing for the same energy), and the current of the aged
+    cell (its C-rate x q x the model's nominal capacity). A model that rescales the SOC swing by
+    1 / q itself (BLAST-Lite's definition) gets the swing of the nominal pack instead, so the
+    ageing is not counted twice; the aged pack's limits still shape the period (the dispatch
+    that produced ``power_W``)."""
     from .. import aging
 
     q = float(capacity_fraction)
-    per = pack_period(time_s, power_W, energy_Wh * q, soc0, ambient_temperature_K, cell)
+    per = pack_period(time_s, power_W, energy_Wh, soc0, ambient_temperature_K, cell, capacity_fraction=q,
+                      resistance_factor=resistance_factor)
     soc = per.soc
     if rescales_soc(model):
         soc = soc[0] + (soc - soc[0]) * q
@@ -244,7 +272,7 @@ def closed_loop(model: str, day, years: float, interval_days: float, energy_Wh: 
     def period(q, r):
         t, p, s0, v = day(energy_Wh * q)
         values.append(v)
-        return aged_period(model, t, p, energy_Wh, s0, q, ambient_temperature_K, cell)
+        return aged_period(model, t, p, energy_Wh, s0, q, ambient_temperature_K, cell, r)
 
     res = aging.age_closed_loop(model, period, years=years, update_interval_days=interval_days)
     # the value over the horizon itself (the last period may run past it)
