@@ -122,6 +122,23 @@ def test_fast_charge_closed_loop():
     assert "capacity after a year with PCM, closed loop [%]" in r.summary()
 
 
+def test_pybamm_cell_aged_resistance_heats_the_charge():
+    from batterylab.cell import pulse_resistance
+    from batterylab.pcm.scenarios import PyBaMMCell
+
+    cell = PyBaMMCell("LGM50", "SPM")
+    fresh = cell.fast_charge_day(40.0, 0.2, 298.15)
+    aged = cell.fast_charge_day(40.0, 0.2, 298.15, resistance_factor=1.5)
+    r_add = 0.5 * pulse_resistance("LGM50", model="SPM")
+    # early in the constant-power charge the extra heat is the series resistance's Joule heat I^2 R;
+    # 15 %: the same power at a higher terminal voltage draws a few % less current, so the other
+    # heat sources fall a little
+    k = int(np.searchsorted(fresh.time_s, 50.0))
+    assert aged.time_s[k] == fresh.time_s[k] == 50.0
+    assert aged.heat_W[k] - fresh.heat_W[k] == pytest.approx(aged.current_A[k] ** 2 * r_add, rel=0.15)
+    assert np.trapezoid(aged.heat_W, aged.time_s) > np.trapezoid(fresh.heat_W, fresh.time_s)
+
+
 def test_fast_charge_closed_loop_needs_a_provider_that_ages_its_cell():
     class OldCell(FakeCell):
         def fast_charge_day(self, power_W, initial_soc, ambient_K):

@@ -87,17 +87,23 @@ class PyBaMMCell:
         self.validity_K = (float(self.info.temperature_min_K), float(self.info.temperature_max_K))
         self.notes: list[str] = []
 
-    def _model(self, model, cooling_conductance_W_K=None, capacity_fraction: float = 1.0):
-        from ..cell.model import CellModel, aged_cell_inputs
+    def _model(self, model, cooling_conductance_W_K=None, capacity_fraction: float = 1.0,
+               resistance_factor: float = 1.0):
+        from ..cell.model import CellModel, aged_cell_inputs, pulse_resistance
 
         params = {}
         if cooling_conductance_W_K is not None:
             # the lumped model's h A to ambient: the pack's enclosure share instead of a bare cell in air
             params["Total heat transfer coefficient [W.m-2.K-1]"] = float(cooling_conductance_W_K) / self.info.cooling_area_m2
-        # an aged cell: both electrodes' active material times q
-        params.update(aged_cell_inputs(self.cell, capacity_fraction=capacity_fraction)["parameters"])
+        # an aged cell: both electrodes' active material times q, a series resistance (r - 1) R0
+        r_add = 0.0
+        if resistance_factor > 1.0:
+            r_add = (resistance_factor - 1.0) * pulse_resistance(self.cell, model=model, thermal="lumped", mesh="coarse")
+        aged = aged_cell_inputs(self.cell, capacity_fraction=capacity_fraction, added_resistance_ohm=r_add)
+        params.update(aged["parameters"])
         return CellModel(self.cell, model, "lumped", check_validity=self.check_validity, mesh="coarse",
-                         parameters=params or None)
+                         options=aged["options"] or None, parameters=params or None,
+                         allow_new_parameters=aged["allow_new_parameters"])
 
     def _drive_profile(self):
         from ..cell.profiles import load_profile
@@ -150,14 +156,18 @@ class PyBaMMCell:
         return out, f"{self.model}, constant {mean_p:.3g} W ({self.profile} mean power)"
 
     def fast_charge_day(self, power_W: float, initial_soc: float, ambient_K: float,
-                        discharge_c_rate: float = 1.0 / 3.0, capacity_fraction: float = 1.0) -> DutyTrace:
+                        discharge_c_rate: float = 1.0 / 3.0, capacity_fraction: float = 1.0,
+                        resistance_factor: float = 1.0) -> DutyTrace:
         """One day: constant-power charge [W] to the upper cut-off, 30 min rest, discharge at
         ``discharge_c_rate`` back to ``initial_soc``, rest to 24 h (heat, SOC, current).
 
         ``capacity_fraction`` q < 1: an aged cell, both electrodes' active-material volume
         fractions times q (its capacity scales by q, as in :mod:`batterylab.lifetime`); SOC is on
-        its present capacity and the discharge runs at ``discharge_c_rate`` of it."""
-        cm = self._model(self.model, capacity_fraction=capacity_fraction)
+        its present capacity and the discharge runs at ``discharge_c_rate`` of it.
+        ``resistance_factor`` r > 1: a series resistance of (r - 1) times the fresh cell's 10-s 1C
+        pulse resistance (:func:`batterylab.cell.aged_cell_inputs`), whose Joule heat is in the
+        day's heat."""
+        cm = self._model(self.model, capacity_fraction=capacity_fraction, resistance_factor=resistance_factor)
         r1 = cm.run_experiment([f"Charge at {power_W:.6g} W until {self.info.upper_voltage_V:.4g} V",
                                 "Rest for 30 minutes"], initial_soc=initial_soc, ambient_temperature_K=ambient_K,
                                period_s=10.0)
@@ -785,11 +795,13 @@ def _closed_loop_year(cell, trace, thermal, p_cell, soc0, t_amb, aging_model, in
     if "capacity_fraction" not in inspect.signature(cell.fast_charge_day).parameters:
         notes.append("closed loop not run: the cell provider's fast_charge_day takes no capacity_fraction")
         return None
+    with_r = "resistance_factor" in inspect.signature(cell.fast_charge_day).parameters
     rescales = load_aging(aging_model).rescales_soc
     out = []
     for pcm in (True, False):
         def period(q, r, pcm=pcm):
-            tr = trace if q == 1.0 else cell.fast_charge_day(p_cell, soc0, t_amb, capacity_fraction=q)
+            kw = {"resistance_factor": r} if with_r else {}
+            tr = trace if q == 1.0 and r == 1.0 else cell.fast_charge_day(p_cell, soc0, t_amb, capacity_fraction=q, **kw)
             _, _, w, wo, last = thermal(tr)
             temp = (w if pcm else wo).cell_temperature_K[0, last]
             soc = tr.soc[0] + (tr.soc - tr.soc[0]) * q if rescales else tr.soc  # the fresh swing: no double count
@@ -799,5 +811,6 @@ def _closed_loop_year(cell, trace, thermal, p_cell, soc0, t_amb, aging_model, in
             warnings.simplefilter("ignore")  # the open loop above has reported the model's range
             out.append(1.0 - age_closed_loop(aging_model, period, years=1.0, update_interval_days=interval_days).fade)
     notes.append(f"closed loop: the day simulated again for the aged cell every {interval_days:g} days "
-                 "(C-rate from dSOC/dt on the aged cell's capacity)")
+                 "(C-rate from dSOC/dt on the aged cell's capacity"
+                 + ("; its resistance growth as a series resistance)" if with_r else ")"))
     return tuple(out)
