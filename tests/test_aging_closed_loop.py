@@ -43,6 +43,18 @@ def test_a_deeper_swing_as_the_cell_ages_ages_it_faster():
     assert fine.fade == pytest.approx(closed.fade, rel=0.02)
 
 
+def test_the_closed_loop_alone(tmp_path):
+    both = age_closed_loop("blast_nmc111_kokam75ah", deeper, years=1.0)
+    alone = age_closed_loop("blast_nmc111_kokam75ah", deeper, years=1.0, open_loop=False)
+    assert np.array_equal(alone.capacity_fraction, both.capacity_fraction)
+    assert np.array_equal(alone.resistance_factor, both.resistance_factor)
+    assert alone.open_loop_capacity_fraction is None and alone.open_loop_resistance_factor is None
+    assert np.isnan(alone.open_loop_fade) and "resistance_growth_open_loop" not in alone.summary()
+    with h5py.File(alone.save(tmp_path / "a.h5")) as f:
+        assert "capacity_fraction" in f and "open_loop_capacity_fraction" not in f
+    alone.plot()
+
+
 def test_the_run_stops_where_the_aged_cell_cannot_drive_the_duty(tmp_path):
     def picky(q, r):
         if q < 0.95:

@@ -212,7 +212,7 @@ SPECS = {
                                           model=OPTION, period=Kind("period callable", [5, "x", [1, 2]]), years=POS,
                                           update_interval_days=POS,
                                           eol_threshold=num(0.0, 1.0, open_lo=True, open_hi=True), pass_update=BOOL,
-                                          period_s=POS),
+                                          period_s=POS, open_loop=BOOL),
     "batterylab.aging.ClosedLoopUpdate": "a record age_closed_loop passes to a period, not from user values",
     "batterylab.aging.simulate_fleet": S(dict(AGING, n_cells=3, progress=False), **AGING_KINDS, n_cells=INT1,
                                          temperature_offset_K=TEMP_DIFF, usage_scale=num(0.0, extra=[5.0]),

@@ -809,7 +809,8 @@ def _closed_loop_year(cell, trace, thermal, p_cell, soc0, t_amb, aging_model, in
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the open loop above has reported the model's range
-            out.append(1.0 - age_closed_loop(aging_model, period, years=1.0, update_interval_days=interval_days).fade)
+            out.append(1.0 - age_closed_loop(aging_model, period, years=1.0, update_interval_days=interval_days,
+                                             open_loop=False).fade)
     notes.append(f"closed loop: the day simulated again for the aged cell every {interval_days:g} days "
                  "(C-rate from dSOC/dt on the aged cell's capacity"
                  + ("; its resistance growth as a series resistance)" if with_r else ")"))

@@ -274,7 +274,8 @@ def closed_loop(model: str, day, years: float, interval_days: float, energy_Wh: 
         values.append(v)
         return aged_period(model, t, p, energy_Wh, s0, q, ambient_temperature_K, cell, r)
 
-    res = aging.age_closed_loop(model, period, years=years, update_interval_days=interval_days)
+    # the scenario has its open loop (age_period): the closed loop alone
+    res = aging.age_closed_loop(model, period, years=years, update_interval_days=interval_days, open_loop=False)
     # the value over the horizon itself (the last period may run past it)
     days = np.diff(np.minimum(res.time_s, years * 365.0 * SECONDS_PER_DAY)) / SECONDS_PER_DAY
     total = float(np.sum(np.asarray(values[: days.size]) * days))
