@@ -12,8 +12,11 @@ kernel then repeats it over the horizon without materialising the repetitions)::
       -> :func:`batterylab.aging.simulate` with the chosen ageing model (C-rate preserved: the
          current fed to the kernel is C-rate x the model's nominal capacity)
 
-Ageing is therefore not fed back into the period (an uncoupled run); for coupled lifetime use
-:func:`batterylab.lifetime.simulate_lifetime`.
+That is the open loop. The closed loop (:func:`closed_loop`, on
+:func:`batterylab.aging.age_closed_loop`) plans and simulates the period again every update
+interval for the pack as aged (:func:`aged_period`): its capacity fraction q in the plan and the
+SOC, and with ``cell`` the same cells with active material times q and a series resistance of
+(r - 1) x their fresh pulse resistance.
 """
 
 from __future__ import annotations
