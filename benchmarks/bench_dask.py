@@ -9,6 +9,10 @@ repeated 10 times (87,600 kernel steps per pack), model ``naumann2020`` (one age
 per-pack temperature offsets N(0, 2 K) and rate-coefficient spread lognormal(0, 0.05), seed 1.
 One output row a year per pack.
 
+Both runs take the per-cell path (``share_profile=False``): this is what a cluster scales out.
+A fleet sharing one profile, as here, is otherwise interpolated in its temperature offsets in
+this process, a million packs in seconds (``bench_fleet.py``), and needs no cluster.
+
 1. In-process: ``simulate_fleet``, blocks of cells in one thread per core of this process.
 2. Dask: a ``LocalCluster`` with ``--workers`` worker processes (one Dask thread each,
    ``NUMBA_NUM_THREADS = cores / workers``), the same call with ``client=``.
@@ -62,6 +66,7 @@ def main(argv=None):
 
     t, soc, T = representative_year()
     kw = dict(repeat=args.years, temperature_spread_K=2.0, coefficient_spread=0.05, seed=1, progress=False,
+              share_profile=False,
               max_output_rows=args.years + 1)
     cores = os.cpu_count() or 1
     pack_years = args.packs * args.years

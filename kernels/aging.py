@@ -1289,6 +1289,25 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
 
 
 @kernel
+def combine_rows(y, m, q, r, g):
+    """Output rows' q, r and group values (cells, rows[, groups]) from their states y (cells, rows,
+    states), as ``_record`` computes them: for rows whose states were found another way (a fleet
+    interpolated in its temperature offset, :mod:`batterylab.aging.shared_profile`)."""
+    ns = m.state_i.shape[0]
+    st = np.zeros(HEAD + ns)
+    gval = np.zeros(m.group_i.shape[0])
+    for c in range(y.shape[0]):
+        for k in range(y.shape[1]):
+            for s in range(ns):
+                p = m.state_f[s, SF_P]
+                v = y[c, k, s]
+                st[HEAD + s] = v ** (1.0 / p) if m.state_i[s, SI_TYPE] == ST_POWER and p != 1.0 and v > 0.0 else v
+            q[c, k], r[c, k] = _combine(st, m, gval)
+            for i in range(gval.shape[0]):
+                g[c, k, i] = gval[i]
+
+
+@kernel
 def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
     """Streaming rainflow counting of one SOC series; the cycles are written to ``cyc``.
 

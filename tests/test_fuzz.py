@@ -219,7 +219,7 @@ SPECS = {
                                          coefficient_multipliers=ARRAY_NONNEG,
                                          temperature_spread_K=num(0.0, 30.0), coefficient_spread=num(0.0, 3.0),
                                          seed=SEED, max_output_rows=INT2, chunk_size=INT1, progress=PROGRESS,
-                                         client=CLIENT),
+                                         client=CLIENT, share_profile=PROGRESS),
     # --- cell -----------------------------------------------------------------------------------
     "batterylab.cell.CellInfo": "a record made by cell_info, not from user values",
     "batterylab.cell.CellResult": "a result made by cell.simulate, not from user values",

@@ -19,6 +19,7 @@ from ..kernels import aging as K
 from ..kernels.jit import get_num_threads
 from ..io.results import Result
 from .models import SECONDS_PER_YEAR, AgingModel, check_validity, load
+from .shared_profile import age_shared
 
 
 @dataclass(frozen=True)
@@ -585,6 +586,7 @@ def simulate_fleet(
     chunk_size: int | None = None,
     progress: bool = True,
     client=None,
+    share_profile: bool | None = None,
 ) -> AgingResult:
     """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
 
@@ -619,6 +621,13 @@ def simulate_fleet(
         Run the chunks as tasks on this Dask cluster (see :mod:`batterylab.distributed`); the
         result is bit-identical to the in-process run. ``chunk_size`` defaults to a size that gives
         each worker thread several tasks of useful length.
+    share_profile : bool or None
+        Cells that share one profile and start state differ only in their temperature offset (and
+        multipliers): age a few of them at Chebyshev points of the offset range and interpolate
+        the others (:mod:`batterylab.aging.shared_profile`; checked at run time against the
+        per-cell path between the points, to 1e-12 relative, and the per-cell path runs where the
+        check fails). None: for fleets of 1,000 cells or more; False: always the per-cell path.
+        ``config["shared_profile"]`` says what was done, or why not.
     """
     m = load(model)
     m.cite()
@@ -644,6 +653,7 @@ def simulate_fleet(
     progress = checks.optional_boolean("progress", progress)
     max_output_rows = checks.integer("max_output_rows", max_output_rows, low=2)
     chunk_size = checks.optional_integer("chunk_size", chunk_size, low=1)
+    share_profile = checks.optional_boolean("share_profile", share_profile)
     t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
     _effective_temperature(T2, t_off, "temperature_offset_K")
     usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)
@@ -703,7 +713,18 @@ def simulate_fleet(
     smax = np.zeros((n_cells, K.N_STRESS))
     starts = range(0, n_cells, chunk)
     bar = None
-    if client is not None:  # the same chunks as Dask tasks, assembled here (batterylab.distributed)
+    if max(a.shape[0] for a in (soc2, T2, I2)) > 1:
+        tt, shared_note = None, "per-cell path (per-cell profiles)"
+    else:
+        def per_cell(t_off_, usage_, mult_, states_):
+            return _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, t_off_, usage_,
+                        np.ascontiguousarray(mult_), states_, finalize)
+
+        tt, shared_note = age_shared(per_cell, m, t_off, usage, mult, st, (q, r, efc, y, g, smin, smax),
+                                     share_profile)
+    if tt is not None:
+        starts, progress = (), False
+    elif client is not None:  # the same chunks as Dask tasks, assembled here (batterylab.distributed)
         from ..distributed import check_client
 
         tt = run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), current_A is not None, reps, out_t,
@@ -752,5 +773,5 @@ def simulate_fleet(
         config={"repeat": reps, "finalize": finalize, "n_cells": n_cells,
                 "temperature_spread_K": ts, "coefficient_spread": cs,
                 "seed": seed if isinstance(seed, (int, type(None))) else "generator",
-                "usage_scale_json": json.dumps(usage.tolist()[:10])},
+                "usage_scale_json": json.dumps(usage.tolist()[:10]), "shared_profile": shared_note},
     )

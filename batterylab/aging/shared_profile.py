@@ -1,0 +1,223 @@
+"""A fleet that shares one profile: a few cells aged, the others interpolated in their temperature offset.
+
+Cells that share a profile (SOC, temperature, current) and a starting state differ only in
+their temperature offset and coefficient multipliers. Every output of such a cell (the states and
+EFC at each row, the stress range seen, the final state vector) is then a function of its offset
+alone, and for a per-sample model an analytic one: the offset enters through Arrhenius,
+exponential and polynomial terms of the temperature. :func:`age_shared` ages the cells at a few
+Chebyshev points of the fleet's offset range on the per-cell path and evaluates the
+interpolating polynomial at every other cell's offset (:mod:`batterylab.kernels.interpolate`),
+so a million cells cost a few dozen cells' ageing plus a sum of a few dozen terms per output.
+
+Checked at run time, never assumed. Cells at points between the nodes are aged on the per-cell
+path too, and the interpolant must give every one of their outputs to ``RTOL`` (relative); if
+it does not, about twice the points are tried, and after the last level the fleet runs on the
+per-cell path. Where a model's stress makes discrete choices that move with the offset (BLAST-Lite's
+update windows: the C-rate floor, the clip of the rescaled SOC), the check fails and the per-cell
+path runs. A cell whose state would reach a bound (a loss fraction of 1) is run on the per-cell path.
+
+Coefficient multipliers. Where every state is a POWER state with a fixed exponent and no rate reads
+the states (``_scales_exactly``), a multiplier mu on a state's rate coefficient multiplies the
+state by mu exactly: its stored value u = sum (mu k)^(1/p) dx = mu^(1/p) sum k^(1/p) dx. The nodes
+then run with multipliers 1 and each cell's states are scaled; for other models the multipliers
+must be the same for every cell of the fleet (they then run with the nodes).
+
+Cells with different usage scales have different SOC swings: each usage scale is a group of its
+own, with its own nodes.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import aging as K
+from ..kernels.interpolate import barycentric, barycentric_weights, chebyshev_points
+from ..kernels.jit import get_num_threads
+
+#: Chebyshev points tried, in order (each level holds the one before and the points between)
+LEVELS = (9, 17, 33)
+#: largest relative difference allowed between the interpolant and the per-cell path at a check cell
+RTOL = 1e-12
+#: without ``share_profile=True``, fleets smaller than this run on the per-cell path
+AUTO_MIN_CELLS = 1000
+#: a level whose check error is above this (or not ten times below the level before) ends the search:
+#: the outputs are not smooth in the offset
+GIVE_UP = 1e-4
+#: cells per block of the interpolation (bounds the temporary arrays)
+BLOCK = 32768
+
+
+@dataclass
+class _Fit:
+    """The node cells of one usage group: their offsets, and their outputs as rows of arrays."""
+
+    idx: np.ndarray       # the group's cells
+    xn: np.ndarray        # node offsets [K]
+    w: np.ndarray         # barycentric weights
+    state: np.ndarray     # (nodes, L) final state vectors
+    y: np.ndarray         # (nodes, rows * states)
+    efc: np.ndarray       # (nodes, rows)
+    srange: np.ndarray    # (nodes, 2 * N_STRESS): smin then smax
+    t: np.ndarray         # (rows,) output times, the same for every node
+    ref_mult: np.ndarray  # (states,) the nodes' multipliers
+    start: np.ndarray     # (L,) the state every cell starts from
+    error: float          # largest relative error at the check cells
+
+
+def _scales_exactly(km: K.Model) -> bool:
+    """Whether a multiplier on a state's rate coefficient multiplies that state exactly."""
+    if km.settings[K.SET_EFC_NOMINAL] != 0.0:
+        return False
+    return bool(np.all(km.state_i[:, K.SI_TYPE] == K.ST_POWER) and np.all(km.state_i[:, K.SI_EP] < 0))
+
+
+def _columns(values: np.ndarray):
+    """The node values as (nodes, columns), and which columns are the same at every node."""
+    v = np.ascontiguousarray(values.reshape(values.shape[0], -1))
+    return v, np.all(v == v[0], axis=0)
+
+
+def _at(fit: _Fit, part: np.ndarray, x: np.ndarray) -> np.ndarray:
+    v, const = _columns(part)
+    out = np.empty((x.size, v.shape[1]))
+    barycentric(fit.xn, fit.w, v, const, np.ascontiguousarray(x, dtype=np.float64), out)
+    return out
+
+
+def _evaluate(fit: _Fit, km: K.Model, x: np.ndarray, mult: np.ndarray, n_rows: int):
+    """The interpolated outputs at offsets ``x`` with multipliers ``mult`` (cells, states):
+    state vectors, y, efc, smin, smax, q, r, g."""
+    ns = km.state_i.shape[0]
+    ng = km.group_i.shape[0]
+    st = _at(fit, fit.state, x)
+    y = _at(fit, fit.y, x).reshape(x.size, n_rows, ns)
+    efc = _at(fit, fit.efc, x)
+    sr = _at(fit, fit.srange, x)
+    scale = mult / fit.ref_mult
+    if np.any(scale != 1.0):  # u = u0 + mu^(1/p) (u(1) - u0) for stored values u = y^(1/p)
+        p = km.state_f[:, K.SF_P]
+        s = np.where(p == 1.0, scale, scale ** (1.0 / p))
+        u0 = fit.start[K.HEAD:K.HEAD + ns]
+        st[:, K.HEAD:K.HEAD + ns] = u0 + s * (st[:, K.HEAD:K.HEAD + ns] - u0)
+        u = np.where(p == 1.0, y, y ** (1.0 / p))
+        v = np.maximum(u0 + s[:, None, :] * (u - u0), 0.0)
+        y = np.where(p == 1.0, v, v ** p)
+    q = np.empty((x.size, n_rows))
+    r = np.empty((x.size, n_rows))
+    g = np.empty((x.size, n_rows, ng))
+    K.combine_rows(y, km, q, r, g)
+    return st, y, efc, sr[:, :K.N_STRESS], sr[:, K.N_STRESS:], q, r, g
+
+
+def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(a == b, 0.0, np.abs(a - b) / np.abs(b))
+    return float(np.nanmax(np.where(np.isnan(d), np.inf, d), initial=0.0))
+
+
+def _fit(run, km, idx, t_off, usage, mult0, st0, n_nodes):
+    """Age the nodes and the check cells of one group; the fit, or None with the reason."""
+    lo, hi = float(t_off[idx].min()), float(t_off[idx].max())
+    if hi == lo:
+        n_nodes = 1
+    xn = chebyshev_points(lo, hi, n_nodes)
+    if n_nodes > 1:  # check cells half way (in angle) between nodes: near both ends and the middle
+        theta = np.pi * (np.array([0, (n_nodes - 1) // 2, n_nodes - 2]) + 0.5) / (n_nodes - 1)
+        xc = 0.5 * (lo + hi) + 0.5 * (hi - lo) * np.cos(theta)
+    else:
+        xc = np.zeros(0)
+    x = np.concatenate([xn, xc])
+    nx = x.size
+    states = np.repeat(st0[None, :], nx, axis=0)
+    rec = run(x, np.full(nx, usage), np.repeat(mult0[None, :], nx, axis=0), states)
+    n_rows = rec["t"].shape[1]
+    if np.any(states[:, K.H_SATURATED] > 0):
+        return None, "a node cell reached a bound"
+    if not np.all(rec["t"] == rec["t"][0]):
+        return None, "the output times differ between offsets"
+    parts = [states, rec["y"].reshape(nx, -1), rec["efc"], np.concatenate([rec["smin"], rec["smax"]], axis=1)]
+    if not all(np.all(np.isfinite(p) | (p == p[0])) for p in parts):  # an unseen stress's range: inf everywhere
+        return None, "an output is not finite"
+    nn = slice(0, n_nodes)
+    fit = _Fit(idx, xn, barycentric_weights(n_nodes), states[nn].copy(), parts[1][nn].copy(), parts[2][nn].copy(),
+               parts[3][nn].copy(), rec["t"][0].copy(), mult0.copy(), st0.copy(), 0.0)
+    if n_nodes > 1:
+        got = _evaluate(fit, km, xc, np.repeat(mult0[None, :], xc.size, axis=0), n_rows)
+        want = (states[n_nodes:], rec["y"][n_nodes:], rec["efc"][n_nodes:], rec["smin"][n_nodes:],
+                rec["smax"][n_nodes:], rec["q"][n_nodes:], rec["r"][n_nodes:], rec["g"][n_nodes:])
+        fit.error = max(_relative_error(a, b) for a, b in zip(got, want))
+    return fit, None
+
+
+def age_shared(run, m, t_off, usage, mult, st, out, share_profile):
+    """Age a fleet that shares one profile by interpolation in the temperature offset.
+
+    ``run(t_off, usage, mult, states)`` is the per-cell path for those cells (the shared profile
+    bound in), returning its records and advancing ``states``; ``out`` is ``(q, r, efc, y, g,
+    smin, smax)``, filled in place with ``st`` when the fleet qualifies. Returns ``(times, note)``:
+    the output times (None when the per-cell path must run) and what was done, or why not.
+    """
+    n = st.shape[0]
+    if share_profile is False:
+        return None, "per-cell path (share_profile=False)"
+    if share_profile is None and n < AUTO_MIN_CELLS:
+        return None, f"per-cell path (fewer than {AUTO_MIN_CELLS} cells)"
+    if not np.all(st == st[0]):
+        return None, "per-cell path (the cells start from different states)"
+    st0 = st[0].copy()
+    km = m.kernel_model()
+    exact_scale = _scales_exactly(km)
+    if not exact_scale and not np.all(mult == mult[0]):
+        return None, "per-cell path (coefficient multipliers differ and do not scale this model's states exactly)"
+    ref = np.ones(m.n_states) if exact_scale else mult[0].copy()
+    values, inverse = np.unique(usage, return_inverse=True)
+    if share_profile is None and values.size > n // 200:  # each group costs its own node cells
+        return None, f"per-cell path ({values.size} usage scales)"
+    fits = []
+    for gi, u in enumerate(values):
+        idx = np.flatnonzero(inverse == gi)
+        fit, prev, why = None, None, ""
+        for level in LEVELS:
+            fit, why = _fit(run, km, idx, t_off, float(u), ref, st[0], level)
+            if fit is None or fit.error <= RTOL or fit.xn.size == 1:
+                break
+            if fit.error > GIVE_UP or (prev is not None and fit.error > 0.1 * prev):
+                break
+            prev = fit.error
+        if fit is None:
+            return None, f"per-cell path ({why})"
+        if fit.error > RTOL:
+            return None, (f"per-cell path (the outputs are not smooth in the temperature offset: the interpolant "
+                          f"through {fit.xn.size} points is off by {fit.error:.1e} between them)")
+        fits.append(fit)
+    q, r, efc, y, g, smin, smax = out
+    n_rows = fits[0].t.size
+    rerun = []
+
+    def block(fit: _Fit, cells: np.ndarray) -> None:
+        res = _evaluate(fit, km, t_off[cells], mult[cells], n_rows)
+        for dst, src in zip((st, y, efc, smin, smax, q, r, g), res):
+            dst[cells] = src
+        over = np.any(res[0][:, K.HEAD:K.HEAD + m.n_states] > km.state_f[:, K.SF_MAX], axis=1)
+        rerun.append(cells[over])
+
+    jobs = [(f, f.idx[a:a + BLOCK]) for f in fits for a in range(0, f.idx.size, BLOCK)]
+    with ThreadPoolExecutor(max(1, min(len(jobs), get_num_threads()))) as pool:
+        for f in [pool.submit(block, *j) for j in jobs]:
+            f.result()
+    bound = np.sort(np.concatenate(rerun)) if rerun else np.zeros(0, dtype=np.int64)
+    if bound.size:  # cells the interpolation cannot represent: the per-cell path
+        sub = np.repeat(st0[None, :], bound.size, axis=0)
+        rec = run(t_off[bound], usage[bound], mult[bound], sub)
+        st[bound] = sub
+        for dst, key in zip((q, r, efc, y, g, smin, smax), ("q", "r", "efc", "y", "g", "smin", "smax")):
+            dst[bound] = rec[key]
+    worst = max(f.error for f in fits)
+    note = (f"interpolated in the temperature offset: {len(fits)} group(s), "
+            f"{max(f.xn.size for f in fits)} node cells, largest check error {worst:.1e}")
+    if bound.size:
+        note += f"; {bound.size} cell(s) reaching a bound on the per-cell path"
+    return fits[0].t, note
