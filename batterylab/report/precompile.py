@@ -19,13 +19,16 @@ import warnings
 def _aging() -> None:
     import numpy as np
 
-    from ..aging import simulate
+    from ..aging import simulate, simulate_fleet
 
     t = np.array([0.0, 1800.0, 3600.0])
     soc = np.array([0.8, 0.5, 0.8])
     # one model per aggregation: per-cycle (Schmalstieg 2014) and BLAST-Lite's window aggregation
     for model in ("schmalstieg2014", "blast_nca_panasonic18650b"):
         simulate(model, t, soc, 298.15, current_A=np.array([1.0, -1.0, 1.0]), years=0.01)
+    # the interpolation of a fleet sharing one profile
+    simulate_fleet("schmalstieg2014", t, soc, 298.15, temperature_offset_K=np.array([0.0, 1.0, 2.0]),
+                   years=0.01, progress=False, share_profile=True)
 
 
 def _rainflow() -> None:
