@@ -168,3 +168,15 @@ def test_any_offset_range(spread, centre, seed):
     off = centre + np.random.default_rng(seed).uniform(-spread, spread, 25)
     a, b = _pair("naumann2020", temperature_offset_K=off)
     _assert_close(a, b)
+
+
+def test_equal_multipliers_of_a_model_that_does_not_scale():
+    """A zero multiplier (a state switched off) on every cell of a model whose states do not scale
+    exactly: the nodes run with it, nothing is divided by it."""
+    m = aging.load("blast_nmc111_kokam75ah:exact")
+    mult = np.ones((30, m.n_states))
+    mult[:, 0] = 0.0
+    a, b = _pair("blast_nmc111_kokam75ah:exact", temperature_offset_K=np.full(30, 1.0), coefficient_multipliers=mult)
+    assert "1 node cells" in a.config["shared_profile"]
+    assert not np.isnan(a.capacity_fraction).any()
+    _assert_close(a, b)

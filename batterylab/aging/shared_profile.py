@@ -96,7 +96,7 @@ def _evaluate(fit: _Fit, km: K.Model, x: np.ndarray, mult: np.ndarray, n_rows: i
     y = _at(fit, fit.y, x).reshape(x.size, n_rows, ns)
     efc = _at(fit, fit.efc, x)
     sr = _at(fit, fit.srange, x)
-    scale = mult / fit.ref_mult
+    scale = np.where(mult == fit.ref_mult, 1.0, mult / np.where(fit.ref_mult == 0.0, 1.0, fit.ref_mult))
     if np.any(scale != 1.0):  # u = u0 + mu^(1/p) (u(1) - u0) for stored values u = y^(1/p)
         p = km.state_f[:, K.SF_P]
         s = np.where(p == 1.0, scale, scale ** (1.0 / p))
