@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     print(f"floor (one Arrhenius exp + one power per state, 4 states): {floor:.3g} cell-steps/s")
 
     rows = 365.25 * 86400.0
-    profiles = (("representative day x 3,650", representative_day()), ("representative hourly year x 10", (ty, socy, Ty)))
+    profiles = (("representative day x 3,650", representative_day()),
+                ("representative hourly year x 10", (ty, socy, Ty)))
     runs = [("naumann2020", args.packs, None), ("naumann2020", args.per_cell_packs, False),
             ("blast_nmc111_kokam75ah", args.per_cell_packs, None)]
     for model, n, share in runs:
