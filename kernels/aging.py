@@ -46,7 +46,10 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     ``is_conserve_energy_throughput``) and clipped to [0, 1]; each expression is evaluated at
     every sample with per-sample temperature, SOC, OCV and anode potential and with the window's
     depth (max - min SOC), mean SOC and time-mean C-rate (rests count as zero, steps below
-    0.01 1/h too; x q), and averaged by the trapezoid rule over the window's time; every state
+    0.01 1/h too; x q), and averaged by the trapezoid rule over the window's time (each product
+    as its window-wide terms, once, times the window mean of its other terms; a mean of terms
+    that read temperature alone is kept per window and reused by later repetitions,
+    ``_window_plan``); every state
     then advances once over the window's span (time in days, EFC = sum |dSOC| / 2 x q), by
     BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update).
     The model clock is the sum of the window spans (the step between two windows is not aged, as in
@@ -104,6 +107,12 @@ Profile = namedtuple("Profile", "time_s soc temp cur")
 Cells = namedtuple("Cells", "t_off usage soc_top mult")
 #: The arrays the expression evaluator reads (a part of :class:`Model`: a call passes less).
 Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
+#: The window path's plan and scratch (``AGG_WINDOW``, see ``_window_plan``): per expression ``used``
+#: and ``fin`` (its finished window mean); per term ``tread``; per product ``pread``, ``hold``
+#: (window part), ``mean`` (mean of the per-sample part), ``prev`` and ``now`` (its value at the
+#: last and the present sample); and
+#: ``cache`` (windows, products + 1): the ``R_TEMP`` products' means of each window of the profile.
+WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache")
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
 #: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
 Records = namedtuple("Records", "t q r efc y g smin smax replayed")
@@ -138,6 +147,9 @@ G_SUM, G_INVERSE = 0, 1
 GF_OFFSET, GF_C0, GF_C1 = range(3)
 
 AGG_SAMPLE, AGG_WINDOW = 0, 1
+# what a term or product reads under AGG_WINDOW (``_window_plan``), and the parts of a product
+R_WINDOW, R_TEMP, R_SAMPLE = range(3)
+PART_ALL, PART_WINDOW, PART_SAMPLE = range(3)
 DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
 
 # settings (float64 array)
@@ -293,38 +305,46 @@ def _term(i, stress, m):
 
 
 @helper(inline="always")
-def _product(j, stress, m, tc):
-    """Product ``j``: its coefficient times its terms under ``stress``; the exponential terms'
-    arguments are summed and take one exponential. ``tc[i]``: (1, la, v) for a term whose value
-    is held for the present update window; 2 in the first column: evaluate it and hold it; 0:
-    evaluate it."""
-    v = m.prod_f[j]
+def _product(j, stress, m, part, tread):
+    """Product ``j`` under ``stress``: its coefficient times its terms; the exponential terms'
+    arguments are summed and take one exponential. ``part`` (``AGG_WINDOW``, ``tread``: each
+    term's ``R_*`` class): ``PART_ALL`` every term; ``PART_WINDOW`` the coefficient times the terms
+    that read window-wide stressors only; ``PART_SAMPLE`` the other terms (without the
+    coefficient): the product is the two parts' product."""
+    v = 1.0 if part == PART_SAMPLE else m.prod_f[j]
     la = 0.0
     for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
-        if tc[i, 0] == 1.0:
-            la += tc[i, 1]
-            v *= tc[i, 2]
-        else:
+        if part == PART_ALL or (tread[i] == R_WINDOW) == (part == PART_WINDOW):
             dla, dv = _term(i, stress, m)
-            if tc[i, 0] == 2.0:
-                tc[i, 0] = 1.0
-                tc[i, 1] = dla
-                tc[i, 2] = dv
             la += dla
             v *= dv
     if v == 0.0:
         return 0.0
-    return v * _exp(la)
+    return v if la == 0.0 else v * _exp(la)
 
 
 @helper(borrows=True)
-def _raw(e, stress, m, tc):
+def _raw(e, stress, m):
     """Expression ``e``'s sum of products under ``stress``, before its clip and power (``m``:
-    the :class:`Terms` of the model; ``tc``: see ``_product``)."""
+    the :class:`Terms` of the model)."""
     total = 0.0
     for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
-        total += _product(j, stress, m, tc)
+        total += _product(j, stress, m, PART_ALL, m.prod_i[0])
     return total
+
+
+@helper(borrows=True)
+def _window_parts(stress, m, pl, part, cached):
+    """For the window path (one ``_product`` site): with ``PART_WINDOW`` every base product's
+    window part into ``pl.hold``; with ``PART_SAMPLE`` the per-sample parts of the products
+    evaluated at a sample (``R_SAMPLE``, and ``R_TEMP`` unless ``cached``) into ``pl.now``."""
+    for j in range(pl.pread.shape[0]):
+        r = pl.pread[j]
+        if part == PART_WINDOW:
+            if r >= 0:
+                pl.hold[j] = _product(j, stress, m, PART_WINDOW, pl.tread)
+        elif r == R_SAMPLE or (r == R_TEMP and not cached):
+            pl.now[j] = _product(j, stress, m, PART_SAMPLE, pl.tread)
 
 
 @helper(inline="always")
@@ -452,7 +472,7 @@ def _bound(st, s, m):
 
 
 @helper(inline="always")
-def _advance_state(st, s, dx, stress, mult, m, tc):
+def _advance_state(st, s, dx, stress, mult, m):
     """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
     if dx <= 0.0:
         return
@@ -463,7 +483,7 @@ def _advance_state(st, s, dx, stress, mult, m, tc):
         e = m.state_i[s, slot]
         if e < 0:
             continue
-        v = _finish(e, _raw(e, stress, Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f), tc), m)
+        v = _finish(e, _raw(e, stress, Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)), m)
         if slot == SI_EK:
             k = v * mult[s]
         elif slot == SI_EAUX:
@@ -678,7 +698,7 @@ def _cycle_stress(st, base, i1, stress, m, Tnow):
 
 
 @helper(borrows=True)
-def _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow):
+def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
     """Advance the cycle-driven states over the rainflow cycle of stack points i1, i1 + 1."""
     rng = _cycle_stress(st, base, i1, stress, m, Tnow)
     if rng > 0.0:  # a zero-range residue stresses nothing
@@ -688,7 +708,7 @@ def _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow):
         drv = m.state_i[s, SI_DRIVER]
         if drv == D_CYCLE_EFC or drv == D_CYCLE_COUNT:
             x = weight * (thr if drv == D_CYCLE_EFC else 1.0)
-            _advance_state(st, s, x * m.state_f[s, SF_SCALE], stress, mult, m, tc)
+            _advance_state(st, s, x * m.state_f[s, SF_SCALE], stress, mult, m)
     if weight == 1.0:
         st[H_NFULL] += 1.0
     else:
@@ -696,7 +716,7 @@ def _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow):
 
 
 @helper(borrows=True)
-def _push(st, pt, stress, mult, m, tc, smin, smax, Tnow):
+def _push(st, pt, stress, mult, m, smin, smax, Tnow):
     """Push reversal point ``pt`` and advance the cycle states over the cycles it closes."""
     base = HEAD + m.state_i.shape[0]
     _rf_append(st, base, pt)
@@ -704,20 +724,20 @@ def _push(st, pt, stress, mult, m, tc, smin, smax, Tnow):
         i1, weight = _rf_next(st, base)
         if i1 < 0:
             break
-        _cycle_states(st, base, i1, weight, stress, mult, m, tc, smin, smax, Tnow)
+        _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow)
 
 
 @helper(borrows=True)
-def _flush(st, pt, stress, mult, m, tc, smin, smax):
+def _flush(st, pt, stress, mult, m, smin, smax):
     """End of series: push the last sample as a reversal, then count the residue as half cycles.
     Changes ``st``: call it on a copy to keep a resumable state."""
     base = HEAD + m.state_i.shape[0]
     if st[H_NSEEN] >= 3.0:
         _last_point(st, pt)
-        _push(st, pt, stress, mult, m, tc, smin, smax, st[H_TK])
+        _push(st, pt, stress, mult, m, smin, smax, st[H_TK])
     n = int(st[H_NSTACK])
     for j in range(n - 1):
-        _cycle_states(st, base, j, 0.5, stress, mult, m, tc, smin, smax, st[H_TK])
+        _cycle_states(st, base, j, 0.5, stress, mult, m, smin, smax, st[H_TK])
     st[H_NSTACK] = 0.0 if n == 0 else 1.0
 
 
@@ -727,7 +747,7 @@ def _flush(st, pt, stress, mult, m, tc, smin, smax):
 
 
 @helper(borrows=True)
-def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
+def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
     """Advance one cell to the sample (t1 [s], x1 SOC, T1 [K], I1 [A]) under ``AGG_SAMPLE``."""
     has_cur = m.settings[SET_HAS_CURRENT] != 0.0
     nominal = m.settings[SET_EFC_NOMINAL] != 0.0
@@ -770,7 +790,7 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
                 drv = m.state_i[s, SI_DRIVER]
                 if drv == D_TIME or drv == D_STEP_EFC:
                     dx = dt if drv == D_TIME else dxe
-                    _advance_state(st, s, dx * m.state_f[s, SF_SCALE], stress, mult, m, tc)
+                    _advance_state(st, s, dx * m.state_f[s, SF_SCALE], stress, mult, m)
             st[H_CUM + P_CT - 1] += Tm * dt
             # current flows when charge moves (not when the rate is > 0: a tiny SOC step's
             # rate can underflow to 0 while its charge does not)
@@ -791,7 +811,7 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval):
     if _feed(st, x1, t1, pt):
         if nominal:  # q refreshed at each confirmed SOC reversal (once per half cycle)
             st[H_QF] = _combine(st, m, gval)[0]
-        _push(st, pt, stress, mult, m, tc, smin, smax, T1)
+        _push(st, pt, stress, mult, m, smin, smax, T1)
 
 
 @helper(inline="always")
@@ -879,7 +899,7 @@ def _replay_add(st, delta, k, ns):
 
 
 @helper
-def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc, pre, work):
+def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, pre, work):
     """Age cell ``c`` step by step over the (repeated) profile (``AGG_SAMPLE``).
 
     Replay: once a repetition ends in a state that is its start one period later
@@ -953,7 +973,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
         for j in range(1 if rep > 0 else 0, n):
             t1 = time_s[j] + offset
             x1, T1, I1 = _sample(prof, c, j, us, top, dT)
-            _step(st, t1, x1, T1, I1, stress, mult, m, tc, smin, smax, pt, gval)
+            _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval)
             if record:
                 pre[j, ns] = st[H_EFC] - start[H_EFC]
                 for s in range(ns):
@@ -973,7 +993,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, tc,
         tmp = st.copy()
         if m.settings[SET_EFC_NOMINAL] != 0.0 and tmp[H_NSEEN] >= 3.0:
             tmp[H_QF] = _combine(tmp, m, gval)[0]
-        _flush(tmp, pt, stress, mult, m, tc, smin, smax)
+        _flush(tmp, pt, stress, mult, m, smin, smax)
         _record(tmp, c, n_out - 1, st[H_T], m, rec, gval)
 
 
@@ -1073,42 +1093,101 @@ def _window_crate(time_s, s, a, b, direction, include_rests, floor):
     return area / span if span > 0.0 else 0.0
 
 
-@helper(borrows=True)
-def _window_sums(a, b, time_s, T, s, stress, m, terms, tc, used, prev, acc, smin, smax):
-    """Trapezoid sums over samples a..b of every base expression (``used[e] & 1``) into ``acc``,
-    with per-sample temperature, SOC, OCV and anode potential. (Inlining the evaluator here ran
-    2x faster and compiled 8 s longer, measured: the window kernel then missed 20 s cold.)"""
-    ne = m.expr_i.shape[0]
-    need_v = m.settings[SET_NEED_V] != 0.0
-    need_ua = m.settings[SET_NEED_UA] != 0.0
-    for j in range(a, b + 1):
-        stress[S_T] = T[j]
-        stress[S_SOC] = s[j]
-        if need_v:
-            stress[S_V] = _table(m.ocv, s[j])
-        if need_ua:
-            stress[S_UA] = _table(m.ua, s[j])
-        _track(stress, smin, smax, 0, 4)
-        half_dt = 0.5 * (time_s[j] - time_s[j - 1]) if j > a else 0.0
-        for e in range(ne):
-            if used[e] & 1:
-                v = _raw(e, stress, terms, tc)
-                if j > a:
-                    acc[e] += (prev[e] + v) * half_dt
-                prev[e] = v
-
-
 @helper(inline="always")
 def _window_wide(k):
     """Whether stressor ``k`` has one value for a whole update window."""
     return k == S_CRATE or k == S_DOD or k == S_SOC_MEAN or k == S_CHARGE or k == S_DISCHARGE or k == S_EFC_RATE
 
 
+@helper(inline="always")
+def _reads_bits(k):
+    """What stressor ``k`` varies with: 1 per sample with temperature alone, 2 once a window,
+    4 per sample otherwise."""
+    return 1 if k == S_T else (2 if _window_wide(k) else 4)
+
+
 @helper(borrows=True)
-def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc, fin, tc):
-    """Age over the update window of samples a..b (``AGG_WINDOW``); returns its span [s].
-    ``used[e]``: 1 evaluate expression e at every sample (a base), 2 a state reads it; ``prev``,
-    ``acc``, ``fin``: scratch per expression (last value, trapezoid sum, finished window mean)."""
+def _window_plan(m, tread, pread, used):
+    """What the window path evaluates where. ``used[e]``: 1 expression e is a base evaluated over
+    the window, 2 a state reads it. ``tread[i]``: term i reads window-wide stressors only
+    (``R_WINDOW``, evaluated once a window), temperature only (``R_TEMP``), or other per-sample
+    stressors (``R_SAMPLE``). ``pread[j]``: product j of a base is ``R_WINDOW`` (every term is),
+    ``R_TEMP`` (the others read temperature alone: its per-sample part's window mean repeats
+    with the profile) or ``R_SAMPLE``; -1 when no base holds it."""
+    for e in range(used.shape[0]):
+        used[e] = 0
+    for k in range(m.state_i.shape[0]):
+        for slot in (SI_EK, SI_EAUX, SI_EP):
+            e = m.state_i[k, slot]
+            if e >= 0:
+                used[e] |= 2
+                used[m.expr_i[e, EI_BASE]] |= 1
+    for i in range(m.term_i.shape[0]):
+        code = m.term_i[i, TI_CODE]
+        bits = 0 if code == T_CONST else _reads_bits(m.term_i[i, TI_STRESSOR])
+        if code == T_EXP_OVER_T or code == T_LINEAR_T:
+            bits |= 1
+        elif code == T_EXP_POWPROD:
+            bits |= _reads_bits(int(m.term_f[i, 3]))
+        tread[i] = R_WINDOW if (bits | 2) == 2 else (R_TEMP if bits == 1 else R_SAMPLE)
+    for j in range(pread.shape[0]):
+        pread[j] = -1
+    for e in range(used.shape[0]):
+        if used[e] & 1:
+            for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
+                r = R_WINDOW
+                for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
+                    r = max(r, tread[i])
+                pread[j] = r
+
+
+@helper(borrows=True)
+def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
+    """Each base product's window part (``pl.hold``) and the trapezoid mean over samples a..b
+    of its per-sample part (``pl.mean``; 1 for a product with none), with per-sample
+    temperature, SOC, OCV and anode potential. The means of ``R_TEMP`` products are kept per
+    window index (``pl.cache``, its last column says which are filled): a later repetition of
+    the profile takes them from there."""
+    npr = pl.pread.shape[0]
+    cached = pl.cache[w, npr] != 0.0
+    _window_parts(stress, terms, pl, PART_WINDOW, cached)
+    for j in range(npr):
+        pl.mean[j] = 0.0
+    need_v = m.settings[SET_NEED_V] != 0.0
+    need_ua = m.settings[SET_NEED_UA] != 0.0
+    for i in range(a, b + 1):
+        stress[S_T] = T[i]
+        stress[S_SOC] = s[i]
+        if need_v:
+            stress[S_V] = _table(m.ocv, s[i])
+        if need_ua:
+            stress[S_UA] = _table(m.ua, s[i])
+        _track(stress, smin, smax, 0, 4)
+        half_dt = 0.5 * (time_s[i] - time_s[i - 1]) if i > a else 0.0
+        _window_parts(stress, terms, pl, PART_SAMPLE, cached)
+        for j in range(npr):
+            r = pl.pread[j]
+            if r == R_SAMPLE or (r == R_TEMP and not cached):
+                if i > a:
+                    pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
+                pl.prev[j] = pl.now[j]
+    span = time_s[b] - time_s[a]
+    for j in range(npr):
+        r = pl.pread[j]
+        if r == R_WINDOW:
+            pl.mean[j] = 1.0
+        elif r == R_TEMP and cached:
+            pl.mean[j] = pl.cache[w, j]
+        elif r >= 0:
+            pl.mean[j] /= span
+            if r == R_TEMP:
+                pl.cache[w, j] = pl.mean[j]
+    pl.cache[w, npr] = 1.0
+
+
+@helper(borrows=True)
+def _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl):
+    """Age over the update window ``w`` of samples a..b (``AGG_WINDOW``); returns its span [s]."""
     ns = m.state_i.shape[0]
     ne = m.expr_i.shape[0]
     q = _combine(st, m, gval)[0]
@@ -1142,24 +1221,24 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
         stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
     _track(stress, smin, smax, S_CRATE, N_STRESS)
     terms = Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)
-    for i in range(m.term_i.shape[0]):  # terms of window-wide stressors: evaluated once a window
-        if tc[i, 0] != 0.0:
-            tc[i, 0] = 2.0
+    _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax)
     for e in range(ne):
-        acc[e] = 0.0
-    _window_sums(a, b, time_s, T, s, stress, m, terms, tc, used, prev, acc, smin, smax)
-    for e in range(ne):
-        if used[e] & 2:  # read by a state: its base's mean times its coefficient ratio
-            fin[e] = _finish(e, acc[m.expr_i[e, EI_BASE]] * m.expr_f[e, EF_RATIO] / span, m)
+        if pl.used[e] & 2:  # read by a state: its base's mean times its coefficient ratio
+            base = m.expr_i[e, EI_BASE]
+            total = 0.0
+            for j in range(m.expr_i[base, EI_FIRST], m.expr_i[base, EI_END]):
+                if pl.hold[j] != 0.0:
+                    total += pl.hold[j] * pl.mean[j]
+            pl.fin[e] = _finish(e, total * m.expr_f[e, EF_RATIO], m)
     for k in range(ns):
         drv = m.state_i[k, SI_DRIVER]
         dx = (span if drv == D_TIME else defc) * m.state_f[k, SF_SCALE]
         ea = m.state_i[k, SI_EAUX]
         ep = m.state_i[k, SI_EP]
-        aux = fin[ea] if ea >= 0 else 0.0
-        p = fin[ep] if ep >= 0 else m.state_f[k, SF_P]
+        aux = pl.fin[ea] if ea >= 0 else 0.0
+        p = pl.fin[ep] if ep >= 0 else m.state_f[k, SF_P]
         stype = m.state_i[k, SI_TYPE]
-        kk = fin[m.state_i[k, SI_EK]] * mult[k]
+        kk = pl.fin[m.state_i[k, SI_EK]] * mult[k]
         if euler:
             y = _euler(stype, _value(stype, st[HEAD + k], m.state_f[k, SF_P]), kk, dx, p, aux)
             st[HEAD + k] = y ** (1.0 / m.state_f[k, SF_P]) if stype == ST_POWER and y > 0.0 else y
@@ -1171,43 +1250,21 @@ def _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, 
 
 
 @helper
-def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch):
+def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s, bps, nb, full, half, pl):
     """Age cell ``c`` window by window (``AGG_WINDOW``) until the model clock passes the
     horizon (a call that is not the last: over its repetitions exactly, see the module
-    docstring); output rows are stamped with the clock. The rainflow cycles of the input (counted in
+    docstring); output rows are stamped with the clock. ``x``, ``T``: the cell's SOC and
+    temperature samples; ``bps[:nb]``, ``full``, ``half``: their update windows and rainflow
+    cycles (``_breakpoints``); ``s``: scratch. The rainflow cycles of the input (counted in
     ``H_NFULL``, ``H_NHALF`` as the windows that end them pass) do not drive the states here."""
     time_s = prof.time_s
     n = time_s.shape[0]
-    ne = m.expr_i.shape[0]
     smin = rec.smin[c]
     smax = rec.smax[c]
-    mult, us, dT, top = _cell_settings(cells, c)
-    x = scratch[0]
-    T = scratch[1]
-    s = scratch[2]
-    for j in range(n):
-        x[j], T[j], _ = _sample(prof, c, j, us, top, dT)
-    bps = np.zeros(n + 1, dtype=np.int64)
-    full = np.zeros(n)
-    half = np.zeros(n)
-    nb = _breakpoints(time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps, full, half)
-    used = np.zeros(ne, dtype=np.int64)  # the expressions the states read, and their bases
-    for k in range(m.state_i.shape[0]):
-        for slot in (SI_EK, SI_EAUX, SI_EP):
-            e = m.state_i[k, slot]
-            if e >= 0:
-                used[e] |= 2
-                used[m.expr_i[e, EI_BASE]] |= 1
-    prev = np.zeros(ne)
-    acc = np.zeros(ne)
-    fin = np.zeros(ne)
-    tc = np.zeros((m.term_i.shape[0], 3))  # held per window: terms that read window stressors only
-    for i in range(m.term_i.shape[0]):
-        code = m.term_i[i, TI_CODE]
-        held = _window_wide(m.term_i[i, TI_STRESSOR]) and code != T_EXP_OVER_T and code != T_LINEAR_T
-        if code == T_EXP_POWPROD:
-            held = held and _window_wide(int(m.term_f[i, 3]))
-        tc[i, 0] = 2.0 if held and code != T_CONST else 0.0
+    mult = cells.mult[c]
+    npr = pl.pread.shape[0]
+    for w in range(nb):  # the cell's own temperatures: no window mean is known yet
+        pl.cache[w, npr] = 0.0
     final = m.settings[SET_FINALIZE] != 0.0
     nominal = repeat * (time_s[n - 1] - time_s[0])  # the profile time this call covers
     lag0 = st[H_LAG]
@@ -1222,7 +1279,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, scratch
         advanced = 0.0
         for w in range(nb):
             b = bps[w]
-            span = _window(st, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, used, prev, acc, fin, tc)
+            span = _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl)
             advanced += span
             clock += span
             for j in range(a, b + 1):  # the input's rainflow cycles, as the windows pass them
@@ -1270,22 +1327,43 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec):
     stress = np.zeros(N_STRESS)
     pt = np.zeros(N_PT)
     gval = np.zeros(m.group_i.shape[0])
-    tc = np.zeros((m.term_i.shape[0], 3))  # no held terms: every term is evaluated
     pre = np.zeros((prof.time_s.shape[0] if repeat >= 3 else 1, m.state_i.shape[0] + 1))
     work = np.zeros((3, states.shape[1]))
     for c in range(states.shape[0]):
-        _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, tc, pre, work)
+        _run_sample(c, prof, cells, repeat, out_t, states[c], m, rec, stress, pt, gval, pre, work)
 
 
 @kernel
 def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     """``integrate_fleet`` under ``AGG_WINDOW`` (a kernel of its own: a first call compiles only
-    the path its model uses). Output rows are stamped with the model clock."""
+    the path its model uses). Output rows are stamped with the model clock. Cells that share
+    their SOC samples (one SOC row, one usage scale) share their update windows."""
+    n = prof.time_s.shape[0]
+    nc = states.shape[0]
     stress = np.zeros(N_STRESS)
     gval = np.zeros(m.group_i.shape[0])
-    scratch = np.zeros((3, prof.time_s.shape[0]))
-    for c in range(states.shape[0]):
-        _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, scratch)
+    x = np.zeros(n)
+    T = np.zeros(n)
+    s = np.zeros(n)
+    bps = np.zeros(n + 1, dtype=np.int64)
+    full = np.zeros(n)
+    half = np.zeros(n)
+    npr = m.prod_i.shape[0]
+    pl = WindowPlan(np.zeros(m.expr_i.shape[0], dtype=np.int64), np.zeros(m.term_i.shape[0], dtype=np.int64),
+                    np.zeros(npr, dtype=np.int64), np.zeros(npr), np.zeros(npr), np.zeros(npr), np.zeros(npr),
+                    np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)))
+    _window_plan(m, pl.tread, pl.pread, pl.used)
+    shared_x = prof.soc.shape[0] == 1
+    for c in range(1, nc):
+        shared_x = shared_x and cells.usage[c] == cells.usage[0]
+    nb = 0
+    for c in range(nc):
+        _, us, dT, top = _cell_settings(cells, c)
+        for j in range(n):
+            x[j], T[j], _ = _sample(prof, c, j, us, top, dT)
+        if c == 0 or not shared_x:
+            nb = _breakpoints(prof.time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps, full, half)
+        _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, x, T, s, bps, nb, full, half, pl)
 
 
 @kernel
