@@ -246,3 +246,27 @@ def test_loss_fractions_saturate_at_one_and_say_so():
     for name, y in r.states.items():
         assert np.all(y <= 1.0) and np.all(y >= 0.0), name
     assert np.all(r.capacity_fraction >= 0.0)
+
+
+@pytest.mark.parametrize("usage", [None, [1.0, 0.7, 1.0, 0.4]])
+def test_a_fleet_cell_is_that_cell_alone(usage):
+    # cells of a fleet share the update windows of their SOC samples (when the usage scales are
+    # equal) and reuse each window's temperature-only means over the repetitions of the profile:
+    # neither may leak from one cell into the next, so every cell equals its run alone, to the bit
+    t = np.arange(0.0, 2 * 86400.0 + 1, 3600.0)
+    soc = 0.5 + 0.4 * np.sin(2 * np.pi * t / 86400.0)
+    T = 295.0 + 8.0 * np.sin(2 * np.pi * t / 86400.0 + 1.0)
+    offsets = np.array([0.0, 6.0, -4.0, 11.0])
+    us = None if usage is None else np.asarray(usage)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        for model in ("blast_nmc111_kokam75ah", "blast_lfp_250ah_prismatic"):
+            fleet = aging.simulate_fleet(model, t, soc, T, temperature_offset_K=offsets, usage_scale=us,
+                                         repeat=6, progress=False, share_profile=False)
+            for c, dT in enumerate(offsets):
+                one = aging.simulate_fleet(model, t, soc, T, temperature_offset_K=[dT], repeat=6, progress=False,
+                                           usage_scale=None if us is None else us[c:c + 1], share_profile=False)
+                assert np.array_equal(fleet.capacity_fraction[c], one.capacity_fraction[0]), (model, c)
+                if fleet.resistance_factor is not None:  # the LFP model has no resistance states
+                    assert np.array_equal(fleet.resistance_factor[c], one.resistance_factor[0]), (model, c)
+            assert len(set(np.round(fleet.capacity_fraction[:, -1], 12))) == offsets.size  # the cells differ
