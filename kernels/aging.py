@@ -329,7 +329,7 @@ def _raw(e, stress, m):
     the :class:`Terms` of the model)."""
     total = 0.0
     for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
-        total += _product(j, stress, m, PART_ALL, m.prod_i[0])
+        total += _product(j, stress, m, PART_ALL, m.prod_i[0])  # PART_ALL never reads tread
     return total
 
 
