@@ -333,6 +333,13 @@ def _raw(e, stress, m):
     return total
 
 
+@helper(inline="always")
+def _sampled(r, cached):
+    """Whether a product of class ``r`` is evaluated at each sample of a window (``cached``: the
+    window's temperature-only means are known)."""
+    return r == R_SAMPLE or (r == R_TEMP and not cached)
+
+
 @helper(borrows=True)
 def _window_parts(stress, m, pl, part, cached):
     """For the window path (one ``_product`` site): with ``PART_WINDOW`` every base product's
@@ -343,7 +350,7 @@ def _window_parts(stress, m, pl, part, cached):
         if part == PART_WINDOW:
             if r >= 0:
                 pl.hold[j] = _product(j, stress, m, PART_WINDOW, pl.tread)
-        elif r == R_SAMPLE or (r == R_TEMP and not cached):
+        elif _sampled(r, cached):
             pl.now[j] = _product(j, stress, m, PART_SAMPLE, pl.tread)
 
 
@@ -1167,7 +1174,7 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
         _window_parts(stress, terms, pl, PART_SAMPLE, cached)
         for j in range(npr):
             r = pl.pread[j]
-            if r == R_SAMPLE or (r == R_TEMP and not cached):
+            if _sampled(r, cached):
                 if i > a:
                     pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
                 pl.prev[j] = pl.now[j]
