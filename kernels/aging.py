@@ -47,9 +47,11 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     every sample with per-sample temperature, SOC, OCV and anode potential and with the window's
     depth (max - min SOC), mean SOC and time-mean C-rate (rests count as zero, steps below
     0.01 1/h too; x q), and averaged by the trapezoid rule over the window's time (each product
-    as its window-wide terms, once, times the window mean of its other terms; a mean of terms
-    that read temperature alone is kept per window and reused by later repetitions,
-    ``_window_plan``); every state
+    as its window-wide terms, once, times the window mean of its other terms; where those are
+    Arrhenius laws and exponentials of stressors or of their ratios to temperature, one
+    exponential of a linear form a sample, ``_linear_row``; a mean of terms that read
+    temperature alone is kept per window and reused by later repetitions, ``_window_plan``);
+    every state
     then advances once over the window's span (time in days, EFC = sum |dSOC| / 2 x q), by
     BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update).
     The model clock is the sum of the window spans (the step between two windows is not aged, as in
@@ -110,9 +112,10 @@ Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
 #: The window path's plan and scratch (``AGG_WINDOW``, see ``_window_plan``): per expression ``used``
 #: and ``fin`` (its finished window mean); per term ``tread``; per product ``pread``, ``hold``
 #: (window part), ``mean`` (mean of the per-sample part), ``prev`` and ``now`` (its value at the
-#: last and the present sample); and
+#: last and the present sample), ``lrow`` and ``lin`` (its per-sample part as one exponential of
+#: a linear form, ``L_*``) and ``lwin`` (that form's window-wide part); and
 #: ``cache`` (windows, products + 1): the ``R_TEMP`` products' means of each window of the profile.
-WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache")
+WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache lrow lin lwin")
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
 #: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
 Records = namedtuple("Records", "t q r efc y g smin smax replayed")
@@ -150,6 +153,14 @@ AGG_SAMPLE, AGG_WINDOW = 0, 1
 # what a term or product reads under AGG_WINDOW (``_window_plan``), and the parts of a product
 R_WINDOW, R_TEMP, R_SAMPLE = range(3)
 PART_ALL, PART_WINDOW, PART_SAMPLE = range(3)
+# a product's per-sample part as exp(A + sum_k D_k x_k + (B + sum_k C_k x_k) / T) (``_linear_row``):
+# columns A, B, D_k, C_k (k: stressor), and whether it reads 1/T (then 0 where T <= 0)
+L_A, L_B, L_D = 0, 1, 2
+L_C = L_D + N_STRESS
+L_INV_T = L_C + N_STRESS
+N_LIN = L_INV_T + 1
+#: stressors that vary within a window (the others are window-wide, ``_window_wide``)
+N_SAMPLE_STRESS = S_UA + 1
 DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
 
 # settings (float64 array)
@@ -344,13 +355,14 @@ def _sampled(r, cached):
 def _window_parts(stress, m, pl, part, cached):
     """For the window path (one ``_product`` site): with ``PART_WINDOW`` every base product's
     window part into ``pl.hold``; with ``PART_SAMPLE`` the per-sample parts of the products
-    evaluated at a sample (``R_SAMPLE``, and ``R_TEMP`` unless ``cached``) into ``pl.now``."""
+    evaluated at a sample (``R_SAMPLE``, and ``R_TEMP`` unless ``cached``) that have no linear
+    form into ``pl.now``."""
     for j in range(pl.pread.shape[0]):
         r = pl.pread[j]
         if part == PART_WINDOW:
             if r >= 0:
                 pl.hold[j] = _product(j, stress, m, PART_WINDOW, pl.tread)
-        elif _sampled(r, cached):
+        elif _sampled(r, cached) and pl.lrow[j] < 0:
             pl.now[j] = _product(j, stress, m, PART_SAMPLE, pl.tread)
 
 
@@ -1114,13 +1126,51 @@ def _reads_bits(k):
 
 
 @helper(borrows=True)
-def _window_plan(m, tread, pread, used):
-    """What the window path evaluates where. ``used[e]``: 1 expression e is a base evaluated over
-    the window, 2 a state reads it. ``tread[i]``: term i reads window-wide stressors only
+def _linear_row(j, m, pl):
+    """Write product ``j``'s per-sample part into ``pl.lin[j]`` as the coefficients of one
+    exponential of a linear form in the stressors and their ratios to temperature (``L_*``), the
+    same number as ``_product``'s ``PART_SAMPLE`` to rounding; False when a term has no such form
+    (then ``_product`` evaluates it)."""
+    row = pl.lin[j]
+    for c in range(N_LIN):
+        row[c] = 0.0
+    for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
+        if pl.tread[i] == R_WINDOW:
+            continue
+        code = m.term_i[i, TI_CODE]
+        k = m.term_i[i, TI_STRESSOR]
+        c0 = m.term_f[i, 0]
+        c1 = m.term_f[i, 1]
+        if code == T_ARRHENIUS and k == S_T:  # c0 / T + c1
+            row[L_B] += c0
+            row[L_A] += c1
+            row[L_INV_T] = 1.0
+        elif code == T_EXP:  # c0 (x - c1)
+            row[L_D + k] += c0
+            row[L_A] -= c0 * c1
+        elif code == T_EXP_OVER_T:  # c0 (x / T - c1)
+            if k == S_T:
+                row[L_A] += c0 * (1.0 - c1)
+            else:
+                row[L_C + k] += c0
+                row[L_A] -= c0 * c1
+            row[L_INV_T] = 1.0
+        else:
+            return False
+    return True
+
+
+@helper(borrows=True)
+def _window_plan(m, pl):
+    """What the window path evaluates where. ``pl.used[e]``: 1 expression e is a base evaluated
+    over the window, 2 a state reads it. ``pl.tread[i]``: term i reads window-wide stressors only
     (``R_WINDOW``, evaluated once a window), temperature only (``R_TEMP``), or other per-sample
-    stressors (``R_SAMPLE``). ``pread[j]``: product j of a base is ``R_WINDOW`` (every term is),
+    stressors (``R_SAMPLE``). ``pl.pread[j]``: product j of a base is ``R_WINDOW`` (every term is),
     ``R_TEMP`` (the others read temperature alone: its per-sample part's window mean repeats
-    with the profile) or ``R_SAMPLE``; -1 when no base holds it."""
+    with the profile) or ``R_SAMPLE``; -1 when no base holds it. ``pl.lrow[j]``: where the
+    per-sample part has a linear form (``_linear_row``), the first product of the same class with
+    the same form (j itself, or an earlier one whose mean j takes); -1 otherwise."""
+    tread, pread, used = pl.tread, pl.pread, pl.used
     for e in range(used.shape[0]):
         used[e] = 0
     for k in range(m.state_i.shape[0]):
@@ -1139,6 +1189,7 @@ def _window_plan(m, tread, pread, used):
         tread[i] = R_WINDOW if (bits | 2) == 2 else (R_TEMP if bits == 1 else R_SAMPLE)
     for j in range(pread.shape[0]):
         pread[j] = -1
+        pl.lrow[j] = -1
     for e in range(used.shape[0]):
         if used[e] & 1:
             for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
@@ -1146,24 +1197,69 @@ def _window_plan(m, tread, pread, used):
                 for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
                     r = max(r, tread[i])
                 pread[j] = r
+    for j in range(pread.shape[0]):
+        if pread[j] > R_WINDOW and _linear_row(j, m, pl):
+            pl.lrow[j] = j
+            for j0 in range(j):
+                if pl.lrow[j0] == j0 and pread[j0] == pread[j]:
+                    same = True
+                    for c in range(N_LIN):
+                        same = same and pl.lin[j0, c] == pl.lin[j, c]
+                    if same:
+                        pl.lrow[j] = j0
+                        break
+
+
+@helper(inline="always")
+def _linear_window(row, stress, win):
+    """The window-wide part of a linear form (``_linear_row``) into ``win``: its constant and its
+    1/T coefficient with the window-wide stressors' terms added."""
+    win[0] = row[L_A]
+    win[1] = row[L_B]
+    for k in range(N_SAMPLE_STRESS, N_STRESS):
+        win[0] += row[L_D + k] * stress[k]
+        win[1] += row[L_C + k] * stress[k]
+
+
+@helper(inline="always")
+def _linear_value(row, win, stress, inv_t):
+    """A product's per-sample part from its linear form (``_linear_row``): ``win`` its window-wide
+    constant and 1/T coefficient, ``inv_t`` 1/T (0 where T <= 0)."""
+    if row[L_INV_T] != 0.0 and inv_t == 0.0:
+        return 0.0
+    la = win[0]
+    b = win[1]
+    for k in range(N_SAMPLE_STRESS):
+        la += row[L_D + k] * stress[k]
+        b += row[L_C + k] * stress[k]
+    return _exp(la + b * inv_t)
 
 
 @helper(borrows=True)
 def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
     """Each base product's window part (``pl.hold``) and the trapezoid mean over samples a..b
     of its per-sample part (``pl.mean``; 1 for a product with none), with per-sample
-    temperature, SOC, OCV and anode potential. The means of ``R_TEMP`` products are kept per
-    window index (``pl.cache``, its last column says which are filled): a later repetition of
-    the profile takes them from there."""
+    temperature, SOC, OCV and anode potential. A per-sample part with a linear form takes one
+    exponential of it (``_linear_value``; a product with the same form as an earlier one takes
+    that one's mean); the others are evaluated by ``_product``. The means of ``R_TEMP`` products
+    are kept per window index (``pl.cache``, its last column says which are filled): a later
+    repetition of the profile takes them from there."""
     npr = pl.pread.shape[0]
     cached = pl.cache[w, npr] != 0.0
     _window_parts(stress, terms, pl, PART_WINDOW, cached)
+    generic = False
     for j in range(npr):
         pl.mean[j] = 0.0
+        if _sampled(pl.pread[j], cached):
+            if pl.lrow[j] < 0:
+                generic = True
+            elif pl.lrow[j] == j:
+                _linear_window(pl.lin[j], stress, pl.lwin[j])
     need_v = m.settings[SET_NEED_V] != 0.0
     need_ua = m.settings[SET_NEED_UA] != 0.0
     for i in range(a, b + 1):
-        stress[S_T] = T[i]
+        Ti = T[i]
+        stress[S_T] = Ti
         stress[S_SOC] = s[i]
         if need_v:
             stress[S_V] = _table(m.ocv, s[i])
@@ -1171,22 +1267,27 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
             stress[S_UA] = _table(m.ua, s[i])
         _track(stress, smin, smax, 0, 4)
         half_dt = 0.5 * (time_s[i] - time_s[i - 1]) if i > a else 0.0
-        _window_parts(stress, terms, pl, PART_SAMPLE, cached)
+        if generic:
+            _window_parts(stress, terms, pl, PART_SAMPLE, cached)
+        inv_t = 1.0 / Ti if Ti > 0.0 else 0.0
         for j in range(npr):
-            r = pl.pread[j]
-            if _sampled(r, cached):
+            lr = pl.lrow[j]
+            if (lr == j or lr < 0) and _sampled(pl.pread[j], cached):
+                if lr == j:
+                    pl.now[j] = _linear_value(pl.lin[j], pl.lwin[j], stress, inv_t)
                 if i > a:
                     pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
                 pl.prev[j] = pl.now[j]
     span = time_s[b] - time_s[a]
     for j in range(npr):
         r = pl.pread[j]
+        lr = pl.lrow[j]
         if r == R_WINDOW:
             pl.mean[j] = 1.0
         elif r == R_TEMP and cached:
             pl.mean[j] = pl.cache[w, j]
         elif r >= 0:
-            pl.mean[j] /= span
+            pl.mean[j] = pl.mean[lr] if 0 <= lr < j else pl.mean[j] / span
             if r == R_TEMP:
                 pl.cache[w, j] = pl.mean[j]
     pl.cache[w, npr] = 1.0
@@ -1358,8 +1459,9 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     npr = m.prod_i.shape[0]
     pl = WindowPlan(np.zeros(m.expr_i.shape[0], dtype=np.int64), np.zeros(m.term_i.shape[0], dtype=np.int64),
                     np.zeros(npr, dtype=np.int64), np.zeros(npr), np.zeros(npr), np.zeros(npr), np.zeros(npr),
-                    np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)))
-    _window_plan(m, pl.tread, pl.pread, pl.used)
+                    np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)), np.zeros(npr, dtype=np.int64),
+                    np.zeros((npr, N_LIN)), np.zeros((npr, 2)))
+    _window_plan(m, pl)
     shared_x = prof.soc.shape[0] == 1
     for c in range(1, nc):
         shared_x = shared_x and cells.usage[c] == cells.usage[0]

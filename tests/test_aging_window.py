@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import batterylab.aging as aging
 from batterylab.aging.models import OutOfRangeWarning
+from batterylab.kernels import aging as K
 from batterylab.parameter_sets import path as pset_path
 
 import naive_aging as naive
@@ -270,3 +271,66 @@ def test_a_fleet_cell_is_that_cell_alone(usage):
                 if fleet.resistance_factor is not None:  # the LFP model has no resistance states
                     assert np.array_equal(fleet.resistance_factor[c], one.resistance_factor[0]), (model, c)
             assert len(set(np.round(fleet.capacity_fraction[:, -1], 12))) == offsets.size  # the cells differ
+
+
+# --- the linear form of exponential products (kernels.aging._linear_row) --------------------------
+
+
+_STRESSOR_NAMES = ["temperature_K", "soc", "voltage_V", "anode_potential_V", "crate_per_h", "dod", "soc_mean",
+                   "charge_crate_per_h", "discharge_crate_per_h", "efc_per_day"]
+
+
+@st.composite
+def _term(draw):
+    kind = draw(st.sampled_from(["arrhenius", "arrhenius_raw", "exp", "exp_over_T", "poly", "power"]))
+    x = draw(st.sampled_from(_STRESSOR_NAMES))
+    rate = draw(st.floats(-5e3, 5e3))
+    if kind == "arrhenius":
+        return {"type": kind, "activation_energy_J_per_mol": draw(st.floats(1e3, 9e4)),
+                "reference_temperature_K": draw(st.floats(280.0, 320.0))}, True
+    if kind == "arrhenius_raw":
+        return {"type": kind, "a_K": rate, "b": draw(st.floats(-20.0, 20.0)), "stressor": x}, x == "temperature_K"
+    if kind == "exp":
+        return {"type": kind, "stressor": x, "rate": rate / 1e3, "center": draw(st.floats(-1.0, 1.0))}, True
+    if kind == "exp_over_T":
+        return {"type": kind, "stressor": x, "rate_K": rate, "offset": draw(st.floats(-0.01, 0.01))}, True
+    if kind == "poly":
+        return {"type": kind, "stressor": x, "coefficients": [1.0, draw(st.floats(-1.0, 1.0))]}, False
+    return {"type": kind, "stressor": x, "exponent": draw(st.floats(0.1, 2.0))}, False
+
+
+@given(terms=st.lists(_term(), min_size=1, max_size=4), T=st.sampled_from([0.0, 250.0, 298.15, 330.0]),
+       xs=st.lists(st.floats(0.0, 1.0), min_size=K.N_STRESS, max_size=K.N_STRESS))
+@settings(max_examples=150, deadline=None)
+def test_linear_form_of_a_product_is_the_product(terms, T, xs):
+    """Where every per-sample term of a window product is an Arrhenius law in temperature or an
+    exponential of a stressor (or of its ratio to temperature), the window path takes one
+    exponential of a linear form: the same number as the term-by-term evaluator."""
+    tables = {"ocv_table": {"soc": [0.0, 1.0], "voltage_V": [3.0, 4.2]},
+              "anode_potential_table": {"soc": [0.0, 1.0], "potential_V": [0.8, 0.05]}}
+    state = {"name": "s", "type": "power", "driver": "time_s", "exponent": 0.5, "group": "capacity",
+             "k": {"coef": 1e-3, "terms": [t for t, _ in terms]}}
+    model = aging.load({**BASE, **tables, "name": "test_linear", "stress_definitions": {"aggregation": "window"},
+                        "states": [state]})
+    km = model.kernel_model()
+    npr = km.prod_i.shape[0]
+    pl = K.WindowPlan(*(np.zeros(n, dtype=np.int64) for n in (km.expr_i.shape[0], km.term_i.shape[0], npr)),
+                      *(np.zeros(npr) for _ in range(4)), np.zeros(km.expr_i.shape[0]), np.zeros((2, npr + 1)),
+                      np.zeros(npr, dtype=np.int64), np.zeros((npr, K.N_LIN)), np.zeros((npr, 2)))
+    K._window_plan(km, pl)
+    stress = np.array([T] + [3.0 + x if i == K.S_V else x for i, x in enumerate(xs[1:], 1)])
+    terms_arrays = K.Terms(km.expr_i, km.prod_i, km.prod_f, km.term_i, km.term_f)
+    window_wide = [_STRESSOR_NAMES[k] for k in (K.S_CRATE, K.S_DOD, K.S_SOC_MEAN, K.S_CHARGE, K.S_DISCHARGE,
+                                                 K.S_EFC_RATE)]
+    for j in range(npr):
+        if pl.pread[j] <= K.R_WINDOW:
+            continue
+        sample_terms = [(t, lin) for (t, lin) in terms
+                        if t.get("stressor") not in window_wide or t["type"] == "exp_over_T"]
+        assert (pl.lrow[j] >= 0) == all(lin for _, lin in sample_terms)
+        if pl.lrow[j] < 0:
+            continue
+        K._linear_window(pl.lin[j], stress, pl.lwin[j])
+        got = K._linear_value(pl.lin[j], pl.lwin[j], stress, 1.0 / T if T > 0 else 0.0)
+        want = K._product(j, stress, terms_arrays, K.PART_SAMPLE, pl.tread)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-300)
