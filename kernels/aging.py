@@ -10,10 +10,11 @@ Every degradation state ``y`` follows a closed-form trajectory in a driver ``x``
 throughput or rainflow cycles) whose rate coefficient ``k`` (and, for some forms, saturation
 ``y_inf`` and exponent ``p``) is an *expression* of stress:
 
-- ``ST_POWER``      y = k x^p
+- ``ST_POWER``      y = k x^p, kept as u = y^(1/p)
 - ``ST_SIGMOID``    y = 2 y_inf (1/2 - 1/(1 + exp((k x)^p)))     (BLAST-Lite's knee / LAM form)
 - ``ST_EXP_RELAX``  y = y_inf (1 - exp(-k x))
-- ``ST_POWER_VAR``  y = k x^p with a stress-dependent p
+- ``ST_POWER_VAR``  y = k x^p kept as y: a stress-dependent p, or a power state of a model
+  updated by BLAST-Lite's forward-Euler window step (a step in y)
 
 Under changing stress a state advances by the exact *virtual-time* update: its present value is
 mapped back to the driver value ``x_eq`` that gives it under the new coefficients, and the
@@ -153,12 +154,15 @@ AGG_SAMPLE, AGG_WINDOW = 0, 1
 # what a term or product reads under AGG_WINDOW (``_window_plan``), and the parts of a product
 R_WINDOW, R_TEMP, R_SAMPLE = range(3)
 PART_ALL, PART_WINDOW, PART_SAMPLE = range(3)
-# a product's per-sample part as exp(A + sum_k D_k x_k + (B + sum_k C_k x_k) / T) (``_linear_row``):
-# columns A, B, D_k, C_k (k: stressor), and whether it reads 1/T (then 0 where T <= 0)
+# a product's per-sample part as P(x_m) exp(A + sum_k D_k x_k + (B + sum_k C_k x_k) / T)
+# (``_linear_row``): columns A, B, D_k, C_k (k: stressor), whether it reads 1/T (then 0 where
+# T <= 0), and the cubic P(x) = p0 + p1 z + p2 z^2 + p3 z^3, z = x - c, of at most one stressor m
+# (L_POLY: m + 1, or 0 for P = 1; then c, p0..p3)
 L_A, L_B, L_D = 0, 1, 2
 L_C = L_D + N_STRESS
 L_INV_T = L_C + N_STRESS
-N_LIN = L_INV_T + 1
+L_POLY = L_INV_T + 1
+N_LIN = L_POLY + 6
 #: stressors that vary within a window (the others are window-wide, ``_window_wide``)
 N_SAMPLE_STRESS = S_UA + 1
 DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
@@ -249,7 +253,7 @@ def _pow_floor(x, e, floor):
         return 1.0
     if b <= 0.0:
         return 0.0 if e > 0.0 else BIG
-    return min(b ** e, BIG)
+    return min(b if e == 1.0 else b ** e, BIG)
 
 
 # ================================================================================================
@@ -376,7 +380,7 @@ def _finish(e, total, m):
     pw = m.expr_f[e, EF_POW]
     if pw != 1.0:
         if total > 0.0:
-            total = min(total ** pw, BIG)
+            total = min(1.0 / total if pw == -1.0 else total ** pw, BIG)
         else:
             total = 0.0 if pw > 0.0 else BIG
     return total
@@ -462,8 +466,8 @@ def _euler(stype, y0, k, dx, p, aux):
         arg = -(2.0 * aux / (y0 - aux)) - 1.0
         if not (arg > 1.0):
             return y0
-        x_inv = math.log(arg) ** (1.0 / p) / k
-        z = (k * x_inv) ** p
+        z = math.log(arg)  # (k x_inv)^p, where x_inv = z^(1/p) / k
+        x_inv = z ** (1.0 / p) / k
         w = math.exp(-z)  # exp(z) / (exp(z) + 1)^2 = w / (1 + w)^2
         return y0 + 2.0 * aux * p * z * (w / ((1.0 + w) * (1.0 + w))) / x_inv * dx
     # ST_EXP_RELAX: dy/dx = k y_inf^2 / (y_inf - y), never negative
@@ -1128,12 +1132,13 @@ def _reads_bits(k):
 @helper(borrows=True)
 def _linear_row(j, m, pl):
     """Write product ``j``'s per-sample part into ``pl.lin[j]`` as the coefficients of one
-    exponential of a linear form in the stressors and their ratios to temperature (``L_*``), the
-    same number as ``_product``'s ``PART_SAMPLE`` to rounding; False when a term has no such form
-    (then ``_product`` evaluates it)."""
+    exponential of a linear form in the stressors and their ratios to temperature, times at most
+    one polynomial (``L_*``): the same number as ``_product``'s ``PART_SAMPLE`` to rounding; False
+    when a term has no such form (then ``_product`` evaluates it)."""
     row = pl.lin[j]
     for c in range(N_LIN):
         row[c] = 0.0
+    row[L_POLY + 2] = 1.0  # P = 1
     for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
         if pl.tread[i] == R_WINDOW:
             continue
@@ -1155,6 +1160,11 @@ def _linear_row(j, m, pl):
                 row[L_C + k] += c0
                 row[L_A] -= c0 * c1
             row[L_INV_T] = 1.0
+        elif code == T_POLY and row[L_POLY] == 0.0:
+            row[L_POLY] = k + 1.0
+            row[L_POLY + 1] = m.term_f[i, 4]
+            for c in range(4):
+                row[L_POLY + 2 + c] = m.term_f[i, c]
         else:
             return False
     return True
@@ -1232,7 +1242,11 @@ def _linear_value(row, win, stress, inv_t):
     for k in range(N_SAMPLE_STRESS):
         la += row[L_D + k] * stress[k]
         b += row[L_C + k] * stress[k]
-    return _exp(la + b * inv_t)
+    v = _exp(la + b * inv_t)
+    if row[L_POLY] != 0.0:
+        z = stress[int(row[L_POLY]) - 1] - row[L_POLY + 1]
+        v *= row[L_POLY + 2] + z * (row[L_POLY + 3] + z * (row[L_POLY + 4] + z * row[L_POLY + 5]))
+    return v
 
 
 @helper(borrows=True)

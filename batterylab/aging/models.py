@@ -506,6 +506,10 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
     _stress_definitions(spec.get("stress_definitions", {}), settings, f"{where} stress_definitions")
     if settings[K.SET_AGGREGATION] == K.AGG_WINDOW and any(d == K.D_CYCLE_COUNT for _, d, *_ in state_i):
         raise ParameterError(f"{where}: the 'cycle_count' driver is not defined under window aggregation")
+    if settings[K.SET_AGGREGATION] == K.AGG_WINDOW and settings[K.SET_WIN_EULER] != 0.0:
+        # BLAST-Lite's forward-Euler window update is a step in y: its power states are kept as y
+        # (the kernel's ST_POWER_VAR storage) rather than as y^(1/p), which the exact updates use
+        state_i = [(K.ST_POWER_VAR if si[0] == K.ST_POWER else si[0], *si[1:]) for si in state_i]
     validity = spec.get("validity", {})
     _check_keys(validity, set(STRESSORS), f"{where} validity")
 
