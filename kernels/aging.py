@@ -114,9 +114,10 @@ Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
 #: and ``fin`` (its finished window mean); per term ``tread``; per product ``pread``, ``hold``
 #: (window part), ``mean`` (mean of the per-sample part), ``prev`` and ``now`` (its value at the
 #: last and the present sample), ``lrow`` and ``lin`` (its per-sample part as one exponential of
-#: a linear form, ``L_*``) and ``lwin`` (that form's window-wide part); and
+#: a linear form, ``L_*``) and ``lwin`` (that form's window-wide part); ``todo``: the products a
+#: window evaluates at each sample; per sample of the cell ``inv_t`` (1/T, 0 where T <= 0); and
 #: ``cache`` (windows, products + 1): the ``R_TEMP`` products' means of each window of the profile.
-WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache lrow lin lwin")
+WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache lrow lin lwin todo inv_t")
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
 #: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
 Records = namedtuple("Records", "t q r efc y g smin smax replayed")
@@ -1262,36 +1263,50 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
     cached = pl.cache[w, npr] != 0.0
     _window_parts(stress, terms, pl, PART_WINDOW, cached)
     generic = False
+    nt = 0
     for j in range(npr):
         pl.mean[j] = 0.0
-        if _sampled(pl.pread[j], cached):
-            if pl.lrow[j] < 0:
+        lr = pl.lrow[j]
+        if _sampled(pl.pread[j], cached) and (lr == j or lr < 0):
+            pl.todo[nt] = j
+            nt += 1
+            if lr < 0:
                 generic = True
-            elif pl.lrow[j] == j:
+            else:
                 _linear_window(pl.lin[j], stress, pl.lwin[j])
     need_v = m.settings[SET_NEED_V] != 0.0
     need_ua = m.settings[SET_NEED_UA] != 0.0
+    lo_t, hi_t, lo_s, hi_s = smin[S_T], smax[S_T], smin[S_SOC], smax[S_SOC]  # the samples' stress range
+    lo_v, hi_v, lo_u, hi_u = smin[S_V], smax[S_V], smin[S_UA], smax[S_UA]
     for i in range(a, b + 1):
         Ti = T[i]
+        si = s[i]
         stress[S_T] = Ti
-        stress[S_SOC] = s[i]
+        stress[S_SOC] = si
+        lo_t, hi_t, lo_s, hi_s = min(lo_t, Ti), max(hi_t, Ti), min(lo_s, si), max(hi_s, si)
         if need_v:
-            stress[S_V] = _table(m.ocv, s[i])
+            v = _table(m.ocv, si)
+            stress[S_V] = v
+            lo_v, hi_v = min(lo_v, v), max(hi_v, v)
         if need_ua:
-            stress[S_UA] = _table(m.ua, s[i])
-        _track(stress, smin, smax, 0, 4)
+            u = _table(m.ua, si)
+            stress[S_UA] = u
+            lo_u, hi_u = min(lo_u, u), max(hi_u, u)
         half_dt = 0.5 * (time_s[i] - time_s[i - 1]) if i > a else 0.0
         if generic:
             _window_parts(stress, terms, pl, PART_SAMPLE, cached)
-        inv_t = 1.0 / Ti if Ti > 0.0 else 0.0
-        for j in range(npr):
-            lr = pl.lrow[j]
-            if (lr == j or lr < 0) and _sampled(pl.pread[j], cached):
-                if lr == j:
-                    pl.now[j] = _linear_value(pl.lin[j], pl.lwin[j], stress, inv_t)
-                if i > a:
-                    pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
-                pl.prev[j] = pl.now[j]
+        for t in range(nt):
+            j = pl.todo[t]
+            if pl.lrow[j] == j:
+                pl.now[j] = _linear_value(pl.lin[j], pl.lwin[j], stress, pl.inv_t[i])
+            if i > a:
+                pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
+            pl.prev[j] = pl.now[j]
+    smin[S_T], smax[S_T], smin[S_SOC], smax[S_SOC] = lo_t, hi_t, lo_s, hi_s
+    if need_v:
+        smin[S_V], smax[S_V] = lo_v, hi_v
+    if need_ua:
+        smin[S_UA], smax[S_UA] = lo_u, hi_u
     span = time_s[b] - time_s[a]
     for j in range(npr):
         r = pl.pread[j]
@@ -1474,7 +1489,7 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     pl = WindowPlan(np.zeros(m.expr_i.shape[0], dtype=np.int64), np.zeros(m.term_i.shape[0], dtype=np.int64),
                     np.zeros(npr, dtype=np.int64), np.zeros(npr), np.zeros(npr), np.zeros(npr), np.zeros(npr),
                     np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)), np.zeros(npr, dtype=np.int64),
-                    np.zeros((npr, N_LIN)), np.zeros((npr, 2)))
+                    np.zeros((npr, N_LIN)), np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n))
     _window_plan(m, pl)
     shared_x = prof.soc.shape[0] == 1
     for c in range(1, nc):
@@ -1484,6 +1499,7 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
         _, us, dT, top = _cell_settings(cells, c)
         for j in range(n):
             x[j], T[j], _ = _sample(prof, c, j, us, top, dT)
+            pl.inv_t[j] = 1.0 / T[j] if T[j] > 0.0 else 0.0
         if c == 0 or not shared_x:
             nb = _breakpoints(prof.time_s, x, m.settings[SET_WIN_TIME], m.settings[SET_WIN_EFC], bps, full, half)
         _run_window(c, prof, cells, repeat, out_t, states[c], m, rec, stress, gval, x, T, s, bps, nb, full, half, pl)

@@ -318,7 +318,8 @@ def test_linear_form_of_a_product_is_the_product(terms, T, xs):
     npr = km.prod_i.shape[0]
     pl = K.WindowPlan(*(np.zeros(n, dtype=np.int64) for n in (km.expr_i.shape[0], km.term_i.shape[0], npr)),
                       *(np.zeros(npr) for _ in range(4)), np.zeros(km.expr_i.shape[0]), np.zeros((2, npr + 1)),
-                      np.zeros(npr, dtype=np.int64), np.zeros((npr, K.N_LIN)), np.zeros((npr, 2)))
+                      np.zeros(npr, dtype=np.int64), np.zeros((npr, K.N_LIN)), np.zeros((npr, 2)),
+                      np.zeros(npr, dtype=np.int64), np.zeros(1))
     K._window_plan(km, pl)
     stress = np.array([T] + [3.0 + x if i == K.S_V else x for i, x in enumerate(xs[1:], 1)])
     terms_arrays = K.Terms(km.expr_i, km.prod_i, km.prod_f, km.term_i, km.term_f)
