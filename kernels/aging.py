@@ -51,7 +51,7 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     as its window-wide terms, once, times the window mean of its other terms; where those are
     Arrhenius laws and exponentials of stressors or of their ratios to temperature, one
     exponential of a linear form a sample, ``_linear_row``; a mean of terms that read
-    temperature alone is kept per window and reused by later repetitions, ``_window_plan``);
+    temperature alone is kept per window and reused by later repetitions, ``window_plan``);
     every state
     then advances once over the window's span (time in days, EFC = sum |dSOC| / 2 x q), by
     BLAST-Lite's forward-Euler step of its trajectory (``SET_WIN_EULER``; or the exact update).
@@ -110,14 +110,18 @@ Profile = namedtuple("Profile", "time_s soc temp cur")
 Cells = namedtuple("Cells", "t_off usage soc_top mult")
 #: The arrays the expression evaluator reads (a part of :class:`Model`: a call passes less).
 Terms = namedtuple("Terms", "expr_i prod_i prod_f term_i term_f")
-#: The window path's plan and scratch (``AGG_WINDOW``, see ``_window_plan``): per expression ``used``
-#: and ``fin`` (its finished window mean); per term ``tread``; per product ``pread``, ``hold``
-#: (window part), ``mean`` (mean of the per-sample part), ``prev`` and ``now`` (its value at the
-#: last and the present sample), ``lrow`` and ``lin`` (its per-sample part as one exponential of
-#: a linear form, ``L_*``) and ``lwin`` (that form's window-wide part); ``todo``: the products a
-#: window evaluates at each sample; per sample of the cell ``inv_t`` (1/T, 0 where T <= 0); and
-#: ``cache`` (windows, products + 1): the ``R_TEMP`` products' means of each window of the profile.
-WindowPlan = namedtuple("WindowPlan", "used tread pread hold mean prev now fin cache lrow lin lwin todo inv_t")
+#: What the window path evaluates where (``AGG_WINDOW``; made from the model by ``window_plan``):
+#: per expression ``used``, per term ``tread``, per product ``pread``, ``lrow`` and ``lin`` (its
+#: per-sample part as one exponential of a linear form, ``L_*``).
+WindowPlan = namedtuple("WindowPlan", "used tread pread lrow lin")
+#: The window path's plan and its scratch (the kernel's): per expression ``fin`` (its finished
+#: window mean); per product ``hold`` (window part), ``mean`` (mean of the per-sample part),
+#: ``prev`` and ``now`` (its value at the last and the present sample), ``lwin`` (its linear form's
+#: window-wide part); ``todo``: the products a window evaluates at each sample; per sample of the
+#: cell ``inv_t`` (1/T, 0 where T <= 0); and ``cache`` (windows, products + 1): the ``R_TEMP``
+#: products' means of each window of the profile.
+WindowWork = namedtuple("WindowWork", WindowPlan._fields + ("hold", "mean", "prev", "now", "fin", "cache", "lwin",
+                                                           "todo", "inv_t"))
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
 #: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
 Records = namedtuple("Records", "t q r efc y g smin smax replayed")
@@ -152,7 +156,7 @@ G_SUM, G_INVERSE = 0, 1
 GF_OFFSET, GF_C0, GF_C1 = range(3)
 
 AGG_SAMPLE, AGG_WINDOW = 0, 1
-# what a term or product reads under AGG_WINDOW (``_window_plan``), and the parts of a product
+# what a term or product reads under AGG_WINDOW (``window_plan``), and the parts of a product
 R_WINDOW, R_TEMP, R_SAMPLE = range(3)
 PART_ALL, PART_WINDOW, PART_SAMPLE = range(3)
 # a product's per-sample part as P(x_m) exp(A + sum_k D_k x_k + (B + sum_k C_k x_k) / T)
@@ -164,7 +168,7 @@ L_C = L_D + N_STRESS
 L_INV_T = L_C + N_STRESS
 L_POLY = L_INV_T + 1
 N_LIN = L_POLY + 6
-#: stressors that vary within a window (the others are window-wide, ``_window_wide``)
+#: stressors below this index vary within a window; the others are window-wide
 N_SAMPLE_STRESS = S_UA + 1
 DIR_BOTH, DIR_CHARGE, DIR_DISCHARGE = 0, 1, 2
 
@@ -1117,36 +1121,24 @@ def _window_crate(time_s, s, a, b, direction, include_rests, floor):
     return area / span if span > 0.0 else 0.0
 
 
-@helper(inline="always")
-def _window_wide(k):
-    """Whether stressor ``k`` has one value for a whole update window."""
-    return k == S_CRATE or k == S_DOD or k == S_SOC_MEAN or k == S_CHARGE or k == S_DISCHARGE or k == S_EFC_RATE
+def _reads_bits(k: int) -> int:
+    """What stressor ``k`` varies with: 1 per sample with temperature alone, 2 once a window
+    (``k >= N_SAMPLE_STRESS``), 4 per sample otherwise."""
+    return 1 if k == S_T else (2 if k >= N_SAMPLE_STRESS else 4)
 
 
-@helper(inline="always")
-def _reads_bits(k):
-    """What stressor ``k`` varies with: 1 per sample with temperature alone, 2 once a window,
-    4 per sample otherwise."""
-    return 1 if k == S_T else (2 if _window_wide(k) else 4)
-
-
-@helper(borrows=True)
-def _linear_row(j, m, pl):
-    """Write product ``j``'s per-sample part into ``pl.lin[j]`` as the coefficients of one
-    exponential of a linear form in the stressors and their ratios to temperature, times at most
-    one polynomial (``L_*``): the same number as ``_product``'s ``PART_SAMPLE`` to rounding; False
+def _linear_row(j: int, m: Model, tread: np.ndarray, row: np.ndarray) -> bool:
+    """Write product ``j``'s per-sample part into ``row`` as the coefficients of one exponential
+    of a linear form in the stressors and their ratios to temperature, times at most one
+    polynomial (``L_*``): the same number as ``_product``'s ``PART_SAMPLE`` to rounding; False
     when a term has no such form (then ``_product`` evaluates it)."""
-    row = pl.lin[j]
-    for c in range(N_LIN):
-        row[c] = 0.0
+    row[:] = 0.0
     row[L_POLY + 2] = 1.0  # P = 1
     for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
-        if pl.tread[i] == R_WINDOW:
+        if tread[i] == R_WINDOW:
             continue
-        code = m.term_i[i, TI_CODE]
-        k = m.term_i[i, TI_STRESSOR]
-        c0 = m.term_f[i, 0]
-        c1 = m.term_f[i, 1]
+        code, k = int(m.term_i[i, TI_CODE]), int(m.term_i[i, TI_STRESSOR])
+        c0, c1 = m.term_f[i, 0], m.term_f[i, 1]
         if code == T_ARRHENIUS and k == S_T:  # c0 / T + c1
             row[L_B] += c0
             row[L_A] += c1
@@ -1164,33 +1156,32 @@ def _linear_row(j, m, pl):
         elif code == T_POLY and row[L_POLY] == 0.0:
             row[L_POLY] = k + 1.0
             row[L_POLY + 1] = m.term_f[i, 4]
-            for c in range(4):
-                row[L_POLY + 2 + c] = m.term_f[i, c]
+            row[L_POLY + 2:L_POLY + 6] = m.term_f[i, :4]
         else:
             return False
     return True
 
 
-@helper(borrows=True)
-def _window_plan(m, pl):
-    """What the window path evaluates where. ``pl.used[e]``: 1 expression e is a base evaluated
-    over the window, 2 a state reads it. ``pl.tread[i]``: term i reads window-wide stressors only
+def window_plan(m: Model) -> WindowPlan:
+    """What the window path (``AGG_WINDOW``) evaluates where, from the model alone (plain Python:
+    a first call compiles none of it). ``used[e]``: 1 expression e is a base evaluated over the
+    window, 2 a state reads it. ``tread[i]``: term i reads window-wide stressors only
     (``R_WINDOW``, evaluated once a window), temperature only (``R_TEMP``), or other per-sample
-    stressors (``R_SAMPLE``). ``pl.pread[j]``: product j of a base is ``R_WINDOW`` (every term is),
-    ``R_TEMP`` (the others read temperature alone: its per-sample part's window mean repeats
-    with the profile) or ``R_SAMPLE``; -1 when no base holds it. ``pl.lrow[j]``: where the
-    per-sample part has a linear form (``_linear_row``), the first product of the same class with
+    stressors (``R_SAMPLE``). ``pread[j]``: product j of a base is ``R_WINDOW`` (every term is),
+    ``R_TEMP`` (the others read temperature alone: its per-sample part's window mean repeats with
+    the profile) or ``R_SAMPLE``; -1 when no base holds it. ``lrow[j]``: where the per-sample part
+    has a linear form (``_linear_row``, into ``lin[j]``), the first product of the same class with
     the same form (j itself, or an earlier one whose mean j takes); -1 otherwise."""
-    tread, pread, used = pl.tread, pl.pread, pl.used
-    for e in range(used.shape[0]):
-        used[e] = 0
+    ne, nt, npr = m.expr_i.shape[0], m.term_i.shape[0], m.prod_i.shape[0]
+    used = np.zeros(ne, dtype=np.int64)
     for k in range(m.state_i.shape[0]):
         for slot in (SI_EK, SI_EAUX, SI_EP):
             e = m.state_i[k, slot]
             if e >= 0:
                 used[e] |= 2
                 used[m.expr_i[e, EI_BASE]] |= 1
-    for i in range(m.term_i.shape[0]):
+    tread = np.zeros(nt, dtype=np.int64)
+    for i in range(nt):
         code = m.term_i[i, TI_CODE]
         bits = 0 if code == T_CONST else _reads_bits(m.term_i[i, TI_STRESSOR])
         if code == T_EXP_OVER_T or code == T_LINEAR_T:
@@ -1198,27 +1189,17 @@ def _window_plan(m, pl):
         elif code == T_EXP_POWPROD:
             bits |= _reads_bits(int(m.term_f[i, 3]))
         tread[i] = R_WINDOW if (bits | 2) == 2 else (R_TEMP if bits == 1 else R_SAMPLE)
-    for j in range(pread.shape[0]):
-        pread[j] = -1
-        pl.lrow[j] = -1
-    for e in range(used.shape[0]):
-        if used[e] & 1:
-            for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
-                r = R_WINDOW
-                for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
-                    r = max(r, tread[i])
-                pread[j] = r
-    for j in range(pread.shape[0]):
-        if pread[j] > R_WINDOW and _linear_row(j, m, pl):
-            pl.lrow[j] = j
-            for j0 in range(j):
-                if pl.lrow[j0] == j0 and pread[j0] == pread[j]:
-                    same = True
-                    for c in range(N_LIN):
-                        same = same and pl.lin[j0, c] == pl.lin[j, c]
-                    if same:
-                        pl.lrow[j] = j0
-                        break
+    pread = np.full(npr, -1, dtype=np.int64)
+    for e in np.flatnonzero(used & 1):
+        for j in range(m.expr_i[e, EI_FIRST], m.expr_i[e, EI_END]):
+            pread[j] = max([R_WINDOW] + [tread[i] for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END])])
+    lrow = np.full(npr, -1, dtype=np.int64)
+    lin = np.zeros((npr, N_LIN))
+    for j in range(npr):
+        if pread[j] > R_WINDOW and _linear_row(j, m, tread, lin[j]):
+            same = [j0 for j0 in range(j) if lrow[j0] == j0 and pread[j0] == pread[j] and np.array_equal(lin[j0], lin[j])]
+            lrow[j] = same[0] if same else j
+    return WindowPlan(used, tread, pread, lrow, lin)
 
 
 @helper(inline="always")
@@ -1471,10 +1452,11 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec):
 
 
 @kernel
-def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
+def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec, plan):
     """``integrate_fleet`` under ``AGG_WINDOW`` (a kernel of its own: a first call compiles only
-    the path its model uses). Output rows are stamped with the model clock. Cells that share
-    their SOC samples (one SOC row, one usage scale) share their update windows."""
+    the path its model uses), with the model's :class:`WindowPlan` (``window_plan(m)``). Output
+    rows are stamped with the model clock. Cells that share their SOC samples (one SOC row, one
+    usage scale) share their update windows."""
     n = prof.time_s.shape[0]
     nc = states.shape[0]
     stress = np.zeros(N_STRESS)
@@ -1486,11 +1468,9 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec):
     full = np.zeros(n)
     half = np.zeros(n)
     npr = m.prod_i.shape[0]
-    pl = WindowPlan(np.zeros(m.expr_i.shape[0], dtype=np.int64), np.zeros(m.term_i.shape[0], dtype=np.int64),
-                    np.zeros(npr, dtype=np.int64), np.zeros(npr), np.zeros(npr), np.zeros(npr), np.zeros(npr),
-                    np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)), np.zeros(npr, dtype=np.int64),
-                    np.zeros((npr, N_LIN)), np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n))
-    _window_plan(m, pl)
+    pl = WindowWork(plan.used, plan.tread, plan.pread, plan.lrow, plan.lin, np.zeros(npr), np.zeros(npr),
+                    np.zeros(npr), np.zeros(npr), np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)),
+                    np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n))
     shared_x = prof.soc.shape[0] == 1
     for c in range(1, nc):
         shared_x = shared_x and cells.usage[c] == cells.usage[0]

@@ -273,7 +273,7 @@ def test_a_fleet_cell_is_that_cell_alone(usage):
             assert len(set(np.round(fleet.capacity_fraction[:, -1], 12))) == offsets.size  # the cells differ
 
 
-# --- the linear form of exponential products (kernels.aging._linear_row) --------------------------
+# --- the linear form of exponential products (kernels.aging.window_plan) -------------------------
 
 
 _STRESSOR_NAMES = ["temperature_K", "soc", "voltage_V", "anode_potential_V", "crate_per_h", "dod", "soc_mean",
@@ -315,17 +315,13 @@ def test_linear_form_of_a_product_is_the_product(terms, T, xs):
     model = aging.load({**BASE, **tables, "name": "test_linear", "stress_definitions": {"aggregation": "window"},
                         "states": [state]})
     km = model.kernel_model()
-    npr = km.prod_i.shape[0]
-    pl = K.WindowPlan(*(np.zeros(n, dtype=np.int64) for n in (km.expr_i.shape[0], km.term_i.shape[0], npr)),
-                      *(np.zeros(npr) for _ in range(4)), np.zeros(km.expr_i.shape[0]), np.zeros((2, npr + 1)),
-                      np.zeros(npr, dtype=np.int64), np.zeros((npr, K.N_LIN)), np.zeros((npr, 2)),
-                      np.zeros(npr, dtype=np.int64), np.zeros(1))
-    K._window_plan(km, pl)
+    pl = K.window_plan(km)
+    lwin = np.zeros(2)
     stress = np.array([T] + [3.0 + x if i == K.S_V else x for i, x in enumerate(xs[1:], 1)])
     terms_arrays = K.Terms(km.expr_i, km.prod_i, km.prod_f, km.term_i, km.term_f)
     window_wide = [_STRESSOR_NAMES[k] for k in (K.S_CRATE, K.S_DOD, K.S_SOC_MEAN, K.S_CHARGE, K.S_DISCHARGE,
                                                  K.S_EFC_RATE)]
-    for j in range(npr):
+    for j in range(km.prod_i.shape[0]):
         if pl.pread[j] <= K.R_WINDOW:
             continue
         sample_terms = [(t, lin) for (t, lin) in terms
@@ -334,7 +330,7 @@ def test_linear_form_of_a_product_is_the_product(terms, T, xs):
         assert (pl.lrow[j] >= 0) == (all(lin or t["type"] == "poly" for t, lin in sample_terms) and n_poly <= 1)
         if pl.lrow[j] < 0:
             continue
-        K._linear_window(pl.lin[j], stress, pl.lwin[j])
-        got = K._linear_value(pl.lin[j], pl.lwin[j], stress, 1.0 / T if T > 0 else 0.0)
+        K._linear_window(pl.lin[j], stress, lwin)
+        got = K._linear_value(pl.lin[j], lwin, stress, 1.0 / T if T > 0 else 0.0)
         want = K._product(j, stress, terms_arrays, K.PART_SAMPLE, pl.tread)
         assert got == pytest.approx(want, rel=1e-12, abs=1e-300)

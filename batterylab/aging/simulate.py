@@ -325,14 +325,17 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     soc, T, I = f64(soc), f64(T), f64(I)
     cells = K.Cells(f64(t_off), f64(usage), f64(soc.max(axis=1)), f64(mult))
-    kernel = K.integrate_fleet_windows if model.aggregation == "window" else K.integrate_fleet
     km = model.kernel_model(settings)
+    if model.aggregation == "window":
+        kernel, plan = K.integrate_fleet_windows, (K.window_plan(km),)
+    else:
+        kernel, plan = K.integrate_fleet, ()
 
     def block(a: int, b: int) -> None:
         rows = lambda x: x if x.shape[0] == 1 else x[a:b]  # noqa: E731  (shared or per-cell rows)
         kernel(K.Profile(t, rows(soc), rows(T), rows(I)),
                K.Cells(cells.t_off[a:b], cells.usage[a:b], rows(cells.soc_top), cells.mult[a:b]),
-               int(repeat), out_t, states[a:b], km, K.Records(*(x[a:b] for x in rec)))
+               int(repeat), out_t, states[a:b], km, K.Records(*(x[a:b] for x in rec)), *plan)
 
     # one contiguous block of cells per thread (the kernel releases the GIL); cells are
     # independent, so the results do not depend on the number of threads
