@@ -1197,7 +1197,8 @@ def window_plan(m: Model) -> WindowPlan:
     lin = np.zeros((npr, N_LIN))
     for j in range(npr):
         if pread[j] > R_WINDOW and _linear_row(j, m, tread, lin[j]):
-            same = [j0 for j0 in range(j) if lrow[j0] == j0 and pread[j0] == pread[j] and np.array_equal(lin[j0], lin[j])]
+            same = [j0 for j0 in range(j)
+                    if lrow[j0] == j0 and pread[j0] == pread[j] and np.array_equal(lin[j0], lin[j])]
             lrow[j] = same[0] if same else j
     return WindowPlan(used, tread, pread, lrow, lin)
 
