@@ -362,17 +362,19 @@ def _sampled(r, cached):
 
 @helper(borrows=True)
 def _window_parts(stress, m, pl, part, cached):
-    """For the window path (one ``_product`` site): with ``PART_WINDOW`` every base product's
-    window part into ``pl.hold``; with ``PART_SAMPLE`` the per-sample parts of the products
-    evaluated at a sample (``R_SAMPLE``, and ``R_TEMP`` unless ``cached``) that have no linear
-    form into ``pl.now``."""
+    """For the window path (the one ``_product`` site: each inlined copy costs seconds to
+    compile): with ``PART_WINDOW`` every base product's window part into ``pl.hold``; with
+    ``PART_SAMPLE`` the per-sample parts of the products evaluated at a sample (``R_SAMPLE``, and
+    ``R_TEMP`` unless ``cached``) that have no linear form into ``pl.now``."""
+    window = part == PART_WINDOW
     for j in range(pl.pread.shape[0]):
         r = pl.pread[j]
-        if part == PART_WINDOW:
-            if r >= 0:
-                pl.hold[j] = _product(j, stress, m, PART_WINDOW, pl.tread)
-        elif _sampled(r, cached) and pl.lrow[j] < 0:
-            pl.now[j] = _product(j, stress, m, PART_SAMPLE, pl.tread)
+        if (r >= 0) if window else (_sampled(r, cached) and pl.lrow[j] < 0):
+            v = _product(j, stress, m, part, pl.tread)
+            if window:
+                pl.hold[j] = v
+            else:
+                pl.now[j] = v
 
 
 @helper(inline="always")
