@@ -102,7 +102,10 @@ import numpy as np
 from .jit import helper, kernel
 
 #: A compiled ageing model: the arrays :mod:`batterylab.aging.models` builds.
-Model = namedtuple("Model", "settings ocv ua state_i state_f expr_i expr_f prod_i prod_f term_i term_f group_i group_f")
+#: ``lin_i``, ``lin_f``: per expression, whether it is one product with a linear form, and the form
+#: (``_expression_forms``).
+Model = namedtuple("Model", "settings ocv ua state_i state_f expr_i expr_f prod_i prod_f term_i term_f group_i group_f "
+                            "lin_i lin_f")
 #: The per-call profile: times (n,), and SOC, temperature [K], current [A] of shape (1 or cells, n).
 Profile = namedtuple("Profile", "time_s soc temp cur")
 #: Per-cell settings: temperature offset [K], usage scale [-], top SOC kept by usage scaling, and
@@ -221,8 +224,10 @@ def new_model(settings, ocv, ua, state_i, state_f, expr_i, expr_f, prod_i, prod_
     """A :class:`Model` with contiguous arrays of the types the kernels are compiled for."""
     f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     i = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
-    return Model(f(settings), f(ocv), f(ua), i(state_i), f(state_f), i(expr_i), f(expr_f), i(prod_i),
-                 f(prod_f), i(term_i), f(term_f), i(group_i), f(group_f))
+    m = Model(f(settings), f(ocv), f(ua), i(state_i), f(state_f), i(expr_i), f(expr_f), i(prod_i),
+              f(prod_f), i(term_i), f(term_f), i(group_i), f(group_f), None, None)
+    lin_i, lin_f = _expression_forms(m)
+    return m._replace(lin_i=lin_i, lin_f=lin_f)
 
 
 # ================================================================================================
@@ -393,6 +398,89 @@ def _finish(e, total, m):
     return total
 
 
+def _linear_row(j: int, m: Model, tread: np.ndarray, row: np.ndarray) -> bool:
+    """Write product ``j``'s terms that ``tread`` does not class ``R_WINDOW`` into ``row`` as the
+    coefficients of one exponential of a linear form in the stressors and their ratios to
+    temperature, times at most one polynomial (``L_*``; plain Python, made once a model): the same
+    number as ``_product`` over those terms without the coefficient, to rounding. False when a
+    term has no such form (then ``_product`` evaluates the product)."""
+    row[:] = 0.0
+    row[L_POLY + 2] = 1.0  # P = 1
+    for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
+        if tread[i] == R_WINDOW:
+            continue
+        code, k = int(m.term_i[i, TI_CODE]), int(m.term_i[i, TI_STRESSOR])
+        c0, c1 = m.term_f[i, 0], m.term_f[i, 1]
+        if code == T_CONST:
+            pass
+        elif code == T_ARRHENIUS and k == S_T:  # c0 / T + c1
+            row[L_B] += c0
+            row[L_A] += c1
+            row[L_INV_T] = 1.0
+        elif code == T_EXP:  # c0 (x - c1)
+            row[L_D + k] += c0
+            row[L_A] -= c0 * c1
+        elif code == T_EXP_OVER_T:  # c0 (x / T - c1)
+            if k == S_T:
+                row[L_A] += c0 * (1.0 - c1)
+            else:
+                row[L_C + k] += c0
+                row[L_A] -= c0 * c1
+            row[L_INV_T] = 1.0
+        elif code == T_POLY and row[L_POLY] == 0.0:
+            row[L_POLY] = k + 1.0
+            row[L_POLY + 1] = m.term_f[i, 4]
+            row[L_POLY + 2:L_POLY + 6] = m.term_f[i, :4]
+        else:
+            return False
+    return True
+
+
+@helper(inline="always")
+def _linear_window(row, stress, win):
+    """The window-wide part of a linear form (``_linear_row``) into ``win``: its constant and its
+    1/T coefficient with the window-wide stressors' terms added."""
+    win[0] = row[L_A]
+    win[1] = row[L_B]
+    for k in range(N_SAMPLE_STRESS, N_STRESS):
+        win[0] += row[L_D + k] * stress[k]
+        win[1] += row[L_C + k] * stress[k]
+
+
+@helper(inline="always")
+def _linear_value(row, win, stress, inv_t, nk):
+    """A product from its linear form (``_linear_row``), its terms in stressors 0..nk-1 evaluated
+    here: ``win`` the constant and the 1/T coefficient with the others' terms (``_linear_window``;
+    ``row[L_A:L_B + 1]`` when nk is N_STRESS), ``inv_t`` 1/T (0 where T <= 0)."""
+    if row[L_INV_T] != 0.0 and inv_t == 0.0:
+        return 0.0
+    la = win[0]
+    b = win[1]
+    for k in range(nk):
+        la += row[L_D + k] * stress[k]
+        b += row[L_C + k] * stress[k]
+    v = _exp(la + b * inv_t)
+    if row[L_POLY] != 0.0:
+        z = stress[int(row[L_POLY]) - 1] - row[L_POLY + 1]
+        v *= row[L_POLY + 2] + z * (row[L_POLY + 3] + z * (row[L_POLY + 4] + z * row[L_POLY + 5]))
+    return v
+
+
+def _expression_forms(m: Model):
+    """Per expression: 1 where it is one product with a linear form (``_linear_row`` over all its
+    terms; the sample path's states then take one exponential, ``_advance_state``), and the
+    forms."""
+    ne = m.expr_i.shape[0]
+    lin_i = np.zeros(ne, dtype=np.int64)
+    lin_f = np.zeros((ne, N_LIN))
+    every = np.full(m.term_i.shape[0], R_SAMPLE)
+    for e in range(ne):
+        j = m.expr_i[e, EI_FIRST]
+        if m.expr_i[e, EI_END] == j + 1 and _linear_row(j, m, every, lin_f[e]):
+            lin_i[e] = 1
+    return lin_i, lin_f
+
+
 # ================================================================================================
 # degradation states
 # ================================================================================================
@@ -418,7 +506,7 @@ def _advance(stype, store, k, dx, p, aux):
     if dx <= 0.0 or k <= 0.0:
         return store
     if stype == ST_POWER:
-        g = k if p == 1.0 else k ** (1.0 / p)
+        g = k if p == 1.0 else (k * k if p == 0.5 else k ** (1.0 / p))
         return min(store + g * dx, BIG)
     if stype == ST_SIGMOID:
         if aux == 0.0 or p <= 0.0:
@@ -502,8 +590,18 @@ def _bound(st, s, m):
 
 
 @helper(inline="always")
+def _new_stress(stress):
+    """Mark the expressions' values kept after the stressors (``_advance_state``) as not yet
+    evaluated: call it when the stressors change."""
+    for i in range(N_STRESS, stress.shape[0]):
+        stress[i] = np.nan
+
+
+@helper(inline="always")
 def _advance_state(st, s, dx, stress, mult, m):
-    """Advance state ``s`` over driver increment ``dx`` under ``stress``."""
+    """Advance state ``s`` over driver increment ``dx`` under ``stress`` (the N_STRESS stressors,
+    then each base expression's sum of products under them, NaN until a state needs it: states
+    that share a base evaluate it once, ``_new_stress``)."""
     if dx <= 0.0:
         return
     k = 0.0
@@ -513,7 +611,18 @@ def _advance_state(st, s, dx, stress, mult, m):
         e = m.state_i[s, slot]
         if e < 0:
             continue
-        v = _finish(e, _raw(e, stress, Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)), m)
+        b = m.expr_i[e, EI_BASE]  # e is its base's sum of products times a ratio (1 for itself)
+        raw = stress[N_STRESS + b]
+        if raw != raw:  # not yet evaluated under this stress
+            if m.lin_i[b] != 0:
+                T = stress[S_T]
+                row = m.lin_f[b]
+                raw = m.prod_f[m.expr_i[b, EI_FIRST]] * _linear_value(row, row[L_A:L_B + 1], stress,
+                                                                      1.0 / T if T > 0.0 else 0.0, N_STRESS)
+            else:
+                raw = _raw(b, stress, Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f))
+            stress[N_STRESS + b] = raw
+        v = _finish(e, raw * m.expr_f[e, EF_RATIO], m)
         if slot == SI_EK:
             k = v * mult[s]
         elif slot == SI_EAUX:
@@ -731,6 +840,7 @@ def _cycle_stress(st, base, i1, stress, m, Tnow):
 def _cycle_states(st, base, i1, weight, stress, mult, m, smin, smax, Tnow):
     """Advance the cycle-driven states over the rainflow cycle of stack points i1, i1 + 1."""
     rng = _cycle_stress(st, base, i1, stress, m, Tnow)
+    _new_stress(stress)
     if rng > 0.0:  # a zero-range residue stresses nothing
         _track(stress, smin, smax, 0, N_STRESS)
     thr = rng * st[H_QF] if m.settings[SET_EFC_NOMINAL] != 0.0 else rng
@@ -815,6 +925,7 @@ def _step(st, t1, x1, T1, I1, stress, mult, m, smin, smax, pt, gval):
             stress[S_DISCHARGE] = rate_d
             dxe = 0.5 * dsoc * qf
             stress[S_EFC_RATE] = dxe * 86400.0 / dt
+            _new_stress(stress)
             _track(stress, smin, smax, 0, 4)
             for s in range(m.state_i.shape[0]):
                 drv = m.state_i[s, SI_DRIVER]
@@ -1129,41 +1240,6 @@ def _reads_bits(k: int) -> int:
     return 1 if k == S_T else (2 if k >= N_SAMPLE_STRESS else 4)
 
 
-def _linear_row(j: int, m: Model, tread: np.ndarray, row: np.ndarray) -> bool:
-    """Write product ``j``'s per-sample part into ``row`` as the coefficients of one exponential
-    of a linear form in the stressors and their ratios to temperature, times at most one
-    polynomial (``L_*``): the same number as ``_product``'s ``PART_SAMPLE`` to rounding; False
-    when a term has no such form (then ``_product`` evaluates it)."""
-    row[:] = 0.0
-    row[L_POLY + 2] = 1.0  # P = 1
-    for i in range(m.prod_i[j, PI_FIRST], m.prod_i[j, PI_END]):
-        if tread[i] == R_WINDOW:
-            continue
-        code, k = int(m.term_i[i, TI_CODE]), int(m.term_i[i, TI_STRESSOR])
-        c0, c1 = m.term_f[i, 0], m.term_f[i, 1]
-        if code == T_ARRHENIUS and k == S_T:  # c0 / T + c1
-            row[L_B] += c0
-            row[L_A] += c1
-            row[L_INV_T] = 1.0
-        elif code == T_EXP:  # c0 (x - c1)
-            row[L_D + k] += c0
-            row[L_A] -= c0 * c1
-        elif code == T_EXP_OVER_T:  # c0 (x / T - c1)
-            if k == S_T:
-                row[L_A] += c0 * (1.0 - c1)
-            else:
-                row[L_C + k] += c0
-                row[L_A] -= c0 * c1
-            row[L_INV_T] = 1.0
-        elif code == T_POLY and row[L_POLY] == 0.0:
-            row[L_POLY] = k + 1.0
-            row[L_POLY + 1] = m.term_f[i, 4]
-            row[L_POLY + 2:L_POLY + 6] = m.term_f[i, :4]
-        else:
-            return False
-    return True
-
-
 def window_plan(m: Model) -> WindowPlan:
     """What the window path (``AGG_WINDOW``) evaluates where, from the model alone (plain Python:
     a first call compiles none of it). ``used[e]``: 1 expression e is a base evaluated over the
@@ -1203,35 +1279,6 @@ def window_plan(m: Model) -> WindowPlan:
                     if lrow[j0] == j0 and pread[j0] == pread[j] and np.array_equal(lin[j0], lin[j])]
             lrow[j] = same[0] if same else j
     return WindowPlan(used, tread, pread, lrow, lin)
-
-
-@helper(inline="always")
-def _linear_window(row, stress, win):
-    """The window-wide part of a linear form (``_linear_row``) into ``win``: its constant and its
-    1/T coefficient with the window-wide stressors' terms added."""
-    win[0] = row[L_A]
-    win[1] = row[L_B]
-    for k in range(N_SAMPLE_STRESS, N_STRESS):
-        win[0] += row[L_D + k] * stress[k]
-        win[1] += row[L_C + k] * stress[k]
-
-
-@helper(inline="always")
-def _linear_value(row, win, stress, inv_t):
-    """A product's per-sample part from its linear form (``_linear_row``): ``win`` its window-wide
-    constant and 1/T coefficient, ``inv_t`` 1/T (0 where T <= 0)."""
-    if row[L_INV_T] != 0.0 and inv_t == 0.0:
-        return 0.0
-    la = win[0]
-    b = win[1]
-    for k in range(N_SAMPLE_STRESS):
-        la += row[L_D + k] * stress[k]
-        b += row[L_C + k] * stress[k]
-    v = _exp(la + b * inv_t)
-    if row[L_POLY] != 0.0:
-        z = stress[int(row[L_POLY]) - 1] - row[L_POLY + 1]
-        v *= row[L_POLY + 2] + z * (row[L_POLY + 3] + z * (row[L_POLY + 4] + z * row[L_POLY + 5]))
-    return v
 
 
 @helper(borrows=True)
@@ -1282,7 +1329,7 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
         for t in range(nt):
             j = pl.todo[t]
             if pl.lrow[j] == j:
-                pl.now[j] = _linear_value(pl.lin[j], pl.lwin[j], stress, pl.inv_t[i])
+                pl.now[j] = _linear_value(pl.lin[j], pl.lwin[j], stress, pl.inv_t[i], N_SAMPLE_STRESS)
             if i > a:
                 pl.mean[j] += (pl.prev[j] + pl.now[j]) * half_dt
             pl.prev[j] = pl.now[j]
@@ -1445,7 +1492,7 @@ def integrate_fleet(prof, cells, repeat, out_t, states, m, rec):
     states : (cells, L) per-cell state vectors, advanced in place (see ``state_length``)
     m : :class:`Model`; rec : :class:`Records`, filled (``smin``, ``smax`` must come in as +inf, -inf)
     """
-    stress = np.zeros(N_STRESS)
+    stress = np.zeros(N_STRESS + m.expr_i.shape[0])  # the stressors, then the base expressions' values
     pt = np.zeros(N_PT)
     gval = np.zeros(m.group_i.shape[0])
     pre = np.zeros((prof.time_s.shape[0] if repeat >= 3 else 1, m.state_i.shape[0] + 1))

@@ -306,8 +306,8 @@ def _term(draw):
 def test_linear_form_of_a_product_is_the_product(terms, T, xs):
     """Where every per-sample term of a window product is an Arrhenius law in temperature or an
     exponential of a stressor (or of its ratio to temperature), but for at most one polynomial,
-    the window path takes one exponential of a linear form: the same number as the term-by-term
-    evaluator."""
+    the window path takes one exponential of a linear form, and so does the per-sample path for
+    an expression of one such product: the same number as the term-by-term evaluator."""
     tables = {"ocv_table": {"soc": [0.0, 1.0], "voltage_V": [3.0, 4.2]},
               "anode_potential_table": {"soc": [0.0, 1.0], "potential_V": [0.8, 0.05]}}
     state = {"name": "s", "type": "power", "driver": "time_s", "exponent": 0.5, "group": "capacity",
@@ -331,6 +331,15 @@ def test_linear_form_of_a_product_is_the_product(terms, T, xs):
         if pl.lrow[j] < 0:
             continue
         K._linear_window(pl.lin[j], stress, lwin)
-        got = K._linear_value(pl.lin[j], lwin, stress, 1.0 / T if T > 0 else 0.0)
+        got = K._linear_value(pl.lin[j], lwin, stress, 1.0 / T if T > 0 else 0.0, K.N_SAMPLE_STRESS)
         want = K._product(j, stress, terms_arrays, K.PART_SAMPLE, pl.tread)
         assert got == pytest.approx(want, rel=1e-12, abs=1e-300)
+    # the per-sample path's form of the whole expression (every term read at each step)
+    e = model.state_i[0, K.SI_EK]
+    n_poly = sum(t["type"] == "poly" for t, _ in terms)
+    assert km.lin_i[e] == (all(lin or t["type"] == "poly" for t, lin in terms) and n_poly <= 1)
+    if km.lin_i[e]:
+        row = km.lin_f[e]
+        got = km.prod_f[km.expr_i[e, K.EI_FIRST]] * K._linear_value(row, row[K.L_A:K.L_B + 1], stress,
+                                                                     1.0 / T if T > 0 else 0.0, K.N_STRESS)
+        assert got == pytest.approx(K._raw(e, stress, terms_arrays), rel=1e-12, abs=1e-300)
