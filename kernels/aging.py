@@ -1061,7 +1061,7 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, pre
     if m.settings[SET_EFC_NOMINAL] != 0.0 and st[H_NSEEN] == 0.0:
         st[H_QF] = 1.0
     n_out = out_t.shape[0]
-    k_out = 0
+    k_out = np.int64(0)  # not a literal: see jit.py
     can_replay = repeat >= 3 and n >= 2 and pre.shape[0] == n and _replayable(m)
     start = work[0]
     delta = work[1]
@@ -1292,7 +1292,7 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
     repetition of the profile takes them from there."""
     npr = pl.pread.shape[0]
     cached = pl.cache[w, npr] != 0.0
-    _window_parts(stress, terms, pl, PART_WINDOW, cached)
+    _window_parts(stress, terms, pl, np.int64(PART_WINDOW), cached)
     generic = False
     nt = 0
     for j in range(npr):
@@ -1325,7 +1325,7 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
             lo_u, hi_u = min(lo_u, u), max(hi_u, u)
         half_dt = 0.5 * (time_s[i] - time_s[i - 1]) if i > a else 0.0
         if generic:
-            _window_parts(stress, terms, pl, PART_SAMPLE, cached)
+            _window_parts(stress, terms, pl, np.int64(PART_SAMPLE), cached)
         for t in range(nt):
             j = pl.todo[t]
             if pl.lrow[j] == j:
@@ -1385,8 +1385,8 @@ def _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl)
     stress[S_SOC_MEAN] = ssum / (b - a + 1)
     stress[S_CRATE] = q * _window_crate(time_s, s, a, b, direction, rests, floor)
     if m.settings[SET_NEED_SIGNED] != 0.0:
-        stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, DIR_CHARGE, rests, floor)
-        stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, DIR_DISCHARGE, rests, floor)
+        stress[S_CHARGE] = q * _window_crate(time_s, s, a, b, np.int64(DIR_CHARGE), rests, floor)
+        stress[S_DISCHARGE] = q * _window_crate(time_s, s, a, b, np.int64(DIR_DISCHARGE), rests, floor)
     _track(stress, smin, smax, S_CRATE, N_STRESS)
     terms = Terms(m.expr_i, m.prod_i, m.prod_f, m.term_i, m.term_f)
     _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax)
@@ -1438,12 +1438,12 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s
     lag0 = st[H_LAG]
     t0 = time_s[0] - lag0  # the time axis of the model clock
     n_out = out_t.shape[0]
-    k_out = 0
+    k_out = np.int64(0)  # not a literal: see jit.py
     clock = 0.0
     reps = 0
     done = False
     while not done:
-        a = 0
+        a = np.int64(0)
         advanced = 0.0
         for w in range(nb):
             b = bps[w]
@@ -1565,10 +1565,10 @@ def rainflow_count(time_s, soc, temp, crate, use_crate, states, finalize, cyc):
     ``finalize`` the residue is counted on a copy, so the state continues the count exactly.
     """
     st = states[0]
-    base = HEAD
+    base = np.int64(HEAD)
     n = time_s.shape[0]
     pt = np.zeros(N_PT)
-    count = 0
+    count = np.int64(0)
     for j in range(n + (1 if finalize else 0)):
         if j < n:
             x1 = soc[j]
