@@ -30,7 +30,10 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
     E1049-85 5.4.4, the cycles of the ``rainflow`` package, counted as the samples stream in),
     with the cycle's stress: depth = range, SOC = mean of its reversal points, temperature = time
     mean over its own segment, C-rate = charge moved over the time current flowed in the
-    model's current direction (``SET_CRATE_RESTS`` 1: over the whole segment instead).
+    model's current direction (``SET_CRATE_RESTS`` 1: over the whole segment instead). States
+    whose expressions have the same terms evaluate them once under a stress (``_advance_state``);
+    an expression of one product of Arrhenius laws, exponentials and at most one polynomial is one
+    exponential of a linear form (``Model.lin_f``, ``_linear_row``).
 
     A profile repeated many times is stepped until a repetition ends in a state that is its
     start one period later (the same rainflow stack and the same running integrals between its
