@@ -1154,7 +1154,8 @@ def _turning_points(x, out, full, half):
     n = x.shape[0]
     cyc = np.zeros((n + STACK + 2, N_CYC))
     index = np.arange(n).astype(np.float64)  # as the time: each cycle's end time is its end index
-    m = rainflow_count(index, x, np.zeros(n), np.zeros(n), False, np.zeros((1, HEAD + N_PT * (STACK + 1))), True, cyc)
+    m = rainflow_count(index, x, np.zeros(n), np.zeros(n), np.bool_(False), np.zeros((1, HEAD + N_PT * (STACK + 1))),
+                       np.bool_(True), cyc)  # not literals: see jit.py
     for j in range(n):
         full[j] = 0.0
         half[j] = 0.0

@@ -14,9 +14,10 @@
 Numba's cache only notices edits to the kernel's own file and freezes module globals: keep each
 kernel with its helpers and pass settings as arguments.
 
-An integer constant passed to a compiled helper (``0``, a named code such as ``PART_WINDOW``, a
-counter that starts at ``0``) is typed as a literal, and the helper is compiled once more for each
-such value: a full compile of its body. Pass ``np.int64(...)`` instead.
+An integer or boolean constant passed to a compiled helper (``0``, a named code such as
+``PART_WINDOW``, a counter that starts at ``0``, ``True``) is typed as a literal, and the helper is
+compiled once more for each such value: a full compile of its body. Pass ``np.int64(...)`` or
+``np.bool_(...)`` instead (``tests/test_compile.py`` checks every kernel).
 """
 
 from __future__ import annotations

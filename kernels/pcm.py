@@ -178,7 +178,7 @@ def stable_step_1d(volume_m3, area_m2, half_left_m, half_right_m, material, bc_c
         if g > 0.0:
             dt = min(dt, rho * volume_m3[i] * c_min / g)
     if bc_codes[0] == 3:
-        g = _boundary_conductance(3, bc_coefs[0], area_m2[0], half_left_m[0], k_max) + cell_ambient_W_K
+        g = _boundary_conductance(bc_codes[0], bc_coefs[0], area_m2[0], half_left_m[0], k_max) + cell_ambient_W_K
         dt = min(dt, cell_capacity_J_K / g)
     return dt
 

@@ -335,7 +335,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
                                      energy_Wh, blk_power_W, blk_abs_power_W, b, w, pack_charged_Wh)
         elif n_cand > 0:
             while n_used < allowed and cap > 0.0:
-                best = -1
+                best = np.int64(-1)  # not a literal: see jit.py
                 for j in range(S):
                     if chosen[j] or avail_s[j] <= te or soc[j] >= soc_full - FULL_TOL:
                         continue
@@ -358,7 +358,7 @@ def station_chunk(t0_s, dt_s, n_steps, par, codes, tariff_h, base_h, rate_h,
             surplus = n_ready - need
             exp_cap = grid_limit
             while surplus > 0 and n_used < n_chargers and exp_cap > 0.0:
-                best = -1
+                best = np.int64(-1)  # not a literal: see jit.py
                 for j in range(S):
                     if chosen[j] or not (avail_s[j] <= t) or soc[j] <= exp_floor:
                         continue

@@ -471,26 +471,3 @@ def test_repeated_fleet_with_overrides_equals_materialised(name, with_current):
     assert w_rep == w_mat
     assert np.all(rep.capacity_fraction[:, -1] < 1.0)
 
-
-_ONE_COMPILE = r"""
-import warnings, numpy as np, numba
-warnings.simplefilter("ignore")
-from batterylab.aging import simulate
-from batterylab.kernels import aging as K
-t = np.arange(0.0, 2 * 86400.0 + 1, 3600.0)
-soc = 0.5 + 0.3 * np.sin(t / 2e4)
-for model in ("naumann2020", "blast_nmc111_kokam75ah", "blast_lfp_sonymurata3ah"):
-    simulate(model, t, soc, 298.15, current_A=np.gradient(soc) * 10.0)
-print({n: [str(s) for s in f.signatures] for n in dir(K)
-       if isinstance(f := getattr(K, n), numba.core.registry.CPUDispatcher) and len(f.signatures) > 1})
-"""
-
-
-def test_each_compiled_helper_is_compiled_once(tmp_path):
-    """A cold first call compiles each helper of the ageing kernels once: an integer constant passed
-    as an argument (a first 0, a named code) is typed as a literal and would compile the helper
-    once more for each value (see kernels/jit.py). Run with an empty Numba cache: a cached kernel
-    compiles nothing."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", _ONE_COMPILE], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "{}", out.stdout
