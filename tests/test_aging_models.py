@@ -212,3 +212,27 @@ def test_check_periodic_warns_on_a_repeated_profile_that_does_not_return_to_its_
         check_periodic(np.array([0.8, 0.5, 0.6]), 1)  # run once
     with pytest.warns(NonPeriodicProfileWarning, match=r"\(cell 1\)"):
         check_periodic(np.array([[0.8, 0.5, 0.8], [0.8, 0.5, 0.7]]), 2)
+
+
+def test_state_file_of_the_earlier_layout_is_converted(tmp_path):
+    """State files written before the power states of BLAST-Lite window models were kept as y
+    (state layout 1: as y^(1/p)) resume as the same run."""
+    from batterylab.kernels import aging as K
+
+    t, soc = day_cycle(0.5)
+    model = "blast_nmc111_kokam75ah"
+    a = quiet(aging.simulate, model, t, soc, 305.0, repeat=3, finalize=False)
+    m = aging.load(model)
+    old = a.state.data.copy()
+    for s, sd in enumerate(m.spec["states"]):
+        if sd.get("type", "power") == "power":
+            old[:, K.HEAD + s] = old[:, K.HEAD + s] ** (1.0 / m.state_f[s, K.SF_P])
+    path = tmp_path / "layout1.npz"
+    np.savez(path, model=np.array(model), data=old, head=np.array(K.HEAD), stack=np.array(K.STACK))
+    back = aging.AgingState.load(path)
+    np.testing.assert_allclose(back.data, a.state.data, rtol=1e-13, atol=0.0)
+    b = quiet(aging.simulate, model, t + 3 * DAY, soc, 305.0, repeat=2, state=back)
+    both = quiet(aging.simulate, model, t, soc, 305.0, repeat=5)
+    assert b.capacity_fraction[-1] == pytest.approx(both.capacity_fraction[-1], rel=1e-12)
+    # a file of this version carries its layout and round-trips exactly
+    assert aging.AgingState.load(a.state.save(tmp_path / "now.npz")).data.tobytes() == a.state.data.tobytes()

@@ -50,7 +50,7 @@ class AgingState:
         with atomic_path(path, suffix=".npz.tmp") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, model=np.array(self.model), data=self.data, head=np.array(K.HEAD),
-                         stack=np.array(K.STACK))
+                         stack=np.array(K.STACK), layout=np.array(STATE_LAYOUT))
         return Path(path)
 
     @classmethod
@@ -71,7 +71,35 @@ class AgingState:
                     f"state file {str(path)!r} was written with another state layout "
                     f"(head {int(f['head'])}, stack {int(f['stack'])}; this version: {K.HEAD}, {K.STACK})"
                 )
-            return cls(str(f["model"]), np.array(f["data"], dtype=float))
+            layout = int(f["layout"]) if "layout" in f.files else 1
+            state = cls(str(f["model"]), np.array(f["data"], dtype=float))
+        return _upgrade(state, layout, path)
+
+
+#: How the stored degradation states are kept: 2 since the power states of a model on BLAST-Lite's
+#: forward-Euler window step are kept as y (layout 1: as y^(1/p), like every power state).
+STATE_LAYOUT = 2
+
+
+def _upgrade(state: AgingState, layout: int, path) -> AgingState:
+    """A state read from a file of an earlier ``layout``, in this version's layout."""
+    if layout == STATE_LAYOUT:
+        return state
+    if layout != 1:
+        raise InputError(f"state file {str(path)!r} has state layout {layout}; this version reads 1 and {STATE_LAYOUT}")
+    try:
+        m = load(state.model)
+    except Exception as exc:  # a model given as a spec, not by name: its power states cannot be told
+        raise InputError(f"state file {str(path)!r} was written by an earlier version (state layout 1), and its "
+                         f"model {state.model!r} cannot be loaded by name to convert it ({exc})") from None
+    if m.aggregation != "window" or m.settings[K.SET_WIN_EULER] == 0.0:
+        return state
+    data = state.data.copy()
+    for s, sd in enumerate(m.spec.get("states", [])):
+        if sd.get("type", "power") == "power":  # kept as u = y^(1/p) in layout 1
+            u = data[:, K.HEAD + s]
+            data[:, K.HEAD + s] = np.where(u > 0.0, np.abs(u) ** m.state_f[s, K.SF_P], 0.0)
+    return AgingState(state.model, data)
 
 
 @dataclass
