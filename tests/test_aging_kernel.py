@@ -470,4 +470,3 @@ def test_repeated_fleet_with_overrides_equals_materialised(name, with_current):
     np.testing.assert_allclose(rep.efc[:, -1], mat.efc[:, -1], rtol=REPLAY_REL)
     assert w_rep == w_mat
     assert np.all(rep.capacity_fraction[:, -1] < 1.0)
-

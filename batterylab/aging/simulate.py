@@ -92,11 +92,10 @@ def _upgrade(state: AgingState, layout: int, path) -> AgingState:
     except Exception as exc:  # a model given as a spec, not by name: its power states cannot be told
         raise InputError(f"state file {str(path)!r} was written by an earlier version (state layout 1), and its "
                          f"model {state.model!r} cannot be loaded by name to convert it ({exc})") from None
-    if m.aggregation != "window" or m.settings[K.SET_WIN_EULER] == 0.0:
-        return state
     data = state.data.copy()
     for s, sd in enumerate(m.spec.get("states", [])):
-        if sd.get("type", "power") == "power":  # kept as u = y^(1/p) in layout 1
+        # a "power" state now kept as y (ST_POWER_VAR) was kept as u = y^(1/p) in layout 1
+        if sd.get("type", "power") == "power" and m.state_i[s, K.SI_TYPE] == K.ST_POWER_VAR:
             u = data[:, K.HEAD + s]
             data[:, K.HEAD + s] = np.where(u > 0.0, np.abs(u) ** m.state_f[s, K.SF_P], 0.0)
     return AgingState(state.model, data)
