@@ -57,6 +57,10 @@ def update_exp_relax(y0, dx, y_inf, tau):
     return max((tau * y_inf**2) / (y_inf - y0), 0.0) * dx
 
 
+#: q below which the next window's SOC is rescaled by 1/Q_FLOOR (the kernel's floor)
+Q_FLOOR = 1e-6
+
+
 def window_step(spec, mult=None):
     """A ``step`` for ``naive_blast_window.simulate_battery_life`` from a model JSON."""
     states = spec["states"]
@@ -71,7 +75,7 @@ def window_step(spec, mult=None):
         t = S["t_secs"]
         span = t[-1] - t[0]
         if span == 0:  # a one-sample window (adjacent breakpoints): BLAST-Lite's rates are NaN
-            return naive.combine(spec, y)[0]  # there and stay so; batterylab ages nothing in it
+            return max(naive.combine(spec, y)[0], Q_FLOOR)  # there and stay so; batterylab ages nothing in it
         crate = S["Cdis"] if discharge else S["Crate"]
         window = {"dod": S["dod"], "soc_mean": float(np.mean(S["soc"])), "crate_per_h": crate,
                   "efc_per_day": S["delta_efc"] / S["delta_t_days"],
@@ -103,7 +107,7 @@ def window_step(spec, mult=None):
                 dy = update_exp_relax(y[i], dx, mean(s["y_inf"]), k)
             y[i] = naive.bounded(spec, s, y[i] + dy)
         q, r, _ = naive.combine(spec, y)
-        return max(q, 1e-6)  # the next window's SOC rescale by 1/q (the kernel's floor)
+        return max(q, Q_FLOOR)  # the next window's SOC rescale by 1/q (the kernel's floor)
 
     return step, y
 
@@ -141,9 +145,16 @@ def test_window_kernel_matches_naive_reference(model, p):
         res = aging.simulate(model, t, soc, T)
     h, y = naive_window(spec, t, soc, T)
     # same arithmetic in another order (trapezoid sums, table lookups of the anode potential
-    # against BLAST's formula are not involved: both read the model's table): 1e-9 relative
+    # against BLAST's formula are not involved: both read the model's table): 1e-9 relative.
+    # A cell can die in a window: BLAST-Lite's forward-Euler step of a power state from a small y
+    # (a first window of low rate, then a high one) overshoots and the loss saturates at 1. Both
+    # then rescale the SOC by 1/Q_FLOOR = 1e6, which amplifies rounding in the states that read
+    # the rescaled SOC: there the states agree to 1e-5 and the saturated ones exactly.
+    dead = naive.combine(spec, y)[0] <= Q_FLOOR
     for i, s in enumerate(spec["states"]):
-        assert res.states[s["name"]][-1] == pytest.approx(y[i], rel=1e-8, abs=1e-13), s["name"]
+        if dead and y[i] == 1.0:
+            assert res.states[s["name"]][-1] == 1.0, s["name"]
+        assert res.states[s["name"]][-1] == pytest.approx(y[i], rel=1e-5 if dead else 1e-8, abs=1e-13), s["name"]
     assert res.capacity_fraction[-1] == pytest.approx(naive.combine(spec, y)[0], rel=1e-9, abs=1e-13)
     assert (res.time_s[-1] - t[0]) / 86400.0 == pytest.approx(h["t_days"][-1], rel=1e-12)
     assert res.efc[-1] == pytest.approx(h["efc"][-1], rel=1e-9, abs=1e-13)
