@@ -10,7 +10,8 @@ Layout written by :func:`write_results`:
 - root attributes hold provenance: batterylab, pybamm (if imported), numba, numpy, h5py versions,
   creation time (UTC, ISO 8601), the run's configuration as JSON and the SHA-256 of every
   parameter file used;
-- the file is written atomically (temporary file, then ``os.replace``).
+- the file is written atomically (temporary file, then ``os.replace``), also when it is written
+  piece by piece (:class:`ResultsWriter`, e.g. a fleet streamed chunk by chunk).
 """
 
 from __future__ import annotations
@@ -129,6 +130,116 @@ def _json_default(obj):
     raise TypeError(f"cannot store {type(obj).__name__} in the configuration JSON")
 
 
+def _check_file_args(config, attrs, parameter_files) -> list:
+    from ..checks import existing_file
+
+    for name, value in (("config", config), ("attrs", attrs)):
+        if value is not None and not isinstance(value, dict):
+            raise InputError(f"{name} must be a dict or None, got {type(value).__name__} {value!r:.60}")
+    if isinstance(parameter_files, (str, bytes)) or not hasattr(parameter_files, "__iter__"):
+        raise InputError(f"parameter_files must be a list of paths, got {type(parameter_files).__name__} "
+                         f"{parameter_files!r:.60}")
+    return [existing_file(f"parameter_files[{i}]", p) for i, p in enumerate(parameter_files)]
+
+
+def _compressed(size: int, kind: str) -> dict:
+    if size > COMPRESS_ABOVE and kind in "fiub":
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    return {}
+
+
+class ResultsWriter:
+    """A results file written piece by piece, in the layout of :func:`write_results`.
+
+    Use it as a context manager: :meth:`add` writes a whole :class:`Variable`, :meth:`create`
+    makes an empty dataset (chunked along its first axis, compressed) that :meth:`write` fills
+    slice by slice as results are computed. On leaving the ``with`` block the dimension scales
+    are attached and the file is moved onto ``path`` (atomically: on an exception the temporary
+    file is removed and ``path`` is left untouched).
+    """
+
+    def __init__(self, path, *, config: dict | None = None, parameter_files=(), attrs: dict | None = None):
+        from ..checks import path_like
+
+        self.path = path_like("path", path)
+        self._files = _check_file_args(config, attrs, parameter_files)
+        #: the run's configuration, written (with the rest of the provenance) when the file is closed
+        self.config = config
+        self._attrs = attrs
+        self._written: dict = {}
+        self._file = None
+
+    def __enter__(self) -> "ResultsWriter":
+        self._atomic = atomic_path(self.path, suffix=".h5.tmp")
+        tmp = self._atomic.__enter__()
+        try:
+            self._file = h5py.File(tmp, "w")
+        except BaseException:
+            self._close(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            try:
+                for key, value in provenance(self.config, self._files).items():
+                    self._file.attrs[key] = value
+                for key, value in (self._attrs or {}).items():
+                    self._file.attrs[key] = value
+                _attach_scales(self._file, self._written)
+            except BaseException:
+                self._close(*sys.exc_info())
+                raise
+        return self._close(exc_type, exc, tb)
+
+    def _close(self, exc_type, exc, tb):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        return self._atomic.__exit__(exc_type, exc, tb)
+
+    def _describe(self, name: str, ds, units: str, long_name: str, dims: tuple, attrs: dict) -> None:
+        ds.attrs["units"] = units
+        ds.attrs["long_name"] = long_name
+        for k, v in attrs.items():
+            ds.attrs[k] = v
+        self._written[name] = (ds, dims)
+
+    def add(self, name: str, var: Variable):
+        """Write one whole variable (its dataset is compressed when it is large)."""
+        if not isinstance(var, Variable):
+            raise InputError(f"variables[{name!r}] must be a batterylab.io.Variable, got {type(var).__name__}")
+        data = var.data
+        if data.dtype.kind == "U":
+            data = data.astype(h5py.string_dtype())
+        kw = _compressed(data.size, data.dtype.kind)
+        ds = self._file.create_dataset(name, data=data, **({"chunks": True, **kw} if kw else {}))
+        self._describe(name, ds, var.units, var.long_name, var.dims, var.attrs)
+        return ds
+
+    def create(self, name: str, shape: tuple, units: str, long_name: str, dims: tuple, *, dtype=np.float64,
+               chunk_rows: int = 4096, attrs: dict | None = None, maxshape: tuple | None = None):
+        """An empty dataset to :meth:`write` into, chunked in blocks of ``chunk_rows`` along its
+        first axis; ``maxshape``: the sizes it may be grown to (:meth:`resize`)."""
+        shape = tuple(int(n) for n in shape)
+        if len(dims) != len(shape):
+            raise InputError(f"dataset {name!r}: dims {dims} do not match shape {shape}")
+        chunked = bool(shape) and shape[0] > 0
+        chunks = (max(1, min(shape[0], int(chunk_rows))), *(max(1, n) for n in shape[1:])) if chunked else None
+        kw = _compressed(int(np.prod(maxshape or shape)), np.dtype(dtype).kind)
+        ds = self._file.create_dataset(name, shape=shape, dtype=dtype, chunks=chunks, maxshape=maxshape, **kw)
+        self._describe(name, ds, units, long_name, tuple(dims), attrs or {})
+        return ds
+
+    def resize(self, name: str, size: int, axis: int) -> None:
+        """Grow (or shrink) axis ``axis`` of a dataset made by :meth:`create` with a ``maxshape``."""
+        self._written[name][0].resize(int(size), axis=axis)
+
+    def write(self, name: str, index, data) -> None:
+        """``dataset[index] = data`` for a dataset made by :meth:`create`."""
+        self._written[name][0][index] = data
+
+
 def write_results(
     path,
     variables: dict[str, Variable],
@@ -141,43 +252,14 @@ def write_results(
 
     Keys may contain ``/`` to place a variable in a group (``"pack_3/soh"``). Dimension scales are
     resolved within each group: a 1-D variable named like a dimension is that dimension's
-    coordinate.
+    coordinate. :class:`ResultsWriter` writes the same layout piece by piece.
     """
-    from ..checks import existing_file, path_like
-
-    path = path_like("path", path)
+    writer = ResultsWriter(path, config=config, parameter_files=parameter_files, attrs=attrs)
     check_variables("variables", variables)
-    for name, value in (("config", config), ("attrs", attrs)):
-        if value is not None and not isinstance(value, dict):
-            raise InputError(f"{name} must be a dict or None, got {type(value).__name__} {value!r:.60}")
-    if isinstance(parameter_files, (str, bytes)) or not hasattr(parameter_files, "__iter__"):
-        raise InputError(f"parameter_files must be a list of paths, got {type(parameter_files).__name__} "
-                         f"{parameter_files!r:.60}")
-    parameter_files = [existing_file(f"parameter_files[{i}]", p) for i, p in enumerate(parameter_files)]
-    with atomic_path(path, suffix=".h5.tmp") as tmp:
-        with h5py.File(tmp, "w") as f:
-            for key, value in provenance(config, parameter_files).items():
-                f.attrs[key] = value
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value
-            written = {}
-            for name, var in variables.items():
-                if not isinstance(var, Variable):
-                    raise InputError(f"variables[{name!r}] must be a batterylab.io.Variable, got {type(var).__name__}")
-                data = var.data
-                if data.dtype.kind == "U":
-                    data = data.astype(h5py.string_dtype())
-                kwargs = {}
-                if data.size > COMPRESS_ABOVE and data.dtype.kind in "fiub":
-                    kwargs = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True}
-                ds = f.create_dataset(name, data=data, **kwargs)
-                ds.attrs["units"] = var.units
-                ds.attrs["long_name"] = var.long_name
-                for k, v in var.attrs.items():
-                    ds.attrs[k] = v
-                written[name] = (ds, var)
-            _attach_scales(f, written)
-    return path
+    with writer as w:
+        for name, var in variables.items():
+            w.add(name, var)
+    return w.path
 
 
 #: HDF5 dimension-scale NAME of a dimension without coordinate values (the netCDF-4 convention,
@@ -200,17 +282,17 @@ def _attach_scales(f: h5py.File, written: dict) -> None:
         by_group.setdefault(group, {})[leaf] = item
     for group, items in by_group.items():
         scales = {}
-        for leaf, (ds, var) in items.items():
-            if var.data.ndim == 1 and var.dims == (leaf,):
+        for leaf, (ds, dims) in items.items():
+            if ds.ndim == 1 and dims == (leaf,):
                 ds.make_scale(leaf)
                 scales[leaf] = ds
         lengths: dict[str, set] = {}
-        for leaf, (ds, var) in items.items():
-            for axis, dim in enumerate(var.dims):
+        for leaf, (ds, dims) in items.items():
+            for axis, dim in enumerate(dims):
                 lengths.setdefault(dim, set()).add(ds.shape[axis])
         parent = f[group] if group else f
-        for leaf, (ds, var) in items.items():
-            for axis, dim in enumerate(var.dims):
+        for leaf, (ds, dims) in items.items():
+            for axis, dim in enumerate(dims):
                 n = ds.shape[axis]
                 if dim in scales:
                     if scales[dim] is ds:
