@@ -15,8 +15,10 @@ from ..errors import BatterylabError
 from .models import OutOfRangeWarning, AgingModel, load, available
 from .simulate import AgingResult, AgingState, NonPeriodicProfileWarning, simulate, simulate_fleet
 from .closed_loop import ClosedLoopResult, ClosedLoopUpdate, age_closed_loop
+from .fleet_output import AgingFleetFile
 
 __all__ = [
+    "AgingFleetFile",
     "AgingModel",
     "AgingResult",
     "ClosedLoopResult",

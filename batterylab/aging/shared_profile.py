@@ -28,6 +28,7 @@ own, with its own nodes.
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -152,72 +153,96 @@ def _fit(run, km, idx, t_off, usage, mult0, st0, n_nodes):
     return fit, None
 
 
-def age_shared(run, m, t_off, usage, mult, st, out, share_profile):
+def age_shared(run, m, t_off, usage, mult, start, put, share_profile):
     """Age a fleet that shares one profile by interpolation in the temperature offset.
 
     ``run(t_off, usage, mult, states)`` is the per-cell path for those cells (the shared profile
-    bound in), returning its records and advancing ``states``; ``out`` is ``(q, r, efc, y, g,
-    smin, smax)``, filled in place with ``st`` when the fleet qualifies. Returns ``(times, note)``:
-    the output times (None when the per-cell path must run) and what was done, or why not.
+    bound in), returning its records and advancing ``states``; ``start`` is the state vector every
+    cell starts from (None when they differ); ``put(a, b, rec, states)`` takes the records and
+    final states of cells ``a:b`` (blocks of :data:`BLOCK` cells, in order) when the fleet
+    qualifies. Returns ``(done, note)``: whether it did (False: the per-cell path must run) and
+    what was done, or why not.
     """
-    n = st.shape[0]
+    n = t_off.size
     if share_profile is False:
-        return None, "per-cell path (share_profile=False)"
+        return False, "per-cell path (share_profile=False)"
     if share_profile is None and n < AUTO_MIN_CELLS:
-        return None, f"per-cell path (fewer than {AUTO_MIN_CELLS} cells)"
-    if not np.all(st == st[0]):
-        return None, "per-cell path (the cells start from different states)"
-    st0 = st[0].copy()
+        return False, f"per-cell path (fewer than {AUTO_MIN_CELLS} cells)"
+    if start is None:
+        return False, "per-cell path (the cells start from different states)"
+    st0 = np.array(start, dtype=float)
     km = m.kernel_model()
     exact_scale = _scales_exactly(km)
     if not exact_scale and not np.all(mult == mult[0]):
-        return None, "per-cell path (coefficient multipliers differ and do not scale this model's states exactly)"
+        return False, "per-cell path (coefficient multipliers differ and do not scale this model's states exactly)"
     ref = np.ones(m.n_states) if exact_scale else mult[0].copy()
     values, inverse = np.unique(usage, return_inverse=True)
     if share_profile is None and values.size > n // 200:  # each group costs its own node cells
-        return None, f"per-cell path ({values.size} usage scales)"
+        return False, f"per-cell path ({values.size} usage scales)"
     fits = []
     for gi, u in enumerate(values):
         idx = np.flatnonzero(inverse == gi)
         fit, prev, why = None, None, ""
         for level in LEVELS:
-            fit, why = _fit(run, km, idx, t_off, float(u), ref, st[0], level)
+            fit, why = _fit(run, km, idx, t_off, float(u), ref, st0, level)
             if fit is None or fit.error <= RTOL or fit.xn.size == 1:
                 break
             if fit.error > GIVE_UP or (prev is not None and fit.error > 0.1 * prev):
                 break
             prev = fit.error
         if fit is None:
-            return None, f"per-cell path ({why})"
+            return False, f"per-cell path ({why})"
         if fit.error > RTOL:
-            return None, (f"per-cell path (the outputs are not smooth in the temperature offset: the interpolant "
-                          f"through {fit.xn.size} points is off by {fit.error:.1e} between them)")
+            return False, (f"per-cell path (the outputs are not smooth in the temperature offset: the interpolant "
+                           f"through {fit.xn.size} points is off by {fit.error:.1e} between them)")
         fits.append(fit)
-    q, r, efc, y, g, smin, smax = out
     n_rows = fits[0].t.size
-    rerun = []
+    keys = ("y", "efc", "smin", "smax", "q", "r", "g")  # _evaluate's outputs after the state vectors
 
-    def block(fit: _Fit, cells: np.ndarray) -> None:
-        res = _evaluate(fit, km, t_off[cells], mult[cells], n_rows)
-        for dst, src in zip((st, y, efc, smin, smax, q, r, g), res):
-            dst[cells] = src
-        over = np.any(res[0][:, K.HEAD:K.HEAD + m.n_states] > km.state_f[:, K.SF_MAX], axis=1)
-        rerun.append(cells[over])
+    def block(a: int, b: int):
+        """The interpolated cells a:b: their records, states and the cells past a bound (local indices)."""
+        state = np.empty((b - a, st0.size))
+        rec = {"t": np.broadcast_to(fits[0].t, (b - a, n_rows))}
+        for gi, fit in enumerate(fits):
+            cells = np.flatnonzero(inverse[a:b] == gi)
+            if cells.size == 0:
+                continue
+            res = _evaluate(fit, km, t_off[a + cells], mult[a + cells], n_rows)
+            state[cells] = res[0]
+            for key, src in zip(keys, res[1:]):
+                if key not in rec:
+                    rec[key] = np.empty((b - a, *src.shape[1:]))
+                rec[key][cells] = src
+        over = np.flatnonzero(np.any(state[:, K.HEAD:K.HEAD + m.n_states] > km.state_f[:, K.SF_MAX], axis=1))
+        return rec, state, over
 
-    jobs = [(f, f.idx[a:a + BLOCK]) for f in fits for a in range(0, f.idx.size, BLOCK)]
-    with ThreadPoolExecutor(max(1, min(len(jobs), get_num_threads()))) as pool:
-        for f in [pool.submit(block, *j) for j in jobs]:
-            f.result()
-    bound = np.sort(np.concatenate(rerun)) if rerun else np.zeros(0, dtype=np.int64)
-    if bound.size:  # cells the interpolation cannot represent: the per-cell path
-        sub = np.repeat(st0[None, :], bound.size, axis=0)
-        rec = run(t_off[bound], usage[bound], mult[bound], sub)
-        st[bound] = sub
-        for dst, key in zip((q, r, efc, y, g, smin, smax), ("q", "r", "efc", "y", "g", "smin", "smax")):
-            dst[bound] = rec[key]
+    n_bound = 0
+
+    def finish(a: int, b: int, done) -> None:
+        nonlocal n_bound
+        rec, state, over = done.result()
+        if over.size:  # cells the interpolation cannot represent: the per-cell path
+            sub = np.repeat(st0[None, :], over.size, axis=0)
+            res = run(t_off[a + over], usage[a + over], mult[a + over], sub)
+            state[over] = sub
+            for key in keys:
+                rec[key][over] = res[key]
+            n_bound += over.size
+        put(a, b, rec, state)
+
+    edges = list(range(0, n, BLOCK)) + [n]
+    threads = max(1, min(len(edges) - 1, get_num_threads()))
+    pending = deque()
+    with ThreadPoolExecutor(threads) as pool:  # a few blocks ahead of the one being put
+        for a, b in zip(edges[:-1], edges[1:]):
+            pending.append((a, b, pool.submit(block, a, b)))
+            if len(pending) > 2 * threads:
+                finish(*pending.popleft())
+        while pending:
+            finish(*pending.popleft())
     worst = max(f.error for f in fits)
     note = (f"interpolated in the temperature offset: {len(fits)} group(s), "
             f"{max(f.xn.size for f in fits)} node cells, largest check error {worst:.1e}")
-    if bound.size:
-        note += f"; {bound.size} cell(s) reaching a bound on the per-cell path"
-    return fits[0].t, note
+    if n_bound:
+        note += f"; {n_bound} cell(s) reaching a bound on the per-cell path"
+    return True, note

@@ -76,6 +76,9 @@ class AgingState:
         return _upgrade(state, layout, path)
 
 
+#: Cells per chunk when a fleet is streamed to a file (``simulate_fleet(..., save_to=...)``).
+STREAM_CHUNK_CELLS = 16384
+
 #: How the stored degradation states are kept: 2 since the power states of a model on BLAST-Lite's
 #: forward-Euler window step are kept as y (layout 1: as y^(1/p), like every power state).
 STATE_LAYOUT = 2
@@ -141,19 +144,13 @@ class AgingResult(Result):
         v = {"time_s": Variable(self.time_s, "s", "Time [s]", ("time_s",))}
         if fleet:
             v["cell"] = Variable(np.arange(self.capacity_fraction.shape[0]), "1", "Cell index", ("cell",))
-        v["capacity_fraction"] = Variable(self.capacity_fraction, "1", "Relative capacity [-]", dims)
-        if self.resistance_factor is not None:
-            v["resistance_factor"] = Variable(self.resistance_factor, "1", "Relative resistance [-]", dims)
-        v["efc"] = Variable(self.efc, "1", "Equivalent full cycles [-]", dims)
-        for name, arr in self.states.items():
-            v[f"states/{name}"] = Variable(arr, "1", f"Degradation state {name} [-]", dims)
-        for name, arr in self.groups.items():
-            v[f"groups/{name}"] = Variable(arr, "1", f"Group value {name} [-]", dims)
-        eol = np.atleast_1d(np.asarray(self.eol_time_s, dtype=float))
-        v["eol_time_s"] = Variable(
-            eol, "s", f"Time to {self.eol_threshold:g} relative capacity [s] (inf: not reached)",
-            ("cell",) if fleet else ("scalar",),
-        )
+        data = {"q": self.capacity_fraction, "r": self.resistance_factor, "efc": self.efc,
+                "eol": np.atleast_1d(np.asarray(self.eol_time_s, dtype=float)),
+                **{f"y/{n}": a for n, a in self.states.items()}, **{f"g/{n}": a for n, a in self.groups.items()}}
+        for key, name, units, long_name in row_variables(list(self.states), list(self.groups),
+                                                         self.resistance_factor is not None, self.eol_threshold, fleet):
+            v[name] = Variable(data[key], units, long_name,
+                               (("cell",) if fleet else ("scalar",)) if key == "eol" else dims)
         m = load(self.model) if isinstance(self.model, str) else None
         files = [m.path] if m is not None and m.path is not None else []
         return {"variables": v, "config": {"model": self.model, **self.config}, "parameter_files": files}
@@ -174,23 +171,42 @@ class AgingResult(Result):
     def plot(self, ax=None):
         """Relative capacity q (the fleet's spread shaded) and resistance factor r over the years;
         returns ``ax``."""
-        from ..io.results import new_axes, twin_plot
-
-        ax = new_axes(ax)
-        years = (self.time_s - self.time_s[0]) / SECONDS_PER_YEAR
         q = np.atleast_2d(self.capacity_fraction)
         r = None if self.resistance_factor is None else np.atleast_2d(self.resistance_factor).mean(axis=0)
-        if q.shape[0] > 1:
-            ax.fill_between(years, q.min(axis=0), q.max(axis=0), color="C0", alpha=0.25, label="q, min to max")
-        if r is None:
-            ax.plot(years, q.mean(axis=0), color="C0", label="q")
-            ax.set_xlabel("time [years]")
-            ax.set_ylabel("relative capacity q [-]")
-        else:
-            twin_plot(ax, years, q.mean(axis=0), r, "time [years]", "relative capacity q [-]",
-                      "resistance factor r [-]", ("q", "r"))
-        ax.set_title(f"ageing: {self.model}" + (f", {q.shape[0]} cells (mean)" if q.shape[0] > 1 else ""))
-        return ax
+        return plot_fleet(ax, self.model, self.time_s, q.mean(axis=0), q.min(axis=0), q.max(axis=0), r, q.shape[0])
+
+
+def row_variables(state_names, group_names, has_resistance: bool, eol_threshold: float, fleet: bool):
+    """The saved variables of an ageing result, in file order: (key, name, units, long name);
+    keys ``q``, ``r``, ``efc``, ``y/<state>``, ``g/<group>``, ``eol`` (shared by
+    :meth:`AgingResult.save` and the streamed fleet file of :mod:`batterylab.aging.fleet_output`)."""
+    rows = [("q", "capacity_fraction", "1", "Relative capacity [-]")]
+    if has_resistance:
+        rows.append(("r", "resistance_factor", "1", "Relative resistance [-]"))
+    rows.append(("efc", "efc", "1", "Equivalent full cycles [-]"))
+    rows += [(f"y/{n}", f"states/{n}", "1", f"Degradation state {n} [-]") for n in state_names]
+    rows += [(f"g/{n}", f"groups/{n}", "1", f"Group value {n} [-]") for n in group_names]
+    rows.append(("eol", "eol_time_s", "s", f"Time to {eol_threshold:g} relative capacity [s] (inf: not reached)"))
+    return rows
+
+
+def plot_fleet(ax, model: str, time_s, q_mean, q_min, q_max, r_mean, n_cells: int):
+    """The ageing plot: q (its spread over a fleet shaded) and r's mean over the years; returns ``ax``."""
+    from ..io.results import new_axes, twin_plot
+
+    ax = new_axes(ax)
+    years = (time_s - time_s[0]) / SECONDS_PER_YEAR
+    if n_cells > 1:
+        ax.fill_between(years, q_min, q_max, color="C0", alpha=0.25, label="q, min to max")
+    if r_mean is None:
+        ax.plot(years, q_mean, color="C0", label="q")
+        ax.set_xlabel("time [years]")
+        ax.set_ylabel("relative capacity q [-]")
+    else:
+        twin_plot(ax, years, q_mean, r_mean, "time [years]", "relative capacity q [-]",
+                  "resistance factor r [-]", ("q", "r"))
+    ax.set_title(f"ageing: {model}" + (f", {n_cells} cells (mean)" if n_cells > 1 else ""))
+    return ax
 
 
 def _eol(t: np.ndarray, q: np.ndarray, thr: float) -> np.ndarray:
@@ -396,18 +412,18 @@ def _fleet_task(shared, start, stop, soc, T, I, t_off, usage, mult, state):
     return rec
 
 
-def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, usage, mult, state, finalize,
-                     chunk_size, progress, out):
+def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, usage, mult, start_rows, finalize,
+                     chunk_size, progress, put):
     """Run :func:`simulate_fleet`'s chunk loop on ``client`` (Dask tasks of :func:`_fleet_task`).
 
-    ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell; ``state`` is
-    advanced in place and ``out = (q, r, efc, y, g, smin, smax)`` filled in cell order. Returns the
-    output times of the first chunk (identical for every cell).
+    ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell;
+    ``start_rows(a, b)`` gives the start states of cells ``a:b``; ``put(a, b, records, states)``
+    takes each chunk's records and final states, in cell order.
     """
     from ..distributed import _total_threads, chunk_size_for, map_chunks
 
     t, soc, T, I = profile
-    n_cells = state.shape[0]
+    n_cells = t_off.size
     shared = (model, t, *(a if a.shape[0] == 1 else None for a in (soc, T, I)), has_current, reps, out_t, finalize)
     if chunk_size:
         chunk = int(chunk_size)
@@ -416,19 +432,23 @@ def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, us
 
     def per_chunk(a, b):
         rows = tuple(None if x.shape[0] == 1 else x[a:b].copy() for x in (soc, T, I))
-        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), state[a:b].copy())
+        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), start_rows(a, b))
 
-    q, r, efc, y, g, smin, smax = out
-    tt = None
     for a, b, rec in map_chunks(client, _fleet_task, n_cells, chunk, shared=shared, per_chunk=per_chunk,
                                 label="cells", progress=bool(progress), desc=f"ageing ({model.name}, dask)"):
-        state[a:b] = rec["state"]
-        q[a:b], r[a:b], efc[a:b], y[a:b], g[a:b] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
-        smin[a:b], smax[a:b] = rec["smin"], rec["smax"]
-        if tt is None:
-            tt = rec["t"][0].copy()
-    return tt
+        put(a, b, rec, rec["state"])
 
+
+def _start_states(model: AgingModel, state, n_cells: int, t0: float):
+    """``(rows, common)``: ``rows(a, b)`` the start state vectors of cells ``a:b`` (a new array),
+    ``common`` the one every cell starts from (None when they differ). A fresh fleet's start is
+    one cell's state, repeated per chunk: the whole fleet's state vectors are never made at once."""
+    if state is None:
+        one = model.initial_state(1)
+        return (lambda a, b: np.repeat(one, b - a, axis=0)), one[0]
+    data = _state_in(model, state, n_cells, t0)
+    common = data[0].copy() if np.all(data == data[0]) else None
+    return (lambda a, b: data[a:b].copy()), common
 
 
 def _state_in(model: AgingModel, state, n_cells: int, t0: float) -> np.ndarray:
@@ -617,7 +637,8 @@ def simulate_fleet(
     progress: bool = True,
     client=None,
     share_profile: bool | None = None,
-) -> AgingResult:
+    save_to=None,
+):
     """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
 
     Cells run in parallel (contiguous blocks of cells, one thread each, every cell writing its own
@@ -658,6 +679,16 @@ def simulate_fleet(
         per-cell path between the points, to 1e-12 relative, and the per-cell path runs where the
         check fails). None: for fleets of 1,000 cells or more; False: always the per-cell path.
         ``config["shared_profile"]`` says what was done, or why not.
+    save_to : path, optional
+        Stream the result to this HDF5 file as the cells finish (chunked and compressed; the
+        variables of :meth:`AgingResult.save` plus the resumable state; written to a temporary
+        file renamed at the end) and return an :class:`~batterylab.aging.fleet_output.AgingFleetFile`
+        (the path, the summary, what the plot shows) instead of an :class:`AgingResult`: the run
+        never holds the whole fleet. Chunks default to :data:`STREAM_CHUNK_CELLS` cells.
+
+    Returns
+    -------
+    AgingResult, or AgingFleetFile with ``save_to``.
     """
     m = load(model)
     m.cite()
@@ -726,82 +757,89 @@ def simulate_fleet(
             _effective_temperature(T2, t_off, "temperature_spread_K")
         if cs > 0:
             mult = mult * np.exp(rng.normal(0.0, cs, (n_cells, m.n_states)))
-    st = _state_in(m, state, n_cells, float(t[0]))
+    start_rows, common = _start_states(m, state, n_cells, float(t[0]))
     out_t = _output_times(t, reps, output_interval_s, max_output_rows)
     if chunk_size:
         chunk = int(chunk_size)
+    elif save_to is not None:  # blocks of a bounded size, each written as it finishes
+        chunk = min(max(1, n_cells), STREAM_CHUNK_CELLS)
     else:
         chunk = max(16, int(math.ceil(n_cells / 50))) if progress else max(1, n_cells)
-    no, ns, ng = out_t.size, m.n_states, len(m.group_names)
-    q = np.zeros((n_cells, no))
-    r = np.zeros((n_cells, no))
-    efc = np.zeros((n_cells, no))
-    y = np.zeros((n_cells, no, ns))
-    g = np.zeros((n_cells, no, ng))
-    tt = None
-    smin = np.zeros((n_cells, K.N_STRESS))
-    smax = np.zeros((n_cells, K.N_STRESS))
-    starts = range(0, n_cells, chunk)
-    bar = None
-    if max(a.shape[0] for a in (soc2, T2, I2)) > 1:
-        tt, shared_note = None, "per-cell path (per-cell profiles)"
+    config = {"repeat": reps, "finalize": finalize, "n_cells": n_cells,
+              "temperature_spread_K": ts, "coefficient_spread": cs,
+              "seed": seed if isinstance(seed, (int, type(None))) else "generator",
+              "usage_scale_json": json.dumps(usage.tolist()[:10])}
+    from .fleet_output import FleetArrays, FleetFile
+
+    if save_to is None:
+        sink = FleetArrays(m, n_cells, out_t.size, m.state_length)
     else:
-        def per_cell(t_off_, usage_, mult_, states_):
-            return _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, t_off_, usage_,
-                        np.ascontiguousarray(mult_), states_, finalize)
+        sink = FleetFile(save_to, m, n_cells, out_t.size, eol_threshold, config)
+    has_current = current_A is not None
+    with sink:
+        if max(a.shape[0] for a in (soc2, T2, I2)) > 1:
+            done, note = False, "per-cell path (per-cell profiles)"
+        else:
+            def per_cell(t_off_, usage_, mult_, states_):
+                return _run(m, t, soc2, T2, I2, has_current, reps, out_t, t_off_, usage_,
+                            np.ascontiguousarray(mult_), states_, finalize)
 
-        tt, shared_note = age_shared(per_cell, m, t_off, usage, mult, st, (q, r, efc, y, g, smin, smax),
-                                     share_profile)
-    if tt is not None:
-        starts, progress = (), False
-    elif client is not None:  # the same chunks as Dask tasks, assembled here (batterylab.distributed)
-        from ..distributed import check_client
+            done, note = age_shared(per_cell, m, t_off, usage, mult, common, sink.put, share_profile)
+        config["shared_profile"] = note
+        if not done and client is not None:  # the same chunks as Dask tasks (batterylab.distributed)
+            from ..distributed import check_client
 
-        tt = run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), current_A is not None, reps, out_t,
-                              t_off, usage, mult, st, finalize, chunk_size, progress, (q, r, efc, y, g, smin, smax))
-        starts, progress = (), False
+            run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage,
+                             mult, start_rows, finalize, chunk_size, progress, sink.put)
+        elif not done:
+            _fleet_loop(m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage, mult, start_rows, finalize,
+                        chunk, progress, sink.put)
+        if save_to is not None:
+            check_validity(m, sink.smin, sink.smax, saturated=np.ones(sink.saturated))
+    if save_to is not None:
+        return sink.result()
+    st = sink.state
+    check_validity(m, sink.smin, sink.smax, saturated=st[:, K.H_SATURATED])
+    tt, q = sink.time_s, sink.q
+    return AgingResult(
+        model=m.name,
+        time_s=tt,
+        capacity_fraction=q,
+        resistance_factor=sink.r if m.has_resistance else None,
+        efc=sink.efc,
+        states={n: sink.y[:, :, i] for i, n in enumerate(m.state_names)},
+        groups={n: sink.g[:, :, i] for i, n in enumerate(m.group_names)},
+        eol_threshold=float(eol_threshold),
+        eol_time_s=_eol(tt, q, eol_threshold),
+        state=AgingState(m.name, st),
+        full_cycles=st[:, K.H_NFULL].copy(),
+        half_cycles=st[:, K.H_NHALF].copy(),
+        config=config,
+    )
+
+
+def _fleet_loop(m, profile, has_current, reps, out_t, t_off, usage, mult, start_rows, finalize, chunk, progress, put):
+    """The in-process chunk loop of :func:`simulate_fleet`: ``put(a, b, records, states)`` per chunk."""
+    t, soc, T, I = profile
+    n_cells = t_off.size
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_cells, unit="cell", desc=f"ageing ({m.name})")
     try:
-        for a in starts:
+        for a in range(0, n_cells, chunk):
             b = min(n_cells, a + chunk)
-            sl = slice(a, b)
 
             def rows_of(arr):
-                return arr if arr.shape[0] == 1 else np.ascontiguousarray(arr[sl])
+                return arr if arr.shape[0] == 1 else np.ascontiguousarray(arr[a:b])
 
-            sub = np.ascontiguousarray(st[sl])
-            rec = _run(m, t, rows_of(soc2), rows_of(T2), rows_of(I2), current_A is not None, reps, out_t,
-                       t_off[sl].copy(), usage[sl].copy(), np.ascontiguousarray(mult[sl]), sub, finalize)
-            st[sl] = sub
-            q[sl], r[sl], efc[sl], y[sl], g[sl] = rec["q"], rec["r"], rec["efc"], rec["y"], rec["g"]
-            smin[sl], smax[sl] = rec["smin"], rec["smax"]
-            if tt is None:
-                tt = rec["t"][0].copy()
+            sub = start_rows(a, b)
+            rec = _run(m, t, rows_of(soc), rows_of(T), rows_of(I), has_current, reps, out_t, t_off[a:b].copy(),
+                       usage[a:b].copy(), np.ascontiguousarray(mult[a:b]), sub, finalize)
+            put(a, b, rec, sub)
             if bar is not None:
                 bar.update(b - a)
     finally:
         if bar is not None:
             bar.close()
-    check_validity(m, smin, smax, saturated=st[:, K.H_SATURATED])
-    eol = _eol(tt, q, eol_threshold)
-    return AgingResult(
-        model=m.name,
-        time_s=tt,
-        capacity_fraction=q,
-        resistance_factor=r if m.has_resistance else None,
-        efc=efc,
-        states={n: y[:, :, i] for i, n in enumerate(m.state_names)},
-        groups={n: g[:, :, i] for i, n in enumerate(m.group_names)},
-        eol_threshold=float(eol_threshold),
-        eol_time_s=eol,
-        state=AgingState(m.name, st),
-        full_cycles=st[:, K.H_NFULL].copy(),
-        half_cycles=st[:, K.H_NHALF].copy(),
-        config={"repeat": reps, "finalize": finalize, "n_cells": n_cells,
-                "temperature_spread_K": ts, "coefficient_spread": cs,
-                "seed": seed if isinstance(seed, (int, type(None))) else "generator",
-                "usage_scale_json": json.dumps(usage.tolist()[:10]), "shared_profile": shared_note},
-    )
