@@ -94,6 +94,15 @@ def test_fleet_on_cluster_is_bit_identical(client, reference, tmp_path):
     assert set(a) == set(b) and len(a) > 5
     for k in a:
         assert a[k] == b[k], k
+    # streamed to a file from the cluster's chunks (workers make a fresh fleet's start states):
+    # the same datasets, and the same state as the in-process streamed file
+    aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, client=client, chunk_size=7, save_to=tmp_path / "s.h5",
+                         **FLEET)
+    aging.simulate_fleet("naumann2020", DAY_S, SOC, T_K, chunk_size=11, save_to=tmp_path / "s_local.h5", **FLEET)
+    c, d = _h5_contents(tmp_path / "s.h5"), _h5_contents(tmp_path / "s_local.h5")
+    assert set(c) == set(a) | {"state", "state_column"} and set(d) == set(c)
+    for k in c:
+        assert c[k] == d[k] and (k.startswith("state") or c[k] == a[k]), k
 
 
 def test_per_cell_profiles_and_resume_on_cluster(client):

@@ -404,8 +404,11 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
 
 
 def _fleet_task(shared, start, stop, soc, T, I, t_off, usage, mult, state):
-    """One chunk of a fleet on a worker: the same kernel call as the in-process loop."""
+    """One chunk of a fleet on a worker: the same kernel call as the in-process loop (``state``
+    None: a fresh fleet, whose start states are made here rather than sent)."""
     m, t, soc_all, T_all, I_all, has_current, reps, out_t, finalize = shared
+    if state is None:
+        state = m.initial_state(stop - start)
     rec = _run(m, t, soc_all if soc is None else soc, T_all if T is None else T, I_all if I is None else I,
                has_current, reps, out_t, t_off, usage, mult, state, finalize)
     rec["state"] = state  # advanced in place by the kernel
@@ -417,8 +420,9 @@ def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, us
     """Run :func:`simulate_fleet`'s chunk loop on ``client`` (Dask tasks of :func:`_fleet_task`).
 
     ``profile`` is ``(t, soc, T, I)`` with one row (shared) or one row per cell;
-    ``start_rows(a, b)`` gives the start states of cells ``a:b``; ``put(a, b, records, states)``
-    takes each chunk's records and final states, in cell order.
+    ``start_rows(a, b)`` gives the start states of cells ``a:b`` (None: a fresh fleet, whose
+    workers make them); ``put(a, b, records, states)`` takes each chunk's records and final
+    states, in cell order.
     """
     from ..distributed import _total_threads, chunk_size_for, map_chunks
 
@@ -432,7 +436,8 @@ def run_fleet_chunks(client, model, profile, has_current, reps, out_t, t_off, us
 
     def per_chunk(a, b):
         rows = tuple(None if x.shape[0] == 1 else x[a:b].copy() for x in (soc, T, I))
-        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(), start_rows(a, b))
+        return (*rows, t_off[a:b].copy(), usage[a:b].copy(), mult[a:b].copy(),
+                None if start_rows is None else start_rows(a, b))
 
     for a, b, rec in map_chunks(client, _fleet_task, n_cells, chunk, shared=shared, per_chunk=per_chunk,
                                 label="cells", progress=bool(progress), desc=f"ageing ({model.name}, dask)"):
@@ -790,7 +795,7 @@ def simulate_fleet(
             from ..distributed import check_client
 
             run_fleet_chunks(check_client(client), m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage,
-                             mult, start_rows, finalize, chunk_size, progress, sink.put)
+                             mult, None if state is None else start_rows, finalize, chunk_size, progress, sink.put)
         elif not done:
             _fleet_loop(m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage, mult, start_rows, finalize,
                         chunk, progress, sink.put)
