@@ -124,13 +124,18 @@ WindowPlan = namedtuple("WindowPlan", "used tread pread lrow lin")
 #: window mean); per product ``hold`` (window part), ``mean`` (mean of the per-sample part),
 #: ``prev`` and ``now`` (its value at the last and the present sample), ``lwin`` (its linear form's
 #: window-wide part); ``todo``: the products a window evaluates at each sample; per sample of the
-#: cell ``inv_t`` (1/T, 0 where T <= 0); and ``cache`` (windows, products + 1): the ``R_TEMP``
-#: products' means of each window of the profile.
+#: cell ``inv_t`` (1/T, 0 where T <= 0); ``cache`` (windows, products + 1): the ``R_TEMP``
+#: products' means of each window of the profile; ``over`` (1,): the cell's largest Euler
+#: overshoot so far (see ``Records``).
 WindowWork = namedtuple("WindowWork", WindowPlan._fields + ("hold", "mean", "prev", "now", "fin", "cache", "lwin",
-                                                           "todo", "inv_t"))
+                                                           "todo", "inv_t", "over"))
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
-#: N_STRESS); repetitions of the profile replayed rather than stepped (cells,).
-Records = namedtuple("Records", "t q r efc y g smin smax replayed")
+#: N_STRESS); repetitions of the profile replayed rather than stepped (cells,); and, under
+#: BLAST-Lite's forward-Euler window step, the largest ratio of a power state's Euler increment
+#: in one window to the exact increment of its power law from the same state (cells,; 0 where
+#: there was none). Euler is exact from y = 0 and about 1.3 times the exact one window later at
+#: a steady rate (exponent 0.36); a large ratio means the rate rose sharply from a small state.
+Records = namedtuple("Records", "t q r efc y g smin smax replayed overshoot")
 
 # ---- codes (named in batterylab.aging.models) ---------------------------------------------------
 N_STRESS = 10
@@ -1412,7 +1417,12 @@ def _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl)
         stype = m.state_i[k, SI_TYPE]
         kk = pl.fin[m.state_i[k, SI_EK]] * mult[k]
         if euler:
-            y = _euler(stype, _value(stype, st[HEAD + k], m.state_f[k, SF_P]), kk, dx, p, aux)
+            y0 = _value(stype, st[HEAD + k], m.state_f[k, SF_P])
+            y = _euler(stype, y0, kk, dx, p, aux)
+            if y0 > 0.0 and kk > 0.0 and dx > 0.0 and p > 0.0 and (stype == ST_POWER or stype == ST_POWER_VAR):
+                exact = kk * ((y0 / kk) ** (1.0 / p) + dx) ** p - y0  # the virtual-time update's increment
+                if exact > 0.0:
+                    pl.over[0] = max(pl.over[0], (y - y0) / exact)
             st[HEAD + k] = y ** (1.0 / m.state_f[k, SF_P]) if stype == ST_POWER and y > 0.0 else y
         else:
             st[HEAD + k] = _advance(stype, st[HEAD + k], kk, dx, p, aux)
@@ -1437,6 +1447,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s
     npr = pl.pread.shape[0]
     for w in range(nb):  # the cell's own temperatures: no window mean is known yet
         pl.cache[w, npr] = 0.0
+    pl.over[0] = 0.0
     final = m.settings[SET_FINALIZE] != 0.0
     nominal = repeat * (time_s[n - 1] - time_s[0])  # the profile time this call covers
     lag0 = st[H_LAG]
@@ -1474,6 +1485,7 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s
     while k_out < n_out:
         _record(st, c, k_out, st[H_T], m, rec, gval)
         k_out += 1
+    rec.overshoot[c] = pl.over[0]
 
 
 # ================================================================================================
@@ -1524,7 +1536,7 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec, plan):
     npr = m.prod_i.shape[0]
     pl = WindowWork(plan.used, plan.tread, plan.pread, plan.lrow, plan.lin, np.zeros(npr), np.zeros(npr),
                     np.zeros(npr), np.zeros(npr), np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)),
-                    np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n))
+                    np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n), np.zeros(1))
     shared_x = prof.soc.shape[0] == 1
     for c in range(1, nc):
         shared_x = shared_x and cells.usage[c] == cells.usage[0]

@@ -61,8 +61,10 @@ def update_exp_relax(y0, dx, y_inf, tau):
 Q_FLOOR = 1e-6
 
 
-def window_step(spec, mult=None):
-    """A ``step`` for ``naive_blast_window.simulate_battery_life`` from a model JSON."""
+def window_step(spec, mult=None, overshoot=None):
+    """A ``step`` for ``naive_blast_window.simulate_battery_life`` from a model JSON;
+    ``overshoot`` (a list of one float), if given, gets the largest ratio of a power state's Euler
+    increment to the exact increment of its power law, k ((y0/k)^(1/p) + dx)^p - y0."""
     states = spec["states"]
     y = [s.get("initial", 0.0) for s in states]
     mult = mult or [1.0] * len(states)
@@ -100,6 +102,11 @@ def window_step(spec, mult=None):
             typ = s.get("type", "power")
             if typ == "power":
                 dy = update_power(y[i], dx, k, s["exponent"]) if k > 0 else 0.0
+                p = s["exponent"]
+                if overshoot is not None and y[i] > 0 and k > 0 and dx > 0:
+                    exact = k * ((y[i] / k) ** (1 / p) + dx) ** p - y[i]
+                    if exact > 0:
+                        overshoot[0] = max(overshoot[0], dy / exact)
             elif typ == "sigmoid":
                 p = s["exponent"] if not isinstance(s["exponent"], dict) else mean(s["exponent"])
                 dy = update_sigmoid(y[i], dx, mean(s["y_inf"]), k, p) if k > 0 else 0.0
@@ -112,8 +119,8 @@ def window_step(spec, mult=None):
     return step, y
 
 
-def naive_window(spec, t, soc, T_K):
-    step, y = window_step(spec)
+def naive_window(spec, t, soc, T_K, overshoot=None):
+    step, y = window_step(spec, overshoot=overshoot)
     h = bw.simulate_battery_life(t, soc, np.asarray(T_K) - 273.15, step,
                                  discharge_crate=spec.get("stress_definitions", {}).get("crate_direction") == "discharge")
     return h, y
@@ -143,7 +150,8 @@ def test_window_kernel_matches_naive_reference(model, p):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfRangeWarning)
         res = aging.simulate(model, t, soc, T)
-    h, y = naive_window(spec, t, soc, T)
+    over = [0.0]
+    h, y = naive_window(spec, t, soc, T, over)
     # same arithmetic in another order (trapezoid sums, table lookups of the anode potential
     # against BLAST's formula are not involved: both read the model's table): 1e-9 relative.
     # A cell can die in a window: BLAST-Lite's forward-Euler step of a power state from a small y
@@ -156,6 +164,8 @@ def test_window_kernel_matches_naive_reference(model, p):
             assert res.states[s["name"]][-1] == 1.0, s["name"]
         assert res.states[s["name"]][-1] == pytest.approx(y[i], rel=1e-5 if dead else 1e-8, abs=1e-13), s["name"]
     assert res.capacity_fraction[-1] == pytest.approx(naive.combine(spec, y)[0], rel=1e-9, abs=1e-13)
+    if not dead:  # BLAST-Lite's Euler step against the exact update, as the naive step measures it
+        assert res.config["euler_overshoot"] == pytest.approx(over[0], rel=1e-6)
     assert (res.time_s[-1] - t[0]) / 86400.0 == pytest.approx(h["t_days"][-1], rel=1e-12)
     assert res.efc[-1] == pytest.approx(h["efc"][-1], rel=1e-9, abs=1e-13)
 
@@ -243,6 +253,26 @@ def test_window_mean_soc_is_the_sample_mean():
         r = aging.simulate(m, t, np.full(t.size, 0.7), 298.15)
     clock_days = (r.time_s[-1] - t[0]) / 86400.0
     assert 1.0 - r.capacity_fraction[-1] == pytest.approx(1e-3 * 0.7 * clock_days, rel=1e-12)
+
+
+def test_an_euler_step_far_beyond_the_exact_update_is_warned_about():
+    """A cold day parked at low SOC (a small calendar loss), then a day at high SOC: BLAST-Lite's
+    Euler step of the power law from that small state overshoots the exact update many times
+    over, and a warning says so; steady days stay below 1 / ln 2 of it, and say nothing."""
+    t = np.arange(0.0, 2 * 86400.0 + 1.0, 1800.0)
+    soc = np.where(t < 90000.0, 0.1, 0.8)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        jump = aging.simulate("blast_nmc111_kokam75ah", t, soc, 275.0)
+    assert jump.config["euler_overshoot"] > 100.0
+    assert any("forward-Euler window step overshoots" in str(x.message) for x in w)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        steady = aging.simulate("blast_nmc111_kokam75ah", t, np.full(t.size, 0.5), 298.15, years=1)
+        exact = aging.simulate("blast_nmc111_kokam75ah:exact", t, soc, 275.0)
+    assert 1.0 < steady.config["euler_overshoot"] <= 1.0 / math.log(2.0)
+    assert "euler_overshoot" not in exact.config  # exact updates: nothing to compare
+    assert not any("overshoots" in str(x.message) for x in w)
 
 
 def test_loss_fractions_saturate_at_one_and_say_so():

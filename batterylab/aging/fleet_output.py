@@ -51,6 +51,7 @@ class FleetArrays:
         self.smin = np.zeros((n_cells, K.N_STRESS))
         self.smax = np.zeros((n_cells, K.N_STRESS))
         self.state = np.zeros((n_cells, state_length))
+        self.overshoot = np.zeros(n_cells)
         self.time_s = None
 
     def __enter__(self) -> "FleetArrays":
@@ -64,6 +65,7 @@ class FleetArrays:
         ``y``, ``g``, ``smin``, ``smax``) and their final state vectors."""
         for key in ("q", "r", "efc", "y", "g", "smin", "smax"):
             getattr(self, key)[a:b] = rec[key]
+        self.overshoot[a:b] = rec.get("overshoot", 0.0)  # none on the shared-profile path (no Euler step)
         self.state[a:b] = state
         if self.time_s is None:
             self.time_s = np.array(rec["t"][0], dtype=float)
@@ -111,6 +113,7 @@ class FleetFile:
         self.smin = np.full((1, K.N_STRESS), np.inf)
         self.smax = np.full((1, K.N_STRESS), -np.inf)
         self.saturated = 0
+        self.overshoot = np.zeros(1)  # the fleet's largest (see FleetArrays)
         self.q_sum, self.r_sum = np.zeros(n_rows), np.zeros(n_rows)
         self.q_min, self.q_max = np.full(n_rows, np.inf), np.full(n_rows, -np.inf)
         self.efc_end_sum = 0.0
@@ -163,6 +166,7 @@ class FleetFile:
         self.smin = np.minimum(self.smin, rec["smin"].min(axis=0, initial=np.inf))
         self.smax = np.maximum(self.smax, rec["smax"].max(axis=0, initial=-np.inf))
         self.saturated += int(np.count_nonzero(state[:, K.H_SATURATED] > 0))
+        self.overshoot[0] = max(self.overshoot[0], float(np.max(rec.get("overshoot", 0.0), initial=0.0)))
         self.q_sum += q.sum(axis=0)
         self.r_sum += r.sum(axis=0)
         self.q_min = np.minimum(self.q_min, q.min(axis=0))

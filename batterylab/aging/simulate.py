@@ -363,7 +363,7 @@ def _run(model: AgingModel, t, soc, T, I, has_current, repeat, out_t, t_off, usa
         t=np.zeros((nc, no)), q=np.zeros((nc, no)), r=np.zeros((nc, no)), efc=np.zeros((nc, no)),
         y=np.zeros((nc, no, ns)), g=np.zeros((nc, no, ng)),
         smin=np.full((nc, K.N_STRESS), np.inf), smax=np.full((nc, K.N_STRESS), -np.inf),
-        replayed=np.zeros(nc),
+        replayed=np.zeros(nc), overshoot=np.zeros(nc),
     )
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     soc, T, I = f64(soc), f64(T), f64(I)
@@ -566,7 +566,7 @@ def simulate(
     out_t = _output_times(t, reps, output_interval_s, None)
     rec = _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, np.zeros(1), np.ones(1),
                np.ones((1, m.n_states)), st, finalize)
-    check_validity(m, rec["smin"], rec["smax"], saturated=st[:, K.H_SATURATED])
+    check_validity(m, rec["smin"], rec["smax"], saturated=st[:, K.H_SATURATED], overshoot=rec["overshoot"])
     q = rec["q"][0]
     tt = rec["t"][0]
     return AgingResult(
@@ -583,8 +583,16 @@ def simulate(
         full_cycles=st[:, K.H_NFULL].copy(),
         half_cycles=st[:, K.H_NHALF].copy(),
         config={"repeat": reps, "finalize": finalize, "current_given": current_A is not None,
-                "replayed_repetitions": int(rec["replayed"][0])},
+                "replayed_repetitions": int(rec["replayed"][0]), **_euler_note(m, rec["overshoot"])},
     )
+
+
+def _euler_note(m: AgingModel, overshoot) -> dict:
+    """``euler_overshoot``: under BLAST-Lite's forward-Euler window step, the largest ratio of a
+    power state's increment in one window to the exact update's (``Records.overshoot``)."""
+    if m.aggregation != "window" or m.settings[K.SET_WIN_EULER] == 0.0:
+        return {}
+    return {"euler_overshoot": float(np.max(overshoot, initial=0.0))}
 
 
 def _per_cell(name: str, value, n: int, default: float) -> np.ndarray:
@@ -799,12 +807,13 @@ def simulate_fleet(
         elif not done:
             _fleet_loop(m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage, mult, start_rows, finalize,
                         chunk, progress, sink.put)
+        config.update(_euler_note(m, sink.overshoot))
         if save_to is not None:
-            check_validity(m, sink.smin, sink.smax, saturated=np.ones(sink.saturated))
+            check_validity(m, sink.smin, sink.smax, saturated=np.ones(sink.saturated), overshoot=sink.overshoot)
     if save_to is not None:
         return sink.result()
     st = sink.state
-    check_validity(m, sink.smin, sink.smax, saturated=st[:, K.H_SATURATED])
+    check_validity(m, sink.smin, sink.smax, saturated=st[:, K.H_SATURATED], overshoot=sink.overshoot)
     tt, q = sink.time_s, sink.q
     return AgingResult(
         model=m.name,
