@@ -301,9 +301,28 @@ def test_population_band_is_calibrated_on_the_references():
     m0, lo0, hi0 = raw.predict(t)
     m1, lo1, hi1 = cal.predict(t)
     np.testing.assert_allclose(m1, m0, rtol=1e-12)
-    np.testing.assert_allclose(m1 - lo1, k * (m0 - lo0), rtol=1e-9)
+    np.testing.assert_allclose(lo1, np.maximum(m1 - k * (m0 - lo0), 0.0), rtol=1e-9)  # bounded at 0 Ah
     np.testing.assert_allclose(hi1 - m1, k * (hi0 - m0), rtol=1e-9)
     thr = 0.8 * T.initial_capacity(q)
     assert cal.cycles_to(thr) == pytest.approx(raw.cycles_to(thr), rel=1e-9)  # the median is not moved
     one = T.population_forecast(n[cut], q[cut], refs[:1])
     assert np.isnan(one.details["band_scale"])
+
+
+def test_forecasts_never_go_below_zero_capacity():
+    """A history that falls to 0 Ah (a dead cell): every form extrapolates past it, bounded at 0."""
+    n = np.arange(1.0, 30.0)
+    q = np.concatenate([np.full(15, 2.0), np.zeros(14)])
+    for method in ("power", "double_exp", "bacon_watts", "linear"):
+        med, lo, hi = T.make_forecast(method, n, q).predict(np.linspace(1.0, 90.0, 40))
+        assert np.all(lo >= 0.0) and np.all(med >= lo) and np.all(hi >= med), method
+
+
+def test_double_exponential_at_cycle_counts_that_overflow_says_so():
+    """exp(d n) overflows at every start when 'cycles' are in the millions (seconds given as
+    cycles, say): a clear error that names the cycle range, not scipy's."""
+    n = np.arange(1.0, 50.0) * 1e6
+    q = 2.0 - 0.01 * np.arange(49.0)
+    with pytest.raises(InputError, match="double_exp fade model could not be fitted.*are they cycle numbers"):
+        T.make_forecast("double_exp", n, q)
+    assert T.select_forecast(n, q).method in T.METHODS  # selection skips the form that cannot be fitted

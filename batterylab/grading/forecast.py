@@ -183,18 +183,20 @@ def fit_capacity_history(cycle, capacity_Ah, model: str = "power", *, backtest: 
         starts = [np.array([q_start, -1e-4, -1e-3 * q_start, 5e-3]), np.array([q_start, -5e-4, -1e-4 * q_start, 1e-2]),
                   np.array([q_start, -1e-5, -1e-5 * q_start, 2e-3])]
         lo, hi = [0.5 * q_start, -0.01, -0.5 * q_start, 0.0], [1.5 * q_start, 0.0, 0.0, 0.02]
-    scale = max(1.0, float(np.max(n)))
     best = None
     for p0 in starts:
         p0 = np.clip(p0, lo, hi)
         with np.errstate(over="ignore", invalid="ignore"):
-            res = least_squares(lambda p: f(p, n) - q, p0, jac=lambda p: jf(p, n), bounds=(lo, hi),
-                                loss="soft_l1", f_scale=0.01 * q_start, x_scale="jac", max_nfev=400)
+            try:
+                res = least_squares(lambda p: f(p, n) - q, p0, jac=lambda p: jf(p, n), bounds=(lo, hi),
+                                    loss="soft_l1", f_scale=0.01 * q_start, x_scale="jac", max_nfev=400)
+            except ValueError:  # the model overflows at this start (exp(d n) at cycle counts in the millions)
+                continue
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
             best = res
     if best is None:
-        raise InputError(f"the {model} fade model could not be fitted to this history")
-    del scale
+        raise InputError(f"the {model} fade model could not be fitted to this history (cycles {n.min():g} to "
+                         f"{n.max():g}: are they cycle numbers?)")
     return _finish_fit(model, best.x, best.fun, n, q, q_start, backtest)
 
 

@@ -139,7 +139,8 @@ def make_reference(name, cycle, capacity_Ah) -> Reference:
 
 @dataclass
 class Forecast:
-    """A capacity forecast: ``predict(n)`` -> (median, lower 95 %, upper 95 %) [Ah]."""
+    """A capacity forecast: ``predict(n)`` -> (median, lower 95 %, upper 95 %) [Ah], never below 0
+    (a form extrapolated past a cell's death is bounded there)."""
 
     method: str
     last_cycle: float
@@ -151,7 +152,7 @@ class Forecast:
 
     def predict(self, cycle):
         n = np.atleast_1d(np.asarray(cycle, float))
-        return self._predict(n)
+        return tuple(np.maximum(x, 0.0) for x in self._predict(n))
 
     def cycles_to(self, capacity_Ah, max_cycle=None, *, which: str = "median") -> float:
         """First cycle beyond the history at which the forecast (median, or a band edge) falls to ``capacity_Ah``.
@@ -166,7 +167,7 @@ class Forecast:
 
         def value(n):
             n = np.atleast_1d(np.asarray(n, float))
-            return self._edge(n, k) if self._edge is not None else self.predict(n)[k]
+            return np.maximum(self._edge(n, k), 0.0) if self._edge is not None else self.predict(n)[k]
 
         grid = np.unique(np.concatenate([np.linspace(start, min(4.0 * start, top), 101), np.geomspace(start, top, 60)]))
         q = value(grid)
