@@ -272,6 +272,21 @@ def path_like(name: str, path) -> Path:
     return Path(path)
 
 
+def output_path(name: str, path) -> Path:
+    """A path a file can be written to: not an existing folder, and no existing file where a
+    folder of it must be (checked before the work that fills the file, so none is lost)."""
+    p = path_like(name, path)
+    if p.is_dir():
+        raise InputError(f"{name} = {str(p)!r} is a folder; expected the path of a file to write (e.g. "
+                         f"{str(p / 'result.h5')!r})")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{name} = {str(p)!r}: {str(parent)!r} is a file, not a folder")
+            break
+    return p
+
+
 def existing_file(name: str, path) -> Path:
     """An existing file (of any format: the reader checks its content)."""
     return _path(name, path)

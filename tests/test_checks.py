@@ -101,3 +101,16 @@ def test_named_prefixes_the_argument():
     with pytest.raises(InputError, match=r"^years must be"):  # already named: unchanged
         with checks.named("years"):
             raise InputError("years must be > 0")
+
+
+def test_output_path_refuses_folders_and_files_in_the_way(tmp_path):
+    from batterylab.checks import output_path
+
+    assert output_path("out", tmp_path / "new" / "r.h5") == tmp_path / "new" / "r.h5"  # folders made later
+    with pytest.raises(InputError, match=r"out = .* is a folder; expected the path of a file"):
+        output_path("out", tmp_path)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        output_path("out", tmp_path / "f" / "deeper" / "r.h5")
+    with pytest.raises(InputError, match="out must be a file path"):
+        output_path("out", 5)

@@ -123,9 +123,17 @@ def test_a_failed_run_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_save_to_is_checked_before_the_run(tmp_path):
-    with pytest.raises(InputError, match="path"):
+def test_save_to_is_checked_before_the_run(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["batterylab.aging.simulate"], "_run", lambda *a, **k: pytest.fail("the fleet ran before its file path was checked"))
+    with pytest.raises(InputError, match="save_to"):
         _fleet("naumann2020", 5, save_to=12)
+    with pytest.raises(InputError, match="save_to = .* is a folder"):
+        _fleet("naumann2020", 5, save_to=tmp_path)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        _fleet("naumann2020", 5, save_to=tmp_path / "a_file" / "fleet.h5")
 
 
 def test_streamed_result_contract(tmp_path):

@@ -197,6 +197,7 @@ SPECS = {
     # --- ageing ---------------------------------------------------------------------------------
     "batterylab.aging.AgingModel": "a compiled model made by aging.load (fuzzed there), not from user values",
     "batterylab.aging.AgingResult": "a result made by aging.simulate, not from user values",
+    "batterylab.aging.AgingFleetFile": "a result made by aging.simulate_fleet(save_to=...), not from user values",
     "batterylab.aging.ClosedLoopResult": "a result made by aging.age_closed_loop, not from user values",
     "batterylab.aging.AgingState": S({"model": "naumann2020", "data": np.zeros((1, 3))},
                                      model=free("a state names its model; aging.simulate checks it against the model run"),
@@ -219,7 +220,8 @@ SPECS = {
                                          coefficient_multipliers=ARRAY_NONNEG,
                                          temperature_spread_K=num(0.0, 30.0), coefficient_spread=num(0.0, 3.0),
                                          seed=SEED, max_output_rows=INT2, chunk_size=INT1, progress=PROGRESS,
-                                         client=CLIENT, share_profile=PROGRESS),
+                                         client=CLIENT, share_profile=PROGRESS,
+                                         save_to=Kind("path", [5, b"x", "", str(_DIR)])),
     # --- cell -----------------------------------------------------------------------------------
     "batterylab.cell.CellInfo": "a record made by cell_info, not from user values",
     "batterylab.cell.CellResult": "a result made by cell.simulate, not from user values",
@@ -260,7 +262,7 @@ SPECS = {
     **{f"batterylab.checks.{n}": "the checks themselves: what they reject is tested in tests/test_checks.py"
        for n in ("as_float_array", "finite_scalar", "positive", "time_array", "temperature_K", "fraction_array",
                  "same_length", "integer", "optional_integer", "boolean", "optional_boolean", "rng", "choice",
-                 "ordered", "length", "text_file", "binary_file", "path_like", "existing_file", "named")},
+                 "ordered", "length", "text_file", "binary_file", "path_like", "output_path", "existing_file", "named")},
     "batterylab.citations.register": S({"key": "k", "text": "t"}, key=Kind("key", [5, None, ""]),
                                        text=Kind("text", [5, None])),
     "batterylab.citations.used": S(),
@@ -358,6 +360,9 @@ SPECS = {
     "batterylab.io.read_results": S({"path": None}, path=H5_FILE),
     "batterylab.io.to_datatree": S({"variables": {}}, variables=Kind("variables", [5, {"x": 5}]),
                                    attrs=Kind("attrs", [5, "x"])),
+    "batterylab.io.ResultsWriter": S({"path": OUT}, path=Kind("path", [5, b"x", "", str(_DIR)]),
+                                     config=Kind("config", [5, "x"]), parameter_files=Kind("files", [5, [MISSING]]),
+                                     attrs=Kind("attrs", [5, "x"])),
     "batterylab.io.write_results": S({"path": OUT, "variables": {}}, path=Kind("path", [5, b"x"]),
                                      variables=Kind("variables", [5, {"x": 5}, "x"]),
                                      config=Kind("config", [5, "x"]), parameter_files=Kind("files", [5, [MISSING]]),

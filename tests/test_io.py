@@ -163,3 +163,11 @@ def test_clean_missing_path_exits_2(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "path" in err and "nope" in err and "Traceback" not in err
+
+
+def test_writing_onto_a_folder_is_a_clear_error(tmp_path):
+    from batterylab.errors import InputError
+
+    with pytest.raises(InputError, match="is a folder; expected the path of a file"):
+        write_results(tmp_path, _example())
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary left behind

@@ -728,6 +728,8 @@ def simulate_fleet(
     max_output_rows = checks.integer("max_output_rows", max_output_rows, low=2)
     chunk_size = checks.optional_integer("chunk_size", chunk_size, low=1)
     share_profile = checks.optional_boolean("share_profile", share_profile)
+    if save_to is not None:
+        save_to = checks.output_path("save_to", save_to)
     t_off = _per_cell("temperature_offset_K", temperature_offset_K, n_cells, 0.0)
     _effective_temperature(T2, t_off, "temperature_offset_K")
     usage = _per_cell("usage_scale", usage_scale, n_cells, 1.0)

@@ -108,10 +108,10 @@ def atomic_path(path, suffix: str | None = None):
     the usual permissions of a new file (umask applied), not mkstemp's private ones. Stale
     temporaries of earlier, interrupted writes to the same target are removed first.
     """
-    from ..checks import path_like
+    from ..checks import output_path
     from ..errors import InputError
 
-    path = path_like("path", path)
+    path = output_path("path", path)
     if suffix is not None and (not isinstance(suffix, str) or "/" in suffix or os.sep in suffix):
         raise InputError(f"suffix must be a file-name suffix such as '.h5.tmp', got {suffix!r}")
     path.parent.mkdir(parents=True, exist_ok=True)

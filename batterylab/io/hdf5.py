@@ -159,9 +159,9 @@ class ResultsWriter:
     """
 
     def __init__(self, path, *, config: dict | None = None, parameter_files=(), attrs: dict | None = None):
-        from ..checks import path_like
+        from ..checks import output_path
 
-        self.path = path_like("path", path)
+        self.path = output_path("path", path)
         self._files = _check_file_args(config, attrs, parameter_files)
         #: the run's configuration, written (with the rest of the provenance) when the file is closed
         self.config = config
