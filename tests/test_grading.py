@@ -270,6 +270,12 @@ def test_ocv_fit_input_errors():
 
     with pytest.raises(InputError, match="at least 10"):
         fit_ocv_batch([np.arange(5.0)], [np.arange(5.0)])
+    # a discharge curve (voltage falling with capacity) would fit to negative losses: refused
+    rows = _umich_rows()
+    q, v = rows[0][4], rows[0][5]
+    fit_ocv_batch([q[::-1]], [v[::-1]])  # the samples' order does not matter
+    with pytest.raises(InputError, match="curve 0: voltage_V does not rise with capacity_Ah.*discharge curve"):
+        fit_ocv_batch([q], [v[::-1]])
     with pytest.raises(OptionError, match="nmc-graphite"):
         load_ocp_set("unobtainium")
 

@@ -365,6 +365,14 @@ def fit_ocv_batch(capacity_Ah, voltage_V, chemistry: str = "nmc-graphite", *, n_
             raise InputError(f"curve {i}: a C/20 curve needs at least 10 samples, got {q.size}")
         if np.ptp(q) <= 0:
             raise InputError(f"curve {i}: capacity_Ah does not increase (range {np.ptp(q)} Ah)")
+        order = np.argsort(q, kind="stable")
+        tenth = max(1, q.size // 10)
+        low, high = float(np.mean(v[order[:tenth]])), float(np.mean(v[order[-tenth:]]))
+        if high <= low:
+            raise InputError(f"curve {i}: voltage_V does not rise with capacity_Ah (mean {low:.4g} V over the lowest tenth "
+                             f"of the capacity, {high:.4g} V over the highest): a discharge curve? fit_ocv takes a "
+                             "C/20 charge curve, voltage rising with the charged capacity (for a discharge curve, "
+                             "give the charge capacity, max(capacity) - capacity)")
     if len(capacity_Ah) == 0:
         return []
     qmax, q, v = _resample(capacity_Ah, voltage_V, n_points)
