@@ -329,3 +329,19 @@ def test_shell_steady_conduction_matches_log_profile():
     assert q_in == pytest.approx(exact, rel=2e-3)
     r_exact = 310.0 - 10.0 * np.log(grid.centre_m / ri) / np.log(ro / ri)
     np.testing.assert_allclose(res.temperature_K[-1], r_exact, atol=0.02)
+
+
+def test_a_grid_whose_explicit_step_would_take_hours_is_refused_before_it_runs(monkeypatch):
+    """Micrometre nodes: the stability limit (growing with the square of a node's width) would ask
+    for about 1e12 node-substeps (some 45 minutes); the run is refused before it starts, with the
+    limit and what to change."""
+    from batterylab.errors import InputError
+    from batterylab.pcm import load_material, shell_grid, simulate_1d
+
+    t = np.linspace(0.0, 36000.0, 200)
+    with monkeypatch.context() as mp:
+        mp.setattr(K, "enthalpy_1d", lambda *a: pytest.fail("the run started"))
+        with pytest.raises(InputError, match=r"explicit stability limit of this grid is .* s .*use fewer nodes"):
+            simulate_1d(shell_grid(0.01, 0.010001, 5), load_material("rt28hc"), t, 298.15)
+    r = simulate_1d(shell_grid(0.01, 0.0101, 5), load_material("rt28hc"), t, 298.15)  # 1e8 node-substeps: runs
+    assert r.summary()["substeps"] > 1e7

@@ -26,6 +26,10 @@ from ..io.results import Result, new_axes
 from .materials import Material
 
 BOUNDARY_KINDS = {"flux": 0, "temperature": 1, "convective": 2, "cell": 3}
+#: A 1D run needing more node-substeps than this under its explicit stability limit is refused
+#: before it starts (at about 4e8 node-substeps per second measured on one core, 1e11 is minutes;
+#: a grid of micrometre nodes asks for hours).
+MAX_NODE_SUBSTEPS = 1e11
 
 
 def _cite():
@@ -300,10 +304,21 @@ def simulate_1d(grid: Grid, material: Material, time_s, initial_temperature_K, *
             if value is not None:
                 raise InputError(f"{name} applies to a 'cell' left boundary only (left.kind = 'cell'), got "
                                  f"{name} = {value!r:.40} with left.kind = {left.kind!r}")
-    from ..kernels.pcm import enthalpy_1d, temperature_of_enthalpy
+    from ..kernels.pcm import enthalpy_1d, stable_step_1d, temperature_of_enthalpy
 
+    codes, coefs = np.array([lcode, rcode], dtype=np.int64), np.array([lcoef, rcoef])
+    dt = safety * stable_step_1d(grid.volume_m3, grid.area_m2, grid.half_left_m, grid.half_right_m, mat, codes, coefs,
+                                 float(cap), float(g_ca))
+    spans = np.diff(t)
+    work = grid.n * float(np.sum(np.maximum(np.ceil(spans / dt), 1.0))) if dt > 0.0 else np.inf
+    if work > MAX_NODE_SUBSTEPS:
+        raise InputError(
+            f"the explicit stability limit of this grid is {dt:.3g} s (nodes {2 * grid.half_left_m.min():.3g} m "
+            f"thin at the finest): {work:.3g} node-substeps over time_s, more than MAX_NODE_SUBSTEPS = "
+            f"{MAX_NODE_SUBSTEPS:.0e} (minutes to hours of run time); use fewer nodes (the step grows with the "
+            f"square of a node's width) or a thicker layer, or raise batterylab.pcm.model.MAX_NODE_SUBSTEPS")
     h, tc, ledger = enthalpy_1d(t, grid.volume_m3, grid.area_m2, grid.half_left_m, grid.half_right_m, mat, h0,
-                                np.array([lcode, rcode], dtype=np.int64), np.array([lcoef, rcoef]), lval, rval,
+                                codes, coefs, lval, rval,
                                 float(cap), float(tc0), float(g_ca), amb_ca, float(safety))
     temp, frac = temperature_of_enthalpy(h.ravel(), mat)
     return Result1D(t, grid, h, temp.reshape(h.shape), frac.reshape(h.shape), tc, ledger[:, 0], ledger[:, 1],
