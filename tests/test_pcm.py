@@ -345,3 +345,18 @@ def test_a_grid_whose_explicit_step_would_take_hours_is_refused_before_it_runs(m
             simulate_1d(shell_grid(0.01, 0.010001, 5), load_material("rt28hc"), t, 298.15)
     r = simulate_1d(shell_grid(0.01, 0.0101, 5), load_material("rt28hc"), t, 298.15)  # 1e8 node-substeps: runs
     assert r.summary()["substeps"] > 1e7
+
+
+def test_a_lumped_cell_whose_explicit_step_would_take_hours_is_refused(monkeypatch):
+    """A heat capacity in kJ given as J (1e-3 J K-1 against 1e6 W K-1): 4e13 substeps, refused."""
+    from batterylab.errors import InputError
+    from batterylab.pcm import load_material, simulate_lumped
+
+    t = np.linspace(0.0, 36000.0, 200)
+    kw = dict(pcm_mass_kg=1.0, cell_pcm_conductance_W_K=1e6, cell_initial_K=298.15)
+    with monkeypatch.context() as mp:
+        mp.setattr(K, "lumped_two_node", lambda *a: pytest.fail("the run started"))
+        with pytest.raises(InputError, match=r"stability limit of cell 0 is 9e-10 s .*check the heat capacities"):
+            simulate_lumped(t, np.full(199, 10.0), 298.15, load_material("rt28hc"), cell_capacity_J_K=1e-3, **kw)
+    assert simulate_lumped(t, np.full(199, 10.0), 298.15, load_material("rt28hc"), cell_capacity_J_K=1e3,
+                           **kw).summary()["cells"] == 1

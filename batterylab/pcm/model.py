@@ -517,7 +517,24 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
     if safety == 0:
         raise InputError("safety must be > 0 (fraction of the stability limit), got 0")
     h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])
-    from ..kernels.pcm import lumped_two_node
+    from ..kernels.pcm import C_L, C_S, lumped_two_node
+
+    # each cell's explicit stability limit, as the kernel computes it: refused here if it asks too much
+    c_min = np.broadcast_to(np.minimum(matv[:, C_S], matv[:, C_L]), (n,))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dt = np.minimum(np.where(gcp + gca > 0.0, cap / (gcp + gca), np.inf),
+                        np.where(gcp + gpa > 0.0, mass * c_min / (gcp + gpa), np.inf)) * safety
+    spans = np.diff(t)
+    work = float(sum(cnt * (np.sum(np.maximum(np.ceil(spans / d), 1.0)) if np.isfinite(d) else m)
+                     for d, cnt in zip(*np.unique(dt, return_counts=True))))
+    if work > MAX_NODE_SUBSTEPS:
+        i = int(np.argmin(dt))
+        raise InputError(
+            f"the explicit stability limit of cell {i} is {dt[i]:.3g} s (cell_capacity_J_K {cap[i]:.3g} J K-1, "
+            f"pcm_mass_kg {mass[i]:.3g} kg against conductances {gcp[i] + gca[i] + gpa[i]:.3g} W K-1): "
+            f"{work:.3g} substeps over time_s and the cells, more than MAX_NODE_SUBSTEPS = {MAX_NODE_SUBSTEPS:.0e} "
+            f"(minutes to hours of run time); check the heat capacities and conductances (their units), or "
+            f"raise batterylab.pcm.model.MAX_NODE_SUBSTEPS")
 
     tc, tp, f, led = lumped_two_node(t, q, p, ta, np.ascontiguousarray(matv), mass, cap, gcp, gpa, gca, tset, tc0, h0,
                                      int(record_every), float(safety))
