@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, RunError
 from ..io.results import Result
 from ..kernels import aging as K
 from .simulate import AgingResult, AgingState, STATE_LAYOUT, _eol, row_variables
@@ -106,8 +106,7 @@ class FleetFile:
 
         self.m, self.n_cells, self.n_rows, self.thr = m, n_cells, n_rows, float(eol_threshold)
         self.config = config
-        self._writer = ResultsWriter(path, config={"model": m.name, **config},
-                                     parameter_files=[m.path] if m.path is not None else [])
+        self._writer = ResultsWriter(path, parameter_files=[m.path] if m.path is not None else [])
         self.time_s = None
         self.eol = np.full(n_cells, math.inf)
         self.smin = np.full((1, K.N_STRESS), np.inf)
@@ -177,7 +176,7 @@ class FleetFile:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             if self._done != self.n_cells:
-                exc = InputError(f"internal: {self._done} of {self.n_cells} cells were written")
+                exc = RunError(f"the fleet run ended with {self._done} of its {self.n_cells} cells written")
                 self._writer.__exit__(type(exc), exc, None)
                 raise exc
             from ..io import Variable
