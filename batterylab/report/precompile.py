@@ -7,7 +7,9 @@ to the on-disk cache (``cache=True`` in :mod:`batterylab.kernels.jit`), the work
 each case's run time is its model time.
 
 Each kernel is compiled through the public function that the cases call, on a tiny input of the
-same types, so the cached signature is the one the cases use.
+same types, so the cached signature is the one the cases use. Compilation is single-threaded: with
+two or more cores the parts compile in parallel, each in a process of its own (the longest, the
+two ageing kernels, first), and every process writes what it compiled to the shared disk cache.
 """
 
 from __future__ import annotations
@@ -16,19 +18,31 @@ import time
 import warnings
 
 
-def _aging() -> None:
+_T = (0.0, 1800.0, 3600.0)
+_SOC = (0.8, 0.5, 0.8)
+
+
+def _aging_sample() -> None:
     import numpy as np
 
     from ..aging import simulate, simulate_fleet
 
-    t = np.array([0.0, 1800.0, 3600.0])
-    soc = np.array([0.8, 0.5, 0.8])
-    # one model per aggregation: per-cycle (Schmalstieg 2014) and BLAST-Lite's window aggregation
-    for model in ("schmalstieg2014", "blast_nca_panasonic18650b"):
-        simulate(model, t, soc, 298.15, current_A=np.array([1.0, -1.0, 1.0]), years=0.01)
+    t, soc = np.array(_T), np.array(_SOC)
+    # the per-sample aggregation (Schmalstieg 2014: per-cycle states too)
+    simulate("schmalstieg2014", t, soc, 298.15, current_A=np.array([1.0, -1.0, 1.0]), years=0.01)
     # the interpolation of a fleet sharing one profile
     simulate_fleet("schmalstieg2014", t, soc, 298.15, temperature_offset_K=np.array([0.0, 1.0, 2.0]),
                    years=0.01, progress=False, share_profile=True)
+
+
+def _aging_window() -> None:
+    import numpy as np
+
+    from ..aging import simulate
+
+    # BLAST-Lite's window aggregation
+    simulate("blast_nca_panasonic18650b", np.array(_T), np.array(_SOC), 298.15, current_A=np.array([1.0, -1.0, 1.0]),
+             years=0.01)
 
 
 def _rainflow() -> None:
@@ -60,32 +74,65 @@ def _station() -> None:
     simulate_station("nio_gen2_like", days=1, aging=False, seed=0)
 
 
-#: name -> function compiling that part of the compiled core (in the order they run).
+#: name -> function compiling that part of the compiled core (the longest first).
 PARTS = {
-    "ageing integrator and rainflow counting": _aging,
+    "ageing integrator, per-sample and rainflow cycles": _aging_sample,
+    "ageing integrator, BLAST-Lite's update windows": _aging_window,
     "streaming rainflow counter": _rainflow,
     "PCM enthalpy and lumped models": _pcm,
     "swap-station loop": _station,
 }
 
 
-def precompile_kernels(echo=None) -> tuple[float, list[str]]:
-    """Compile or load every kernel once in this process; returns ``(seconds, problems)``.
+def _compile(name: str) -> tuple[float, str | None]:
+    """Compile part ``name``; its seconds and its problem (None when it compiled)."""
+    t1 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. an ageing model outside its fitted range
+            PARTS[name]()
+    except Exception as exc:  # noqa: BLE001 - the cases report their own errors
+        return time.perf_counter() - t1, f"{name}: {type(exc).__name__}: {exc}"
+    return time.perf_counter() - t1, None
 
-    ``echo`` (a function of one string, e.g. ``print`` to standard error) is told what is being
-    compiled. A part that fails is listed in ``problems`` and left to the cases (each will then
-    compile it, or fail with its own error): precompiling never stops the report.
+
+def precompile_kernels(echo=None, jobs: int | None = None) -> tuple[float, list[str]]:
+    """Compile or load every kernel once; returns ``(seconds, problems)``.
+
+    ``jobs``: processes compiling at once (default: the number of CPUs, at most one per part; 1:
+    all in this process). ``echo`` (a function of one string, e.g. ``print`` to standard error)
+    is told what was compiled, as each part finishes. A part that fails is listed in
+    ``problems`` and left to the cases (each will then compile it, or fail with its own error):
+    precompiling never stops the report.
     """
+    import os
+
     t0 = time.perf_counter()
+    jobs = max(1, min(int(jobs or os.cpu_count() or 1), len(PARTS)))
     problems = []
-    for name, part in PARTS.items():
-        t1 = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. an ageing model outside its fitted range
-                part()
-        except Exception as exc:  # noqa: BLE001 - the cases report their own errors
-            problems.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    def done(name, seconds, problem):
+        if problem:
+            problems.append(problem)
         if echo is not None:
-            echo(f"  {name}: {time.perf_counter() - t1:.1f} s")
+            echo(f"  {name}: {seconds:.1f} s")
+
+    if jobs == 1:
+        for name in PARTS:
+            done(name, *_compile(name))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                running = {pool.submit(_compile, name): name for name in PARTS}
+                for f in as_completed(running):
+                    done(running[f], *f.result())
+        except Exception as exc:  # noqa: BLE001 - a pool that cannot start: compile here instead
+            problems.clear()
+            if echo is not None:
+                echo(f"  (compiling in parallel failed: {type(exc).__name__}: {exc}; compiling here)")
+            for name in PARTS:
+                done(name, *_compile(name))
     return time.perf_counter() - t0, problems

@@ -451,7 +451,7 @@ def run_report(
     specs = sorted(specs, key=lambda s: -previous.get(s.name, float("inf")))
     prov = provenance(jobs=min(jobs or os.cpu_count() or 1, max(len(specs), 1)), quick=quick)
     if specs and (modules is None if precompile is None else precompile):
-        prov["compile_s"], problems_c = _precompile(progress)
+        prov["compile_s"], problems_c = _precompile(progress, jobs)
         notes += [f"precompiling {p} (the cases compile it themselves)" for p in problems_c]
     ran = {o.name: o for o in run_cases(specs, quick=quick, jobs=jobs, progress=progress, timeout_s=timeout_s, isolate=isolate)}
     outcomes = problems + [ran[s.name] for s in sorted(specs, key=lambda s: order[s.name])]
@@ -470,15 +470,15 @@ def run_report(
     return report
 
 
-def _precompile(progress) -> tuple[float, list[str]]:
-    """Compile the kernels in this process, saying so on standard error when progress is shown."""
+def _precompile(progress, jobs) -> tuple[float, list[str]]:
+    """Compile the kernels (in ``jobs`` processes at most), saying so on standard error when progress is shown."""
     from .precompile import precompile_kernels
 
     shown = show_progress(progress, sys.stderr)
     echo = (lambda text: print(text, file=sys.stderr, flush=True)) if shown else None
     if echo:
         echo("compiling the Numba kernels once, before the case workers start (cached on disk afterwards) ...")
-    seconds, problems = precompile_kernels(echo)
+    seconds, problems = precompile_kernels(echo, jobs)
     if echo:
         echo(f"compiled in {seconds:.1f} s; the run time of each case below is its model time")
     return seconds, problems
