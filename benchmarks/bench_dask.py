@@ -119,10 +119,12 @@ def main(argv=None):
     per_core = rate_dist / used
     n = args.nodes * args.cores_per_node
     full = 1_000_000 * args.years
+    m = aging.load(args.model)  # a chunk's records per pack: state vector, output rows, stress ranges
+    sent = 8 * (m.state_length + (args.years + 1) * (4 + m.n_states + len(m.group_names)) + 2 * 10)
     print(f"paper estimate, {args.nodes} nodes x {args.cores_per_node} cores at the measured "
           f"{per_core:,.0f} pack-years/s per core: 1,000,000 packs x {args.years} years = "
-          f"{full / (per_core * n):.1f} s of compute (plus cluster start-up, and gathering "
-          f"{size / args.packs:,.0f} bytes per pack, compressed, to the client)")
+          f"{full / (per_core * n):.1f} s of compute (plus cluster start-up, and gathering about "
+          f"{sent:,} bytes per pack to the client, which writes {size / args.packs:,.0f} bytes per pack, compressed)")
 
 
 def _peak_gb() -> float:
