@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ..errors import BatterylabError
 from .models import OutOfRangeWarning, AgingModel, load, available
-from .simulate import AgingResult, AgingState, NonPeriodicProfileWarning, simulate, simulate_fleet
+from .results import AgingResult, AgingState
+from .simulate import NonPeriodicProfileWarning, simulate, simulate_fleet
 from .closed_loop import ClosedLoopResult, ClosedLoopUpdate, age_closed_loop
 from .fleet_output import AgingFleetFile
 

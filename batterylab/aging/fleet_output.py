@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import InputError, RunError
 from ..io.results import Result
 from ..kernels import aging as K
-from .simulate import AgingResult, AgingState, STATE_LAYOUT, _eol, row_variables
+from .results import STATE_LAYOUT, AgingResult, AgingState, _eol, row_variables
 
 #: Cells per HDF5 chunk of the streamed file.
 CHUNK_CELLS = 4096
@@ -232,7 +232,7 @@ class AgingFleetFile(Result):
 
     def plot(self, ax=None):
         """As :meth:`AgingResult.plot`: q's spread shaded, its mean (and r's) over the years."""
-        from .simulate import plot_fleet
+        from .results import plot_fleet
 
         return plot_fleet(ax, self.model, self.time_s, self.capacity_fraction_mean, self.capacity_fraction_min,
                           self.capacity_fraction_max, self.resistance_factor_mean, self.n_cells)
