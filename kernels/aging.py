@@ -125,8 +125,9 @@ WindowPlan = namedtuple("WindowPlan", "used tread pread lrow lin")
 #: ``prev`` and ``now`` (its value at the last and the present sample), ``lwin`` (its linear form's
 #: window-wide part); ``todo``: the products a window evaluates at each sample; per sample of the
 #: cell ``inv_t`` (1/T, 0 where T <= 0); ``cache`` (windows, products + 1): the ``R_TEMP``
-#: products' means of each window of the profile; ``over`` (1,): the cell's largest Euler
-#: overshoot so far (see ``Records``).
+#: products' means of each window of the profile; ``over`` (states, 3): per power state the
+#: smallest and largest z = Euler increment / (p y0) of the cell so far, and for a state whose
+#: exponent is an expression the largest overshoot itself (see ``Records`` and ``_euler_ratio``).
 WindowWork = namedtuple("WindowWork", WindowPlan._fields + ("hold", "mean", "prev", "now", "fin", "cache", "lwin",
                                                            "todo", "inv_t", "over"))
 #: Outputs: per cell and output row time, q, r, EFC, states, groups; stress range seen (cells,
@@ -1362,6 +1363,15 @@ def _window_means(w, a, b, time_s, T, s, stress, m, terms, pl, smin, smax):
     pl.cache[w, npr] = 1.0
 
 
+@helper(inline="always")
+def _euler_ratio(z, p):
+    """A power law's forward-Euler increment over its exact one from the same state, p z /
+    ((1 + z)^p - 1), z = dx / (the state's equivalent driver value): 1 at z = 0, rising with z for
+    p < 1 (the law is concave) and falling for p > 1."""
+    d = math.expm1(p * math.log1p(z))
+    return p * z / d if d > 0.0 else 1.0
+
+
 @helper(borrows=True)
 def _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl):
     """Age over the update window ``w`` of samples a..b (``AGG_WINDOW``); returns its span [s]."""
@@ -1419,10 +1429,13 @@ def _window(st, w, a, b, time_s, x, T, s, stress, mult, m, smin, smax, gval, pl)
         if euler:
             y0 = _value(stype, st[HEAD + k], m.state_f[k, SF_P])
             y = _euler(stype, y0, kk, dx, p, aux)
-            if y0 > 0.0 and kk > 0.0 and dx > 0.0 and p > 0.0 and (stype == ST_POWER or stype == ST_POWER_VAR):
-                exact = kk * ((y0 / kk) ** (1.0 / p) + dx) ** p - y0  # the virtual-time update's increment
-                if exact > 0.0:
-                    pl.over[0] = max(pl.over[0], (y - y0) / exact)
+            if y > y0 > 0.0 and p > 0.0 and (stype == ST_POWER or stype == ST_POWER_VAR):
+                z = (y - y0) / (p * y0)  # dx over the state's equivalent driver value (y0/k)^(1/p)
+                if ep >= 0:  # the exponent changes from window to window
+                    pl.over[k, 2] = max(pl.over[k, 2], _euler_ratio(z, p))
+                else:  # the ratio rises with z (p < 1) or falls (p > 1): its extremes are at z's
+                    pl.over[k, 0] = min(pl.over[k, 0], z)
+                    pl.over[k, 1] = max(pl.over[k, 1], z)
             st[HEAD + k] = y ** (1.0 / m.state_f[k, SF_P]) if stype == ST_POWER and y > 0.0 else y
         else:
             st[HEAD + k] = _advance(stype, st[HEAD + k], kk, dx, p, aux)
@@ -1447,7 +1460,10 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s
     npr = pl.pread.shape[0]
     for w in range(nb):  # the cell's own temperatures: no window mean is known yet
         pl.cache[w, npr] = 0.0
-    pl.over[0] = 0.0
+    for k in range(m.state_i.shape[0]):
+        pl.over[k, 0] = np.inf
+        pl.over[k, 1] = 0.0
+        pl.over[k, 2] = 0.0
     final = m.settings[SET_FINALIZE] != 0.0
     nominal = repeat * (time_s[n - 1] - time_s[0])  # the profile time this call covers
     lag0 = st[H_LAG]
@@ -1485,7 +1501,13 @@ def _run_window(c, prof, cells, repeat, out_t, st, m, rec, stress, gval, x, T, s
     while k_out < n_out:
         _record(st, c, k_out, st[H_T], m, rec, gval)
         k_out += 1
-    rec.overshoot[c] = pl.over[0]
+    worst = 0.0
+    for k in range(m.state_i.shape[0]):
+        worst = max(worst, pl.over[k, 2])
+        if pl.over[k, 1] > 0.0:
+            p = m.state_f[k, SF_P]
+            worst = max(worst, _euler_ratio(pl.over[k, 0], p), _euler_ratio(pl.over[k, 1], p))
+    rec.overshoot[c] = worst
 
 
 # ================================================================================================
@@ -1536,7 +1558,7 @@ def integrate_fleet_windows(prof, cells, repeat, out_t, states, m, rec, plan):
     npr = m.prod_i.shape[0]
     pl = WindowWork(plan.used, plan.tread, plan.pread, plan.lrow, plan.lin, np.zeros(npr), np.zeros(npr),
                     np.zeros(npr), np.zeros(npr), np.zeros(m.expr_i.shape[0]), np.zeros((n + 1, npr + 1)),
-                    np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n), np.zeros(1))
+                    np.zeros((npr, 2)), np.zeros(npr, dtype=np.int64), np.zeros(n), np.zeros((m.state_i.shape[0], 3)))
     shared_x = prof.soc.shape[0] == 1
     for c in range(1, nc):
         shared_x = shared_x and cells.usage[c] == cells.usage[0]
