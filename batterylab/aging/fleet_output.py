@@ -54,6 +54,11 @@ class FleetArrays:
         self.overshoot = np.zeros(n_cells)
         self.time_s = None
 
+    @property
+    def saturated(self) -> np.ndarray:
+        """Per cell, the state advances cut at a bound."""
+        return self.state[:, K.H_SATURATED]
+
     def __enter__(self) -> "FleetArrays":
         return self
 
@@ -111,13 +116,18 @@ class FleetFile:
         self.eol = np.full(n_cells, math.inf)
         self.smin = np.full((1, K.N_STRESS), np.inf)
         self.smax = np.full((1, K.N_STRESS), -np.inf)
-        self.saturated = 0
+        self._n_saturated = 0
         self.overshoot = np.zeros(1)  # the fleet's largest (see FleetArrays)
         self.q_sum, self.r_sum = np.zeros(n_rows), np.zeros(n_rows)
         self.q_min, self.q_max = np.full(n_rows, np.inf), np.full(n_rows, -np.inf)
         self.efc_end_sum = 0.0
         self._depth = 0
         self._done = 0
+
+    @property
+    def saturated(self) -> np.ndarray:
+        """One entry per cell that had a state advance cut at a bound (as many as there were)."""
+        return np.ones(self._n_saturated)
 
     def __enter__(self) -> "FleetFile":
         w = self._writer.__enter__()
@@ -164,7 +174,7 @@ class FleetFile:
         w.write("state", slice(a, b), encode_state(state, self.m.n_states, self._depth))
         self.smin = np.minimum(self.smin, rec["smin"].min(axis=0, initial=np.inf))
         self.smax = np.maximum(self.smax, rec["smax"].max(axis=0, initial=-np.inf))
-        self.saturated += int(np.count_nonzero(state[:, K.H_SATURATED] > 0))
+        self._n_saturated += int(np.count_nonzero(state[:, K.H_SATURATED] > 0))
         self.overshoot[0] = max(self.overshoot[0], float(np.max(rec.get("overshoot", 0.0), initial=0.0)))
         self.q_sum += q.sum(axis=0)
         self.r_sum += r.sum(axis=0)

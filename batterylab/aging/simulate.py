@@ -606,12 +606,10 @@ def simulate_fleet(
             _fleet_loop(m, (t, soc2, T2, I2), has_current, reps, out_t, t_off, usage, mult, start_rows, finalize,
                         chunk, progress, sink.put)
         config.update(_euler_note(m, sink.overshoot))
-        if save_to is not None:
-            check_validity(m, sink.smin, sink.smax, saturated=np.ones(sink.saturated), overshoot=sink.overshoot)
+    check_validity(m, sink.smin, sink.smax, saturated=sink.saturated, overshoot=sink.overshoot)
     if save_to is not None:
         return sink.result()
     st = sink.state
-    check_validity(m, sink.smin, sink.smax, saturated=st[:, K.H_SATURATED], overshoot=sink.overshoot)
     tt, q = sink.time_s, sink.q
     return AgingResult(
         model=m.name,
