@@ -342,11 +342,11 @@ def _term(draw):
 
 
 def _sat(v):
-    """A rate as the kernel uses it: beyond BIG (1e300) every value saturates the states alike, and
-    the two evaluators may overflow there in another order (the linear form multiplies its
-    exponential by the polynomial before the coefficient: inf where the term-by-term product is
-    1e305), so values beyond BIG compare as BIG."""
-    return min(v, K.BIG)
+    """A rate as the kernel uses it: beyond +-BIG (1e300) every value saturates the states alike (a
+    negative rate ages nothing), and the two evaluators may overflow there in another order (the
+    linear form multiplies its exponential by the polynomial before the coefficient: +-inf where
+    the term-by-term product is +-1e305), so values beyond +-BIG compare as +-BIG."""
+    return min(max(v, -K.BIG), K.BIG)
 
 
 @given(terms=st.lists(_term(), min_size=1, max_size=4), T=st.sampled_from([0.0, 250.0, 298.15, 330.0]),
