@@ -360,3 +360,22 @@ def test_a_lumped_cell_whose_explicit_step_would_take_hours_is_refused(monkeypat
             simulate_lumped(t, np.full(199, 10.0), 298.15, load_material("rt28hc"), cell_capacity_J_K=1e-3, **kw)
     assert simulate_lumped(t, np.full(199, 10.0), 298.15, load_material("rt28hc"), cell_capacity_J_K=1e3,
                            **kw).summary()["cells"] == 1
+
+
+def test_the_lumped_substep_estimate_is_the_kernels_count():
+    """The guard's estimate follows the kernel's own step rule: equal to the substeps it takes."""
+    from batterylab.pcm import load_material, simulate_lumped
+    from batterylab.pcm.model import lumped_substeps
+
+    rng = np.random.default_rng(5)
+    t = np.concatenate([[0.0], np.cumsum(rng.uniform(1.0, 600.0, 40))])
+    mat = load_material("rt28hc")
+    n = 6
+    kw = dict(pcm_mass_kg=rng.uniform(0.01, 1.0, n), cell_capacity_J_K=rng.uniform(5.0, 500.0, n),
+              cell_pcm_conductance_W_K=rng.uniform(0.0, 5.0, n), pcm_ambient_conductance_W_K=rng.uniform(0.0, 1.0, n),
+              cell_ambient_conductance_W_K=np.r_[0.0, rng.uniform(0.0, 1.0, n - 1)])
+    r = simulate_lumped(t, np.full((n, t.size - 1), 2.0), 298.15, mat, cell_initial_K=298.15, **kw)
+    matv = np.array([mat.vector("solid")])
+    _, steps = lumped_substeps(t, matv, kw["pcm_mass_kg"], kw["cell_capacity_J_K"], kw["cell_pcm_conductance_W_K"],
+                               kw["pcm_ambient_conductance_W_K"], kw["cell_ambient_conductance_W_K"], 0.9)
+    assert np.array_equal(steps, r.substeps)

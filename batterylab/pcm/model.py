@@ -517,16 +517,10 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
     if safety == 0:
         raise InputError("safety must be > 0 (fraction of the stability limit), got 0")
     h0 = np.array([mats[i if len(mats) > 1 else 0].enthalpy_J_kg(tp0[i])[0] for i in range(n)])
-    from ..kernels.pcm import C_L, C_S, lumped_two_node
+    from ..kernels.pcm import lumped_two_node
 
-    # each cell's explicit stability limit, as the kernel computes it: refused here if it asks too much
-    c_min = np.broadcast_to(np.minimum(matv[:, C_S], matv[:, C_L]), (n,))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dt = np.minimum(np.where(gcp + gca > 0.0, cap / (gcp + gca), np.inf),
-                        np.where(gcp + gpa > 0.0, mass * c_min / (gcp + gpa), np.inf)) * safety
-    spans = np.diff(t)
-    work = float(sum(cnt * (np.sum(np.maximum(np.ceil(spans / d), 1.0)) if np.isfinite(d) else m)
-                     for d, cnt in zip(*np.unique(dt, return_counts=True))))
+    dt, steps = lumped_substeps(t, matv, mass, cap, gcp, gpa, gca, safety)
+    work = float(steps.sum())
     if work > MAX_NODE_SUBSTEPS:
         i = int(np.argmin(dt))
         raise InputError(
@@ -543,6 +537,24 @@ def simulate_lumped(time_s, heat_W, ambient_temperature_K, material: Material | 
         idx = np.append(idx, m)
     return LumpedResult(t[idx], tc, tp, f, led[:, 0], led[:, 1], led[:, 2], led[:, 3], led[:, 4], led[:, 5],
                         led[:, 6], led[:, 7])
+
+
+def lumped_substeps(time_s, matv, mass, cap, gcp, gpa, gca, safety):
+    """Each cell's explicit step limit [s] and its substeps over ``time_s`` in
+    :func:`batterylab.kernels.pcm.lumped_two_node` (its own rule, without running it; the test
+    pins it to the kernel's counts): ``dt = safety * min(C_cell / (G_cp + G_ca), m c_min /
+    (G_cp + G_pa))``, each interval split into ``ceil(span / dt)`` equal substeps."""
+    from ..kernels.pcm import C_L, C_S
+
+    c_min = np.broadcast_to(np.minimum(matv[:, C_S], matv[:, C_L]), mass.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dt = np.minimum(np.where(gcp + gca > 0.0, cap / (gcp + gca), np.inf),
+                        np.where(gcp + gpa > 0.0, mass * c_min / (gcp + gpa), np.inf)) * safety
+    spans = np.diff(time_s)
+    values, inverse = np.unique(dt, return_inverse=True)  # cells of a fleet mostly share their limit
+    per = np.array([np.sum(np.maximum(np.ceil(spans / d), 1.0)) if np.isfinite(d) else float(spans.size)
+                    for d in values])
+    return dt, per[inverse]
 
 
 def shell_outer_radius_m(inner_radius_m: float, height_m: float, volume_m3: float) -> float:
