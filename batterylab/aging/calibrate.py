@@ -90,8 +90,9 @@ class DesignPoint:
     kind "cycle": ``cycles`` cycles between ``soc_low`` and ``soc_high`` (full window: CC-CV charge
     to the upper cut-off, CC discharge to the lower cut-off; partial window: CC charge/discharge
     for ``(soc_high - soc_low) / C`` hours) at ``charge_c``/``discharge_c`` [1/h] in
-    ``ambient_K``. kind "storage": rest at ``soc_high`` for ``storage_days`` in ``ambient_K``,
-    recorded every ``storage_step_days``.
+    ``ambient_K``, with a rest of ``rest_h`` hours after the charge and after the discharge.
+    kind "storage": rest at ``soc_high`` for ``storage_days`` in ``ambient_K``, recorded every
+    ``storage_step_days``.
     """
 
     name: str
@@ -104,70 +105,110 @@ class DesignPoint:
     cycles: int = 0
     storage_days: float = 0.0
     storage_step_days: float = 10.0
+    rest_h: float = 0.0
 
     def experiment_steps(self) -> tuple[list, float]:
         """PyBaMM experiment (list of cycles of step strings) and initial SOC."""
         if self.kind == "storage":
             n = max(1, int(round(self.storage_days / self.storage_step_days)))
             return [(f"Rest for {self.storage_step_days * 24:g} hours",)] * n, self.soc_high
+        rest = (f"Rest for {60 * self.rest_h:.6g} minutes",) if self.rest_h > 0 else ()
         full = self.soc_low <= 0.0 and self.soc_high >= 1.0
         if full:
-            cyc = (
-                f"Charge at {self.charge_c:g}C until 4.2 V",
-                "Hold at 4.2 V until C/20",
-                f"Discharge at {self.discharge_c:g}C until 2.5 V",
-            )
+            cyc = (f"Charge at {self.charge_c:g}C until 4.2 V", "Hold at 4.2 V until C/20", *rest,
+                   f"Discharge at {self.discharge_c:g}C until 2.5 V", *rest)
             return [cyc] * self.cycles, 0.0
         dod = self.soc_high - self.soc_low
         cyc = (
-            f"Charge at {self.charge_c:g}C for {60 * dod / self.charge_c:.6g} minutes or until 4.2 V",
-            f"Discharge at {self.discharge_c:g}C for {60 * dod / self.discharge_c:.6g} minutes or until 2.5 V",
+            f"Charge at {self.charge_c:g}C for {60 * dod / self.charge_c:.6g} minutes or until 4.2 V", *rest,
+            f"Discharge at {self.discharge_c:g}C for {60 * dod / self.discharge_c:.6g} minutes or until 2.5 V", *rest,
         )
         return [cyc] * self.cycles, self.soc_low
 
 
-def design(quick: bool = False) -> list[DesignPoint]:
-    """The calibration design (LG M50 / O'Kane 2022).
+#: The box the calibration design fills and the held-out conditions are drawn from: ambient [K],
+#: charge and discharge C-rate [1/h], SOC window centre and depth [-], rest fraction [-] (the
+#: share of a cycle's nominal time at rest, split between after the charge and after the
+#: discharge); storage: ambient [K] and SOC [-].
+DESIGN_BOX = {
+    "ambient_K": (273.15, 318.15),
+    "charge_c": (0.2, 2.0),
+    "discharge_c": (0.3, 3.0),
+    "soc_centre": (0.3, 0.7),
+    "soc_depth": (0.2, 1.0),
+    "rest_fraction": (0.0, 0.6),
+}
+STORAGE_BOX = {"ambient_K": (273.15, 318.15), "soc": (0.1, 1.0)}
+#: A window at least this deep is cycled over the full voltage range (CC-CV), as a user's 0-100 % cycle.
+FULL_WINDOW_DEPTH = 0.95
+#: Seeds of the design (Latin hypercube) and of the held-out draw; fixed before any fit.
+DESIGN_SEED = 17
+HELD_OUT_SEED = 1717
 
-    Full: 13 cycling points (ambient 5-45 degC, charge 0.2-1.8C, discharge 0.5-2C, full window and
-    partial windows) with 100 cycles each, and 3 storage points (SOC 0.3-1, 10-45 degC) of 120 days.
-    Quick: 3 cycling points of 3 cycles and 1 storage point (for tests).
+
+def cycling_point(name: str, x: dict, cycles: int) -> DesignPoint:
+    """A cycling :class:`DesignPoint` from a point of :data:`DESIGN_BOX` (a dict of its keys).
+
+    The window is [centre - depth/2, centre + depth/2] moved inside [0, 1]; a depth of at least
+    :data:`FULL_WINDOW_DEPTH` is the full window. The rest after each half cycle is
+    ``rest_fraction / (1 - rest_fraction)`` of the cycle's nominal active time, halved.
+    """
+    depth = float(x["soc_depth"])
+    if depth >= FULL_WINDOW_DEPTH:
+        lo, hi, dod = 0.0, 1.0, 1.0
+    else:
+        lo = min(max(float(x["soc_centre"]) - depth / 2, 0.0), 1.0 - depth)
+        hi, dod = lo + depth, depth
+    active_h = dod / float(x["charge_c"]) + dod / float(x["discharge_c"])
+    r = float(x["rest_fraction"])
+    return DesignPoint(name, "cycle", round(float(x["ambient_K"]), 3), round(float(x["charge_c"]), 4),
+                       round(float(x["discharge_c"]), 4), round(lo, 4), round(hi, 4), int(cycles),
+                       rest_h=round(0.5 * r / (1.0 - r) * active_h, 4))
+
+
+def _scaled(u: np.ndarray, box: dict) -> list[dict]:
+    keys = list(box)
+    return [{k: box[k][0] + ui * (box[k][1] - box[k][0]) for k, ui in zip(keys, row)} for row in np.atleast_2d(u)]
+
+
+def design(quick: bool = False, *, cycling_points: int = 40, storage_points: int = 6, cycles: int = 100,
+           storage_days: float = 120.0) -> list[DesignPoint]:
+    """The calibration design: a Latin hypercube over :data:`DESIGN_BOX` and one over :data:`STORAGE_BOX`.
+
+    Full: ``cycling_points`` cycling points of ``cycles`` cycles (optimised for centred
+    discrepancy, seed :data:`DESIGN_SEED`) and ``storage_points`` storage points of
+    ``storage_days``. Quick: 3 cycling points of 3 cycles and 1 storage point of 20 days (for tests).
     """
     if quick:
         return [
             DesignPoint("c25_0.5_1_full", "cycle", 298.15, 0.5, 1.0, 0.0, 1.0, 3),
-            DesignPoint("c10_1_1_full", "cycle", 283.15, 1.0, 1.0, 0.0, 1.0, 3),
+            DesignPoint("c10_1_1_w20_80_rest", "cycle", 283.15, 1.0, 1.0, 0.2, 0.8, 3, rest_h=0.25),
             DesignPoint("c40_0.5_2_full", "cycle", 313.15, 0.5, 2.0, 0.0, 1.0, 3),
             DesignPoint("s40_soc1", "storage", 313.15, soc_high=1.0, storage_days=20, storage_step_days=10),
         ]
-    n = 100
-    return [
-        DesignPoint("c25_0.5_1_full", "cycle", 298.15, 0.5, 1.0, 0.0, 1.0, n),
-        DesignPoint("c10_0.5_1_full", "cycle", 283.15, 0.5, 1.0, 0.0, 1.0, n),
-        DesignPoint("c10_1_0.5_full", "cycle", 283.15, 1.0, 0.5, 0.0, 1.0, n),
-        DesignPoint("c40_0.5_1_full", "cycle", 313.15, 0.5, 1.0, 0.0, 1.0, n),
-        DesignPoint("c25_1.5_1_full", "cycle", 298.15, 1.5, 1.0, 0.0, 1.0, n),
-        DesignPoint("c25_0.3_2_full", "cycle", 298.15, 0.3, 2.0, 0.0, 1.0, n),
-        DesignPoint("c25_1_1_w20_80", "cycle", 298.15, 1.0, 1.0, 0.2, 0.8, n),
-        DesignPoint("c35_0.5_0.5_w50_100", "cycle", 308.15, 0.5, 0.5, 0.5, 1.0, n),
-        DesignPoint("c15_0.7_1_w0_50", "cycle", 288.15, 0.7, 1.0, 0.0, 0.5, n),
-        DesignPoint("c5_0.5_1_full", "cycle", 278.15, 0.5, 1.0, 0.0, 1.0, n),
-        DesignPoint("c5_0.2_0.5_full", "cycle", 278.15, 0.2, 0.5, 0.0, 1.0, n),
-        DesignPoint("c20_1.8_0.7_full", "cycle", 293.15, 1.8, 0.7, 0.0, 1.0, n),
-        DesignPoint("c45_1_1_full", "cycle", 318.15, 1.0, 1.0, 0.0, 1.0, n),
-        DesignPoint("s25_soc1", "storage", 298.15, soc_high=1.0, storage_days=120),
-        DesignPoint("s45_soc0.5", "storage", 318.15, soc_high=0.5, storage_days=120),
-        DesignPoint("s10_soc0.3", "storage", 283.15, soc_high=0.3, storage_days=120),
-    ]
+    from scipy.stats import qmc
+
+    n_c = checks.integer("cycling_points", cycling_points, low=1)
+    n_s = checks.integer("storage_points", storage_points, low=0)
+    u = qmc.LatinHypercube(d=len(DESIGN_BOX), optimization="random-cd", seed=DESIGN_SEED).random(n_c)
+    pts = [cycling_point(f"d{i:02d}", x, cycles) for i, x in enumerate(_scaled(u, DESIGN_BOX))]
+    if n_s:
+        us = qmc.LatinHypercube(d=len(STORAGE_BOX), optimization="random-cd", seed=DESIGN_SEED + 1).random(n_s)
+        pts += [DesignPoint(f"s{i:02d}", "storage", round(float(x["ambient_K"]), 3), soc_high=round(float(x["soc"]), 4),
+                            storage_days=float(storage_days)) for i, x in enumerate(_scaled(us, STORAGE_BOX))]
+    return pts
 
 
-def held_out_design(cycles: int = 500) -> list[DesignPoint]:
-    """Conditions not in the design: cold (2 degC), hot (45 degC), high charge rate (2C)."""
-    return [
-        DesignPoint("heldout_cold_2C_0.3_1", "cycle", 275.15, 0.3, 1.0, 0.0, 1.0, cycles),
-        DesignPoint("heldout_hot_45C_0.7_1", "cycle", 318.15, 0.7, 1.0, 0.0, 1.0, cycles),
-        DesignPoint("heldout_fast_25C_2_1", "cycle", 298.15, 2.0, 1.0, 0.0, 1.0, cycles),
-    ]
+def held_out_design(cycles: int = 300, *, random_points: int = 8) -> list[DesignPoint]:
+    """Held-out conditions, by construction not in the design: ``random_points`` uniform draws from
+    :data:`DESIGN_BOX` (seed :data:`HELD_OUT_SEED`) and two corners 5 % inside its edges (every
+    stressor low, every stressor high), ``cycles`` cycles each."""
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    u = rng.random((checks.integer("random_points", random_points, low=0), len(DESIGN_BOX)))
+    pts = [cycling_point(f"heldout_{i}", x, cycles) for i, x in enumerate(_scaled(u, DESIGN_BOX))]
+    pts.append(cycling_point("heldout_corner_low", _scaled(np.full(len(DESIGN_BOX), 0.05), DESIGN_BOX)[0], cycles))
+    pts.append(cycling_point("heldout_corner_high", _scaled(np.full(len(DESIGN_BOX), 0.95), DESIGN_BOX)[0], cycles))
+    return pts
 
 
 @dataclass
