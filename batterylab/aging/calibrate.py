@@ -171,8 +171,8 @@ def _scaled(u: np.ndarray, box: dict) -> list[dict]:
     return [{k: box[k][0] + ui * (box[k][1] - box[k][0]) for k, ui in zip(keys, row)} for row in np.atleast_2d(u)]
 
 
-def design(quick: bool = False, *, cycling_points: int = 40, storage_points: int = 6, cycles: int = 100,
-           storage_days: float = 120.0) -> list[DesignPoint]:
+def design(quick: bool = False, *, cycling_points: int = 40, storage_points: int = 6, cycles: int = 300,
+           storage_days: float = 240.0) -> list[DesignPoint]:
     """The calibration design: a Latin hypercube over :data:`DESIGN_BOX` and one over :data:`STORAGE_BOX`.
 
     Full: ``cycling_points`` cycling points of ``cycles`` cycles (optimised for centred
