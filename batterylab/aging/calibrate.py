@@ -207,15 +207,31 @@ def design(quick: bool = False, *, cycling_points: int = 40, storage_points: int
     return pts
 
 
-def held_out_design(cycles: int = 300, *, random_points: int = 8) -> list[DesignPoint]:
+#: Corners of :data:`DESIGN_BOX` (0: low edge, 1: high edge, in its key order) of each held-out set.
+HELD_OUT_CORNERS = (
+    {"corner_low": (0, 0, 0, 0, 0, 0), "corner_high": (1, 1, 1, 1, 1, 1)},
+    # cold, fast charge and discharge, a deep high window, no rest; hot, slow, shallow, low, long rests
+    {"corner_cold_fast": (0, 1, 1, 1, 1, 0), "corner_hot_slow": (1, 0, 0, 0, 0, 1)},
+)
+
+
+def held_out_design(cycles: int = 300, *, random_points: int = 8, draw: int = 1) -> list[DesignPoint]:
     """Held-out conditions, by construction not in the design: ``random_points`` uniform draws from
-    :data:`DESIGN_BOX` (seed :data:`HELD_OUT_SEED`) and two corners 5 % inside its edges (every
-    stressor low, every stressor high), ``cycles`` cycles each."""
-    rng = np.random.default_rng(HELD_OUT_SEED)
+    :data:`DESIGN_BOX` and two corners 5 % inside its edges, ``cycles`` cycles each.
+
+    ``draw`` 1 (seed :data:`HELD_OUT_SEED`, corners all low and all high) was committed before the
+    first fit; ``draw`` 2 (seed ``HELD_OUT_SEED + 1``, two mixed corners) was committed before the
+    model form was revised after draw 1 had been seen, and kept unseen until that revision was final.
+    """
+    if draw not in (1, 2):
+        raise InputError(f"draw must be 1 or 2, got {draw!r}")
+    rng = np.random.default_rng(HELD_OUT_SEED + draw - 1)
     u = rng.random((checks.integer("random_points", random_points, low=0), len(DESIGN_BOX)))
-    pts = [cycling_point(f"heldout_{i}", x, cycles) for i, x in enumerate(_scaled(u, DESIGN_BOX))]
-    pts.append(cycling_point("heldout_corner_low", _scaled(np.full(len(DESIGN_BOX), 0.05), DESIGN_BOX)[0], cycles))
-    pts.append(cycling_point("heldout_corner_high", _scaled(np.full(len(DESIGN_BOX), 0.95), DESIGN_BOX)[0], cycles))
+    prefix = "heldout_" if draw == 1 else "heldout2_"
+    pts = [cycling_point(f"{prefix}{i}", x, cycles) for i, x in enumerate(_scaled(u, DESIGN_BOX))]
+    for name, corner in HELD_OUT_CORNERS[draw - 1].items():
+        x = _scaled(0.05 + 0.9 * np.asarray(corner, float), DESIGN_BOX)[0]
+        pts.append(cycling_point(prefix + name, x, cycles))
     return pts
 
 
