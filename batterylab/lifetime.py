@@ -51,7 +51,7 @@ from .progress import show_progress
 
 FARADAY_C_PER_MOL = 96485.33212
 SECONDS_PER_DAY = 86400.0
-DEFAULT_AGING_MODEL = "calibrated_lgm50_okane2022"
+DEFAULT_AGING_MODEL = "calibrated_lgm50_okane2022_spm_lam"
 
 
 @dataclass
@@ -300,7 +300,7 @@ def simulate_lifetime(
         Horizon [a] (365-day years).
     aging_model : str
         Kernel ageing model (default: the PyBaMM-calibrated LG M50 model,
-        ``calibrated_lgm50_okane2022``).
+        ``calibrated_lgm50_okane2022_spm_lam``).
     update_interval_s : float
         How often PyBaMM re-simulates the period with the aged cell [s] (rounded to whole
         periods; longer than the horizon: an uncoupled run).

@@ -15,7 +15,7 @@ from .cli_options import ambient_option, figure_option, out_option, progress_opt
               help="Ambient CSV: time_s, temperature_K (periodic over its span, e.g. a year); default --ambient-K.")
 @ambient_option(298.15, "Constant ambient [K] without --ambient.")
 @click.option("--years", type=float, default=10.0, show_default=True, help="Horizon [years of 365 days].")
-@click.option("--aging-model", default="calibrated_lgm50_okane2022", show_default=True, help="Kernel ageing model.")
+@click.option("--aging-model", default="calibrated_lgm50_okane2022_spm_lam", show_default=True, help="Kernel ageing model.")
 @click.option("--update-days", type=float, default=30.0, show_default=True, help="Re-simulate the period with the aged cell every this many days.")
 @click.option("--initial-soc", type=float, default=0.8, show_default=True, help="SOC at the start of each period [-].")
 @click.option("--model", "model", default="SPM", show_default=True, help="PyBaMM model: SPM, SPMe or DFN.")

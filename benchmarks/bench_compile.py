@@ -56,7 +56,7 @@ if FURTHER:
     out["then_blast_window_cpu_s"] = cpu() - c2
     t2 = time.perf_counter(); aging.simulate_fleet("blast_lfp_250ah_prismatic", day, soc, T, n_cells=4, years=1, progress=False)
     out["then_fleet_s"] = time.perf_counter() - t2
-    t2 = time.perf_counter(); aging.simulate("calibrated_lgm50_okane2022", day, soc, T, np.gradient(soc) * -5.0, years=1)
+    t2 = time.perf_counter(); aging.simulate("calibrated_lgm50_okane2022_spm_lam", day, soc, T, np.gradient(soc) * -5.0, years=1)
     out["then_with_current_s"] = time.perf_counter() - t2
 print(out)
 """

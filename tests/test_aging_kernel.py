@@ -248,13 +248,13 @@ def _day(hours=24, swing=0.4):
     return t, soc, T
 
 
-@pytest.mark.parametrize("name", ["naumann2020", "schmalstieg2014", "wang2011", "calibrated_lgm50_okane2022"])
+@pytest.mark.parametrize("name", ["naumann2020", "schmalstieg2014", "wang2011", "calibrated_lgm50_okane2022_spm_lam"])
 def test_replay_of_a_periodic_day_equals_the_written_out_run(name):
     # A periodic day repeated 40 times: once a repetition ends where it started (same stack,
     # same running integrals between its points), the later ones are replayed; rows inside the
     # repetitions and the resumable state equal the written-out run's to rounding.
     t, soc, T = _day()
-    I = None if name != "calibrated_lgm50_okane2022" else 5.0 * 0.4 * 2 * np.pi / 24 * np.sin(2 * np.pi * t / 86400.0)
+    I = None if name != "calibrated_lgm50_okane2022_spm_lam" else 5.0 * 0.4 * 2 * np.pi / 24 * np.sin(2 * np.pi * t / 86400.0)
     rep = quiet(aging.simulate, name, t, soc, T, I, repeat=40, output_interval_s=7 * 3600.0)
     assert rep.config["replayed_repetitions"] >= 37  # the first one to three are stepped
     tm, sm = naive.materialise(t, soc, 40)

@@ -283,7 +283,7 @@ def test_loss_fractions_saturate_at_one_and_say_so():
     I = 5.0 * 0.4 * 2 * np.pi / 24 * np.sin(2 * np.pi * t / 86400.0) * 3
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        r = aging.simulate("calibrated_lgm50_okane2022", t, soc, 243.15, I, years=30)
+        r = aging.simulate("calibrated_lgm50_okane2022_spm_lam", t, soc, 243.15, I, years=30)
     assert any("saturate" in str(x.message) for x in w)
     for name, y in r.states.items():
         assert np.all(y <= 1.0) and np.all(y >= 0.0), name

@@ -12,12 +12,15 @@ from hypothesis import given, settings, strategies as st
 from batterylab import parameter_sets
 from batterylab.aging import calibrate as cal
 from batterylab.errors import OptionError
+from batterylab.validation.cases.calibration import data_file
 
-SHIPPED = "calibrated_lgm50_okane2022"
+SHIPPED = "calibrated_lgm50_okane2022_spm_lam"
+
+SHIPPED_ALL = ("calibrated_lgm50_okane2022_spm_lam", "calibrated_lgm50_okane2022_spme")
 
 SMALL = [
     cal.DesignPoint("t25", "cycle", 298.15, 1.0, 1.0, 0.0, 1.0, 3),
-    cal.DesignPoint("t10_w", "cycle", 283.15, 0.5, 1.0, 0.3, 0.9, 3),
+    cal.DesignPoint("t10_w", "cycle", 283.15, 0.5, 1.0, 0.3, 0.9, 3, rest_h=0.2),
     cal.DesignPoint("t40_store", "storage", 313.15, soc_high=0.9, storage_days=20, storage_step_days=5),
 ]
 
@@ -62,8 +65,8 @@ def test_small_design_fits_and_compiles(small, cache):
         # it must fit every point of even a tiny design closely (2 %); the other mechanisms need
         # the full design (three points cannot pin their C-rate and SOC laws; held-out validation
         # checks the shipped model instead).
-        steps = cal._steps(r, float(r["nominal_capacity_Ah"]))
-        sei_fit = cal._pred_time(c["coefficients"]["lli_time"], steps)
+        steps = cal._steps(r, float(r["nominal_capacity_Ah"]), d["anode_potential_table"])
+        sei_fit = cal._pred_time(c["coefficients"]["lli_sei"], steps)
         sei_ref = r["lli_sei_Ah"] / float(r["nominal_capacity_Ah"])
         assert sei_fit[-1] == pytest.approx(sei_ref[-1], rel=0.02)
 
@@ -106,22 +109,107 @@ def test_hotter_storage_never_ages_slower(soc, t_lo, dt, days):
     assert q[1] <= q[0]
 
 
-def test_shipped_model_provenance_and_held_out():
-    d = json.loads(parameter_sets.path("aging", f"{SHIPPED}.json").read_text())
+@pytest.mark.parametrize("name", SHIPPED_ALL)
+def test_shipped_model_provenance_and_held_out(name):
+    d = json.loads(parameter_sets.path("aging", f"{name}.json").read_text())
     c = d["calibration"]
-    assert c["pybamm_version"].startswith("26.") and len(c["design"]) >= 12
+    cfg = name.rsplit("okane2022_", 1)[1]
+    assert c["configuration"] == cfg
+    assert c["pybamm_model"] == cal.CONFIGURATIONS[cfg]["model"] and c["pybamm_options"] == cal.CONFIGURATIONS[cfg]["options"]
+    assert c["pybamm_version"].startswith("26.") and len(c["design"]) >= 40
     assert set(c["fit_residuals"]) == {p["name"] for p in c["design"]}
-    held = {p.name for p in cal.held_out_design()}
-    assert not held & {p["name"] for p in c["design"]}
-    # held-out conditions differ from every design point
-    for h in cal.held_out_design():
-        assert all((p["ambient_K"], p["charge_c"], p["discharge_c"]) != (h.ambient_K, h.charge_c, h.discharge_c)
-                   for p in c["design"])
+    assert [p["name"] for p in c["design"]] == [p.name for p in cal.design()]  # the shipped design is the committed one
+    for draw in (1, 2):
+        held = cal.held_out_design(draw=draw)
+        assert len(held) >= 10 and not {p.name for p in held} & {p["name"] for p in c["design"]}
+        for h in held:  # not a design point, inside the box
+            assert all((p["ambient_K"], p["charge_c"], p["discharge_c"]) != (h.ambient_K, h.charge_c, h.discharge_c)
+                       for p in c["design"])
+            assert cal.DESIGN_BOX["ambient_K"][0] <= h.ambient_K <= cal.DESIGN_BOX["ambient_K"][1]
+            assert cal.DESIGN_BOX["charge_c"][0] <= h.charge_c <= cal.DESIGN_BOX["charge_c"][1]
+        data = json.loads(data_file(cfg, draw).read_text())
+        assert [x["point"]["name"] for x in data["conditions"]] == [p.name for p in held]
+        assert data["pybamm_options"] == c["pybamm_options"] and data["held_out_draw"] == draw
+
+
+def test_old_name_still_loads_with_a_warning():
+    from batterylab.aging import load
+
+    with pytest.warns(DeprecationWarning, match="calibrated_lgm50_okane2022_spm_lam"):
+        m = load("calibrated_lgm50_okane2022")
+    assert m.name == "calibrated_lgm50_okane2022_spm_lam"
+
+
+def test_design_fills_the_box():
+    pts = [p for p in cal.design() if p.kind == "cycle"]
+    assert len(pts) >= 40 and len(cal.design()) - len(pts) >= 4
+    for key, lo_hi in (("ambient_K", cal.DESIGN_BOX["ambient_K"]), ("charge_c", cal.DESIGN_BOX["charge_c"]),
+                       ("discharge_c", cal.DESIGN_BOX["discharge_c"])):
+        x = np.array([getattr(p, key) for p in pts])
+        lo, hi = lo_hi
+        # a Latin hypercube: one point in each of n equal strata of every range
+        strata = np.floor((x - lo) / (hi - lo) * len(pts) - 1e-6).astype(int)
+        assert sorted(strata) == list(range(len(pts))), key
+    assert any(p.rest_h > 0.5 for p in pts) and any(p.soc_high - p.soc_low < 0.5 for p in pts)
+    assert any(p.soc_low == 0.0 and p.soc_high == 1.0 for p in pts)
+    corners = [p for p in cal.held_out_design() if "corner" in p.name]
+    assert [c.ambient_K for c in corners] == pytest.approx([273.15 + 0.05 * 45, 273.15 + 0.95 * 45])
+
+
+@pytest.mark.parametrize("name", SHIPPED_ALL)
+def test_each_mechanism_sees_its_current_direction(name):
+    """Plating's current term sees only the charge, LAM_ne only the discharge, LAM_pe only the
+    charge (PyBaMM's tensile-stress LAM on each electrode's delithiation)."""
+    from batterylab.aging import simulate
+
+    t = np.linspace(0.0, 10 * 3600.0, 101)
+    soc = np.full(t.size, 0.8)
+    runs = {k: _quiet(simulate, name, t, soc, 298.15, np.full(t.size, i)) for k, i in
+            (("rest", 0.0), ("charge", -5.0), ("discharge", 5.0))}
+    y = {k: {s: float(v[-1]) for s, v in r.states.items()} for k, r in runs.items()}
+    assert y["charge"]["LLI_plating"] > y["rest"]["LLI_plating"] == pytest.approx(y["discharge"]["LLI_plating"], rel=1e-12)
+    if "spm_lam" in name:
+        assert y["discharge"]["LAM_ne"] > 0.0 == y["charge"]["LAM_ne"] == y["rest"]["LAM_ne"]
+        assert y["charge"]["LAM_pe"] > 0.0 == y["discharge"]["LAM_pe"] == y["rest"]["LAM_pe"]
+    else:
+        assert all(y[k]["LAM_ne"] == y[k]["LAM_pe"] == 0.0 for k in y)
+
+
+def test_bpx_cell_with_user_options(tmp_path):
+    """``batterylab calibrate`` end to end on a BPX cell with the user's own PyBaMM options (a
+    tiny design: 2 cycling points of 20 cycles and one of storage)."""
+    from click.testing import CliRunner
+
+    from batterylab.aging import simulate
+    from batterylab.aging.calibrate_cli import calibrate
+
+    bpx = parameter_sets.path("cells", "bpx", "nmc_pouch_cell_BPX.json")
+    points = [cal.DesignPoint("b25", "cycle", 298.15, 1.0, 1.0, 0.0, 1.0, 20),
+              cal.DesignPoint("b10_w", "cycle", 283.15, 1.5, 1.0, 0.2, 0.9, 20, rest_h=0.1),
+              cal.DesignPoint("b40_store", "storage", 313.15, soc_high=0.9, storage_days=20, storage_step_days=5)]
+    spec = cal.configuration_spec(str(bpx), None, model="SPM",
+                                  options={"SEI": "reaction limited", "lithium plating": "irreversible", "thermal": "lumped"})
+    d = _quiet(cal.calibrate, str(bpx), tmp_path / "bpx.json", configuration=None, points=points, run_spec=spec,
+               cache_dir=tmp_path / "c", progress=False)
+    c = d["calibration"]
+    assert c["pybamm_options"]["SEI"] == "reaction limited" and c["pybamm_parameter_set"] == str(bpx)
+    assert all(r["pybamm_capacity_loss_pct"] > 0 for r in c["fit_residuals"].values())
+    r = _quiet(simulate, str(tmp_path / "bpx.json"), [0.0, 86400.0 * 100], [0.5, 0.5], 308.15, [0.0, 0.0])
+    assert 0.0 < r.capacity_fraction[-1] < 1.0
+    # the CLI takes the same: cell path, model and options (cached runs: no PyBaMM again)
+    res = CliRunner().invoke(calibrate, [str(bpx), "--out", str(tmp_path / "cli.json"), "--model", "SPM", "--option",
+                                         "SEI=reaction limited", "--option", "lithium plating=irreversible",
+                                         "--option", "thermal=lumped", "--quick", "--cache", str(tmp_path / "c2"),
+                                         "--no-progress"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert json.loads((tmp_path / "cli.json").read_text())["calibration"]["pybamm_options"]["lithium plating"] == "irreversible"
 
 
 def test_bad_parameter_set():
     with pytest.raises(OptionError, match="LGM50"):
         cal.calibrate("NoSuchCell", None)
+    with pytest.raises(OptionError, match="spm_lam"):
+        cal.configuration_spec("LGM50", "dfn_everything")
 
 
 def test_cli_quick_errors():

@@ -63,7 +63,7 @@ def make_lifetime():
     t = np.array([0, 10, 1200, 1210, 1800, 1810, 3000, 3010, 3600], dtype=float)
     p = np.array([0, 10, 10, 0, 0, -10, -10, 0, 0], dtype=float)
     return _quiet(simulate_lifetime, "LGM50", duty_power_W=p, time_s=t, ambient_temperature_K=298.15, years=0.01,
-                  aging_model="calibrated_lgm50_okane2022", update_interval_s=2 * 86400.0, initial_soc=0.7)
+                  aging_model="calibrated_lgm50_okane2022_spm_lam", update_interval_s=2 * 86400.0, initial_soc=0.7)
 
 
 def make_station():

@@ -11,7 +11,7 @@ from batterylab import parameter_sets
 from batterylab.errors import InputError
 from batterylab.lifetime import read_ambient_csv, read_duty_csv, simulate_lifetime
 
-MODEL = "calibrated_lgm50_okane2022"
+MODEL = "calibrated_lgm50_okane2022_spm_lam"
 
 
 def _duty():

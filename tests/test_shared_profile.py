@@ -20,7 +20,7 @@ SOC = np.interp(T_S / 3600.0, [0, 5, 12, 20, 26, 30, 40, 48], [0.9, 0.2, 0.2, 0.
 T_K = 298.15 + 6.0 * np.sin(2 * np.pi * T_S / 86400.0)
 # the profile is outside some models' fitted ranges: these tests compare two paths, not the models
 pytestmark = pytest.mark.filterwarnings("ignore::batterylab.aging.models.OutOfRangeWarning")
-PER_SAMPLE = ["naumann2020", "schmalstieg2014", "wang2011", "calibrated_lgm50_okane2022"]
+PER_SAMPLE = ["naumann2020", "schmalstieg2014", "wang2011", "calibrated_lgm50_okane2022_spm_lam"]
 
 
 def _rel(a, b):

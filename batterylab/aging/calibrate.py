@@ -893,7 +893,7 @@ def calibrate(parameter_set: str = "LGM50", out=None, *, configuration: str | No
         O'Kane 2022 degradation parameters fill what its set lacks)
     out : path, optional
         Where to write the model JSON (e.g. ``parameter_sets/aging/calibrated_lgm50_okane2022_spm_lam.json``).
-    configuration : a named PyBaMM configuration (:data:`CONFIGURATIONS`); ``run_spec`` replaces it
+    configuration : a named PyBaMM configuration (:data:`CONFIGURATIONS`), recorded in the provenance; ``run_spec`` (if given) is what runs
         (:func:`configuration_spec` makes one with a user's own model and options)
     quick : a 4-point design of 3 cycles / 20 days (seconds per point; for tests)
     jobs : processes for the design [-]
@@ -914,7 +914,7 @@ def calibrate(parameter_set: str = "LGM50", out=None, *, configuration: str | No
     coef = fit(results, pts, anode=anode)
     prov = {
         "generated_by": "batterylab calibrate" + (" --quick" if quick else ""),
-        "configuration": configuration if run_spec is None else None,
+        "configuration": configuration,
         "pybamm_wall_s_per_point": {n: round(float(r["wall_s"]), 2) for n, r in results.items()},
         "calibration_wall_s": round(_time.perf_counter() - t0, 1),
     }
@@ -1013,15 +1013,15 @@ def mechanism_split(model, states: dict) -> dict:
     return out
 
 
-def held_out(out, *, configuration: str | None = "spm_lam", cycles: int = 300, jobs: int = 1, cache_dir=None,
-             progress: bool = True, run_spec: RunSpec | None = None, client=None) -> dict:
+def held_out(out, *, configuration: str | None = "spm_lam", draw: int = 1, cycles: int = 300, jobs: int = 1,
+             cache_dir=None, progress: bool = True, run_spec: RunSpec | None = None, client=None) -> dict:
     """Run the held-out PyBaMM conditions (:func:`held_out_design`) and write their reference
     trajectories to ``out`` (JSON).
 
     Stored per condition: the design point, the fresh first-cycle profile (kernel input) and, per
     cycle, PyBaMM's capacity fraction (electrode-SOH capacity over the fresh cell's), every
     mechanism of :data:`MECHANISM_STATES` and the total LLI [%], with the PyBaMM version, model,
-    options and the seed of the draw (a reference produced by PyBaMM).
+    options and the seed of the draw (``draw``, :func:`held_out_design`; a reference produced by PyBaMM).
     """
     import pybamm
 
@@ -1031,7 +1031,7 @@ def held_out(out, *, configuration: str | None = "spm_lam", cycles: int = 300, j
     if not isinstance(out, (str, Path)):
         raise InputError(f"out must be a file path, got {type(out).__name__} {out!r:.60}")
     spec = run_spec or configuration_spec("LGM50", configuration)
-    pts = held_out_design(cycles)
+    pts = held_out_design(cycles, draw=draw)
     res = run_design(pts, spec, cache_dir=cache_dir, jobs=jobs, progress=progress, client=client)
     data = {
         "description": ("Held-out PyBaMM degradation runs for a calibrated kernel model: conditions drawn with a fixed seed "
@@ -1041,8 +1041,9 @@ def held_out(out, *, configuration: str | None = "spm_lam", cycles: int = 300, j
         "pybamm_model": spec.model,
         "pybamm_parameter_set": spec.parameter_set,
         "pybamm_options": dict(spec.options),
-        "configuration": configuration if run_spec is None else None,
-        "held_out_seed": HELD_OUT_SEED,
+        "configuration": configuration,
+        "held_out_draw": draw,
+        "held_out_seed": HELD_OUT_SEED + draw - 1,
         "design_box": {k: list(v) for k, v in DESIGN_BOX.items()},
         "licence": "BSD-3-Clause (batterylab); produced with PyBaMM (BSD-3-Clause) and its parameter set",
         "conditions": [],

@@ -581,6 +581,10 @@ def _load_cached(path: str, mtime: float, variant: str = "") -> AgingModel:
     return compile_spec(spec, p)
 
 
+#: Former names of shipped models: still loaded, with a DeprecationWarning naming the new one.
+RENAMED = {"calibrated_lgm50_okane2022": "calibrated_lgm50_okane2022_spm_lam"}
+
+
 def load(model) -> AgingModel:
     """An :class:`AgingModel` from a shipped name (``name`` or ``name:variant``), a JSON path, a
     spec dict or a model."""
@@ -596,6 +600,12 @@ def load(model) -> AgingModel:
         if not p.is_file():
             raise ParameterError(f"ageing model file {str(p)!r} does not exist")
     else:
+        if model in RENAMED:
+            import warnings
+
+            warnings.warn(f"ageing model {model!r} is now {RENAMED[model]!r} (named for its PyBaMM configuration)",
+                          DeprecationWarning, stacklevel=3)
+            model = RENAMED[model]
         names = available()
         if model not in names:
             raise unknown_option("ageing model", model, names)
