@@ -98,14 +98,19 @@ def test_degradation_off_predicts_no_fade(tmp_path):
 
 
 @settings(max_examples=30)
-@given(soc=st.floats(0.0, 1.0), t_lo=st.floats(263.15, 333.15), dt=st.floats(0.0, 40.0),
-       days=st.floats(1.0, 3650.0))
-def test_hotter_storage_never_ages_slower(soc, t_lo, dt, days):
+@given(soc=st.floats(0.0, 1.0), u=st.floats(0.0, 1.0), v=st.floats(0.0, 1.0), days=st.floats(1.0, 3650.0))
+def test_hotter_storage_never_ages_slower(soc, u, v, days):
+    """Within the design's temperature range, as in PyBaMM (O'Kane 2022 set, 60 days of storage:
+    fade 0.50, 0.57, 0.69 % at SOC 0.95 and 0.22, 0.29, 0.43 % at SOC 0.6, at 1, 11 and 25 degC).
+    Below it the plating law (faster when cold) extrapolates, with a validity warning."""
     from batterylab.aging import simulate
 
+    lo, hi = json.loads(parameter_sets.path("aging", f"{SHIPPED}.json").read_text())["validity"]["temperature_K"]
+    t_lo = lo + u * (hi - lo)
+    t_hi = t_lo + v * (hi - t_lo)
     t = np.array([0.0, days * 86400.0])
     s = np.full(2, soc)
-    q = [_quiet(simulate, SHIPPED, t, s, T, np.zeros(2)).capacity_fraction[-1] for T in (t_lo, t_lo + dt)]
+    q = [_quiet(simulate, SHIPPED, t, s, T, np.zeros(2)).capacity_fraction[-1] for T in (t_lo, t_hi)]
     assert q[1] <= q[0]
 
 

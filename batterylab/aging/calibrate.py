@@ -1,32 +1,38 @@
 """Calibrate a kernel ageing model from PyBaMM degradation simulations ("PyBaMM feeds the kernel").
 
-A design of experiments (DOE) of PyBaMM runs with degradation submodels (O'Kane et al. 2022,
-doi:10.1039/D2CP00417H: solvent-diffusion-limited SEI, partially reversible lithium plating,
-stress-driven loss of active material with particle swelling) over ambient temperature, charge
-and discharge C-rate, SOC window and storage (SOC, temperature) is run in parallel processes
-(``spawn`` context) with each run cached on disk; the degradation of each mechanism is read from
-PyBaMM's variables at the end of every cycle (or storage interval) and a kernel ageing model is
-fitted to it (:func:`fit`), then written as a JSON model in the framework's format with full
-provenance (PyBaMM version, model options, design points, fit residuals).
+A design of experiments of PyBaMM runs with degradation submodels (O'Kane et al. 2022,
+doi:10.1039/D2CP00417H: solvent-diffusion-limited SEI, partially reversible lithium plating and,
+in the ``spm_lam`` configuration, stress-driven loss of active material with particle swelling)
+is run in parallel processes (``spawn`` context), each run cached on disk. The design
+(:func:`design`) is a Latin hypercube over :data:`DESIGN_BOX` (ambient temperature, charge and
+discharge C-rate, SOC window centre and depth, rest fraction) plus storage points; the held-out
+conditions (:func:`held_out_design`) are drawn from the same box with fixed seeds. The loss of
+each mechanism is read from PyBaMM's variables at the end of every cycle (or storage interval) and
+a kernel ageing model is fitted to it (:func:`fit`), then written as a JSON model in the
+framework's format with its provenance (PyBaMM version, model options, design points, fit
+residuals). Named configurations: :data:`CONFIGURATIONS`; any model and options through
+:func:`configuration_spec`.
 
-Model form (every piece runs in :mod:`batterylab.kernels.aging` without new compiled code; one
-capacity group, so q = offset - sum of weighted losses; each loss state is fitted to its own
-PyBaMM variable):
+Model form (every piece runs in :mod:`batterylab.kernels.aging` under its per-sample
+aggregation; one capacity group, q = offset - sum of weighted losses; each state is fitted to its
+own PyBaMM variable, with the stressors that PyBaMM's submodel responds to):
 
 ``LLI_SEI``  (solvent-diffusion-limited SEI: L^2 - L0^2 ~ D(T) t)
     ``power`` state, exponent 1/2, driver time [days], ``k = k_ref exp(-Ea/R (1/T - 1/T_ref)) exp(b (soc - 1/2))``,
     ``initial`` y0 (the initial SEI in loss units). Exact update: ``y^2 += k^2 dt``, the closed
     form of parabolic growth under varying T; y - y0 is the loss.
-``LLI_plating``  (lithium lost to plating, net of stripping, at end of discharge)
-    ``power`` state, fitted exponent e in [0.4, 1] with an initial offset (PyBaMM's plating loss
-    slows down like its SEI), driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``
-    with c the step C-rate [1/h] (n >= 0.1, so 0 at rest; Ea may be negative: faster when cold).
-``LLI_plating_rest``  (plating during storage at high SOC)
-    the same form without c, times a ``table`` term that is 1 at rest and 0 above 0.02C.
-``LAM_ne``, ``LAM_pe``  (stress-driven LAM; rate per time ~ (sigma_h/sigma_c)^m with sigma_h ~ current / D(T))
-    ``power`` state, exponent 1, driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``.
-``LLI_LAM``  (lithium trapped in the lost negative active material)
-    LAM_ne's rate law times a fitted ratio.
+``LLI_plating``  (lithium lost to plating, net of stripping, at the end of each cycle)
+    ``power`` state, fitted exponent e with an initial offset, driver time [h]; the rate of
+    :func:`_plating_rate`: two Butler-Volmer-like terms in the anode's open-circuit potential at
+    the SOC over T (:func:`anode_potential_table`, from the parameter set), one at any current
+    (plating at rest at high SOC), one times the **charge** C-rate^n.
+``LAM_ne``, ``LAM_pe``  (stress-driven LAM; PyBaMM counts the tensile surface stress, which
+    arises on each electrode's delithiation, ~ current / D(T))
+    ``power`` state, exponent 1, driver time [h], ``k = A exp(-Ea/R (1/T - 1/T_ref)) c^n exp(b (soc - 1/2))``
+    with c the **discharge** C-rate for the negative electrode and the **charge** C-rate for the
+    positive (:data:`MECHANISM_STRESSOR`); zero in a configuration without LAM.
+``LLI_LAM_ne``, ``LLI_LAM_pe``  (lithium taken with the lost active material)
+    each LAM law times a fitted ratio (non-negative least squares).
 
 The LLI states are PyBaMM's lost lithium [A.h] / nominal capacity, weighted (state ``sign``) by
 the fitted sensitivity ``dq/dLLI`` of PyBaMM's electrode-SOH capacity; LAM states are PyBaMM's
@@ -34,11 +40,8 @@ LAM fractions weighted by theirs (non-negative least squares; 0 for this cell ov
 the negative electrode keeps an excess, so LAM does not limit capacity). The group offset
 ``1 + s_LLI (sum of initial offsets)`` makes q(0) = 1, so q is the calibrated prediction of
 PyBaMM's ``Capacity [A.h]`` over its fresh value. Fit: bounded least squares (scipy), residuals
-relative to each point's final loss.
-
-Limits: the kernel has no sign of current, so charge-only plating and charge/discharge-asymmetric
-LAM are fitted as functions of ``|C-rate|`` over the design's mix of charge and discharge rates;
-validity is the design's range (stated in the JSON).
+relative to each point's final loss. Validity: the range of every stressor over the design
+(stated in the JSON; a duty outside it warns, naming the stressor).
 """
 
 from __future__ import annotations
@@ -549,16 +552,17 @@ def _pred_time(p, s):
 
 
 def _plating_rate(p, s):
-    """Plating rate k = A_0 exp(-E_0/R (1/T - 1/T_ref)) exp(b_0 (U_a - U_c))
-    + A_c exp(-E_c/R (1/T - 1/T_ref)) exp(b_c (U_a - U_c)) c_charge^n.
+    """Plating rate k = A_0 exp(-E_0/R (1/T - 1/T_ref)) exp(b_0 (U_a/T - U_c/T_ref))
+    + A_c exp(-E_c/R (1/T - 1/T_ref)) exp(b_c (U_a/T - U_c/T_ref)) c_charge^n.
 
-    Both terms follow the anode's potential U_a at the step's SOC (Butler-Volmer: plating grows
-    exponentially as the negative electrode's potential falls towards lithium's; U_c =
-    :data:`UA_CENTER_V`): the first at any current (PyBaMM's partially reversible plating also
-    proceeds at rest and in storage at high SOC), the second with the charge C-rate (the charge
-    overpotential). p = (lnA_0, E_0 [kJ/mol], b_0 [1/V], lnA_c, E_c [kJ/mol], b_c [1/V], n)."""
+    Both terms follow the anode's potential U_a at the step's SOC over the temperature, as in a
+    Butler-Volmer rate (plating grows exponentially as the negative electrode's potential falls
+    towards lithium's, with the exponent's F/(R T); U_c = :data:`UA_CENTER_V`): the first at any
+    current (PyBaMM's partially reversible plating also proceeds at rest and in storage at high
+    SOC), the second with the charge C-rate (the charge overpotential). p = (lnA_0, E_0 [kJ/mol],
+    b_0 [kK/V], lnA_c, E_c [kJ/mol], b_c [kK/V], n)."""
     l0, e0, b0, lc, ec, bc, n = p
-    x = s["ua"] - UA_CENTER_V
+    x = 1e3 * (s["ua"] / s["T"] - UA_CENTER_V / T_REF_K)
     return (np.exp(l0 + b0 * x) * _arr(s["T"], e0 * 1e3)
             + np.exp(lc + bc * x) * _arr(s["T"], ec * 1e3) * np.maximum(s["cc"], CRATE_FLOOR) ** n)
 
@@ -618,7 +622,6 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None, anod
     S = {n: _steps(results[n], qnom, anode) for n in names}
     Y = {n: _targets(results[n], qnom) for n in names}
     cyc = [n for n in names if pts[n].kind == "cycle"]
-    sto = [n for n in names if pts[n].kind == "storage"]
 
     def weights(key, use):
         # relative to each point's final loss, floored at 5 % of the largest (a point with next
@@ -656,8 +659,8 @@ def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None, anod
     x_sei = fit_multi(_pred_time, "sei", [[math.log(2e-4), 30.0, 0.0, math.log(1e-3)]],
                       [-40, -100, -5, math.log(1e-7)], [5, 200, 5, math.log(0.2)], names)
     x_pl = fit_multi(_pred_plating, "plating",
-                     [[-8, 0, -10, -8, -50, -10, 1, 0.5, math.log(1e-3)],
-                      [-6, 20, -20, -6, -20, -30, 2, 0.6, math.log(1e-3)],
+                     [[-8, 0, -3, -8, -50, -3, 1, 0.5, math.log(1e-3)],
+                      [-6, 20, -6, -6, -20, -9, 2, 0.6, math.log(1e-3)],
                       [-10, -20, 0, -10, -70, 0, 1.5, 0.4, math.log(1e-4)]],
                      [-60, -200, -100, -60, -200, -100, 0.1, 0.05, math.log(1e-7)],
                      [10, 200, 100, 10, 200, 100, 6.0, 1.0, math.log(0.2)], names)
@@ -737,8 +740,8 @@ def _plating_expr(p):
     def arr(e):
         return {"type": "arrhenius", "activation_energy_J_per_mol": e * 1e3, "reference_temperature_K": T_REF_K}
 
-    def ua(b):
-        return {"type": "exp", "stressor": "anode_potential_V", "rate": b, "center": UA_CENTER_V}
+    def ua(b):  # exp(b (U_a / T - U_c / T_ref)), b [kK/V]
+        return {"type": "exp_over_T", "stressor": "anode_potential_V", "rate_K": 1e3 * b, "offset": UA_CENTER_V / T_REF_K}
 
     return {"sum": [{"coef": math.exp(l0), "terms": [arr(e0), ua(b0)]},
                     {"coef": math.exp(lc), "terms": [arr(ec), ua(bc),
@@ -775,7 +778,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
         {"name": "LLI_plating", "type": "power", "driver": "time_hours", "exponent": coef["lli_plating"][7], "group": "capacity",
          "k": _plating_expr(coef["lli_plating"][:7]), "initial": y0p, "sign": -sL, "units": units,
          "description": "Lithium lost to plating (net of stripping, at the end of each cycle): y = (y0^(1/e) + int k^(1/e) dt_h)^e with "
-                        "k = A_0 f_0(T) exp(b_0 (U_a - 0.1 V)) + A_c f_c(T) exp(b_c (U_a - 0.1 V)) c_charge^n (U_a the anode potential at the SOC, f Arrhenius); y - y0 is the loss"},
+                        "k = A_0 f_0(T) exp(b_0 (U_a/T - 0.1 V/T_ref)) + A_c f_c(T) exp(b_c (U_a/T - 0.1 V/T_ref)) c_charge^n (U_a the anode potential at the SOC, f Arrhenius); y - y0 is the loss"},
         {"name": "LLI_LAM_ne", "type": "power", "driver": "time_hours", "exponent": 1.0, "group": "capacity",
          "k": _rate_expr(coef["lam_ne"], "lam_ne", coef["lli_per_lam"]["ne"]), "sign": -sL, "units": units,
          "description": "Lithium taken with the lost negative active material: LAM_ne's rate law times the fitted ratio lli_per_lam.ne"},
@@ -832,7 +835,7 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
             "coefficients": {k: coef[k] for k in ("lli_sei", "lli_plating", "lli_per_lam", "lam_ne", "lam_pe")},
             "coefficient_meaning": {
                 "lli_sei": "ln k_ref [1/day^0.5], Ea [kJ/mol], soc rate b, ln y0",
-                "lli_plating": "ln A_0 [1/h], E_0 [kJ/mol], b_0 [1/V], ln A_c [1/h], E_c [kJ/mol], b_c [1/V], n (charge C-rate), exponent e, ln y0",
+                "lli_plating": "ln A_0 [1/h], E_0 [kJ/mol], b_0 [kK/V], ln A_c [1/h], E_c [kJ/mol], b_c [kK/V], n (charge C-rate), exponent e, ln y0",
                 "lli_per_lam": "LLI (fraction of nominal) per fraction of LAM, per electrode",
                 "lam_ne": "ln A [1/h], Ea [kJ/mol], n (discharge C-rate), b", "lam_pe": "ln A [1/h], Ea [kJ/mol], n (charge C-rate), b",
             },
