@@ -215,6 +215,8 @@ HELD_OUT_CORNERS = (
     {"corner_low": (0, 0, 0, 0, 0, 0), "corner_high": (1, 1, 1, 1, 1, 1)},
     # cold, fast charge and discharge, a deep high window, no rest; hot, slow, shallow, low, long rests
     {"corner_cold_fast": (0, 1, 1, 1, 1, 0), "corner_hot_slow": (1, 0, 0, 0, 0, 1)},
+    # cold fast charge, slow discharge, deep high window, long rests; hot slow charge, fast discharge
+    {"corner_cold_fast_charge": (0, 1, 0, 1, 1, 1), "corner_hot_fast_discharge": (1, 0, 1, 0, 1, 0)},
 )
 
 
@@ -222,15 +224,16 @@ def held_out_design(cycles: int = 300, *, random_points: int = 8, draw: int = 1)
     """Held-out conditions, by construction not in the design: ``random_points`` uniform draws from
     :data:`DESIGN_BOX` and two corners 5 % inside its edges, ``cycles`` cycles each.
 
-    ``draw`` 1 (seed :data:`HELD_OUT_SEED`, corners all low and all high) was committed before the
-    first fit; ``draw`` 2 (seed ``HELD_OUT_SEED + 1``, two mixed corners) was committed before the
-    model form was revised after draw 1 had been seen, and kept unseen until that revision was final.
+    ``draw`` k has seed ``HELD_OUT_SEED + k - 1`` and the corners ``HELD_OUT_CORNERS[k - 1]``.
+    Draw 1 (corners all low and all high) was committed before the first fit; each later draw
+    before a revision of the model form made after the earlier draws had been seen, and kept
+    unseen until that revision was final.
     """
-    if draw not in (1, 2):
-        raise InputError(f"draw must be 1 or 2, got {draw!r}")
+    if draw not in range(1, len(HELD_OUT_CORNERS) + 1):
+        raise InputError(f"draw must be 1 to {len(HELD_OUT_CORNERS)}, got {draw!r}")
     rng = np.random.default_rng(HELD_OUT_SEED + draw - 1)
     u = rng.random((checks.integer("random_points", random_points, low=0), len(DESIGN_BOX)))
-    prefix = "heldout_" if draw == 1 else "heldout2_"
+    prefix = "heldout_" if draw == 1 else f"heldout{draw}_"
     pts = [cycling_point(f"{prefix}{i}", x, cycles) for i, x in enumerate(_scaled(u, DESIGN_BOX))]
     for name, corner in HELD_OUT_CORNERS[draw - 1].items():
         x = _scaled(0.05 + 0.9 * np.asarray(corner, float), DESIGN_BOX)[0]

@@ -37,7 +37,7 @@ def _options(pairs) -> dict | None:
               help="PyBaMM result cache folder (default ~/.cache/batterylab/pybamm_aging); a re-fit reuses it.")
 @click.option("--held-out", "held_out", type=click.Path(dir_okay=False), default=None,
               help="Also run the held-out conditions and write their PyBaMM trajectories (JSON).")
-@click.option("--held-out-draw", type=click.IntRange(1, 2), default=1, show_default=True,
+@click.option("--held-out-draw", type=click.IntRange(1, 3), default=1, show_default=True,
               help="Which held-out draw (batterylab.aging.calibrate.held_out_design).")
 @click.option("--held-out-cycles", type=click.IntRange(min=1), default=300, show_default=True,
               help="Cycles of each held-out run.")
