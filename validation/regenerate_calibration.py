@@ -6,7 +6,7 @@ For every named configuration (:data:`batterylab.aging.calibrate.CONFIGURATIONS`
 calibration design (:func:`batterylab.aging.calibrate.design`: a Latin hypercube over
 ``DESIGN_BOX``, 40 cycling points of 300 cycles and 6 storage points of 240 days) with PyBaMM,
 fits the kernel model and writes ``parameter_sets/aging/calibrated_lgm50_okane2022_<configuration>.json``;
-then runs both held-out draws (:func:`batterylab.aging.calibrate.held_out_design`, each drawn
+then runs every held-out draw (:func:`batterylab.aging.calibrate.held_out_design`, each drawn
 with a fixed seed before the fit it judges) and writes ``validation/data/calibration_heldout[2]_lgm50_<configuration>.json``,
 which the report's ``calibration_heldout`` case checks the shipped model against. Every PyBaMM run
 is cached on disk (``--cache``), so a re-fit reruns nothing. About 15 minutes on 2 cores.
@@ -33,7 +33,7 @@ def main():
         model = ROOT / "parameter_sets" / "aging" / f"calibrated_lgm50_okane2022_{cfg}.json"
         d = cal.calibrate("LGM50", model, configuration=cfg, jobs=args.jobs, cache_dir=args.cache)
         print(f"wrote {model.relative_to(ROOT)} ({len(d['calibration']['design'])} design points)")
-        for draw in (1, 2):
+        for draw in range(1, len(cal.HELD_OUT_CORNERS) + 1):
             data = ROOT / "validation" / "data" / f"calibration_heldout{'' if draw == 1 else draw}_lgm50_{cfg}.json"
             ref = cal.held_out(data, configuration=cfg, draw=draw, jobs=args.jobs, cache_dir=args.cache)
             print(f"wrote {data.relative_to(ROOT)}")
