@@ -600,7 +600,7 @@ def load(model) -> AgingModel:
         if not p.is_file():
             raise ParameterError(f"ageing model file {str(p)!r} does not exist")
     else:
-        if model in RENAMED:
+        if isinstance(model, str) and model in RENAMED:
             import warnings
 
             warnings.warn(f"ageing model {model!r} is now {RENAMED[model]!r} (named for its PyBaMM configuration)",
