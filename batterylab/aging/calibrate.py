@@ -465,7 +465,7 @@ def _with_soc(r: dict, point: DesignPoint) -> dict:
 # ============================================================================================
 
 #: C-rate floor [1/h] of the current-driven rate laws: 0, so that they stop when no current of
-#: their direction flows (exponents n >= 0.1); rest is the SEI's and the rest-plating state's business.
+#: their direction flows (exponents n >= 0.1); at rest only SEI and plating's term at any current act.
 CRATE_FLOOR = 0.0
 #: The kernel C-rate stressor each current-driven mechanism sees (batterylab.aging stressor names), as
 #: PyBaMM's O'Kane 2022 submodels respond: plating on the negative electrode's lithiation
@@ -503,7 +503,8 @@ def _steps(r: dict, qnom: float, anode: dict | None = None) -> dict:
         # record k (end of cycle k) = cumulative sum up to sample record_index[k]
         "rec": np.asarray(r["record_index"], dtype=np.int64),
     }
-    out["ua"] = np.interp(out["soc"], anode["soc"], anode["potential_V"]) if anode else np.full(out["soc"].size, UA_CENTER_V)
+    if anode is not None:
+        out["ua"] = np.interp(out["soc"], anode["soc"], anode["potential_V"])
     return out
 
 
@@ -610,8 +611,9 @@ def _lsq(fun, x0, lo, hi):
 _ROUNDING = 1e-9
 
 
-def fit(results: dict, points, *, nominal_capacity_Ah: float | None = None, anode: dict | None = None) -> dict:
-    """Fit the kernel model's coefficients to PyBaMM design results, each state to its own mechanism.
+def fit(results: dict, points, *, anode: dict, nominal_capacity_Ah: float | None = None) -> dict:
+    """Fit the kernel model's coefficients to PyBaMM design results, each state to its own mechanism
+    (``anode``: the cell's anode-potential table, :func:`anode_potential_table`).
 
     Least squares with every point weighted by its own final loss (relative errors: each
     condition counts equally whatever its fade). Returns the coefficients, the capacity
