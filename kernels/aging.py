@@ -37,10 +37,11 @@ How stress is aggregated is model data (``SET_AGGREGATION``):
 
     A profile repeated many times is stepped until a repetition ends in a state that is its
     start one period later (the same rainflow stack and the same running integrals between its
-    points, ``_periodic``); when no rate reads the states (POWER states with fixed exponents,
-    capacity basis not nominal, ``_replayable``), each later repetition adds that repetition's
-    change to the state vector, many at once up to the next output row (``_run_sample``): the
-    written-out profile's result to rounding.
+    points, except towards old points the repetition leaves in place, ``_periodic``); when no
+    rate reads the states (POWER states with fixed exponents, capacity basis not nominal,
+    ``_replayable``), each later repetition adds that repetition's change to the state vector,
+    many at once up to the next output row (``_run_sample``): the written-out profile's result
+    to rounding.
 
 ``AGG_WINDOW`` (NREL BLAST-Lite 1.1.1, ``BatteryDegradationModel.simulate_battery_life``)
     The profile is cut into update windows at breakpoints (rainflow turning points at least
@@ -1014,7 +1015,14 @@ def _periodic(st, start, ns):
     the same last sample, reversal detector and rainflow stack (SOC values), every time and
     running integral between consecutive stack points, the reversal candidate and the present
     sample the same (to 1e-12 of their magnitude: the running integrals' rounding), and no state
-    cut at a bound. The cycles the next repetition closes then have the same stress."""
+    cut at a bound. The cycles the next repetition closes then have the same stress.
+
+    Stack points the repetition left in place (the oldest ones, whose SOC lies outside the range
+    the repetition swings over, for example the first start of a profile that ends above it) are
+    exempt from the interval rule on their side towards the newer points: the same SOC values take
+    the same rainflow decisions, so the next repetition leaves them in place too, closes no cycle
+    with them, and the replay adds nothing to them (their change is zero) while it shifts the
+    newer points by one period, as stepping would."""
     if st[H_SATURATED] != start[H_SATURATED] or st[H_NSTACK] != start[H_NSTACK]:
         return False
     for h in (H_NSEEN, H_RF_XLAST, H_RF_X, H_RF_DLAST, H_RF_PENDING, H_SOC, H_TK, H_I):
@@ -1025,8 +1033,11 @@ def _periodic(st, start, ns):
     for i in range(n):
         if _pt(st, base, i, P_X) != _pt(start, base, i, P_X):
             return False
+    kept = 0  # leading stack points the repetition did not replace (same time: the same point)
+    while kept < n and _pt(st, base, kept, P_T) == _pt(start, base, kept, P_T):
+        kept += 1
     for f in range(P_T, N_PT):
-        for i in range(n + 1):
+        for i in range(kept, n + 1):
             a1 = _chain(st, base, n, i, f)
             b1 = _chain(st, base, n, i + 1, f)
             d0 = _chain(start, base, n, i + 1, f) - _chain(start, base, n, i, f)
