@@ -9,11 +9,11 @@ import warnings, numba
 warnings.simplefilter("ignore")
 from batterylab.report.precompile import PARTS
 from batterylab import kernels
-from batterylab.kernels import aging, interpolate, pcm, rainflow, station
+from batterylab.kernels import aging, forecast, interpolate, pcm, rainflow, station
 for part in PARTS.values():  # every kernel the report uses, through the public functions
     part()
 twice = {}
-for mod in (aging, interpolate, pcm, rainflow, station):
+for mod in (aging, forecast, interpolate, pcm, rainflow, station):
     for name in dir(mod):
         f = getattr(mod, name)
         if isinstance(f, numba.core.registry.CPUDispatcher):

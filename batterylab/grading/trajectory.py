@@ -222,66 +222,51 @@ def parametric_forecast(cycle, capacity_Ah, model: str) -> Forecast:
     return Forecast(model, float(n[-1]), pred, {"params": fit.params.tolist()})
 
 
-def _align(ref: Reference, n, c):
-    """Best (rmse, stretch, scale) of ``ref`` against the relative history c(n): every stretch
-    (of :data:`STRETCHES`, ascending) that keeps the history inside the reference, at once.
-    Points are weighted in proportion to their place in the history (w = (n - n_0) / (n_last - n_0),
-    normalised to a mean of 1): the recent fade says most about the near future."""
-    s = STRETCHES[: int(np.searchsorted(STRETCHES * n[-1], ref.cycle[-1], side="right"))]
-    if s.size == 0:
-        return (np.inf, 1.0, 1.0)
+def _align(references: list[Reference], n, c) -> np.ndarray:
+    """Best (rmse, stretch, scale) of each reference against the relative history c(n), one row
+    each: every stretch (of :data:`STRETCHES`, ascending) that keeps the history inside the
+    reference is tried (:func:`batterylab.kernels.forecast.align_references`). Points are weighted
+    in proportion to their place in the history (w = (n - n_0) / (n_last - n_0), normalised to a
+    mean of 1): the recent fade says most about the near future."""
+    from ..kernels.forecast import align_references
+
     span = float(n[-1] - n[0])
     wt = (n - n[0]) / span if span > 0 else np.ones_like(n)
     wt = wt / wt.mean()
-    r = np.interp(s[:, None] * n[None, :], ref.cycle, ref.relative)
-    den = (r * r) @ wt
-    ok = den > 0
-    if not ok.any():
-        return (np.inf, 1.0, 1.0)
-    a = np.where(ok, (r @ (wt * c)) / np.where(ok, den, 1.0), 0.0)
-    rmse = np.where(ok, np.sqrt(((c[None, :] - a[:, None] * r) ** 2) @ wt / n.size), np.inf)
-    i = int(np.argmin(rmse))
-    return (float(rmse[i]), float(s[i]), float(a[i]))
+    starts = np.cumsum([0] + [r.cycle.size for r in references]).astype(np.int64)
+    out = np.empty((len(references), 3))
+    align_references(n, c, wt, STRETCHES, np.concatenate([r.cycle for r in references], dtype=float),
+                     np.concatenate([r.relative for r in references], dtype=float), starts, out)
+    return out
 
 
 def _mixture_quantiles(mu, sd, w, probs, *, tol: float = 1e-9, max_iter: int = 200):
     """Quantiles of a Gaussian mixture (rows of ``mu``/``sd``: points; columns: components with
     weights ``w``): the root of F(x) = sum_k w_k Phi((x - mu_k) / sd_k) = p at every point, to
-    |F(x) - p| <= ``tol``. Newton steps are kept inside a bracket that every evaluation shrinks
-    (from the components' 6-sigma range); a step that would leave it is a bisection, and so is
-    every third step where the bracket has not halved over the last three, so the bracket at
-    least halves every three steps even where F is nearly flat between well-separated components,
-    while converging Newton steps are not interrupted.
+    |F(x) - p| <= ``tol`` (:func:`batterylab.kernels.forecast.mixture_quantiles`). Each starts from
+    the mixture's mean + its normal quantile x its standard deviation, inside the components'
+    6-sigma range; Newton steps are kept inside a bracket that every evaluation shrinks (from that
+    range); a step that would leave it is a bisection, and so is every third step where the bracket
+    has not halved over the last three, so the bracket at least halves every three steps even where
+    F is nearly flat between well-separated components, while converging Newton steps are not
+    interrupted.
     """
-    from scipy.special import ndtr, ndtri
+    from scipy.special import ndtri
+
+    from ..kernels.forecast import mixture_quantiles
 
     w = np.asarray(w, float)
-    npts = mu.shape[0]
-    pr = np.repeat(np.asarray(probs, float), npts)  # every quantile of every point, solved at once
-    mu = np.tile(mu, (len(probs), 1))
-    sd = np.tile(sd, (len(probs), 1))
+    mu = np.ascontiguousarray(mu, float)
+    sd = np.ascontiguousarray(sd, float)
+    pr = np.asarray(probs, float)
     lo = (mu - 6.0 * sd).min(axis=1)
     hi = (mu + 6.0 * sd).max(axis=1)
     mean = mu @ w
     spread = np.sqrt(np.maximum(((mu - mean[:, None]) ** 2 + sd**2) @ w, 1e-300))
-    width_before = hi - lo
-    x = np.clip(mean + ndtri(pr) * spread, lo, hi)
-    for it in range(max_iter):
-        z = (x[:, None] - mu) / sd
-        err = ndtr(z) @ w - pr
-        done = np.abs(err) <= tol
-        if np.all(done):
-            break
-        lo = np.where(err < 0.0, x, lo)
-        hi = np.where(err > 0.0, x, hi)
-        dens = (np.exp(-0.5 * z * z) / sd) @ w * 0.3989422804014327
-        newton = x - err / np.maximum(dens, 1e-300)
-        inside = (newton > lo) & (newton < hi)
-        if it % 3 == 2:
-            inside &= (hi - lo) <= 0.5 * width_before
-            width_before = hi - lo
-        x = np.where(done, x, np.where(inside, newton, 0.5 * (lo + hi)))
-    return [x[j * npts:(j + 1) * npts] for j in range(len(probs))]
+    x0 = np.clip(mean[None, :] + ndtri(pr)[:, None] * spread[None, :], lo, hi)
+    out = np.empty_like(x0)
+    mixture_quantiles(mu, sd, w, pr, x0, lo, hi, float(tol), np.int64(max_iter), out)
+    return list(out)
 
 
 def population_forecast(cycle, capacity_Ah, references: list[Reference], *, initial_capacity_Ah: float | None = None,
@@ -340,11 +325,8 @@ def _mixture_forecast(cycle, capacity_Ah, references: list[Reference], *, initia
     c0 = float(initial_capacity_Ah) if initial_capacity_Ah else initial_capacity(q)
     c = q / c0
     noise = _noise(c)
-    fits = []
-    for ref in references:
-        rmse, s, a = _align(ref, n, c)
-        if np.isfinite(rmse):
-            fits.append((rmse, s, a, ref))
+    fits = [(float(rmse), float(s), float(a), ref) for (rmse, s, a), ref in zip(_align(references, n, c), references)
+            if np.isfinite(rmse)]
     if not fits:
         raise InputError("no reference trajectory covers this history under any stretch of its cycles")
     rm = np.array([f[0] for f in fits])

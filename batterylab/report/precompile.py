@@ -74,6 +74,16 @@ def _station() -> None:
     simulate_station("nio_gen2_like", days=1, aging=False, seed=0)
 
 
+def _forecast() -> None:
+    import numpy as np
+
+    from ..grading.trajectory import make_reference, population_forecast
+
+    n = np.arange(1.0, 41.0)
+    ref = make_reference("r", n, 2.0 - 1e-3 * n)
+    population_forecast(n[:20], 2.0 - 1.1e-3 * n[:20], [ref, make_reference("s", n, 2.0 - 2e-3 * n)])
+
+
 #: name -> function compiling that part of the compiled core (the longest first).
 PARTS = {
     "ageing integrator, per-sample and rainflow cycles": _aging_sample,
@@ -81,6 +91,7 @@ PARTS = {
     "streaming rainflow counter": _rainflow,
     "PCM enthalpy and lumped models": _pcm,
     "swap-station loop": _station,
+    "population-forecast alignment": _forecast,
 }
 
 
