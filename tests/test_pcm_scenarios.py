@@ -151,3 +151,28 @@ def test_fast_charge_closed_loop_needs_a_provider_that_ages_its_cell():
         r = fast_charge(cell=OldCell(), aging_model="wang2011", shell_nodes=0)
     assert r.capacity_after_year_closed_loop is None
     assert any("closed loop not run" in n for n in r.notes)
+
+
+def test_pybamm_cell_reuses_a_drive_energy_it_has_computed(monkeypatch):
+    # preheat asks for the energy of the pack with and without PCM; a second preheat on the same
+    # provider (the claims audit's perturbed mass) needs only the new departure temperature
+    from batterylab.pcm.scenarios import PyBaMMCell
+
+    runs = []
+
+    class Model:
+        def run_power(self, t, p, *, ambient_temperature_K, initial_soc, initial_temperature_K):
+            runs.append((initial_temperature_K, ambient_temperature_K))
+            tt = np.array([0.0, 3600.0])
+            return type("R", (), {"termination": "event: Minimum voltage [V]", "time_s": tt,
+                                  "power_W": np.full(2, initial_temperature_K - ambient_temperature_K)})()
+
+    cell = PyBaMMCell("LGM50")
+    monkeypatch.setattr(cell, "_model", lambda *a, **k: Model())
+    first, _ = cell.drive_energy_Wh([290.0, 270.0], 265.0, 0.05)
+    again, _ = cell.drive_energy_Wh([280.0, 270.0], 265.0, 0.05)
+    assert runs == [(290.0, 265.0), (270.0, 265.0), (280.0, 265.0)]
+    assert first == [25.0, 5.0] and again == [15.0, 5.0]
+    cell.drive_energy_Wh([270.0], 266.0, 0.05)  # another ambient is another drive
+    cell.drive_energy_Wh([270.0], 265.0, 0.06)  # and so is another conductance
+    assert len(runs) == 5

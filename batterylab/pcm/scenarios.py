@@ -86,6 +86,7 @@ class PyBaMMCell:
         self.name = str(self.info.name)
         self.validity_K = (float(self.info.temperature_min_K), float(self.info.temperature_max_K))
         self.notes: list[str] = []
+        self._drive_energy_Wh: dict[tuple, float] = {}  # drive_energy_Wh's results, by their inputs
 
     def _model(self, model, cooling_conductance_W_K=None, capacity_fraction: float = 1.0,
                resistance_factor: float = 1.0):
@@ -127,25 +128,37 @@ class PyBaMMCell:
 
         If the solver fails on the drive cycle for any of the temperatures (power control near the
         cut-off of a cold cell), every case is recomputed as a constant-power discharge at the
-        cycle's mean power (same model), and a note says so."""
+        cycle's mean power (same model), and a note says so. A drive-cycle energy this provider
+        has computed before (same settings, temperature, ambient and conductance) is reused."""
         from ..cell.model import CellSimulationError
         from ..cell.result import expect_early_stop
 
-        t, p = self._drive_profile()
-        cm = self._model(self.model, cooling_conductance_W_K)
+        settings = (str(self.cell), self.model, self.profile, self.peak_c_rate, self.average_s, self.repeats,
+                    self.check_validity, float(ambient_K), cooling_conductance_W_K)
+        cache = self._drive_energy_Wh
+        t = p = cm = None
         try:
             out = []
             for T0 in initial_temperatures_K:
-                with expect_early_stop():  # the repeated cycle is driven to the cut-off, by design
-                    r = cm.run_power(t, p, ambient_temperature_K=ambient_K, initial_soc=1.0,
-                                     initial_temperature_K=float(T0))
-                if "Minimum voltage" not in r.termination:
-                    raise InputError(f"drive cycle ended before the cut-off ({r.termination}); increase repeats")
-                out.append(float(np.trapezoid(r.power_W, r.time_s)) / 3600.0)
+                key = settings + (float(T0),)
+                if key not in cache:
+                    if cm is None:
+                        t, p = self._drive_profile()
+                        cm = self._model(self.model, cooling_conductance_W_K)
+                    with expect_early_stop():  # the repeated cycle is driven to the cut-off, by design
+                        r = cm.run_power(t, p, ambient_temperature_K=ambient_K, initial_soc=1.0,
+                                         initial_temperature_K=float(T0))
+                    if "Minimum voltage" not in r.termination:
+                        raise InputError(f"drive cycle ended before the cut-off ({r.termination}); increase repeats")
+                    cache[key] = float(np.trapezoid(r.power_W, r.time_s)) / 3600.0
+                out.append(cache[key])
             return out, f"{self.model}, {self.profile} drive cycle (peak {self.peak_c_rate:g}C)"
         except CellSimulationError as exc:
             self.notes.append(f"{self.model} on the {self.profile} drive cycle failed ({str(exc)[:120]}...); every case "
                               "uses a constant-power discharge at the cycle's mean power instead")
+        if cm is None:
+            t, p = self._drive_profile()
+            cm = self._model(self.model, cooling_conductance_W_K)
         mean_p = float(np.mean(p))
         out = []
         for T0 in initial_temperatures_K:
