@@ -251,7 +251,7 @@ def run_claims(quick: bool) -> CaseResult:
              "Each row's assumptions are in its 'computed value' metric; ASSUMPTION marks an input the claim does not "
              "give. A verdict applies to batterylab's computation under those assumptions, not to the original "
              "projects. Both solid-state cells are listed for the thermal claim (sulfide, LLZO). Quick mode leaves out "
-             "the PCM range claim (two PyBaMM runs).")
+             "the PCM range claim (three PyBaMM drive cycles).")
     return CaseResult(metrics, [fig], {}, tables=[("Claims audit", header, rows)], notes=notes)
 
 
