@@ -1093,9 +1093,9 @@ def _run_sample(c, prof, cells, repeat, out_t, st, m, rec, stress, pt, gval, pre
             k = repeat - rep
             for s in range(ns):
                 d = delta[HEAD + s]
-                room = (m.state_f[s, SF_MAX] - st[HEAD + s]) / d if d > 0.0 else 1e18
-                if room < k:
-                    k = int(max(room, 0.0))
+                room = m.state_f[s, SF_MAX] - st[HEAD + s]
+                if d > 0.0 and room < k * d:  # (not room / d against k: a tiny d overflows it)
+                    k = int(max(room / d, 0.0))
             if k_out < n_out:
                 # jump only over repetitions that end before the next row for certain (an estimate
                 # one short): the repetition that holds the row is found by the comparison the
