@@ -1,5 +1,7 @@
 """``batterylab age``: listing, one cell and a quick fleet from the shipped EV-day profile."""
 
+import warnings
+
 import numpy as np
 from click.testing import CliRunner
 
@@ -49,6 +51,60 @@ def test_fleet_with_spread(tmp_path):
     assert r2.exit_code == 0, r2.output
     v2, _ = read_results(tmp_path / "g.h5")
     np.testing.assert_array_equal(v2["capacity_fraction"].data, v["capacity_fraction"].data)  # seeded
+
+
+def test_fleet_with_out_is_streamed_to_the_file_and_records_the_profile(tmp_path, monkeypatch):
+    # a fleet asked for with --out goes to simulate_fleet(save_to=...), which writes the cells as
+    # they finish: the same file as the in-memory result saved, with the CLI's inputs recorded
+    import json
+
+    import h5py
+
+    from batterylab import aging
+
+    seen = {}
+    real = aging.simulate_fleet
+
+    def spy(*a, **k):
+        seen.update(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(aging, "simulate_fleet", spy)
+    out = tmp_path / "s.h5"
+    r = CliRunner().invoke(age, ["schmalstieg2014", EV_DAY, "--years", "2", "--cells", "12", "--temperature-spread-K",
+                                 "3", "--seed", "5", "--no-progress", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert seen["save_to"] == str(out) and f"wrote {out}" in r.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", aging.OutOfRangeWarning)
+        mem = real("schmalstieg2014", *(read_profile(EV_DAY)[k] for k in ("time_s", "soc", "temperature_K")),
+                   n_cells=12, temperature_spread_K=3.0, seed=5, years=2.0, progress=False)
+    v, _ = read_results(out)
+    np.testing.assert_array_equal(v["capacity_fraction"].data, mem.capacity_fraction)
+    q = mem.capacity_fraction[:, -1]
+    assert f"mean {q.mean():.4f}, min {q.min():.4f}, max {q.max():.4f}" in r.output
+    with h5py.File(out, "r") as f:
+        cfg = json.loads(f.attrs["configuration_json"])
+    assert cfg["profile"] == EV_DAY and cfg["years"] == 2.0 and cfg["n_cells"] == 12 and cfg["seed"] == 5
+
+
+def test_fleet_config_entries_are_checked():
+    import pytest
+
+    from batterylab import aging
+    from batterylab.errors import InputError
+
+    warnings.simplefilter("ignore", aging.OutOfRangeWarning)  # (pytest restores the filters)
+    p = read_profile(EV_DAY)
+    args = ("naumann2020", p["time_s"], p["soc"], p["temperature_K"])
+    r = aging.simulate_fleet(*args, n_cells=2, years=0.1, progress=False, config={"site": "depot 4", "batch": [1, 2]})
+    assert r.config["site"] == "depot 4" and r.config["n_cells"] == 2
+    with pytest.raises(InputError, match=r"config\['n_cells'\] is set by the run"):
+        aging.simulate_fleet(*args, n_cells=2, years=0.1, progress=False, config={"n_cells": 3})
+    with pytest.raises(InputError, match=r"config\['when'\] must be a JSON value"):
+        aging.simulate_fleet(*args, n_cells=2, years=0.1, progress=False, config={"when": object()})
+    with pytest.raises(InputError, match="config must be a dict"):
+        aging.simulate_fleet(*args, n_cells=2, years=0.1, progress=False, config=["a"])
 
 
 def test_bad_profile_names_missing_columns(tmp_path):

@@ -221,7 +221,9 @@ SPECS = {
                                          temperature_spread_K=num(0.0, 30.0), coefficient_spread=num(0.0, 3.0),
                                          seed=SEED, max_output_rows=INT2, chunk_size=INT1, progress=PROGRESS,
                                          client=CLIENT, share_profile=PROGRESS,
-                                         save_to=Kind("path", [5, b"x", "", str(_DIR)])),
+                                         save_to=Kind("path", [5, b"x", "", str(_DIR)]),
+                                         config=Kind("JSON entries", [["a"], 5, {"n_cells": 2}, {"x": object()},
+                                                                      {1: "a"}, {"x": float("nan")}])),
     # --- cell -----------------------------------------------------------------------------------
     "batterylab.cell.CellInfo": "a record made by cell_info, not from user values",
     "batterylab.cell.CellResult": "a result made by cell.simulate, not from user values",

@@ -100,10 +100,12 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
         warnings.simplefilter("always", OutOfRangeWarning)
         warnings.simplefilter("always", NonPeriodicProfileWarning)
         check_periodic(p["soc"], repetitions(p["time_s"], repeat, years))
-        if cells == 1 and spread == 0 and coefficient_spread == 0:
+        single = cells == 1 and spread == 0 and coefficient_spread == 0
+        if single:
             r = simulate(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"), years=years,
                          repeat=repeat, eol_threshold=eol)
             q_end = np.atleast_1d(r.capacity_fraction[-1])
+            q_end = (q_end.mean(), q_end.min(), q_end.max())
             eol_s = np.atleast_1d(r.eol_time_s)
         else:
             from ..distributed import client_from_options
@@ -111,30 +113,37 @@ def age(model, profile, list_, years, repeat, out, cells, spread, coefficient_sp
 
             client, close = client_from_options(scheduler, dask_workers)
             try:
+                # with --out the cells are streamed to the file as they finish (never all in memory)
                 r = simulate_fleet(model, p["time_s"], p["soc"], p["temperature_K"], p.get("current_A"),
                                    n_cells=cells, temperature_spread_K=spread, coefficient_spread=coefficient_spread,
                                    seed=seed, years=years, repeat=repeat, eol_threshold=eol, progress=show_progress(progress),
-                                   client=client)
+                                   client=client, save_to=out or None,
+                                   config={"profile": str(profile), "years": years} if out else None)
             finally:
                 close()
-            q_end = r.capacity_fraction[:, -1]
+            if out:
+                q_end = (r.capacity_fraction_mean[-1], r.capacity_fraction_min[-1], r.capacity_fraction_max[-1])
+            else:
+                q = r.capacity_fraction[:, -1]
+                q_end = (q.mean(), q.min(), q.max())
             eol_s = r.eol_time_s
     for w in caught:
         one_line_warning(w.message, w.category)
     span_y = (r.time_s[-1] - r.time_s[0]) / (365 * 86400)
-    click.echo(f"{model}: {len(q_end)} cell(s), {span_y:.3g} years simulated")
-    click.echo(f"relative capacity at end: mean {q_end.mean():.4f}, min {q_end.min():.4f}, max {q_end.max():.4f}")
+    click.echo(f"{model}: {len(eol_s)} cell(s), {span_y:.3g} years simulated")
+    click.echo(f"relative capacity at end: mean {q_end[0]:.4f}, min {q_end[1]:.4f}, max {q_end[2]:.4f}")
     reached = np.isfinite(eol_s)
     if reached.any():
         click.echo(f"end of life (q <= {eol:g}) reached by {int(reached.sum())} cell(s); "
                    f"median {np.median(eol_s[reached]) / (365 * 86400):.3g} years")
     else:
         click.echo(f"end of life (q <= {eol:g}) not reached")
-    if out:
+    if out and single:
         r.config.update({"profile": str(profile), "years": years, "cells": cells, "seed": seed})
-        path = r.save(out)
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {r.save(out)}")
+    elif out:
+        click.echo(f"wrote {r.path}")
     else:  # never discard a result silently
         click.echo("nothing was written: give --out PATH to save the trajectories (HDF5)")
-    if math.isnan(float(q_end.mean())):  # pragma: no cover - kernels never return NaN
+    if math.isnan(float(q_end[0])):  # pragma: no cover - kernels never return NaN
         raise click.ClickException("NaN in results")

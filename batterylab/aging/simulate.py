@@ -421,6 +421,25 @@ def _effective_temperature(T: np.ndarray, t_off: np.ndarray, cause: str) -> None
                 f"{checks.KELVIN_FLOOR_K} and {checks.KELVIN_CEILING_K} K (is {cause} in kelvin differences?)")
 
 
+def _extra_config(config, reserved) -> dict:
+    """The user's ``config`` entries, checked: a dict of JSON values under names the run does not set."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise InputError(f"config must be a dict of JSON values, got {type(config).__name__} {config!r:.60}")
+    for k, v in config.items():
+        if not isinstance(k, str):
+            raise InputError(f"config keys must be strings, got {k!r}")
+        if k in reserved:
+            raise InputError(f"config[{k!r}] is set by the run itself: config keys must be other names than {sorted(reserved)}")
+        try:
+            json.dumps(v, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"config[{k!r}] must be a JSON value (str, number, bool, None, list, dict), "
+                             f"got {type(v).__name__} {v!r:.60}") from exc
+    return dict(config)
+
+
 def simulate_fleet(
     model,
     time_s,
@@ -447,6 +466,7 @@ def simulate_fleet(
     client=None,
     share_profile: bool | None = None,
     save_to=None,
+    config: dict | None = None,
 ):
     """Age a fleet of cells: one shared profile (or one per cell) plus per-cell overrides.
 
@@ -494,6 +514,9 @@ def simulate_fleet(
         file renamed at the end) and return an :class:`~batterylab.aging.fleet_output.AgingFleetFile`
         (the path, the summary, what the plot shows) instead of an :class:`AgingResult`: the run
         never holds the whole fleet. Chunks default to :data:`STREAM_CHUNK_CELLS` cells.
+    config : dict, optional
+        More entries for the result's ``config`` (and the file's configuration with ``save_to``),
+        e.g. where the profile came from: JSON values under names the run does not set itself.
 
     Returns
     -------
@@ -576,10 +599,11 @@ def simulate_fleet(
         chunk = min(max(1, n_cells), STREAM_CHUNK_CELLS)
     else:
         chunk = max(16, int(math.ceil(n_cells / 50))) if progress else max(1, n_cells)
-    config = {"repeat": reps, "finalize": finalize, "n_cells": n_cells,
-              "temperature_spread_K": ts, "coefficient_spread": cs,
-              "seed": seed if isinstance(seed, (int, type(None))) else "generator",
-              "usage_scale_json": json.dumps(usage.tolist()[:10])}
+    run_config = {"repeat": reps, "finalize": finalize, "n_cells": n_cells,
+                  "temperature_spread_K": ts, "coefficient_spread": cs,
+                  "seed": seed if isinstance(seed, (int, type(None))) else "generator",
+                  "usage_scale_json": json.dumps(usage.tolist()[:10])}
+    config = {**_extra_config(config, (*run_config, "shared_profile", "euler_overshoot", "model")), **run_config}
     from .fleet_output import FleetArrays, FleetFile
 
     if save_to is None:
