@@ -180,6 +180,68 @@ def test_each_mechanism_sees_its_current_direction(name):
         assert all(y[k]["LAM_ne"] == y[k]["LAM_pe"] == 0.0 for k in y)
 
 
+def _cycle(T, cc, cd, lo, hi):
+    """One cycle: charge at cc from lo to hi, discharge at cd back (5 Ah cell, cell temperature T)."""
+    tc, td = (hi - lo) / cc * 3600.0, (hi - lo) / cd * 3600.0
+    t = np.linspace(0.0, tc + td, 41)
+    return t, np.interp(t, [0.0, tc, tc + td], [lo, hi, lo]), np.full(t.size, T), np.where(t < tc, -5.0 * cc, 5.0 * cd)
+
+
+@pytest.mark.parametrize("name", SHIPPED_ALL)
+def test_a_combination_outside_the_design_warns_though_each_stressor_is_in_range(name):
+    """Each stressor of a cold fast charge to full is inside the design's box, but no design point
+    charged fast while cold: the duty lies outside the hull of the design's charging steps in
+    (temperature, charge C-rate, SOC), and the warning names that combination. A duty in the
+    middle of the design warns about nothing."""
+    from batterylab import aging
+
+    m = aging.load(name)
+    assert set(m.validity_hull) == {"charge", "discharge"}
+    corner = _cycle(276.0, 1.9, 1.0, 0.1, 0.95)
+    (a, b), (c_lo, c_hi) = m.validity["temperature_K"], m.validity["charge_crate_per_h"]
+    assert a < 276.0 < b and c_lo < 1.9 < c_hi  # each stressor on its own is in range
+    with pytest.warns(aging.OutOfRangeWarning, match=r"charge steps combine temperature_K, charge_crate_per_h, soc "
+                                                     r"outside the calibration design's hull"):
+        aging.simulate(name, *corner, repeat=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aging.simulate(name, *_cycle(298.0, 0.5, 1.0, 0.2, 0.8), repeat=10)
+        # a fleet on the same mid-design cycle: quiet, until one of its cells runs 22 K colder
+        mid = _cycle(298.0, 0.5, 1.0, 0.1, 0.95)
+        aging.simulate_fleet(name, *mid[:3], current_A=mid[3], temperature_offset_K=[0.0, 2.0], repeat=5, progress=False)
+    with pytest.warns(aging.OutOfRangeWarning, match="outside the calibration design's hull"):
+        aging.simulate_fleet(name, *mid[:3], current_A=mid[3], temperature_offset_K=[0.0, -22.0], repeat=5,
+                             progress=False)
+
+
+def test_validity_hull_of_a_design_and_its_check():
+    """The hull is that of the design's own steps: every design step is inside it (to the
+    tolerance), and a point beyond a facet is flagged."""
+    from batterylab.aging.models import check_hull, hull_steps
+
+    rng = np.random.default_rng(7)
+    results = {}
+    for i in range(6):  # six cycles at different temperatures and charge rates
+        t, soc, T, I = _cycle(280.0 + 8 * i, 0.3 + 0.3 * i, 1.0, 0.1, 0.9)
+        results[f"p{i}"] = {"time_s": t, "soc": soc, "temperature_K": T + rng.normal(0, 0.2, t.size), "current_A": I,
+                            "record_index": np.array([t.size - 1])}
+    hull = cal._validity_hull(results, 5.0)
+    spec = json.loads(parameter_sets.path("aging", f"{SHIPPED}.json").read_text())
+    spec.update(name="hull_test", validity_hull=hull)
+    for k in ("temperature_K", "charge_crate_per_h", "discharge_crate_per_h", "soc"):
+        spec["validity"][k] = [0.0, 1e3]  # every range wide open: only the hull can warn
+    from batterylab.aging import load
+
+    m = load(spec)
+    for r in results.values():
+        steps = {d: hull_steps(r["time_s"], r["soc"], r["temperature_K"], r["current_A"], 5.0, d) for d in hull}
+        assert check_hull(m, steps) == []
+    # the hottest point's temperature with the slowest rate: inside the box of the design, outside its hull
+    off = {"charge": np.array([[320.0, 0.3, 0.5]])}
+    with pytest.warns(UserWarning, match="1 of 1 charge steps"):
+        assert len(check_hull(m, off)) == 1
+
+
 def test_bpx_cell_with_user_options(tmp_path):
     """``batterylab calibrate`` end to end on a BPX cell with the user's own PyBaMM options (a
     tiny design: 2 cycling points of 20 cycles and one of storage)."""

@@ -767,6 +767,38 @@ def _stress_range(results: dict, qnom: float) -> dict:
             "discharge_crate_per_h": [0.0, span("cd")[1]], "soc": span("soc")}
 
 
+def _validity_hull(results: dict, qnom: float) -> dict:
+    """The convex hulls of the design's steps in (temperature, C-rate, SOC) while charging and
+    while discharging (:func:`batterylab.aging.models.check_hull` reads them): each stressor can be
+    inside its range while their combination (a cold fast charge to full) was never run. A
+    direction whose steps span no volume (a design at one temperature, say) gets no hull."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    from .models import HULL_MIN_CRATE
+
+    out = {}
+    for direction, key in (("charge", "cc"), ("discharge", "cd")):
+        pts = []
+        for r in results.values():
+            st = _steps(r, qnom)
+            on = st[key] > HULL_MIN_CRATE
+            pts.append(np.column_stack([st["T"][on], st[key][on], st["soc"][on]]))
+        x = np.concatenate(pts)
+        if len(x) < 4:
+            continue
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        if not np.all(hi > lo):
+            continue
+        try:
+            hull = ConvexHull((x - lo) / (hi - lo))
+        except QhullError:
+            continue
+        out[direction] = {"stressors": ["temperature_K", f"{direction}_crate_per_h", "soc"],
+                          "lo": [float(v) for v in lo], "hi": [float(v) for v in hi],
+                          "equations": [[round(float(v), 8) for v in e] for e in hull.equations]}
+    return out
+
+
 def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, provenance: dict, anode: dict) -> dict:
     """The kernel ageing model (framework JSON format) from fitted coefficients."""
     qnom = coef["nominal_capacity_Ah"]
@@ -826,7 +858,10 @@ def build_spec(coef: dict, *, name: str, results: dict, points, spec: RunSpec, p
                          "the kernel keeps every loss state in [0, 1] and q >= 0 (a duty far outside the design saturates there, with a warning)."),
         "untraced": "Not a published model: a fit to PyBaMM simulations; its accuracy off the design is what the held-out comparison (validation case calibration_heldout) shows.",
         "validity": _stress_range(results, qnom),
-        "validity_notes": "Range of every stressor over the PyBaMM design's steps (the design's box, per stressor); a duty outside it warns, naming the stressor.",
+        "validity_notes": ("Range of every stressor over the PyBaMM design's steps (the design's box, per stressor); a duty outside it warns, naming the stressor. "
+                           "validity_hull: the convex hulls of the design's charging and discharging steps in (temperature, C-rate, SOC), scaled to [0, 1] between lo and hi "
+                           "(facets n.z + d <= 0 inside); a duty whose steps are inside every range but outside a hull warns, naming the combination."),
+        "validity_hull": _validity_hull(results, qnom),
         "anode_potential_table": anode,
         "groups": {"capacity": {"target": "capacity", "offset": 1.0 + sL * (y0 + y0p)}},
         "capacity_combine": "min",

@@ -102,7 +102,7 @@ MODEL_KEYS = {
     "description", "conventions", "throughput_factor", "ocv_table", "anode_potential_table",
     "validity", "validity_notes", "states", "groups", "capacity_combine", "resistance_combine",
     "anchors", "bounds_notes", "untraced", "format_version", "throughput_basis", "calibration",
-    "stress_definitions", "variants",
+    "stress_definitions", "variants", "validity_hull",
 }
 VARIANT_KEYS = {"title", "description", "stress_definitions", "conventions", "without_states"}
 STATE_KEYS = {"name", "type", "driver", "exponent", "k", "y_inf", "group", "sign", "initial", "description", "units", "driver_scale"}
@@ -341,6 +341,8 @@ class AgingModel:
     state_names: tuple
     group_names: tuple
     validity: dict = field(default_factory=dict)
+    #: direction ("charge", "discharge") -> (lo, hi, facet equations) of the design's hull (:func:`check_hull`)
+    validity_hull: dict = field(default_factory=dict)
 
     @property
     def n_states(self) -> int:
@@ -527,7 +529,27 @@ def compile_spec(spec: dict, path: Path | None = None) -> AgingModel:
         group_i=arr(group_i, 3, np.int64), group_f=arr(group_f, 3, np.float64),
         state_names=tuple(names), group_names=tuple(gnames),
         validity={k: (float(v[0]), float(v[1])) for k, v in validity.items()},
+        validity_hull=_hulls(spec.get("validity_hull", {}), f"{where} validity_hull"),
     )
+
+
+def _hulls(spec: dict, where: str) -> dict:
+    """The ``validity_hull`` entries of a model JSON as arrays (see :func:`check_hull`)."""
+    out = {}
+    for direction, h in spec.items():
+        if direction not in HULL_STRESSORS:
+            raise ParameterError(f"{where}: unknown direction {direction!r}; expected one of {sorted(HULL_STRESSORS)}")
+        _check_keys(h, {"stressors", "lo", "hi", "equations"}, f"{where}.{direction}")
+        if list(h.get("stressors", [])) != list(HULL_STRESSORS[direction]):
+            raise ParameterError(f"{where}.{direction}: stressors must be {list(HULL_STRESSORS[direction])}, "
+                                 f"got {h.get('stressors')}")
+        lo, hi = np.asarray(h["lo"], float), np.asarray(h["hi"], float)
+        eq = np.asarray(h["equations"], float)
+        if lo.shape != (3,) or hi.shape != (3,) or not np.all(hi > lo) or eq.ndim != 2 or eq.shape[1] != 4 or eq.shape[0] < 4:
+            raise ParameterError(f"{where}.{direction}: expected lo < hi (3 values each) and at least 4 facets "
+                                 f"of 4 coefficients, got lo {lo.tolist()}, hi {hi.tolist()}, equations {eq.shape}")
+        out[direction] = (lo, hi, eq)
+    return out
 
 
 def _folder() -> Path:
@@ -618,6 +640,58 @@ def load(model) -> AgingModel:
 #: commuting and road-trip profiles of the BLAST-Lite cross-check reach 3.8 (LG M50 weekend road
 #: trips), where q ends 2e-3 below the exact update's; at ten times the step is mostly the artefact.
 EULER_OVERSHOOT_WARN = 10.0
+#: The stressors of a validity hull, per current direction (per sample step: cell temperature,
+#: the C-rate of that direction, SOC), and the C-rate [1/h] below which a step is a rest.
+HULL_STRESSORS = {"charge": ("temperature_K", "charge_crate_per_h", "soc"),
+                  "discharge": ("temperature_K", "discharge_crate_per_h", "soc")}
+HULL_MIN_CRATE = 0.01
+#: How far outside a hull's facet (in units of the scaled [0, 1] ranges) a step may lie.
+HULL_TOLERANCE = 0.02
+
+
+def hull_steps(time_s, soc, temperature_K, current_A, nominal_capacity_Ah: float, direction: str) -> np.ndarray:
+    """(temperature, C-rate, SOC) of the steps of a profile whose current flows in ``direction``
+    (step means of the samples, as the per-sample kernel forms them: the C-rate of a direction is
+    the mean of max(-I, 0), or max(I, 0), over the nominal capacity; without a current, the SOC's
+    rate of change); one row per such step."""
+    mean = lambda x: 0.5 * (x[1:] + x[:-1])  # noqa: E731
+    sign = -1.0 if direction == "charge" else 1.0
+    if current_A is None:
+        c = np.maximum(sign * -np.diff(soc) / np.diff(time_s) * 3600.0, 0.0)  # discharge positive, in 1/h
+    else:
+        c = mean(np.maximum(sign * np.asarray(current_A, float), 0.0)) / nominal_capacity_Ah
+    on = c > HULL_MIN_CRATE
+    return np.column_stack([mean(temperature_K)[on], c[on], mean(soc)[on]])
+
+
+def check_hull(model: AgingModel, steps: dict, stacklevel: int = 3) -> list[str]:
+    """Warn (one :class:`OutOfRangeWarning`) when steps inside every stressor's range lie outside
+    the model's validity hull (``steps``: direction -> rows of :func:`hull_steps`): the
+    combination of temperature, C-rate and SOC was not in the calibration design."""
+    msgs = []
+    for direction, (lo, hi, eq) in model.validity_hull.items():
+        x = steps.get(direction)
+        if x is None or not len(x):
+            continue
+        names = HULL_STRESSORS[direction]
+        inside_ranges = np.ones(len(x), bool)
+        for j, name in enumerate(names):
+            if name in model.validity:
+                a, b = model.validity[name]
+                inside_ranges &= (x[:, j] >= a - 1e-9) & (x[:, j] <= b + 1e-9)
+        z = (x - lo) / (hi - lo)
+        excess = z @ eq[:, :3].T + eq[:, 3]
+        out = inside_ranges & (excess.max(axis=1) > HULL_TOLERANCE)
+        if out.any():
+            k = int(np.argmax(np.where(out, excess.max(axis=1), -np.inf)))
+            T, c, soc = x[k]
+            msgs.append(f"{int(out.sum())} of {len(x)} {direction} steps combine {', '.join(names)} outside the "
+                        f"calibration design's hull, each inside its own range (farthest: {c:.3g}C at {T:.1f} K and "
+                        f"SOC {soc:.2f}): that combination is extrapolated")
+    if msgs:
+        warnings.warn(f"ageing model {model.name!r} extrapolates: " + "; ".join(msgs), OutOfRangeWarning,
+                      stacklevel=stacklevel)
+    return msgs
 
 
 def check_validity(model: AgingModel, smin: np.ndarray, smax: np.ndarray, stacklevel: int = 3,

@@ -16,7 +16,7 @@ from .. import checks
 from ..errors import InputError
 from ..kernels import aging as K
 from ..kernels.jit import get_num_threads
-from .models import SECONDS_PER_YEAR, AgingModel, check_validity, load
+from .models import SECONDS_PER_YEAR, AgingModel, check_hull, check_validity, hull_steps, load
 from .results import AgingResult, AgingState, _eol
 from .shared_profile import age_shared
 
@@ -363,6 +363,7 @@ def simulate(
     rec = _run(m, t, soc2, T2, I2, current_A is not None, reps, out_t, np.zeros(1), np.ones(1),
                np.ones((1, m.n_states)), st, finalize)
     check_validity(m, rec["smin"], rec["smax"], saturated=st[:, K.H_SATURATED], overshoot=rec["overshoot"])
+    _check_hull(m, t, soc2, T2, I2 if current_A is not None else None, np.zeros(1), np.ones(1))
     q = rec["q"][0]
     tt = rec["t"][0]
     return AgingResult(
@@ -381,6 +382,34 @@ def simulate(
         config={"repeat": reps, "finalize": finalize, "current_given": current_A is not None,
                 "replayed_repetitions": int(rec["replayed"][0]), **_euler_note(m, rec["overshoot"])},
     )
+
+
+#: Profile samples beyond which a fleet of per-cell profiles is not checked against a validity hull.
+HULL_CHECK_MAX_SAMPLES = 5_000_000
+
+
+def _check_hull(m: AgingModel, t, soc, T, I, t_off, usage) -> None:
+    """Check the duty's steps against the model's validity hull (:func:`check_hull`): a shared
+    profile at the fleet's extreme temperature offsets and usage scales, per-cell profiles row by
+    row (up to :data:`HULL_CHECK_MAX_SAMPLES` samples)."""
+    if not m.validity_hull:
+        return
+    n_rows = max(a.shape[0] for a in (soc, T) + (() if I is None else (I,)))
+    if n_rows == 1:
+        rows = [(0, o, u) for o in sorted({t_off.min(), t_off.max()}) for u in sorted({usage.min(), usage.max()})]
+    elif n_rows * t.size <= HULL_CHECK_MAX_SAMPLES:
+        rows = [(i, t_off[i], usage[i]) for i in range(n_rows)]
+    else:
+        return
+    steps = {}
+    for i, o, u in rows:
+        x_soc = soc[min(i, soc.shape[0] - 1)]
+        top = x_soc.max()
+        cur = None if I is None else u * I[min(i, I.shape[0] - 1)]
+        for d in m.validity_hull:
+            x = hull_steps(t, top - u * (top - x_soc), T[min(i, T.shape[0] - 1)] + o, cur, m.nominal_capacity_Ah, d)
+            steps[d] = np.concatenate([steps[d], x]) if d in steps else x
+    check_hull(m, steps, stacklevel=4)
 
 
 def _euler_note(m: AgingModel, overshoot) -> dict:
@@ -631,6 +660,7 @@ def simulate_fleet(
                         chunk, progress, sink.put)
         config.update(_euler_note(m, sink.overshoot))
     check_validity(m, sink.smin, sink.smax, saturated=sink.saturated, overshoot=sink.overshoot)
+    _check_hull(m, t, soc2, T2, I2 if has_current else None, t_off, usage)
     if save_to is not None:
         return sink.result()
     st = sink.state
